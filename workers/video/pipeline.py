@@ -1,0 +1,393 @@
+"""One streaming pass over a clip: measure it, find cuts, dark and frozen stretches, save keyframes.
+
+Why it looks like this (see /work/shared/VIDEO-NOTES.md): the decoder runs with frame threads
+(``thread_type="AUTO"``) and is the only expensive part; analysis touches a sampled subset of frames
+(about 5 per second), uses the Y plane as the grey picture without colour conversion, and shrinks it
+before any arithmetic. OpenCV's own thread pool is switched off so it does not fight the decoder.
+Memory stays flat in clip length: only the previous sample is kept; thumbnails go straight to disk.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+import cv2
+import numpy as np
+
+from .detectors import CutDetector, DarkDetector, FrozenDetector, Sample, make_sample
+from .errors import VideoOpenFailure
+from .probe import sniff_video_container
+
+cv2.setNumThreads(1)
+
+SAMPLE_HZ = 5.0
+SMALL_WIDTH = 160
+BLUR_WIDTH = 40
+THUMB_WIDTH = 320
+FILMSTRIP_HEIGHT = 80
+FILMSTRIP_MAX_THUMBS = 40
+PROGRESS_EVERY_FRAMES = 100
+
+# Demuxers that hold real video. Image demuxers (png_pipe, image2, jpeg_pipe...) also "open" a photo
+# renamed .mp4, so the extension or a successful open proves nothing.
+VIDEO_FORMATS = {
+    "mov,mp4,m4a,3gp,3g2,mj2",
+    "matroska,webm",
+    "avi",
+    "mpegts",
+    "mpeg",
+    "flv",
+    "asf",
+    "h264",
+    "hevc",
+}
+IMAGE_CODECS = {"png", "apng", "bmp", "gif", "tiff", "webp", "jpegls", "qoi"}
+# Pixel formats whose plane 0 is 8-bit luma: that plane is the grey picture, no conversion needed.
+_LUMA_PLANE_FORMATS = {
+    "yuv420p",
+    "yuvj420p",
+    "yuv422p",
+    "yuvj422p",
+    "yuv444p",
+    "yuvj444p",
+    "yuv411p",
+    "yuv440p",
+    "nv12",
+    "nv21",
+    "gray",
+}
+
+
+@dataclass
+class AnalysisResult:
+    """Everything one pass learned about a clip; ``to_dict()`` is what gets stored as JSON."""
+
+    duration_s: float
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+    codec: str
+    container: str
+    claimed: dict[str, float | int | None]
+    truncated: bool
+    findings: list[dict[str, str]] = field(default_factory=list)
+    keyframes: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    filmstrip: str | None = None
+    decode_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _container_name(path: Path, format_name: str) -> str:
+    with path.open("rb") as fh:
+        sniffed = sniff_video_container(fh.read(4096))
+    if sniffed:
+        return sniffed
+    return {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv"}.get(format_name, format_name)
+
+
+def _open(path: Path) -> tuple[Any, Any]:
+    """Open and validate: a real video container with a video stream, else VideoOpenFailure."""
+    if not path.is_file():
+        raise VideoOpenFailure(f"{path.name}: no such file")
+    if path.stat().st_size == 0:
+        raise VideoOpenFailure(f"{path.name}: the file is empty")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+        raise VideoOpenFailure(f"{path.name}: not a readable video ({_short(exc)})") from exc
+    try:
+        fmt = container.format.name
+        if fmt not in VIDEO_FORMATS:
+            raise VideoOpenFailure(f"{path.name}: not a video container (detected '{fmt}')")
+        if not container.streams.video:
+            raise VideoOpenFailure(f"{path.name}: the file has no video stream")
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        if codec in IMAGE_CODECS:
+            raise VideoOpenFailure(f"{path.name}: holds a still image ({codec}), not video")
+    except BaseException:
+        container.close()
+        raise
+    return container, stream
+
+
+def _short(exc: BaseException) -> str:
+    """FFmpeg's own sentence (e.g. "Invalid data found when processing input"), without errno or path."""
+    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return str(text).splitlines()[0][:120]
+
+
+def _grey(frame: Any) -> np.ndarray:
+    """The luma plane as a 2-D uint8 array, without a copy when the pixel format allows it."""
+    if frame.format.name in _LUMA_PLANE_FORMATS:
+        plane = frame.planes[0]
+        buf = np.frombuffer(plane, np.uint8)
+        return buf.reshape(plane.height, plane.line_size)[:, : plane.width]
+    return frame.to_ndarray(format="gray")
+
+
+def _mismatch(claimed: float, measured: float, frame_s: float) -> bool:
+    """More than 1 s or more than 2% apart; never flags a difference of two frames or less."""
+    diff = abs(claimed - measured)
+    return diff > 2 * frame_s + 1e-6 and (diff > 1.0 or diff > 0.02 * max(claimed, measured))
+
+
+class _Keyframes:
+    """Decides which frames become keyframes and writes their thumbnails straight to disk."""
+
+    def __init__(
+        self, thumbs_dir: Path | None, interval_s: float, moments: Sequence[tuple[float, str]]
+    ) -> None:
+        self.dir = thumbs_dir
+        self.interval_s = interval_s
+        self.next_interval = 0.0 if interval_s > 0 else math.inf
+        self.moments = sorted((float(t), str(label)) for t, label in moments if t >= 0)
+        self.ignored = [(float(t), str(label)) for t, label in moments if t < 0]
+        self.records: list[dict[str, Any]] = []
+        self.files: list[str] = []
+
+    def due(self, t: float) -> list[str]:
+        reasons: list[str] = []
+        if t + 1e-6 >= self.next_interval:
+            reasons.append("interval")
+            while self.next_interval <= t + 1e-6:
+                self.next_interval += self.interval_s
+        while self.moments and self.moments[0][0] <= t + 1e-6:
+            reasons.append(self.moments.pop(0)[1])
+        return reasons
+
+    def add(self, t: float, reasons: Iterable[str], frame: Any) -> None:
+        name: str | None = None
+        if self.dir is not None:
+            name = f"kf_{len(self.files):04d}_{int(round(t * 1000)):08d}.jpg"
+            h = max(2, int(round(THUMB_WIDTH * frame.height / frame.width / 2)) * 2)
+            bgr = frame.to_ndarray(format="bgr24", width=THUMB_WIDTH, height=h)
+            cv2.imwrite(str(self.dir / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])
+            self.files.append(name)
+        for reason in reasons:
+            record: dict[str, Any] = {"t": round(t, 3), "reason": reason}
+            if name is not None:
+                record["file"] = name
+            self.records.append(record)
+
+    def filmstrip(self) -> str | None:
+        """A strip of small thumbnails, read back from disk so memory never grows with clip length."""
+        if self.dir is None or not self.files:
+            return None
+        files = self.files
+        if len(files) > FILMSTRIP_MAX_THUMBS:
+            step = len(files) / FILMSTRIP_MAX_THUMBS
+            files = [files[int(i * step)] for i in range(FILMSTRIP_MAX_THUMBS)]
+        tiles = []
+        for name in files:
+            img = cv2.imread(str(self.dir / name))
+            if img is None:
+                continue
+            w = max(1, int(round(img.shape[1] * FILMSTRIP_HEIGHT / img.shape[0])))
+            tiles.append(cv2.resize(img, (w, FILMSTRIP_HEIGHT), interpolation=cv2.INTER_AREA))
+        if not tiles:
+            return None
+        cv2.imwrite(str(self.dir / "filmstrip.jpg"), cv2.hconcat(tiles), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        return "filmstrip.jpg"
+
+
+def analyse_file(
+    path: str | Path,
+    *,
+    interval_s: float = 10.0,
+    key_moments: Sequence[tuple[float, str]] = (),
+    claimed_duration_s: float | None = None,
+    thumbs_dir: str | Path | None = None,
+    progress: Callable[[float], None] | None = None,
+    dark_min_s: float = 2.0,
+    frozen_min_s: float = 2.0,
+    sample_hz: float = SAMPLE_HZ,
+) -> AnalysisResult:
+    """Analyse one clip in a single decoding pass.
+
+    ``key_moments`` are (clip seconds, label) pairs, e.g. ``(12.5, "force_started")``, that get a keyframe;
+    ``claimed_duration_s`` is the length the uploader's metadata states, checked against what decodes.
+    Raises :class:`VideoOpenFailure` when the file is not a readable video with at least one frame.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    thumbs = Path(thumbs_dir) if thumbs_dir is not None else None
+    if thumbs is not None:
+        thumbs.mkdir(parents=True, exist_ok=True)
+    container, stream = _open(path)
+    try:
+        return _analyse(
+            path, container, stream, started,
+            interval_s=interval_s, key_moments=key_moments, claimed_duration_s=claimed_duration_s,
+            thumbs=thumbs, progress=progress, dark_min_s=dark_min_s, frozen_min_s=frozen_min_s,
+            sample_hz=sample_hz,
+        )  # fmt: skip
+    finally:
+        container.close()
+
+
+def _analyse(
+    path: Path,
+    container: Any,
+    stream: Any,
+    started: float,
+    *,
+    interval_s: float,
+    key_moments: Sequence[tuple[float, str]],
+    claimed_duration_s: float | None,
+    thumbs: Path | None,
+    progress: Callable[[float], None] | None,
+    dark_min_s: float,
+    frozen_min_s: float,
+    sample_hz: float,
+) -> AnalysisResult:
+    stream.thread_type = "AUTO"
+    codec = stream.codec_context.name
+    claimed_stream_s = None
+    if stream.duration and stream.time_base:
+        claimed_stream_s = float(stream.duration * stream.time_base)
+    claimed_container_s = container.duration / av.time_base if container.duration else None
+    claimed_s = claimed_stream_s or claimed_container_s
+    claimed_frames = int(stream.frames or 0) or None
+    rate = stream.average_rate or stream.guessed_rate
+    nominal_frame_s = float(1 / rate) if rate else 1 / 25
+
+    dark = DarkDetector(dark_min_s)
+    frozen = FrozenDetector(frozen_min_s)
+    cuts = CutDetector()
+    keyframes = _Keyframes(thumbs, interval_s, key_moments)
+    sample_step = 1.0 / sample_hz
+
+    count = 0
+    t0: float | None = None
+    t_last = 0.0
+    last_frame_s: float | None = None
+    next_sample = 0.0
+    prev: Sample | None = None
+    small_size: tuple[int, int] | None = None
+    blur_size: tuple[int, int] | None = None
+    decode_error: str | None = None
+    last_progress = 0.0
+
+    try:
+        for frame in container.decode(stream):
+            ft = frame.time
+            if ft is None:  # no timestamps at all: fall back to the nominal rate
+                ft = count * nominal_frame_s
+            if t0 is None:
+                t0 = ft
+            t = ft - t0
+            if count and t < t_last:  # out-of-order timestamp from a broken muxer: keep time monotonic
+                t = t_last
+            count += 1
+            if count > 1:
+                last_frame_s = t - t_last
+            t_last = t
+            if frame.duration and frame.time_base:
+                last_frame_s = float(frame.duration * frame.time_base)
+
+            reasons = keyframes.due(t)
+            if t + 1e-6 >= next_sample:
+                while next_sample <= t + 1e-6:
+                    next_sample += sample_step
+                grey = _grey(frame)
+                if small_size is None or blur_size is None:
+                    h, w = grey.shape
+                    small_size = (SMALL_WIDTH, max(2, int(round(SMALL_WIDTH * h / w))))
+                    blur_size = (BLUR_WIDTH, max(2, int(round(BLUR_WIDTH * h / w))))
+                small = cv2.resize(grey, small_size, interpolation=cv2.INTER_LINEAR)
+                blur = cv2.resize(small, blur_size, interpolation=cv2.INTER_AREA)
+                sample = make_sample(t, small, blur, prev)
+                dark.process_frame(sample)
+                frozen.process_frame(sample)
+                if cuts.process_frame(sample):
+                    reasons.append("scene_change")
+                prev = sample
+            if reasons:
+                keyframes.add(t, reasons, frame)
+
+            if progress is not None and claimed_s and count % PROGRESS_EVERY_FRAMES == 0:
+                fraction = min(1.0, max(last_progress, t / claimed_s))
+                last_progress = fraction
+                progress(fraction)
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        decode_error = _short(exc)
+
+    if count == 0 or t0 is None:
+        raise VideoOpenFailure(f"{path.name}: no video frames could be decoded")
+
+    frame_s = last_frame_s if last_frame_s and last_frame_s > 0 else nominal_frame_s
+    duration = t_last + frame_s
+    segments = dark.finish(duration) + frozen.finish(duration)
+    segments.sort(key=lambda s: (float(s["start"]), str(s["kind"])))
+    cuts.finish(duration)
+
+    notes: list[str] = []
+    for t_m, label in keyframes.ignored + keyframes.moments:
+        notes.append(f"key moment '{label}' at {t_m:.1f} s is outside the clip (0-{duration:.1f} s); ignored")
+
+    findings: list[dict[str, str]] = []
+    truncated = decode_error is not None
+    if truncated:
+        findings.append({
+            "kind": "truncated",
+            "detail": f"decoding stopped at {duration:.1f} s ({decode_error}); analysed the part that reads",
+        })  # fmt: skip
+    if claimed_s is not None and _mismatch(claimed_s, duration, frame_s):
+        if claimed_s > duration:
+            kind = "truncated_or_edited"
+            truncated = True
+        else:
+            kind = "duration_mismatch"
+        findings.append({
+            "kind": kind,
+            "detail": f"the file's header claims {claimed_s:.2f} s but {duration:.2f} s of video decodes",
+        })  # fmt: skip
+    if claimed_frames is not None and abs(claimed_frames - count) > max(2, 0.02 * claimed_frames):
+        findings.append({
+            "kind": "frame_count_mismatch",
+            "detail": f"the file's header claims {claimed_frames} frames but {count} decode",
+        })  # fmt: skip
+    if claimed_duration_s is not None and _mismatch(claimed_duration_s, duration, frame_s):
+        findings.append({
+            "kind": "metadata_duration_mismatch",
+            "detail": f"the upload metadata states {claimed_duration_s:.2f} s but {duration:.2f} s of video "
+            f"decodes ({'shorter' if duration < claimed_duration_s else 'longer'} than stated)",
+        })  # fmt: skip
+
+    film = keyframes.filmstrip()
+    if progress is not None:
+        progress(1.0)
+    return AnalysisResult(
+        duration_s=round(duration, 3),
+        frame_count=count,
+        fps=round(count / duration, 3) if duration > 0 else 0.0,
+        width=int(stream.codec_context.width),
+        height=int(stream.codec_context.height),
+        codec=codec,
+        container=_container_name(path, container.format.name),
+        claimed={
+            "container_duration_s": round(claimed_s, 3) if claimed_s is not None else None,
+            "container_frames": claimed_frames,
+            "metadata_duration_s": claimed_duration_s,
+        },
+        truncated=truncated,
+        findings=findings,
+        keyframes=keyframes.records,
+        segments=segments,
+        filmstrip=film,
+        decode_seconds=round(time.perf_counter() - started, 3),
+        notes=notes,
+    )
