@@ -231,3 +231,31 @@ def truncate_file(src: str | Path, dst: str | Path, fraction: float) -> Path:
 def copy_clip(src: str | Path, dst: str | Path) -> Path:
     """Copy a clip unchanged (e.g. a PNG renamed to ``.mp4`` for bad-file tests)."""
     return Path(shutil.copyfile(src, dst))
+
+
+def make_zero_frame_clip(path: str | Path, *, size: tuple[int, int] = (320, 180)) -> Path:
+    """An MP4 with a video track and no frames at all (a camera that crashed on start)."""
+    path = Path(path)
+    out = av.open(str(path), mode="w", format="mp4")
+    stream = out.add_stream("libx264", rate=25)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    out.start_encoding()
+    out.close()
+    return path
+
+
+def mdat_offset(path: str | Path) -> int:
+    """Byte offset where the media data box starts: cut just after it for a header-only file."""
+    data = Path(path).read_bytes()
+    pos = 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        if data[pos + 4 : pos + 8] == b"mdat":
+            return pos
+        if size == 1:
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        if size < 8:
+            break
+        pos += size
+    raise ValueError("no mdat box")
