@@ -1,0 +1,85 @@
+/*
+ * bwv-review global front-end bootstrap (ES module, loaded on every page by
+ * layout.html). Nothing page-specific lives here.
+ *
+ * - marks <body> with `js-enabled govuk-frontend-supported` (GOV.UK Frontend's
+ *   template does this with an inline script, which our CSP forbids)
+ * - initialises GOV.UK Frontend and MoJ Frontend components, on load and on
+ *   content swapped in by htmx
+ * - sends the CSRF token (from <meta name="csrf-token">) as the X-CSRF-Token
+ *   header on every htmx request
+ */
+import * as govuk from './vendor/govuk/govuk-frontend.min.js'
+import * as moj from './vendor/moj/moj-frontend.min.js'
+
+const body = document.body
+body.classList.add('js-enabled')
+if ('noModule' in HTMLScriptElement.prototype) {
+  body.classList.add('govuk-frontend-supported')
+}
+
+/** Current CSRF token (read each time so a refreshed meta tag is honoured). */
+export function csrfToken () {
+  const meta = document.querySelector('meta[name="csrf-token"]')
+  return meta ? meta.getAttribute('content') || '' : ''
+}
+
+// Errors such as "component already initialised" are expected when htmx
+// re-initialises a region; anything else is logged.
+function onError (error) {
+  if (error && /already (been )?initialised/i.test(String(error.message))) return
+  console.error(error)
+}
+
+/** Initialise GOV.UK and MoJ components inside `scope` (default: document). */
+export function initComponents (scope = document) {
+  try {
+    govuk.initAll({ scope, onError })
+  } catch (e) { onError(e) }
+  try {
+    moj.initAll({ scope, onError })
+  } catch (e) { onError(e) }
+}
+
+initComponents(document)
+
+// htmx: CSRF header on every request.
+document.addEventListener('htmx:configRequest', (event) => {
+  const token = csrfToken()
+  if (token) event.detail.headers['X-CSRF-Token'] = token
+})
+
+// htmx: initialise components in newly swapped-in content. The scope is the
+// parent so that an element which itself carries data-module is included.
+document.addEventListener('htmx:load', (event) => {
+  const elt = event.detail && event.detail.elt
+  if (!elt || elt === document.body || elt === document.documentElement) return
+  initComponents(elt.parentElement || elt)
+})
+
+window.bwv = Object.assign(window.bwv || {}, { csrfToken, initComponents })
+
+// Generic positioning for bwv-timeline parts (and anything else using the same
+// attributes): data-bwv-start / data-bwv-end / data-bwv-at (percentages) become
+// the CSS custom properties --bwv-start / --bwv-end / --bwv-at. Done through
+// CSSOM, which the style-src 'self' CSP allows (inline style="" is not).
+export function applyPositions (scope = document) {
+  const nodes = []
+  if (scope instanceof Element && scope.matches('[data-bwv-start],[data-bwv-end],[data-bwv-at]')) nodes.push(scope)
+  nodes.push(...scope.querySelectorAll('[data-bwv-start],[data-bwv-end],[data-bwv-at]'))
+  for (const el of nodes) {
+    for (const key of ['start', 'end', 'at']) {
+      const raw = el.getAttribute(`data-bwv-${key}`)
+      if (raw === null || raw === '') continue
+      const n = Math.min(100, Math.max(0, Number(raw)))
+      if (Number.isFinite(n)) el.style.setProperty(`--bwv-${key}`, String(n))
+    }
+  }
+}
+
+applyPositions(document)
+document.addEventListener('htmx:load', (event) => {
+  const elt = event.detail && event.detail.elt
+  if (elt && elt !== document.body) applyPositions(elt)
+})
+window.bwv.applyPositions = applyPositions
