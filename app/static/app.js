@@ -41,7 +41,32 @@ export function initComponents (scope = document) {
   } catch (e) { onError(e) }
 }
 
+// MoJ filter layout (macro filter_layout): "Show/Hide filter" toggle button.
+// FilterToggleButton is not part of MoJ initAll(), so wire it here.
+export function initFilterLayouts (scope = document) {
+  if (!moj.FilterToggleButton) return
+  const layouts = []
+  if (scope instanceof Element && scope.matches('[data-bwv-filter-layout]')) layouts.push(scope)
+  layouts.push(...scope.querySelectorAll('[data-bwv-filter-layout]'))
+  for (const layout of layouts) {
+    if (layout.dataset.bwvFilterInit) continue
+    const id = layout.getAttribute('data-bwv-filter-layout')
+    const filter = layout.querySelector('.moj-filter')
+    if (!filter || !document.getElementById(`${id}-toggle`)) continue
+    try {
+      // eslint-disable-next-line no-new
+      new moj.FilterToggleButton(filter, {
+        startHidden: false,
+        toggleButtonContainer: { selector: `#${CSS.escape(id)}-toggle` },
+        closeButtonContainer: { selector: '.moj-filter__header-action' }
+      })
+      layout.dataset.bwvFilterInit = 'true'
+    } catch (e) { onError(e) }
+  }
+}
+
 initComponents(document)
+initFilterLayouts(document)
 
 // htmx: CSRF header on every request.
 document.addEventListener('htmx:configRequest', (event) => {
@@ -55,9 +80,10 @@ document.addEventListener('htmx:load', (event) => {
   const elt = event.detail && event.detail.elt
   if (!elt || elt === document.body || elt === document.documentElement) return
   initComponents(elt.parentElement || elt)
+  initFilterLayouts(elt)
 })
 
-window.bwv = Object.assign(window.bwv || {}, { csrfToken, initComponents })
+window.bwv = Object.assign(window.bwv || {}, { csrfToken, initComponents, initFilterLayouts })
 
 // Generic positioning for bwv-timeline parts (and anything else using the same
 // attributes): data-bwv-start / data-bwv-end / data-bwv-at (percentages) become
