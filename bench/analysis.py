@@ -26,8 +26,6 @@ if str(ROOT) not in sys.path:
 
 def _child(mode: str, path: str) -> None:
     """Runs inside the measuring subprocess: one job, then a JSON line with time and peak RSS."""
-    import resource
-
     started = time.perf_counter()
     frames = 0
     if mode == "pipeline":
@@ -48,9 +46,25 @@ def _child(mode: str, path: str) -> None:
         extra = {"cuts": max(0, len(scenes) - 1)}
     else:
         raise SystemExit(f"unknown mode {mode}")
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"work_s": work, "wall_s": time.perf_counter() - started, "frames": frames,
-                      "peak_rss_mb": rss_kb / 1024, **extra}))  # fmt: skip
+                      "peak_rss_mb": _peak_rss_mb(), **extra}))  # fmt: skip
+
+
+def _peak_rss_mb() -> float:
+    """This process's own high-water mark.
+
+    Not ``ru_maxrss``: Linux carries it over from the parent across fork+exec, so a child started by a
+    parent that once held 400 MB of generated frames reports 400 MB. ``VmHWM`` belongs to this image only.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run_child(mode: str, path: Path) -> dict[str, float]:
@@ -78,8 +92,10 @@ def _make(path: Path, seconds: float, size: tuple[int, int], fps: float) -> Path
     scenes = [step * i for i in range(1, int(seconds / step)) if step * i < seconds - 1]
     dark = [(seconds * 0.6, seconds * 0.6 + min(10.0, seconds * 0.1))]
     t0 = time.perf_counter()
-    make_clip(path, seconds=seconds, size=size, fps=fps, scenes=scenes, dark=dark, noise=8,
+    partial = path.with_suffix(".partial.mp4")  # an interrupted run must not leave a "cached" broken clip
+    make_clip(partial, seconds=seconds, size=size, fps=fps, scenes=scenes, dark=dark, noise=8,
               overlay_text="BWV 0042")  # fmt: skip
+    partial.rename(path)
     took = time.perf_counter() - t0
     print(f"  generated {path.name}: {seconds:.0f} s {size[0]}x{size[1]}@{fps:g} in {took:.0f} s")
     return path
