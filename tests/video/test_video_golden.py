@@ -122,3 +122,13 @@ def test_progress_is_monotonic_and_ends_at_one(short_clip: SynthClip) -> None:
     assert seen[-1] == 1.0
     assert all(0.0 <= a <= b <= 1.0 for a, b in zip(seen, seen[1:], strict=False))
     assert len(seen) > 1
+
+
+def test_demo_clip_is_playable_h264_with_known_content(clip_dir: Path) -> None:
+    from workers.video.synth import make_demo_clip
+
+    clip = make_demo_clip(clip_dir / "demo.mp4", seconds=10)
+    result = analyse_file(clip.path, dark_min_s=1.5)
+    assert (result.codec, result.container, result.frame_count) == ("h264", "mp4", 250)
+    assert [s["kind"] for s in result.segments] == ["dark"]
+    assert len([k for k in result.keyframes if k["reason"] == "scene_change"]) == 2

@@ -116,7 +116,7 @@ class _SceneRenderer:
 
 def _draw_overlay(img: np.ndarray, text: str) -> None:
     h, w = img.shape[:2]
-    scale = max(0.3, w / 1280.0 * 0.8)
+    scale = max(0.35, w / 1280.0)
     thick = max(1, int(round(2 * scale)))
     org = (int(10 * scale) + 4, h - int(18 * scale) - 4)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
@@ -215,6 +215,32 @@ def make_clip(
         dark=dark_spans,
         frozen=frozen_spans,
         frame_times=times,
+    )
+
+
+def make_demo_clip(
+    path: str | Path,
+    *,
+    seconds: float = 12.0,
+    camera: str = "BWV 0042",
+    clock_start: datetime | None = None,
+    size: tuple[int, int] = (640, 360),
+    seed: int = 0,
+) -> SynthClip:
+    """Demo footage: a corridor walk with two cuts and a briefly covered lens, caption and running clock.
+
+    Deterministic for a given seed, so demo data and screenshots stay stable between runs.
+    """
+    return make_clip(
+        path,
+        seconds=seconds,
+        size=size,
+        scenes=[seconds * 0.3, seconds * 0.7],
+        dark=[(seconds * 0.45, seconds * 0.45 + min(2.5, seconds * 0.2))],
+        noise=6,
+        overlay_text=camera,
+        clock_start=clock_start,
+        seed=seed,
     )
 
 
