@@ -12,6 +12,7 @@ Chromium (/usr/bin/chromium, Debian package `chromium`) is used. Set
 BWV_CHROMIUM to use another executable. Console errors and CSP violations seen
 while loading are returned (and printed by the CLI) so they are not missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-def shoot(url: str, out_png: str, *, viewport: tuple[int, int] = (1366, 900), full_page: bool = True,
-          wait_until: str = "networkidle", timeout_ms: int = 30_000) -> list[str]:
+def shoot(
+    url: str,
+    out_png: str,
+    *,
+    viewport: tuple[int, int] = (1366, 900),
+    full_page: bool = True,
+    wait_until: str = "networkidle",
+    timeout_ms: int = 30_000,
+) -> list[str]:
     """Load `url` and save a PNG to `out_png`. Returns console errors/warnings seen."""
     from playwright.sync_api import sync_playwright
 
@@ -39,11 +47,16 @@ def shoot(url: str, out_png: str, *, viewport: tuple[int, int] = (1366, 900), fu
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-            page.on("console", lambda m: messages.append(f"console.{m.type}: {m.text}")
-                    if m.type in ("error", "warning") else None)
+            page.on(
+                "console",
+                lambda m: messages.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+            )
             page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
             page.on("requestfailed", lambda r: messages.append(f"requestfailed: {r.url} {r.failure}"))
-            page.on("response", lambda r: messages.append(f"http {r.status}: {r.url}") if r.status >= 400 and r.url != url else None)
+            page.on(
+                "response",
+                lambda r: messages.append(f"http {r.status}: {r.url}") if r.status >= 400 and r.url != url else None,
+            )
             page.goto(url, wait_until=wait_until, timeout=timeout_ms)
             page.wait_for_timeout(200)
             os.makedirs(os.path.dirname(os.path.abspath(out_png)), exist_ok=True)

@@ -1,0 +1,161 @@
+"""Signing in and out, sessions and API tokens, the sign-in rate limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from app.auth.models import Role, SessionKind, SignInAttempt, User, UserSession
+from app.core.config import get_settings
+from app.core.security import hash_password, new_token, token_digest, verify_password
+from app.core.types import utcnow
+
+
+class SignInRefused(Exception):
+    """Wrong username or password, or locked out: deliberately one message for all of these."""
+
+    message = (
+        "The username or password is not right, or sign-in is paused for this account after too many "
+        "attempts. Check them and try again in a few minutes."
+    )
+
+
+class TooManyAttempts(Exception):
+    message = "Too many sign-in attempts from this address. Wait a few minutes and try again."
+
+
+def _recent_failures(session: Session, *, username: str | None = None, ip: str | None = None) -> int:
+    s = get_settings()
+    since = utcnow() - timedelta(minutes=s.sign_in_lockout_minutes)
+    q = (
+        select(func.count())
+        .select_from(SignInAttempt)
+        .where(
+            col(SignInAttempt.at) >= since,
+            SignInAttempt.succeeded == False,  # noqa: E712
+        )
+    )
+    if username is not None:
+        q = q.where(SignInAttempt.username == username)
+    if ip is not None:
+        q = q.where(SignInAttempt.ip == ip)
+    return int(session.exec(q).one())
+
+
+def authenticate(session: Session, *, username: str, password: str, ip: str | None) -> User:
+    """Check a password under the rate limit. Records the attempt; the caller commits.
+
+    The per-account limit answers exactly like a wrong password (and applies to unknown usernames
+    too), so the reply never tells whether an account exists.
+    """
+    s = get_settings()
+    username = username.strip().lower()[:255]
+    if ip and _recent_failures(session, ip=ip) >= s.sign_in_max_failures_per_address:
+        raise TooManyAttempts()
+    locked = _recent_failures(session, username=username) >= s.sign_in_max_failures
+    user = session.exec(select(User).where(User.username == username)).first()
+    ok = verify_password(user.password_hash if user else None, password)
+    if locked or not ok or user is None or not user.active:
+        raise SignInRefused()
+    session.add(SignInAttempt(username=username, ip=ip, succeeded=True))
+    user.last_sign_in_at = utcnow()
+    session.add(user)
+    return user
+
+
+def record_sign_in_failure(*, username: str, ip: str | None, why: str) -> None:
+    """In its own transaction: the request that failed rolls back, the failure must still count."""
+    from app.audit.service import Actor, record
+    from app.core.db import unit_of_work
+
+    username = username.strip().lower()[:255]
+    with unit_of_work() as session:
+        session.add(SignInAttempt(username=username, ip=ip, succeeded=False))
+        record(session, Actor(username=username[:64], ip=ip), "sign_in", outcome="denied", detail={"why": why})
+
+
+@dataclass
+class IssuedSession:
+    token: str
+    row: UserSession
+
+
+def start_session(
+    session: Session, user: User, *, kind: SessionKind, ip: str | None, user_agent: str | None
+) -> IssuedSession:
+    """A fresh random id every sign-in (no fixation); only its digest is stored."""
+    token = new_token()
+    row = UserSession(
+        token_hash=token_digest(token),
+        kind=kind,
+        user_id=user.id,  # type: ignore[arg-type]
+        csrf_token=new_token(),
+        ip=ip,
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    session.add(row)
+    session.flush()
+    return IssuedSession(token=token, row=row)
+
+
+def end_session(session: Session, row: UserSession) -> None:
+    row.ended_at = utcnow()
+    session.add(row)
+
+
+def resolve_session(session: Session, token: str, *, kind: SessionKind) -> tuple[UserSession, User] | None:
+    """The live session and user for a token, or None if unknown, ended, idle too long or too old."""
+    s = get_settings()
+    row = session.exec(
+        select(UserSession).where(UserSession.token_hash == token_digest(token), UserSession.kind == kind)
+    ).first()
+    if row is None or row.ended_at is not None:
+        return None
+    now = utcnow()
+    absolute = timedelta(hours=s.session_absolute_hours if kind == SessionKind.browser else s.api_token_hours)
+    idle = timedelta(minutes=s.session_idle_minutes)
+    if now - row.created_at > absolute or (kind == SessionKind.browser and now - row.last_seen_at > idle):
+        row.ended_at = now
+        session.add(row)
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    if now - row.last_seen_at > timedelta(seconds=30):
+        # Throttled so that every request does not become a write.
+        session.exec(
+            sa.update(UserSession).where(col(UserSession.id) == row.id).values(last_seen_at=now)  # type: ignore[call-overload]
+        )
+    return row, user
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    establishment_id: int | None,
+    staff_member_id: int | None = None,
+) -> User:
+    if role != Role.admin and establishment_id is None:
+        raise ValueError("every role except admin belongs to an establishment")
+    if role == Role.staff and staff_member_id is None:
+        raise ValueError("a staff user must be linked to their staff member record")
+    if len(password) < 12:
+        raise ValueError("passwords must be at least 12 characters")
+    user = User(
+        username=username.strip().lower(),
+        display_name=display_name,
+        role=role,
+        establishment_id=establishment_id,
+        staff_member_id=staff_member_id,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user

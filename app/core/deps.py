@@ -1,0 +1,205 @@
+"""Request dependencies: the unit of work, who is signed in, CSRF, and the one place access is decided.
+
+Every route that shows or changes a record gets it through `get_visible` (or a `visible_*` query
+filter), so scoping by establishment and by wearer is written once. A record outside the caller's scope
+answers 404, exactly like a record that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session, SQLModel
+
+from app.audit.service import Actor, record_now
+from app.auth.models import Role, SessionKind, User, UserSession
+from app.auth.service import resolve_session
+from app.core.config import get_settings
+from app.core.db import get_session
+from app.core.security import tokens_match
+from app.establishment.models import Establishment
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class SignInRequired(Exception):
+    """Raised for a request with no valid session: 401 for the API, a redirect for pages."""
+
+
+class Forbidden(Exception):
+    """The signed-in user's role may not do this: 403."""
+
+    def __init__(self, message: str = "Your role does not allow this.") -> None:
+        self.message = message
+
+
+class CsrfFailure(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+@dataclass
+class Principal:
+    user: User
+    session_row: UserSession
+    via: SessionKind
+    ip: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+    @property
+    def establishment_id(self) -> int | None:
+        return self.user.establishment_id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            user_id=self.user.id,
+            username=self.user.username,
+            role=self.user.role,
+            establishment_id=self.user.establishment_id,
+            ip=self.ip,
+        )
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return origin is None
+    parts = urlsplit(origin)
+    return parts.netloc.lower() == (request.headers.get("host") or "").lower()
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    """Cookie-authenticated writes need the session's CSRF token and must not come from another site."""
+    if request.method not in UNSAFE_METHODS or principal.via != SessionKind.browser:
+        return
+    if not _same_origin(request):
+        raise CsrfFailure("This request came from another site and was refused.")
+    sent = request.headers.get("x-csrf-token")
+    ctype = request.headers.get("content-type", "")
+    if sent is None and ctype.startswith("application/x-www-form-urlencoded"):
+        form = await request.form()  # cached by Starlette: the handler's Form(...) fields still work
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not tokens_match(sent, principal.session_row.csrf_token):
+        raise CsrfFailure("The form had expired or was not sent from this service. Go back, reload and try again.")
+
+
+async def optional_principal(request: Request, session: SessionDep) -> Principal | None:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = _bearer(request)
+    via = SessionKind.api
+    if token is None:
+        token = request.cookies.get(get_settings().session_cookie_name)
+        via = SessionKind.browser
+    if not token:
+        return None
+    resolved = resolve_session(session, token, kind=via)
+    if resolved is None:
+        return None
+    row, user = resolved
+    # Detached, so error pages can still show who is signed in after the request's transaction rolls back.
+    session.expunge(row)
+    session.expunge(user)
+    principal = Principal(user=user, session_row=row, via=via, ip=client_ip(request))
+    request.state.principal = principal
+    if user.establishment_id is not None:
+        est = session.get(Establishment, user.establishment_id)
+        request.state.establishment_name = est.name if est else None
+    await _check_csrf(request, principal)
+    return principal
+
+
+async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    if principal is None:
+        raise SignInRequired()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def require_roles(*roles: Role) -> Any:
+    """A dependency that lets only the given roles through (admins always), recording refusals."""
+
+    async def _check(request: Request, principal: CurrentPrincipal, session: SessionDep) -> Principal:
+        if principal.role in roles or principal.is_admin:
+            return principal
+        session.rollback()  # release this request's locks: the refusal is written in its own transaction
+        record_now(
+            principal.actor,
+            "access_denied",
+            outcome="denied",
+            detail={"method": request.method, "path": request.url.path, "needs": [r.value for r in roles]},
+        )
+        raise Forbidden()
+
+    return Depends(_check)
+
+
+Coordinator = Annotated[Principal, require_roles(Role.coordinator)]
+Governor = Annotated[Principal, require_roles(Role.governor)]
+CoordinatorOrGovernor = Annotated[Principal, require_roles(Role.coordinator, Role.governor)]
+Admin = Annotated[Principal, require_roles()]
+
+T = TypeVar("T", bound=SQLModel)
+
+
+def in_scope(principal: Principal, obj: Any) -> bool:
+    """The single rule: admins see all; others their establishment; staff only what they wore."""
+    if principal.is_admin:
+        return True
+    est = getattr(obj, "establishment_id", None)
+    if est is None or est != principal.establishment_id:
+        return False
+    if principal.role == Role.staff:
+        wearer = getattr(obj, "wearer_id", None)
+        if hasattr(obj, "wearer_id") and wearer != principal.user.staff_member_id:
+            return False
+    return True
+
+
+def get_visible(session: Session, principal: Principal, model: type[T], obj_id: Any) -> T:
+    """Fetch a record the caller may see, or 404 (also for records that exist elsewhere)."""
+    try:
+        obj = session.get(model, obj_id)
+    except (ValueError, TypeError):
+        obj = None
+    if obj is None or not in_scope(principal, obj):
+        raise HTTPException(status_code=404, detail=f"{model.__name__.lower()} not found")
+    return obj
+
+
+def scope_establishment(principal: Principal, requested: int | None = None) -> int | None:
+    """Which establishment a list or report covers: your own, or (admins) any or all."""
+    if principal.is_admin:
+        return requested
+    if requested is not None and requested != principal.establishment_id:
+        raise HTTPException(status_code=404, detail="establishment not found")
+    return principal.establishment_id

@@ -1,0 +1,134 @@
+"""Security headers, error pages and answers shared by every route."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy.exc
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.deps import CsrfFailure, Forbidden, SignInRequired
+from app.core.logging import get_logger
+from app.core.templates import render
+
+log = get_logger("bwv.http")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI (streams and Range responses pass straight through)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {h[0].lower() for h in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in names]
+                if not path.startswith("/static") and not path.startswith("/assets") and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/files/")
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    template = f"errors/{status}.html" if status in (403, 404, 500, 503) else "errors/500.html"
+    return render(request, template, {"message": message, "status": status}, status_code=status, page_title=title)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
+        if wants_json(request):
+            return JSONResponse(
+                {"detail": "Sign in first: send a bearer token or a session cookie."},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
+        return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=403)
+        return _error_page(request, 403, "You cannot do this", exc.message)
+
+    @app.exception_handler(CsrfFailure)
+    async def _csrf(request: Request, exc: CsrfFailure) -> Response:
+        log.warning("csrf_refused", path=request.url.path)
+        if wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=403)
+        return _error_page(request, 403, "Request refused", exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers: dict[str, Any] = dict(exc.headers or {})
+        if wants_json(request) or exc.status_code not in (403, 404, 500, 503):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        return _error_page(
+            request, exc.status_code, "Page not found" if exc.status_code == 404 else "Error", str(exc.detail)
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+            errors.append({"field": loc, "message": err.get("msg", "invalid"), "type": err.get("type")})
+        return JSONResponse(
+            {"detail": "The request is not valid: fix the fields listed.", "errors": errors}, status_code=422
+        )
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    async def _db_down(request: Request, exc: Exception) -> Response:
+        log.error("database_unavailable", error=str(exc).splitlines()[0][:200])
+        if wants_json(request):
+            return JSONResponse(
+                {"detail": "The database is unavailable; try again shortly."},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        return _error_page(
+            request,
+            503,
+            "Service unavailable",
+            "The service cannot reach its database. Nothing you entered has been saved; try again in a minute.",
+        )
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"{what} not found")

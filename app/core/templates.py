@@ -1,0 +1,155 @@
+"""Jinja2 set-up: one environment, filters for London time, and `render` which adds the layout's context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.auth.models import Role
+from app.core.config import get_settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def london(value: datetime | None, fmt: str = "%-d %b %Y %H:%M") -> str:
+    """Stored in UTC, shown in Europe/London (GMT or BST as the date requires)."""
+    if value is None:
+        return ""
+    return value.astimezone(_tz()).strftime(fmt)
+
+
+def london_seconds(value: datetime | None) -> str:
+    return london(value, "%-d %b %Y %H:%M:%S")
+
+
+def london_input(value: datetime | None) -> str:
+    """For `<input type=datetime-local>`."""
+    return london(value, "%Y-%m-%dT%H:%M") if value else ""
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = float(seconds)
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    if h:
+        return f"{sign}{h}h {m:02d}m {s:02d}s"
+    if m:
+        return f"{sign}{m}m {s:02d}s"
+    return f"{sign}{seconds:.0f}s" if seconds >= 1 or seconds == 0 else f"{sign}{seconds:.1f}s"
+
+
+def filesize(n: int | None) -> str:
+    if n is None:
+        return "–"
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f}%"
+
+
+templates.env.filters.update(
+    london=london,
+    london_seconds=london_seconds,
+    london_input=london_input,
+    duration=duration,
+    filesize=filesize,
+    percent=percent,
+)
+templates.env.globals["Role"] = Role
+
+NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
+    Role.coordinator: [
+        ("/", "Home"),
+        ("/review", "Review queue"),
+        ("/incidents", "Incidents"),
+        ("/footage", "Footage"),
+        ("/officers", "Officers"),
+        ("/calibration", "Calibration"),
+    ],
+    Role.governor: [
+        ("/", "Home"),
+        ("/reports/compliance", "Compliance"),
+        ("/incidents", "Incidents"),
+        ("/officers", "Officers"),
+        ("/audit", "Audit trail"),
+    ],
+    Role.staff: [("/", "My feedback"), ("/good-practice", "Good practice")],
+    Role.admin: [
+        ("/", "Home"),
+        ("/incidents", "Incidents"),
+        ("/footage", "Footage"),
+        ("/reports/compliance", "Compliance"),
+        ("/admin/users", "Users"),
+        ("/admin/establishments", "Establishments"),
+        ("/audit", "Audit trail"),
+    ],
+}
+
+
+class UserView:
+    """What the layout shows about the signed-in user."""
+
+    def __init__(self, principal: Any, establishment_name: str | None) -> None:
+        user = principal.user
+        self.username = user.username
+        self.display_name = user.display_name
+        self.role = Role(user.role)
+        self.role_label = self.role.label
+        self.establishment_name = establishment_name
+
+
+def nav_for(request: Request, role: Role | None) -> list[dict[str, Any]]:
+    if role is None:
+        return []
+    path = request.url.path
+    items = []
+    for href, label in NAV_BY_ROLE.get(role, []):
+        active = path == href if href == "/" else path.startswith(href)
+        items.append({"href": href, "label": label, "active": active})
+    return items
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    page_title: str = "",
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    principal = getattr(request.state, "principal", None)
+    est_name = getattr(request.state, "establishment_name", None)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "current_user": UserView(principal, est_name) if principal else None,
+        "principal": principal,
+        "csrf_token": principal.session_row.csrf_token if principal else getattr(request.state, "presession", ""),
+        "nav": nav_for(request, principal.role if principal else None),
+        "page_title": page_title,
+        "flashes": getattr(request.state, "flashes", []),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    return response

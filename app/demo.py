@@ -1,0 +1,329 @@
+"""`bwv-review demo`: a small, realistic establishment so every page has something real to show.
+
+Footage is rendered with OpenCV/PyAV (workers.video.synth): short H.264 clips with a BWV-style clock,
+some switched on late, one with the lens covered. Analysis runs in the worker as for any upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import func, select
+
+from app.audit.service import SYSTEM, record
+from app.auth.models import Role
+from app.auth.service import create_user
+from app.core.db import unit_of_work
+from app.establishment.models import CameraCreate, Establishment, EstablishmentCreate, EstablishmentKind
+from app.establishment.service import add_camera, add_staff_member, create_establishment
+from app.footage.models import Footage
+from app.footage.service import NewFootage, link, register_footage
+from app.incident.models import IncidentCreate, InvolvedStaffIn, SubjectBase
+from app.incident.service import create_incident
+from app.rating.models import Rag, Rating
+from app.staff.models import StaffMemberCreate
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed for the demo only
+DEMO_USERS = [
+    ("admin", "Alex Admin", Role.admin, None),
+    ("coordinator", "Chris Coordinator", Role.coordinator, None),
+    ("governor", "Gill Governor", Role.governor, None),
+    ("officer.ahmed", "Officer Sam Ahmed", Role.staff, "EX1001"),
+    ("officer.brown", "Officer Jo Brown", Role.staff, "EX1002"),
+    ("officer.clarke", "Officer Lee Clarke", Role.staff, "EX1003"),
+]
+OFFICERS = [
+    ("EX1001", "Sam Ahmed"),
+    ("EX1002", "Jo Brown"),
+    ("EX1003", "Lee Clarke"),
+    ("EX1004", "Priya Desai"),
+    ("EX1005", "Tom Evans"),
+    ("EX1006", "Kate Fisher"),
+]
+LOCATIONS = ["A wing, landing 2", "B wing, cell 14", "Reception", "Exercise yard", "Segregation unit", "Healthcare"]
+SUBJECTS = [
+    ("A1234BC", "White British", "21-24", "Male", "None recorded"),
+    ("A2345CD", "Black Caribbean", "18-20", "Male", None),
+    ("A3456DE", "Asian Pakistani", "25-29", "Male", "Mental health"),
+    ("A4567EF", "Mixed White and Black African", "30-39", "Male", None),
+]
+
+# (days ago, location index, planned, force types, officers, clips)
+# A clip: (officer, seconds before force the first frame is, seconds after first frame the wearer pressed record,
+#          pre-record buffer, clip length, dark span or None)
+INCIDENTS: list[tuple[Any, ...]] = [
+    (
+        84,
+        0,
+        False,
+        ["guiding_hold"],
+        ["EX1001", "EX1002"],
+        [("EX1001", 6, 2, 2, 16, None), ("EX1002", 5, 1, 1, 15, None)],
+    ),
+    (
+        77,
+        1,
+        True,
+        ["control_and_restraint", "handcuffs"],
+        ["EX1001", "EX1003", "EX1004"],
+        [("EX1001", 7, 1, 1, 16, None), ("EX1003", 6, 2, 2, 15, None), ("EX1004", -3, 0, 0, 10, None)],
+    ),
+    (70, 2, False, ["guiding_hold"], ["EX1002", "EX1005"], [("EX1002", 4, 1, 1, 14, None)]),
+    (
+        63,
+        3,
+        False,
+        ["control_and_restraint"],
+        ["EX1003", "EX1006"],
+        [("EX1003", 5, 1, 1, 16, (7.0, 10.5)), ("EX1006", 6, 1, 1, 15, None)],
+    ),
+    (55, 0, False, ["pava"], ["EX1001", "EX1004"], [("EX1001", 2, 6, 4, 14, None), ("EX1004", 6, 1, 1, 14, None)]),
+    (
+        48,
+        4,
+        True,
+        ["control_and_restraint", "shield"],
+        ["EX1002", "EX1003", "EX1005"],
+        [("EX1002", 6, 1, 1, 16, None), ("EX1003", 6, 1, 1, 16, None), ("EX1005", 5, 2, 2, 15, None)],
+    ),
+    (40, 5, False, ["guiding_hold"], ["EX1006"], []),
+    (
+        33,
+        1,
+        False,
+        ["control_and_restraint"],
+        ["EX1001", "EX1002"],
+        [("EX1001", 5, 1, 1, 15, None), ("EX1002", 1, 5, 2, 12, None)],
+    ),
+    (
+        25,
+        2,
+        False,
+        ["guiding_hold", "handcuffs"],
+        ["EX1003", "EX1004"],
+        [("EX1003", 6, 1, 1, 15, None), ("EX1004", 6, 1, 1, 15, None)],
+    ),
+    (
+        16,
+        3,
+        True,
+        ["control_and_restraint"],
+        ["EX1001", "EX1005"],
+        [("EX1001", 6, 1, 1, 16, None), ("EX1005", 6, 2, 2, 15, None)],
+    ),
+    (
+        9,
+        0,
+        False,
+        ["guiding_hold"],
+        ["EX1002", "EX1003"],
+        [("EX1002", 6, 1, 1, 15, None), ("EX1003", 6, 1, 1, 15, None)],
+    ),
+    (
+        3,
+        4,
+        False,
+        ["control_and_restraint", "pava"],
+        ["EX1001", "EX1006"],
+        [("EX1001", 5, 2, 2, 15, None), ("EX1006", 4, 3, 3, 14, None)],
+    ),
+]
+FORCE_SECONDS = 6
+# Ratings already given (incident index, officer, rag, guidance)
+RATINGS = [
+    (0, "EX1001", Rag.green, ""),
+    (0, "EX1002", Rag.green, ""),
+    (1, "EX1001", Rag.green, ""),
+    (
+        1,
+        "EX1004",
+        Rag.red,
+        "Your camera was switched on after force had begun, so the start of the restraint is not "
+        "on video. Switch on as soon as you respond to an alarm or expect force may be needed.",
+    ),
+    (
+        3,
+        "EX1003",
+        Rag.amber,
+        "The lens was covered for a few seconds during the restraint. Check your camera's "
+        "position on your vest before going hands-on, and re-position it as soon as it is safe.",
+    ),
+    (
+        4,
+        "EX1001",
+        Rag.amber,
+        "You pressed record a few seconds after force began; the pre-record buffer caught the "
+        "start this time. Press record as you approach, before going hands-on.",
+    ),
+    (5, "EX1002", Rag.green, ""),
+]
+
+
+def _clip_sha(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def load_demo(*, if_empty: bool = False, echo: Callable[[str], object] = print) -> None:
+    from workers.video.synth import make_clip
+
+    with unit_of_work() as session:
+        if if_empty and session.exec(select(func.count()).select_from(Establishment)).one():
+            echo("demo: the database already has data; nothing loaded")
+            _print_sign_ins(echo)
+            return
+        est = create_establishment(
+            session, EstablishmentCreate(code="EXA", name="HMP Example", kind=EstablishmentKind.prison)
+        )
+        assert est.id is not None
+        staff = {
+            n: add_staff_member(session, est.id, StaffMemberCreate(staff_number=n, name=name)) for n, name in OFFICERS
+        }
+        cameras = {
+            n: add_camera(session, est.id, CameraCreate(serial=f"BWV-{i + 41:04d}", label=f"Camera {i + 41}"))
+            for i, (n, _) in enumerate(OFFICERS)
+        }
+        users = {}
+        for username, name, role, staff_number in DEMO_USERS:
+            users[username] = create_user(
+                session,
+                username=username,
+                password=DEMO_PASSWORD,
+                display_name=name,
+                role=role,
+                establishment_id=None if role == Role.admin else est.id,
+                staff_member_id=staff[staff_number].id if staff_number else None,
+            )
+        coordinator = users["coordinator"]
+        now = datetime.now(UTC).replace(microsecond=0)
+        footage_by: dict[tuple[int, str], Footage] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for idx, (days, loc, planned, types, officers, clips) in enumerate(INCIDENTS):
+                base = (now - timedelta(days=days)).replace(hour=9 + (idx * 5) % 10, minute=(idx * 17) % 60, second=0)
+                force_start = base + timedelta(seconds=40)
+                subj = SUBJECTS[idx % len(SUBJECTS)]
+                incident = create_incident(
+                    session,
+                    establishment_id=est.id,
+                    user_id=coordinator.id,
+                    data=IncidentCreate(
+                        reference=f"UOF-{base:%Y}-{idx + 101:04d}",
+                        location=LOCATIONS[loc],
+                        planned=planned,
+                        force_types=types,
+                        incident_started_at=force_start - timedelta(seconds=30),
+                        force_started_at=force_start,
+                        force_ended_at=force_start + timedelta(seconds=FORCE_SECONDS),
+                        incident_ended_at=force_start + timedelta(seconds=FORCE_SECONDS + 60),
+                        description=_description(planned, types, LOCATIONS[loc]),
+                        staff=[InvolvedStaffIn(staff_number=o, part=_part(i, types)) for i, o in enumerate(officers)],
+                        subjects=[
+                            SubjectBase(
+                                reference=subj[0], ethnicity=subj[1], age_band=subj[2], sex=subj[3], disability=subj[4]
+                            )
+                        ],
+                    ),
+                )
+                for officer, lead, press, prerecord, length, dark in clips:
+                    first_frame = force_start - timedelta(seconds=lead)
+                    path = Path(tmp) / f"{officer}_{idx}.mp4"
+                    make_clip(
+                        path,
+                        seconds=length,
+                        fps=25,
+                        size=(640, 360),
+                        scenes=[length * 0.45],
+                        dark=[dark] if dark else [],
+                        overlay_text=cameras[officer].serial.replace("-", " "),
+                        clock_start=first_frame,
+                        seed=idx * 10 + len(footage_by),
+                    )
+                    sha, size = _clip_sha(path)
+                    f = register_footage(
+                        session,
+                        NewFootage(
+                            establishment_id=est.id,
+                            camera_id=cameras[officer].id,
+                            wearer_id=staff[officer].id,
+                            recording_started_at=first_frame,
+                            activated_at=first_frame + timedelta(seconds=press),
+                            prerecord_seconds=prerecord,
+                            claimed_duration_s=float(length),
+                            original_filename=f"{cameras[officer].serial}_{first_frame:%Y%m%d_%H%M%S}.mp4",
+                            uploaded_by_user_id=coordinator.id,
+                        ),
+                        path=path,
+                        sha256=sha,
+                        size=size,
+                    )
+                    link(session, f, incident.id, user_id=coordinator.id, source="import")  # type: ignore[arg-type]
+                    footage_by[(idx, officer)] = f
+        for idx, officer, rag, guidance in RATINGS:
+            f = footage_by[(idx, officer)]
+            assert f.id is not None and est.id is not None
+            session.add(
+                Rating(
+                    footage_id=f.id,
+                    establishment_id=est.id,
+                    wearer_id=staff[officer].id,
+                    rag=rag,  # type: ignore[arg-type]
+                    criteria=_criteria(rag),
+                    guidance=guidance,
+                    rated_by_user_id=coordinator.id,  # type: ignore[arg-type]
+                    rated_at=now - timedelta(days=INCIDENTS[idx][0] - 2),
+                )
+            )
+        footage_by[(0, "EX1001")].good_practice = True  # green, shown to staff as a good-practice example
+        record(
+            session,
+            SYSTEM,
+            "demo_load",
+            establishment_id=est.id,
+            detail={"incidents": len(INCIDENTS), "clips": len(footage_by)},
+        )
+    echo(f"demo: loaded HMP Example with {len(INCIDENTS)} incidents and {len(footage_by)} clips")
+    _print_sign_ins(echo)
+
+
+def _part(i: int, types: list[str]) -> str:
+    if "control_and_restraint" in types:
+        return ["Head", "Left arm", "Right arm", "Supervisor"][i % 4]
+    return ["Lead officer", "Second officer", "Supervisor"][i % 3]
+
+
+def _description(planned: bool, types: list[str], location: str) -> str:
+    if planned:
+        return f"Planned relocation from {location}. Briefing held; the person was asked to walk and declined."
+    if "pava" in types:
+        return f"Fight on {location}; PAVA drawn and used after warnings to separate two people."
+    return f"Person became agitated on {location} and struck out at staff; guided to the floor and restrained."
+
+
+def _criteria(rag: Rag) -> dict[str, bool]:
+    ok = rag == Rag.green
+    return {
+        "switched_on_before_force": ok or rag == Rag.amber,
+        "whole_incident_captured": ok,
+        "unobstructed": rag != Rag.amber,
+        "sound_clear": True,
+        "recording_announced": ok,
+        "deescalation_visible": ok,
+    }
+
+
+def _print_sign_ins(echo: Callable[[str], object]) -> None:
+    echo("")
+    echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+    for username, name, role, _ in DEMO_USERS:
+        echo(f"  {username:<16} {role.label} — {name}")
+    echo("")

@@ -1,0 +1,70 @@
+"""Establishments, their cameras and staff."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from sqlmodel import Session, select
+
+from app.establishment.models import Camera, CameraCreate, Establishment, EstablishmentCreate
+from app.staff.models import StaffMember, StaffMemberCreate
+
+
+def create_establishment(session: Session, data: EstablishmentCreate) -> Establishment:
+    if session.exec(select(Establishment).where(Establishment.code == data.code)).first():
+        raise HTTPException(status_code=409, detail=f"Establishment code {data.code} is already used.")
+    est = Establishment.model_validate(data)
+    session.add(est)
+    session.flush()
+    return est
+
+
+def add_camera(session: Session, establishment_id: int, data: CameraCreate) -> Camera:
+    if session.exec(
+        select(Camera).where(Camera.establishment_id == establishment_id, Camera.serial == data.serial)
+    ).first():
+        raise HTTPException(status_code=409, detail=f"Camera {data.serial} is already registered here.")
+    cam = Camera(**data.model_dump(), establishment_id=establishment_id)
+    session.add(cam)
+    session.flush()
+    return cam
+
+
+def add_staff_member(session: Session, establishment_id: int, data: StaffMemberCreate) -> StaffMember:
+    if session.exec(
+        select(StaffMember).where(
+            StaffMember.establishment_id == establishment_id, StaffMember.staff_number == data.staff_number
+        )
+    ).first():
+        raise HTTPException(status_code=409, detail=f"Staff number {data.staff_number} is already used here.")
+    sm = StaffMember(**data.model_dump(), establishment_id=establishment_id)
+    session.add(sm)
+    session.flush()
+    return sm
+
+
+def find_camera(session: Session, establishment_id: int, serial: str) -> Camera | None:
+    return session.exec(
+        select(Camera).where(Camera.establishment_id == establishment_id, Camera.serial == serial)
+    ).first()
+
+
+def find_staff(session: Session, establishment_id: int, staff_number: str) -> StaffMember | None:
+    return session.exec(
+        select(StaffMember).where(
+            StaffMember.establishment_id == establishment_id, StaffMember.staff_number == staff_number
+        )
+    ).first()
+
+
+def list_staff(session: Session, establishment_id: int | None) -> list[StaffMember]:
+    q = select(StaffMember).order_by(StaffMember.name)
+    if establishment_id is not None:
+        q = q.where(StaffMember.establishment_id == establishment_id)
+    return list(session.exec(q).all())
+
+
+def list_cameras(session: Session, establishment_id: int | None) -> list[Camera]:
+    q = select(Camera).order_by(Camera.serial)
+    if establishment_id is not None:
+        q = q.where(Camera.establishment_id == establishment_id)
+    return list(session.exec(q).all())

@@ -1,0 +1,89 @@
+"""Footage records: registering stored files, linking to incidents, queueing analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from app.core.jobs import enqueue
+from app.core.storage import get_storage, key_for
+from app.footage.models import Footage, FootageIncident, FootageStatus
+
+ANALYSE_TASK = "footage.analyse"
+
+
+@dataclass
+class NewFootage:
+    establishment_id: int
+    recording_started_at: datetime
+    original_filename: str
+    camera_id: int | None = None
+    wearer_id: int | None = None
+    activated_at: datetime | None = None
+    prerecord_seconds: float = 0.0
+    claimed_duration_s: float | None = None
+    content_type: str = "video/mp4"
+    container: str | None = "mp4"
+    uploaded_by_user_id: int | None = None
+
+
+def find_by_hash(session: Session, establishment_id: int, sha256: str) -> Footage | None:
+    return session.exec(
+        select(Footage).where(Footage.establishment_id == establishment_id, Footage.sha256 == sha256)
+    ).first()
+
+
+def register_footage(session: Session, meta: NewFootage, *, path: Path, sha256: str, size: int) -> Footage:
+    """Store a verified file write-once and create its record with an analysis job (same transaction)."""
+    key = key_for(sha256)
+    storage = get_storage()
+    adopt = getattr(storage, "adopt_file", None)
+    if adopt is not None:
+        adopt(path, key)
+    else:
+        storage.put_file(path, key)
+    footage = Footage(
+        establishment_id=meta.establishment_id,
+        camera_id=meta.camera_id,
+        wearer_id=meta.wearer_id,
+        recording_started_at=meta.recording_started_at,
+        activated_at=meta.activated_at,
+        prerecord_seconds=meta.prerecord_seconds,
+        claimed_duration_s=meta.claimed_duration_s,
+        original_filename=meta.original_filename,
+        content_type=meta.content_type,
+        container=meta.container,
+        size_bytes=size,
+        sha256=sha256,
+        storage_key=key,
+        status=FootageStatus.queued,
+        uploaded_by_user_id=meta.uploaded_by_user_id,
+    )
+    session.add(footage)
+    session.flush()
+    enqueue(session, ANALYSE_TASK, footage.id)
+    return footage
+
+
+def link(session: Session, footage: Footage, incident_id: int, *, user_id: int | None, source: str) -> bool:
+    """Link footage to an incident; returns False if it already was."""
+    assert footage.id is not None
+    existing = session.get(FootageIncident, (footage.id, incident_id))
+    if existing is not None:
+        return False
+    session.add(
+        FootageIncident(
+            footage_id=footage.id,
+            incident_id=incident_id,
+            linked_by_user_id=user_id,
+            source=source,
+        )
+    )
+    session.flush()
+    from app.core.hooks import footage_linked
+
+    footage_linked(session, footage.id, incident_id)
+    return True

@@ -1,0 +1,89 @@
+"""The figures each role sees first on its home page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from app.core.types import utcnow
+from app.footage.models import Footage, FootageIncident, FootageStatus
+from app.incident.models import Incident, IncidentStaff
+from app.rating.models import Acknowledgement, Rating
+
+
+def _count(session: Session, stmt: Any) -> int:
+    return int(session.exec(select(func.count()).select_from(stmt.subquery())).one())
+
+
+def coordinator_summary(session: Session, establishment_id: int) -> dict[str, Any]:
+    live = select(Footage.id).where(Footage.establishment_id == establishment_id, Footage.purged_at == None)  # noqa: E711
+    rated = select(Rating.footage_id).where(
+        Rating.establishment_id == establishment_id,
+        Rating.is_current == True,  # noqa: E712
+        Rating.is_calibration == False,
+    )  # noqa: E712
+    awaiting = live.where(col(Footage.status) == FootageStatus.analysed, col(Footage.id).not_in(rated))
+    failed = live.where(col(Footage.status) == FootageStatus.failed)
+    processing = live.where(
+        col(Footage.status).in_([FootageStatus.received, FootageStatus.queued, FootageStatus.analysing])
+    )
+    with_footage = select(FootageIncident.incident_id)
+    no_footage = select(Incident.id).where(
+        Incident.establishment_id == establishment_id, col(Incident.id).not_in(with_footage)
+    )
+    since = utcnow() - timedelta(days=30)
+    rated_30 = select(Rating.id).where(
+        Rating.establishment_id == establishment_id, col(Rating.rated_at) >= since, Rating.is_calibration == False
+    )  # noqa: E712
+    return {
+        "awaiting_rating": _count(session, awaiting),
+        "failed": _count(session, failed),
+        "processing": _count(session, processing),
+        "incidents_without_footage": _count(session, no_footage),
+        "rated_last_30_days": _count(session, rated_30),
+    }
+
+
+def staff_feedback(session: Session, staff_member_id: int) -> list[tuple[Rating, Footage, Acknowledgement | None]]:
+    rows = session.exec(
+        select(Rating, Footage, Acknowledgement)
+        .join(Footage, col(Footage.id) == Rating.footage_id)
+        .join(Acknowledgement, col(Acknowledgement.rating_id) == Rating.id, isouter=True)
+        .where(Rating.wearer_id == staff_member_id, Rating.is_current == True, Rating.is_calibration == False)  # noqa: E712
+        .order_by(col(Rating.rated_at).desc())
+    ).all()
+    return [(r, f, a) for r, f, a in rows]
+
+
+def governor_glance(session: Session, establishment_id: int) -> dict[str, Any]:
+    since = utcnow() - timedelta(days=30)
+    incidents = select(Incident.id).where(
+        Incident.establishment_id == establishment_id, col(Incident.force_started_at) >= since
+    )
+    n_incidents = _count(session, incidents)
+    with_footage = _count(session, incidents.where(col(Incident.id).in_(select(FootageIncident.incident_id))))
+    involved = _count(
+        session,
+        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id).where(
+            col(IncidentStaff.incident_id).in_(incidents)
+        ),
+    )
+    ratings = session.exec(
+        select(Rating.rag, func.count())
+        .where(
+            Rating.establishment_id == establishment_id,
+            Rating.is_current == True,  # noqa: E712
+            Rating.is_calibration == False,
+            col(Rating.rated_at) >= since,
+        )  # noqa: E712
+        .group_by(Rating.rag)
+    ).all()
+    mix = {str(rag): int(n) for rag, n in ratings}
+    return {
+        "incidents": n_incidents,
+        "share_with_footage": (with_footage / n_incidents) if n_incidents else None,
+        "officers_involved": involved,
+        "rag": {k: mix.get(k, 0) for k in ("green", "amber", "red")},
+    }

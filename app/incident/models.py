@@ -1,0 +1,156 @@
+"""Use-of-force incidents: the window, the force window, who was involved and who force was used on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import model_validator
+from sqlmodel import Field, SQLModel
+
+from app.core.models import enum_field, json_field, utc_field
+
+
+class ForceType(StrEnum):
+    guiding_hold = "guiding_hold"
+    control_and_restraint = "control_and_restraint"
+    physical_intervention = "physical_intervention"
+    handcuffs = "handcuffs"
+    pava = "pava"
+    baton = "baton"
+    taser = "taser"
+    shield = "shield"
+    other = "other"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize().replace("Pava", "PAVA")
+
+
+class IncidentBase(SQLModel):
+    reference: str = Field(min_length=1, max_length=40, regex=r"^[A-Za-z0-9/\-_.]+$")
+    location: str = Field(min_length=1, max_length=120, description="Wing, cell, reception, yard...")
+    incident_started_at: datetime = utc_field()
+    force_started_at: datetime = utc_field()
+    force_ended_at: datetime = utc_field()
+    incident_ended_at: datetime = utc_field()
+    planned: bool = False
+    force_types: list[str] = json_field(list)
+    description: str = Field(default="", max_length=5000)
+
+    @model_validator(mode="after")
+    def _times_in_order(self) -> Any:
+        for name in ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at"):
+            value = getattr(self, name)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                raise ValueError(f"{name} must include a time zone offset, e.g. 2026-11-03T14:02:00+00:00")
+        times = [self.incident_started_at, self.force_started_at, self.force_ended_at, self.incident_ended_at]
+        if all(isinstance(t, datetime) for t in times) and not (times[0] <= times[1] <= times[2] <= times[3]):
+            raise ValueError("times must be in order: incident start <= force started <= force ended <= incident end")
+        return self
+
+
+class Incident(IncidentBase, table=True):
+    __table_args__ = (sa.UniqueConstraint("establishment_id", "reference"),)
+    id: int | None = Field(default=None, primary_key=True)
+    establishment_id: int = Field(foreign_key="establishment.id", index=True)
+    force_started_at: datetime = utc_field(index=True)
+    created_at: datetime = utc_field(default_now=True)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class IncidentStaff(SQLModel, table=True):
+    """An officer involved in an incident, with their part (e.g. head, left arm, supervisor)."""
+
+    __tablename__ = "incident_staff"
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    staff_member_id: int = Field(foreign_key="staff_member.id", primary_key=True, index=True)
+    part: str = Field(default="", max_length=64)
+
+
+class IncidentCamera(SQLModel, table=True):
+    """A camera named on the incident report (used for suggested links)."""
+
+    __tablename__ = "incident_camera"
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    camera_id: int = Field(foreign_key="camera.id", primary_key=True, index=True)
+
+
+class SubjectBase(SQLModel):
+    """The person force was used on: a prison number or reference, never a name."""
+
+    reference: str = Field(min_length=1, max_length=32)
+    ethnicity: str | None = Field(default=None, max_length=64)
+    age_band: str | None = Field(default=None, max_length=16)
+    sex: str | None = Field(default=None, max_length=16)
+    disability: str | None = Field(default=None, max_length=64)
+
+
+class IncidentSubject(SubjectBase, table=True):
+    __tablename__ = "incident_subject"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+
+
+class InvolvedStaffIn(SQLModel):
+    staff_number: str = Field(min_length=1, max_length=32)
+    part: str = Field(default="", max_length=64)
+
+
+class IncidentCreate(IncidentBase):
+    staff: list[InvolvedStaffIn] = Field(default_factory=list)
+    subjects: list[SubjectBase] = Field(default_factory=list)
+    camera_serials: list[str] = Field(default_factory=list)
+
+
+class IncidentUpdate(SQLModel):
+    location: str | None = Field(default=None, min_length=1, max_length=120)
+    incident_started_at: datetime | None = None
+    force_started_at: datetime | None = None
+    force_ended_at: datetime | None = None
+    incident_ended_at: datetime | None = None
+    planned: bool | None = None
+    force_types: list[str] | None = None
+    description: str | None = Field(default=None, max_length=5000)
+    staff: list[InvolvedStaffIn] | None = None
+    reason: str = Field(min_length=3, max_length=500, description="Why the record is being changed")
+
+
+class InvolvedStaffPublic(SQLModel):
+    staff_number: str
+    name: str
+    part: str
+
+
+class IncidentPublic(IncidentBase):
+    id: int
+    establishment_id: int
+    staff: list[InvolvedStaffPublic] = Field(default_factory=list)
+    subjects: list[SubjectBase] = Field(default_factory=list)
+    footage_ids: list[int] = Field(default_factory=list)
+
+
+class ActivationStatus(StrEnum):
+    before_force = "before_force"
+    late = "late"
+    after_force = "after_force"
+    no_footage = "no_footage"
+
+
+class ActivationResult(SQLModel, table=True):
+    """The activation check for one officer in one incident; recomputed whenever times or links change."""
+
+    __tablename__ = "activation_result"
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    staff_member_id: int = Field(foreign_key="staff_member.id", primary_key=True, index=True)
+    status: ActivationStatus = enum_field(ActivationStatus, index=True)
+    lag_s: float | None = None
+    activated_at: datetime | None = utc_field(nullable=True)
+    caught_by_prerecord: bool = False
+    coverage: float = 0.0
+    stopped_early: bool = False
+    gaps: list[dict[str, Any]] = json_field(list)
+    compliant: bool = False
+    computed_at: datetime = utc_field(default_now=True)

@@ -1,0 +1,65 @@
+"""Celery configuration, in one place.
+
+Embedded default: kombu's filesystem transport under `data/broker` (no server needed) with a real
+worker process. Production: Redis (`REDIS_URL`). Results live in the database, not a result backend.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from app.core.config import get_settings
+
+
+def make_celery() -> Celery:
+    s = get_settings()
+    app = Celery("bwv", include=["workers.tasks"])
+    transport_options: dict[str, object]
+    if s.redis_url:
+        broker = s.redis_url
+        transport_options = {
+            # Above the longest job, or Redis hands an unacknowledged job to a second worker.
+            "visibility_timeout": s.celery_visibility_timeout_s,
+            "socket_timeout": s.broker_socket_timeout_s,
+            "socket_connect_timeout": s.broker_socket_timeout_s,
+            "retry_on_timeout": False,
+            "max_retries": 1,
+        }
+    else:
+        folder = s.broker_dir.resolve()
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        broker = "filesystem://"
+        transport_options = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    app.conf.update(
+        broker_url=broker,
+        broker_transport_options=transport_options,
+        broker_connection_timeout=s.broker_socket_timeout_s,
+        broker_connection_retry_on_startup=True,
+        redis_socket_timeout=s.broker_socket_timeout_s,
+        redis_socket_connect_timeout=s.broker_socket_timeout_s,
+        result_backend=None,
+        task_ignore_result=True,
+        task_default_queue=s.celery_task_queue,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=50,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "outbox-relay": {"task": "outbox.relay", "schedule": 15.0},
+        },
+    )
+    return app
+
+
+celery = make_celery()
