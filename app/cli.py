@@ -221,5 +221,25 @@ def serve(host: str, port: int, with_worker: bool, reload: bool) -> None:
                 child.kill()
 
 
+# Domains add their own commands in `app/<domain>/cli.py` as a list `commands` of click commands.
+CLI_MODULES = ["app.footage.cli", "app.rating.cli", "app.report.cli", "app.incident.cli"]
+
+
+def _load_domain_commands() -> None:
+    import importlib
+
+    for name in CLI_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        for command in module.commands:
+            main.add_command(command)
+
+
+_load_domain_commands()
+
 if __name__ == "__main__":
     main()

@@ -15,37 +15,25 @@ from app.core.logging import configure_logging
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-# Each domain contributes an `api` router (JSON under /api/v1) and/or a `views` router (HTML pages).
-ROUTER_MODULES = [
-    "app.auth.api",
-    "app.auth.views",
-    "app.home.views",
-    "app.establishment.api",
-    "app.establishment.views",
-    "app.incident.api",
-    "app.incident.views",
-    "app.audit.api",
-    "app.audit.views",
-    "app.footage.api",
-    "app.footage.views",
-    "app.rating.api",
-    "app.rating.views",
-    "app.report.api",
-    "app.report.views",
-]
+APP_DIR = Path(__file__).resolve().parent
+
+
+def router_modules() -> list[str]:
+    """Every `app/<domain>/api*.py` and `views*.py` module contributes its `router` (found, not listed,
+    so a domain adds routes without touching this file)."""
+    names = []
+    for path in sorted(APP_DIR.glob("*/*.py")):
+        stem = path.stem
+        if stem in ("api", "views") or stem.startswith(("api_", "views_")):
+            names.append(f"app.{path.parent.name}.{stem}")
+    return names
 
 
 def _include_routers(app: FastAPI) -> None:
     import importlib
 
-    for name in ROUTER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # a domain without this kind of route yet
-            raise
-        app.include_router(module.router)
+    for name in router_modules():
+        app.include_router(importlib.import_module(name).router)
 
 
 def create_app() -> FastAPI:

@@ -10,10 +10,13 @@ from celery import Celery
 
 from app.core.config import get_settings
 
+# Task modules: thin tasks per capability (analysis, retention/integrity...), named explicitly.
+TASK_MODULES = ["workers.tasks", "workers.analysis_tasks", "workers.footage_tasks"]
+
 
 def make_celery() -> Celery:
     s = get_settings()
-    app = Celery("bwv", include=["workers.tasks"])
+    app = Celery("bwv", include=TASK_MODULES)
     transport_options: dict[str, object]
     if s.redis_url:
         broker = s.redis_url
@@ -57,6 +60,9 @@ def make_celery() -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "outbox-relay": {"task": "outbox.relay", "schedule": 15.0},
+            "analysis-sweep": {"task": "footage.sweep_stuck", "schedule": 300.0},
+            "retention-purge": {"task": "footage.purge_due", "schedule": 3600.0},
+            "integrity-verify": {"task": "footage.verify_integrity", "schedule": 24 * 3600.0},
         },
     )
     return app

@@ -1,0 +1,1 @@
+"""Celery tasks for video analysis (footage.analyse, footage.sweep_stuck)."""

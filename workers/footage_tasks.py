@@ -1,0 +1,1 @@
+"""Celery tasks for stored footage: retention purge and integrity checks."""
