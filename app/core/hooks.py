@@ -13,6 +13,22 @@ from sqlmodel import Session
 _incident_changed: list[Callable[[Session, int], None]] = []
 _footage_linked: list[Callable[[Session, int, int], None]] = []
 
+# Modules that register reactions when imported; loaded before the first hook fires, so a reaction runs
+# whoever triggers it (web, worker, CLI, demo) without every entry point importing every domain.
+HOOK_MODULES = ["app.incident.activation"]
+_loaded = False
+
+
+def _load_reactions() -> None:
+    global _loaded
+    if _loaded:
+        return
+    import importlib
+
+    for name in HOOK_MODULES:
+        importlib.import_module(name)
+    _loaded = True
+
 
 def on_incident_changed(fn: Callable[[Session, int], None]) -> Callable[[Session, int], None]:
     _incident_changed.append(fn)
@@ -25,11 +41,13 @@ def on_footage_linked(fn: Callable[[Session, int, int], None]) -> Callable[[Sess
 
 
 def incident_changed(session: Session, incident_id: int) -> None:
+    _load_reactions()
     for fn in _incident_changed:
         fn(session, incident_id)
 
 
 def footage_linked(session: Session, footage_id: int, incident_id: int) -> None:
     """Called after a link is made or removed."""
+    _load_reactions()
     for fn in _footage_linked:
         fn(session, footage_id, incident_id)

@@ -49,6 +49,8 @@ class Footage(SQLModel, table=True):
     status_detail: str | None = Field(default=None, max_length=1000)
     progress: float = 0.0
     analysis_attempts: int = 0
+    # Last status change or progress report: the stuck-analysis sweep's heartbeat (None = uploaded_at).
+    status_changed_at: datetime | None = utc_field(nullable=True)
     uploaded_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     uploaded_at: datetime = utc_field(default_now=True, index=True)
     # Measured by analysis (the frames themselves, not the container's claims).
