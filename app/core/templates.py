@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from app.auth.models import Role
 from app.core.config import get_settings
@@ -76,7 +77,14 @@ templates.env.filters.update(
     filesize=filesize,
     percent=percent,
 )
+def link(href: str, text: object, hidden: str | None = None) -> Markup:
+    """An escaped GOV.UK link, for use inside table cells built in templates."""
+    extra = Markup(' <span class="govuk-visually-hidden">{}</span>').format(hidden) if hidden else Markup("")
+    return Markup('<a class="govuk-link" href="{}">{}{}</a>').format(href, text, extra)
+
+
 templates.env.globals["Role"] = Role
+templates.env.globals["link"] = link
 
 NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.coordinator: [
