@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     link_margin_minutes: int = 10
     ack_overdue_days: int = 7
     analysis_stuck_minutes: int = 30
+    # Test only (ignored in production): pause this long at each progress report, so a test can kill a
+    # worker in the middle of an analysis.
+    analysis_test_delay_s: float = Field(default=0.0, ge=0, le=10)
 
     # Retention.
     retention_unlinked_days: int = 31

@@ -216,10 +216,10 @@ def incident_page(
         .where(FootageIncident.incident_id == incident_id)
         .order_by(col(Footage.recording_started_at))
     ).all()
-    activation = {
-        a.staff_member_id: a
-        for a in session.exec(select(ActivationResult).where(ActivationResult.incident_id == incident_id)).all()
-    }
+    from app.incident.activation import incident_activation
+
+    activation_view = incident_activation(session, incident)  # computes the check if it never ran
+    activation = {o.staff_member_id: o.result for o in activation_view.officers if o.result is not None}
     record(
         session,
         principal.actor,
@@ -238,6 +238,7 @@ def incident_page(
             "subjects": service.subjects(session, incident_id),
             "footage": footage,
             "activation": activation,
+            "activation_view": activation_view,
         },
         page_title=f"Incident {incident.reference}",
     )
