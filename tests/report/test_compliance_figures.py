@@ -1,0 +1,148 @@
+"""Every figure of the compliance summary and the officer report against the hand-computed fixture
+(tests/report/fixture.py explains each number), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.report import service
+from app.report.service import Period
+from tests.report.fixture import build, utc
+
+OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
+
+
+@pytest.fixture
+def rw(session, world):  # type: ignore[no-untyped-def]
+    return build(session, world)
+
+
+def breakdown(summary, name):  # type: ignore[no-untyped-def]
+    b = next(b for b in summary.breakdowns if b.name == name)
+    return {r.group: (r.incidents, r.share_with_footage, r.share_all_on_before_force) for r in b.rows}
+
+
+def test_compliance_summary_every_figure(session, world, rw):  # type: ignore[no-untyped-def]
+    s = service.compliance_summary(session, world.est_a, OCTOBER)
+    assert s.establishment_name == "HMP Alpha"
+    # I1, I2 (1 Oct 00:30 London), I3, I4 (31 Oct 23:30 GMT), I8; not I5 (1 Nov), I6 (Sep) nor BBB's.
+    assert s.incidents == 5
+    assert s.incidents_with_footage == 4 and s.share_with_footage == pytest.approx(0.8)
+    # Officers recorded on 4 incidents (not I4); every camera on before force only on I2.
+    assert s.incidents_with_officers == 4
+    assert s.incidents_all_on_before_force == 1 and s.share_all_on_before_force == pytest.approx(0.25)
+    assert s.officer_checks == 6
+    assert s.activation.model_dump() == {"before_force": 3, "late": 2, "after_force": 0, "no_footage": 1}
+    # Lags -20, -10, -5, 12, 30 (a3 has none): median -5; p90 = 12 + 0.6 * (30 - 12) = 22.8.
+    assert s.median_lag_s == pytest.approx(-5.0)
+    assert s.p90_lag_s == pytest.approx(22.8)
+    # Coverage (1 + 0.75 + 1 + 0 + 1 + 0.9) / 6.
+    assert s.mean_coverage == pytest.approx(4.65 / 6)
+    # Current ratings: F1 amber (re-rated from red), F2 amber, F3 green, F8 red, F9 amber; F4 calibration only.
+    assert s.rag.model_dump() == {"green": 1, "amber": 3, "red": 1}
+    assert s.backlog == 1  # F4
+    # First ratings: F1 24h (the superseded red), F2 26h, F3 48h, F8 24h, F9 96h -> median 26h.
+    assert s.median_hours_to_rating == pytest.approx(26.0)
+    assert s.unacknowledged == 2 and s.unacknowledged_overdue == 2  # F1 v2 and F8
+    # a2: first guidance 6 Oct (F2), then F8 red and F9 amber recorded after it -> flagged. a1 is not.
+    assert [(o.staff_number, o.non_green_after_guidance) for o in s.officers_flagged] == [("A002", 2)]
+    assert s.officers_flagged[0].first_guidance_at == utc(2026, 10, 6, 12)
+
+    assert breakdown(s, "location") == {
+        "A wing": (2, 1.0, 0.0),
+        "B wing": (2, 1.0, 0.5),
+        "Reception": (1, 0.0, None),
+    }
+    assert breakdown(s, "planned") == {"Planned": (1, 1.0, 1.0), "Spontaneous": (4, 0.75, 0.0)}
+    assert breakdown(s, "ethnicity") == {
+        "White British": (1, 1.0, 0.0),
+        "Black British": (2, 0.5, 1.0),
+        "Not recorded": (2, 1.0, 0.0),
+    }
+    assert breakdown(s, "sex") == {"Male": (2, 1.0, 0.5), "Female": (1, 0.0, None), "Not recorded": (2, 1.0, 0.0)}
+    assert breakdown(s, "disability") == {
+        "None": (1, 1.0, 0.0),
+        "Yes": (1, 0.0, None),
+        "Not recorded": (3, 1.0, 1 / 3),
+    }
+    assert breakdown(s, "age_band") == {
+        "21-24": (1, 1.0, 0.0),
+        "18-20": (1, 1.0, 1.0),
+        "25-29": (1, 0.0, None),
+        "Not recorded": (2, 1.0, 0.0),
+    }
+    shares = {r.group: r.share_of_incidents for r in next(b for b in s.breakdowns if b.name == "ethnicity").rows}
+    assert shares["Black British"] == pytest.approx(0.4)
+
+    assert [t.month for t in s.trend][0] == "2025-11" and s.trend[-1].month == "2026-10" and len(s.trend) == 12
+    sep, octo = s.trend[-2], s.trend[-1]
+    assert (sep.incidents, sep.share_with_footage, sep.share_all_on_before_force, sep.median_lag_s) == (1, 1.0, 0.0, 40)
+    assert sep.rag.model_dump() == {"green": 1, "amber": 0, "red": 0}
+    assert (octo.incidents, octo.share_with_footage, octo.share_all_on_before_force) == (5, 0.8, 0.25)
+    assert octo.median_lag_s == pytest.approx(-5.0)
+    assert octo.rag.model_dump() == {"green": 1, "amber": 3, "red": 1}
+    assert all(t.incidents == 0 and t.median_lag_s is None for t in s.trend[:-2])
+
+
+def test_empty_period_has_no_divisions_by_zero(session, world, rw):  # type: ignore[no-untyped-def]
+    s = service.compliance_summary(session, world.est_a, Period(date(2025, 1, 1), date(2025, 1, 31)))
+    assert s.incidents == 0 and s.share_with_footage is None and s.median_lag_s is None
+    assert s.mean_coverage is None and s.median_hours_to_rating is None and s.rag.total == 0
+
+
+def test_other_establishment_sees_only_its_own(session, world, rw):  # type: ignore[no-untyped-def]
+    s = service.compliance_summary(session, world.est_b, OCTOBER)
+    assert s.incidents == 1 and s.rag.model_dump() == {"green": 0, "amber": 0, "red": 1}
+    assert s.median_lag_s == pytest.approx(100.0)
+
+
+def test_officer_report_before_and_after_guidance(session, world, rw):  # type: ignore[no-untyped-def]
+    a2 = service.find_officer(session, world.est_a, "A002")
+    r = service.officer_report(session, a2, today=date(2026, 11, 26), months=3)
+    assert r.ratings.model_dump() == {"green": 0, "amber": 2, "red": 1}
+    assert r.first_guidance_at == utc(2026, 10, 6, 12)
+    assert (r.before.ratings, r.before.share_green, r.before.checks, r.before.median_lag_s) == (1, 0.0, 1, 30.0)
+    assert (r.after.ratings, r.after.share_green, r.after.checks) == (2, 0.0, 2)
+    assert r.after.median_lag_s == pytest.approx(3.5)  # -5 and +12
+    assert r.non_green_after_guidance == 2 and r.flagged is True
+    assert r.unacknowledged == 1
+    assert [m.month for m in r.months] == ["2026-09", "2026-10", "2026-11"]
+    octo = r.months[1]
+    assert octo.rag.model_dump() == {"green": 0, "amber": 2, "red": 1} and octo.checks == 3
+    assert octo.median_lag_s == pytest.approx(12.0)  # 30, -5, 12
+    assert [h.rag for h in r.history] == ["amber", "red", "amber"]  # F9, F8, F2 newest recording first
+
+
+def test_officer_report_superseded_rating_is_not_the_first_guidance(session, world, rw):  # type: ignore[no-untyped-def]
+    a1 = service.find_officer(session, world.est_a, "A001")
+    r = service.officer_report(session, a1, today=date(2026, 11, 26), months=3)
+    assert r.ratings.model_dump() == {"green": 2, "amber": 1, "red": 1}
+    assert r.first_guidance_at == utc(2026, 10, 7, 10)  # F1 v2; v1 red was superseded
+    assert (r.before.ratings, r.before.share_green) == (3, pytest.approx(2 / 3))
+    assert r.before.median_lag_s == pytest.approx(-10.0)  # -20, -10, 40
+    assert (r.after.ratings, r.after.share_green, r.after.median_lag_s) == (1, 0.0, -1.0)
+    assert r.non_green_after_guidance == 1 and r.flagged is False
+    # London months: F6 (15 Sep) green; F3 (30 Sep 23:29 UTC = 1 Oct 00:29 BST) green and F1 amber in October.
+    assert r.months[0].share_green == 1.0 and r.months[1].share_green == 0.5
+    assert r.months[1].median_lag_s == pytest.approx(-15.0)  # I1 -20, I2 -10
+
+
+def test_officer_with_no_footage(session, world, rw):  # type: ignore[no-untyped-def]
+    a3 = service.find_officer(session, world.est_a, "A003")
+    r = service.officer_report(session, a3, today=date(2026, 11, 26), months=3)
+    assert r.ratings.total == 0 and r.share_green is None and r.first_guidance_at is None
+    assert r.activation.no_footage == 1 and r.median_lag_s is None and r.flagged is False
+    assert r.before.checks == 1 and r.after.checks == 0 and r.history == []
+
+
+def test_officers_overview(session, world, rw):  # type: ignore[no-untyped-def]
+    rows = {r.staff_number: r for r in service.officers_overview(session, world.est_a, today=date(2026, 11, 26))}
+    assert set(rows) == {"A001", "A002", "A003"}
+    assert rows["A002"].flagged and not rows["A001"].flagged and not rows["A003"].flagged
+    assert rows["A001"].rated == 4 and rows["A001"].share_green == 0.5
+    assert rows["A003"].incidents == 1 and rows["A003"].no_footage == 1 and rows["A003"].rated == 0
+    assert rows["A002"].median_lag_s == pytest.approx(12.0)
+    assert rows["A002"].unacknowledged == 1
+    assert rows["A001"].sparkline[-3:] == [1.0, 0.5, 0.0]  # Sep, Oct, Nov (London months)
