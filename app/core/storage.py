@@ -45,6 +45,24 @@ class Storage(Protocol):
     def local_path(self, key: str) -> Path | None:
         """A path the worker can read directly, if this backend has one."""
 
+    def hash_key(self, key: str) -> str:
+        """Re-read a stored object and return its SHA-256 (integrity checks)."""
+
+
+def incoming_dir() -> Path:
+    """Where uploads are written while they arrive (same filesystem as local storage, so finishing an
+    upload is a hard link, not a copy). Never served; cleaned up on every error."""
+    path = get_settings().footage_dir / ".incoming"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _hash_chunks(chunks: Iterator[bytes]) -> str:
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()
+
 
 def hash_stream(stream: BinaryIO) -> str:
     h = hashlib.sha256()
@@ -121,6 +139,10 @@ class LocalStorage:
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
+    def hash_key(self, key: str) -> str:
+        with open(self._path(key), "rb") as f:
+            return hash_stream(f)
+
 
 class S3Storage:
     """Any S3-compatible store (AWS S3, MinIO, Ceph...). Write-once is enforced by checking before writing
@@ -175,6 +197,14 @@ class S3Storage:
 
     def local_path(self, key: str) -> Path | None:
         return None
+
+    def hash_key(self, key: str) -> str:
+        obj = self.client.get_object(Bucket=self.bucket, Key=key)
+        body = obj["Body"]
+        try:
+            return _hash_chunks(body.iter_chunks(CHUNK))
+        finally:
+            body.close()
 
 
 @lru_cache

@@ -64,6 +64,7 @@ def register_footage(session: Session, meta: NewFootage, *, path: Path, sha256: 
     )
     session.add(footage)
     session.flush()
+    _retention.refresh_purge_due(session, footage)
     enqueue(session, ANALYSE_TASK, footage.id)
     return footage
 
@@ -87,3 +88,21 @@ def link(session: Session, footage: Footage, incident_id: int, *, user_id: int |
 
     footage_linked(session, footage.id, incident_id)
     return True
+
+
+def unlink(session: Session, footage: Footage, incident_id: int) -> bool:
+    """Remove a link; returns False if there was none."""
+    assert footage.id is not None
+    existing = session.get(FootageIncident, (footage.id, incident_id))
+    if existing is None:
+        return False
+    session.delete(existing)
+    session.flush()
+    from app.core.hooks import footage_linked
+
+    footage_linked(session, footage.id, incident_id)
+    return True
+
+
+# Retention reacts to link and incident changes through the hooks (imported for its registrations).
+from app.footage import retention as _retention  # noqa: E402,F401

@@ -1,0 +1,524 @@
+"""Footage JSON routes: upload (streamed), list, details, playback with Range, download, legal hold.
+
+Playback audit rule (one entry per viewing, not per range request):
+- The footage page gives its player a fresh `view` id (`/api/v1/footage/{id}/video?view=...`). The first
+  request carrying a given view id is audited as `footage_play`; the player's later range requests (seeking,
+  buffering) carry the same id and are not.
+- Without a view id (API clients), a request with no Range header or a Range starting at byte 0 starts a
+  viewing and is audited; requests for later ranges are not.
+Downloads are always audited and need a reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, func, select
+
+from app.audit.models import AuditEvent, AuditHead
+from app.audit.service import record, record_now
+from app.core.deps import (
+    Coordinator,
+    CoordinatorOrGovernor,
+    CurrentPrincipal,
+    Principal,
+    SessionDep,
+    get_visible,
+    scope_establishment,
+)
+from app.core.storage import get_storage
+from app.establishment.models import Camera
+from app.footage import linking, upload
+from app.footage.models import Footage, FootageIncident, FootageStatus, IntegrityStatus
+from app.footage.retention import set_legal_hold
+from app.incident.models import Incident
+from app.staff.models import StaffMember
+
+router = APIRouter(prefix="/api/v1/footage", tags=["footage"])
+
+MULTIPART_OVERHEAD = 1024 * 1024  # field parts and boundaries around the file
+
+
+class FootagePublic(BaseModel):
+    id: int
+    establishment_id: int
+    camera_serial: str | None
+    wearer_staff_number: str | None
+    recording_started_at: datetime
+    activated_at: datetime | None
+    prerecord_seconds: float
+    claimed_duration_s: float | None
+    duration_s: float | None
+    original_filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    status: FootageStatus
+    integrity_status: IntegrityStatus
+    integrity_checked_at: datetime | None
+    legal_hold: bool
+    legal_hold_reason: str | None
+    purge_due_at: datetime | None
+    purged_at: datetime | None
+    uploaded_at: datetime
+    incident_ids: list[int]
+    video_url: str
+
+
+class UploadResult(FootagePublic):
+    duplicate: bool = Field(description="True when these exact bytes were already stored (nothing new stored)")
+
+
+class Duplicate(BaseModel):
+    detail: str
+    footage_id: int
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class FootagePage(BaseModel):
+    total: int
+    items: list[FootagePublic]
+
+
+class HoldIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=500, description="Why the footage must be kept (e.g. claim ref)")
+
+
+def to_public(session: Session, f: Footage) -> dict[str, Any]:
+    cam = session.get(Camera, f.camera_id) if f.camera_id else None
+    wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
+    incident_ids = list(session.exec(select(FootageIncident.incident_id).where(FootageIncident.footage_id == f.id)))
+    return {
+        **f.model_dump(),
+        "camera_serial": cam.serial if cam else None,
+        "wearer_staff_number": wearer.staff_number if wearer else None,
+        "incident_ids": incident_ids,
+        "video_url": f"/api/v1/footage/{f.id}/video",
+    }
+
+
+def _establishment_for_upload(principal: Principal, requested: int | None) -> int:
+    est = scope_establishment(principal, requested)
+    if est is None:
+        raise HTTPException(status_code=422, detail="Give establishment_id: admins upload for one establishment.")
+    return est
+
+
+UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["camera_serial", "staff_number", "recording_started_at", "file"],
+                    "properties": {
+                        "camera_serial": {"type": "string", "description": "Serial of a camera at this establishment"},
+                        "staff_number": {"type": "string", "description": "The wearer's staff number"},
+                        "recording_started_at": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "Time of the first frame (pre-record included), with offset",
+                        },
+                        "prerecord_seconds": {"type": "number", "minimum": 0, "maximum": 600},
+                        "activated_at": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "When the wearer pressed record, with offset",
+                        },
+                        "incident_reference": {"type": "string", "description": "Link to this incident"},
+                        "claimed_duration_s": {"type": "number", "minimum": 0},
+                        "file": {"type": "string", "format": "binary", "description": "Send it after the fields"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadResult,
+    openapi_extra=UPLOAD_DOC,
+    responses={
+        409: {"model": Duplicate, "description": "These exact bytes are already stored: the existing footage id"},
+        411: {"model": Problem},
+        413: {"model": Problem, "description": "Larger than BWV_MAX_UPLOAD_BYTES"},
+        415: {"model": Problem, "description": "Not multipart, or the file is not a video (sniffed)"},
+        422: {"model": Problem, "description": "Metadata or filename to fix, or an empty file"},
+    },
+)
+async def upload_footage(
+    request: Request,
+    principal: Coordinator,
+    session: SessionDep,
+    establishment_id: Annotated[int | None, Query(description="Admins only: which establishment")] = None,
+) -> Response:
+    """Upload one clip: multipart fields (metadata) then the file part, streamed to disk and hashed.
+
+    The same bytes uploaded again answer **409** with the existing footage id; nothing new is stored."""
+    est = _establishment_for_upload(principal, establishment_id)
+    limit = upload.max_upload_bytes()
+    session.commit()  # do not hold a database transaction (SQLite: the write lock) while bytes arrive
+    received = None
+    filename = None
+    try:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
+            raise upload.problem(413, upload.too_large(limit))
+
+        def early(fields: dict[str, str]) -> None:
+            norm = upload.normalise_fields(fields)
+            if all(norm.get(f) for f in ("camera_serial", "staff_number", "recording_started_at")):
+                upload.parse_meta(fields)
+
+        received = await upload.receive_multipart(
+            request.headers.get("content-type", ""), request.stream(), limit=limit, on_file_start=early
+        )
+        filename = received.filename
+        meta = upload.parse_meta(received.fields)
+        rec = received
+
+        def _finish() -> upload.Outcome:
+            return upload.finalize_upload(
+                session,
+                actor=principal.actor,
+                establishment_id=est,
+                meta=meta,
+                path=rec.file.path,
+                sha256=rec.sha256,
+                size=rec.file.size,
+                container=rec.file.container,
+                filename=rec.filename,
+                via="api",
+            )
+
+        outcome = await run_in_threadpool(_finish)
+    except HTTPException as exc:
+        await run_in_threadpool(_refused, session, principal, est, exc, filename)
+        raise
+    finally:
+        if received is not None:
+            received.file.discard()
+    body = {**to_public(session, outcome.footage), "duplicate": outcome.duplicate}
+    if outcome.duplicate:
+        return JSONResponse(
+            {
+                "detail": "These exact bytes are already stored (same SHA-256): nothing new was stored.",
+                "footage_id": outcome.footage.id,
+            },
+            status_code=409,
+        )
+    return JSONResponse(UploadResult(**body).model_dump(mode="json"), status_code=201)
+
+
+def _refused(session: Session, principal: Principal, est: int, exc: HTTPException, filename: str | None) -> None:
+    session.rollback()
+    record_now(
+        principal.actor,
+        "footage_upload_refused",
+        outcome="refused",
+        establishment_id=est,
+        detail={"status": exc.status_code, "message": str(exc.detail)[:300], "filename": filename},
+    )
+
+
+@router.get("", response_model=FootagePage)
+def list_footage(
+    principal: CoordinatorOrGovernor,
+    session: SessionDep,
+    status: FootageStatus | None = None,
+    staff_number: Annotated[str | None, Query(max_length=32)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    establishment_id: int | None = None,
+) -> FootagePage:
+    est = scope_establishment(principal, establishment_id)
+    rows, total = search(
+        session, est, status=status, staff_number=staff_number, since=since, until=until, limit=limit, offset=offset
+    )
+    return FootagePage(total=total, items=[FootagePublic(**to_public(session, f)) for f in rows])
+
+
+def search(
+    session: Session,
+    est: int | None,
+    *,
+    status: FootageStatus | None = None,
+    staff_number: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Footage], int]:
+    stmt = select(Footage)
+    if est is not None:
+        stmt = stmt.where(Footage.establishment_id == est)
+    if status is not None:
+        stmt = stmt.where(Footage.status == status)
+    if staff_number:
+        stmt = stmt.join(StaffMember, col(StaffMember.id) == Footage.wearer_id).where(
+            StaffMember.staff_number == staff_number
+        )
+    if since:
+        stmt = stmt.where(col(Footage.recording_started_at) >= since)
+    if until:
+        stmt = stmt.where(col(Footage.recording_started_at) < until)
+    total = int(session.exec(select(func.count()).select_from(stmt.subquery())).one())
+    rows = session.exec(stmt.order_by(col(Footage.recording_started_at).desc()).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+class MissingOfficer(BaseModel):
+    staff_number: str
+    name: str
+
+
+class MissingIncident(BaseModel):
+    incident_id: int
+    reference: str
+    force_started_at: datetime
+    officers: list[MissingOfficer]
+
+
+@router.get("/missing", response_model=list[MissingIncident])
+def incidents_without_footage(
+    principal: CoordinatorOrGovernor, session: SessionDep, establishment_id: int | None = None
+) -> list[MissingIncident]:
+    """Incidents where an involved officer has no footage at all (none linked, none suggested)."""
+    est = scope_establishment(principal, establishment_id)
+    return [
+        MissingIncident(
+            incident_id=i.id,  # type: ignore[arg-type]
+            reference=i.reference,
+            force_started_at=i.force_started_at,
+            officers=[MissingOfficer(staff_number=s.staff_number, name=s.name) for s in missing],
+        )
+        for i, missing in linking.incidents_missing_footage(session, est)
+    ]
+
+
+@router.get("/{footage_id}", response_model=FootagePublic, responses={404: {}})
+def get_footage(
+    footage_id: Annotated[int, Path(ge=1)], principal: CurrentPrincipal, session: SessionDep
+) -> FootagePublic:
+    f = get_visible(session, principal, Footage, footage_id)
+    record(
+        session,
+        principal.actor,
+        "footage_view",
+        object_type="footage",
+        object_id=f.id,
+        establishment_id=f.establishment_id,
+        detail={"via": "api"},
+    )
+    return FootagePublic(**to_public(session, f))
+
+
+# ---------------------------------------------------------------- playback
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end) inclusive for a single byte range; None to send the whole file."""
+    if header is None or not header.strip():
+        return None
+    if not header.strip().lower().startswith("bytes"):
+        return None  # another unit: ignore the header (RFC 9110)
+    if "," in header:
+        return None  # several ranges: answer with the whole file rather than multipart/byteranges
+    m = _RANGE.match(header)
+    if m is None:
+        raise RangeNotSatisfiable()
+    first, last = m.group(1), m.group(2)
+    if first == "" and last == "":
+        raise RangeNotSatisfiable()
+    if first == "":
+        n = int(last)
+        if n == 0:
+            raise RangeNotSatisfiable()
+        return max(0, size - n), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        raise RangeNotSatisfiable()
+    return start, min(end, size - 1)
+
+
+def _already_played(session: Session, principal: Principal, footage_id: int, view: str) -> bool:
+    # Take the audit chain's lock first so two concurrent requests of one viewing write one entry.
+    session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    found = session.exec(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.action == "footage_play",
+            AuditEvent.object_id == str(footage_id),
+            AuditEvent.actor_user_id == principal.user.id,
+            col(AuditEvent.detail)["view"].as_string() == view,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _serve(f: Footage, request: Request, *, attachment: bool = False) -> Response:
+    storage = get_storage()
+    size = f.size_bytes
+    etag = f'"{f.sha256}"'
+    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, no-store"}
+    if attachment:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", f.original_filename) or "footage"
+        headers["Content-Disposition"] = (
+            f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(f.original_filename)}"
+        )
+    try:
+        rng = parse_range(request.headers.get("range"), size)
+    except RangeNotSatisfiable:
+        return Response(
+            status_code=416,
+            headers={**headers, "Content-Range": f"bytes */{size}"},
+            content=b"",
+        )
+    if rng is None:
+        start, end, status = 0, size - 1, 200
+    else:
+        start, end = rng
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    return StreamingResponse(
+        storage.read_range(f.storage_key, start, end), status_code=status, headers=headers, media_type=f.content_type
+    )
+
+
+def _playable(f: Footage) -> None:
+    if f.status == FootageStatus.purged:
+        raise HTTPException(status_code=410, detail="This footage was deleted under the retention policy.")
+
+
+@router.get(
+    "/{footage_id}/video",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "The whole file"},
+        206: {"content": {"video/mp4": {}}, "description": "The requested byte range"},
+        404: {},
+        410: {"description": "Purged"},
+        416: {"description": "Range not satisfiable (Content-Range: bytes */size)"},
+    },
+)
+def play_video(
+    footage_id: Annotated[int, Path(ge=1)],
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    view: Annotated[
+        str | None, Query(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Viewing id")
+    ] = None,
+) -> Response:
+    """The clip with HTTP Range support (seeking in the browser's player). One audit entry per viewing."""
+    f = get_visible(session, principal, Footage, footage_id)
+    _playable(f)
+    header = request.headers.get("range")
+    if view is not None:
+        audit = not _already_played(session, principal, f.id, view)  # type: ignore[arg-type]
+    else:
+        try:
+            rng = parse_range(header, f.size_bytes)
+        except RangeNotSatisfiable:
+            rng = (-1, -1)
+        audit = rng is None or rng[0] == 0
+    if audit:
+        record(
+            session,
+            principal.actor,
+            "footage_play",
+            object_type="footage",
+            object_id=f.id,
+            establishment_id=f.establishment_id,
+            detail={"view": view, "range": header},
+        )
+    return _serve(f, request)
+
+
+@router.get(
+    "/{footage_id}/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"video/mp4": {}}}, 404: {}, 410: {}, 416: {}, 422: {}},
+)
+def download_video(
+    footage_id: Annotated[int, Path(ge=1)],
+    request: Request,
+    principal: CoordinatorOrGovernor,
+    session: SessionDep,
+    reason: Annotated[str, Query(min_length=3, max_length=500, description="Why the file leaves the service")],
+) -> Response:
+    """Download the original file as an attachment; audited with the reason given."""
+    f = get_visible(session, principal, Footage, footage_id)
+    _playable(f)
+    record(
+        session,
+        principal.actor,
+        "footage_download",
+        object_type="footage",
+        object_id=f.id,
+        establishment_id=f.establishment_id,
+        reason=reason.strip(),
+        detail={"range": request.headers.get("range")},
+    )
+    return _serve(f, request, attachment=True)
+
+
+# ---------------------------------------------------------------- legal hold
+@router.put("/{footage_id}/legal-hold", response_model=FootagePublic, responses={404: {}, 409: {}, 422: {}})
+def put_legal_hold(
+    footage_id: Annotated[int, Path(ge=1)], data: HoldIn, principal: Coordinator, session: SessionDep
+) -> FootagePublic:
+    """Keep this footage (whatever the retention policy says) until the hold is released."""
+    f = get_visible(session, principal, Footage, footage_id)
+    _playable_for_hold(f)
+    set_legal_hold(session, f, actor=principal.actor, hold=True, reason=data.reason.strip())
+    return FootagePublic(**to_public(session, f))
+
+
+@router.delete("/{footage_id}/legal-hold", response_model=FootagePublic, responses={404: {}, 409: {}, 422: {}})
+def delete_legal_hold(
+    footage_id: Annotated[int, Path(ge=1)],
+    principal: Coordinator,
+    session: SessionDep,
+    reason: Annotated[str, Query(min_length=3, max_length=500)],
+) -> FootagePublic:
+    """Release a legal hold: the retention policy applies again."""
+    f = get_visible(session, principal, Footage, footage_id)
+    _playable_for_hold(f)
+    if not f.legal_hold:
+        raise HTTPException(status_code=409, detail="This footage is not on legal hold.")
+    set_legal_hold(session, f, actor=principal.actor, hold=False, reason=reason.strip())
+    return FootagePublic(**to_public(session, f))
+
+
+def _playable_for_hold(f: Footage) -> None:
+    if f.status == FootageStatus.purged:
+        raise HTTPException(status_code=409, detail="This footage has already been deleted.")
+
+
+def _incident(session: Session, principal: Principal, incident_id: int) -> Incident:
+    return get_visible(session, principal, Incident, incident_id)

@@ -1,0 +1,198 @@
+"""Linking footage to incidents: manual links, suggested links, and officers with no footage at all.
+
+A clip is suggested for an incident when it was worn by an officer involved in the incident (or recorded on a
+camera named on the incident) and its recording overlaps the incident window widened by
+`link_margin_minutes` either side. A clip's end is its measured length, else the length the camera
+claimed; a clip of unknown length counts as the instant of its first frame. Suggestions the coordinator
+dismissed are not made again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from app.audit.service import Actor, record
+from app.core.config import get_settings
+from app.footage.models import Footage, FootageIncident, FootageStatus, LinkDismissal
+from app.footage.service import link, unlink
+from app.incident.models import Incident, IncidentCamera, IncidentStaff
+from app.staff.models import StaffMember
+
+# Longest clip considered when pre-filtering by start time (a whole shift).
+LONGEST_CLIP = timedelta(hours=14)
+
+
+def clip_end(f: Footage) -> datetime:
+    length = f.duration_s if f.duration_s is not None else f.claimed_duration_s
+    return f.recording_started_at + timedelta(seconds=length or 0.0)
+
+
+def window(incident: Incident, margin_minutes: int | None = None) -> tuple[datetime, datetime]:
+    m = timedelta(minutes=get_settings().link_margin_minutes if margin_minutes is None else margin_minutes)
+    return incident.incident_started_at - m, incident.incident_ended_at + m
+
+
+@dataclass
+class Suggestion:
+    footage: Footage
+    wearer: StaffMember | None
+    why: str  # "worn by an involved officer" | "camera named on the incident"
+    overlap_s: float
+
+
+def suggestions(session: Session, incident: Incident, *, margin_minutes: int | None = None) -> list[Suggestion]:
+    assert incident.id is not None
+    start, end = window(incident, margin_minutes)
+    staff_ids = set(
+        session.exec(select(IncidentStaff.staff_member_id).where(IncidentStaff.incident_id == incident.id)).all()
+    )
+    camera_ids = set(
+        session.exec(select(IncidentCamera.camera_id).where(IncidentCamera.incident_id == incident.id)).all()
+    )
+    if not staff_ids and not camera_ids:
+        return []
+    linked = set(session.exec(select(FootageIncident.footage_id).where(FootageIncident.incident_id == incident.id)))
+    dismissed = set(session.exec(select(LinkDismissal.footage_id).where(LinkDismissal.incident_id == incident.id)))
+    who = col(Footage.wearer_id).in_(staff_ids) if staff_ids else None
+    cams = col(Footage.camera_id).in_(camera_ids) if camera_ids else None
+    cond = who if cams is None else (cams if who is None else (who | cams))
+    rows = session.exec(
+        select(Footage)
+        .where(
+            Footage.establishment_id == incident.establishment_id,
+            Footage.status != FootageStatus.purged,
+            col(Footage.recording_started_at) <= end,
+            col(Footage.recording_started_at) >= start - LONGEST_CLIP,
+            cond,  # type: ignore[arg-type]
+        )
+        .order_by(col(Footage.recording_started_at))
+    ).all()
+    out: list[Suggestion] = []
+    for f in rows:
+        if f.id in linked or f.id in dismissed:
+            continue
+        f_end = clip_end(f)
+        if f_end < start:
+            continue
+        overlap = (min(f_end, end) - max(f.recording_started_at, start)).total_seconds()
+        why = "worn by an involved officer" if f.wearer_id in staff_ids else "camera named on the incident"
+        wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
+        out.append(Suggestion(footage=f, wearer=wearer, why=why, overlap_s=max(0.0, overlap)))
+    return out
+
+
+def officers_without_footage(session: Session, incident: Incident) -> list[StaffMember]:
+    """Involved officers with no linked footage and none suggested: "no footage found"."""
+    assert incident.id is not None
+    staff = session.exec(
+        select(StaffMember)
+        .join(IncidentStaff, col(IncidentStaff.staff_member_id) == StaffMember.id)
+        .where(IncidentStaff.incident_id == incident.id)
+        .order_by(StaffMember.name)
+    ).all()
+    if not staff:
+        return []
+    linked_wearers = set(
+        session.exec(
+            select(Footage.wearer_id)
+            .join(FootageIncident, col(FootageIncident.footage_id) == Footage.id)
+            .where(FootageIncident.incident_id == incident.id)
+        ).all()
+    )
+    suggested = {s.footage.wearer_id for s in suggestions(session, incident)}
+    return [s for s in staff if s.id not in linked_wearers and s.id not in suggested]
+
+
+def incidents_missing_footage(
+    session: Session, establishment_id: int | None, *, limit: int = 200
+) -> list[tuple[Incident, list[StaffMember]]]:
+    """Recent incidents where at least one involved officer has no footage found."""
+    stmt = select(Incident)
+    if establishment_id is not None:
+        stmt = stmt.where(Incident.establishment_id == establishment_id)
+    out = []
+    for incident in session.exec(stmt.order_by(col(Incident.force_started_at).desc()).limit(limit)).all():
+        missing = officers_without_footage(session, incident)
+        if missing:
+            out.append((incident, missing))
+    return out
+
+
+class LinkRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+
+
+def _same_place(footage: Footage, incident: Incident) -> None:
+    if footage.establishment_id != incident.establishment_id:
+        raise LinkRefused(422, "The footage and the incident belong to different establishments.")
+    if footage.status == FootageStatus.purged:
+        raise LinkRefused(409, "This footage has been deleted under the retention policy and cannot be linked.")
+
+
+def make_link(
+    session: Session,
+    footage: Footage,
+    incident: Incident,
+    *,
+    actor: Actor,
+    source: str = "manual",
+    reason: str | None = None,
+) -> bool:
+    _same_place(footage, incident)
+    created = link(session, footage, incident.id, user_id=actor.user_id, source=source)  # type: ignore[arg-type]
+    if created:
+        # A dismissed suggestion that is linked after all is no longer dismissed.
+        dismissal = session.get(LinkDismissal, (footage.id, incident.id))
+        if dismissal is not None:
+            session.delete(dismissal)
+        record(
+            session,
+            actor,
+            "footage_suggestion_accept" if source == "suggestion" else "footage_link",
+            object_type="footage",
+            object_id=footage.id,
+            establishment_id=footage.establishment_id,
+            reason=reason,
+            detail={"incident_id": incident.id, "incident": incident.reference, "source": source},
+        )
+    return created
+
+
+def remove_link(session: Session, footage: Footage, incident: Incident, *, actor: Actor, reason: str) -> bool:
+    removed = unlink(session, footage, incident.id)  # type: ignore[arg-type]
+    if removed:
+        record(
+            session,
+            actor,
+            "footage_unlink",
+            object_type="footage",
+            object_id=footage.id,
+            establishment_id=footage.establishment_id,
+            reason=reason,
+            detail={"incident_id": incident.id, "incident": incident.reference},
+        )
+    return removed
+
+
+def dismiss(session: Session, footage: Footage, incident: Incident, *, actor: Actor, reason: str | None) -> bool:
+    _same_place(footage, incident)
+    if session.get(LinkDismissal, (footage.id, incident.id)) is not None:
+        return False
+    session.add(LinkDismissal(footage_id=footage.id, incident_id=incident.id, dismissed_by_user_id=actor.user_id))  # type: ignore[arg-type]
+    session.flush()
+    record(
+        session,
+        actor,
+        "footage_suggestion_dismiss",
+        object_type="footage",
+        object_id=footage.id,
+        establishment_id=footage.establishment_id,
+        reason=reason,
+        detail={"incident_id": incident.id, "incident": incident.reference},
+    )
+    return True

@@ -1,0 +1,198 @@
+"""Retention: when footage is due for deletion, legal holds, and the purge itself.
+
+- Not linked to any incident: deleted `retention_unlinked_days` (default 31) after it was uploaded.
+- Linked to incidents: kept `retention_linked_years` after the end of the latest linked incident.
+- On legal hold: never deleted until the hold is released.
+
+`Footage.purge_due_at` is kept up to date whenever links, holds or incident times change, and the purge
+recomputes it before deleting anything, so a stale value can never delete footage early.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from app.audit.service import SYSTEM, Actor, record
+from app.core.config import get_settings
+from app.core.hooks import on_footage_linked, on_incident_changed
+from app.core.logging import get_logger
+from app.core.storage import get_storage, incoming_dir
+from app.core.types import utcnow
+from app.footage.models import Footage, FootageIncident, FootageStatus, FootageTombstone, UploadSession
+from app.incident.models import Incident
+
+log = get_logger("bwv.retention")
+
+
+def _add_years(value: datetime, years: int) -> datetime:
+    try:
+        return value.replace(year=value.year + years)
+    except ValueError:  # 29 February
+        return value.replace(year=value.year + years, day=28)
+
+
+def compute_purge_due(session: Session, footage: Footage) -> datetime | None:
+    """When this footage may be deleted; None while it is on legal hold (or already purged)."""
+    if footage.legal_hold or footage.status == FootageStatus.purged:
+        return None
+    s = get_settings()
+    latest_end = session.exec(
+        select(func.max(Incident.incident_ended_at))
+        .join(FootageIncident, col(FootageIncident.incident_id) == Incident.id)
+        .where(FootageIncident.footage_id == footage.id)
+    ).one()
+    if latest_end is not None:
+        if latest_end.tzinfo is None:  # SQLite aggregate bypasses the column type
+            from datetime import UTC
+
+            latest_end = latest_end.replace(tzinfo=UTC)
+        return _add_years(latest_end, s.retention_linked_years)
+    return footage.uploaded_at + timedelta(days=s.retention_unlinked_days)
+
+
+def refresh_purge_due(session: Session, footage: Footage) -> None:
+    due = compute_purge_due(session, footage)
+    if footage.purge_due_at != due:
+        footage.purge_due_at = due
+        session.add(footage)
+        session.flush()
+
+
+def warning_due(footage: Footage, *, now: datetime | None = None) -> bool:
+    """True within `retention_warning_days` of the purge (the pages flag it)."""
+    if footage.purge_due_at is None or footage.status == FootageStatus.purged:
+        return False
+    now = now or utcnow()
+    return footage.purge_due_at <= now + timedelta(days=get_settings().retention_warning_days)
+
+
+@on_footage_linked
+def _on_link(session: Session, footage_id: int, _incident_id: int) -> None:
+    footage = session.get(Footage, footage_id)
+    if footage is not None:
+        refresh_purge_due(session, footage)
+
+
+@on_incident_changed
+def _on_incident(session: Session, incident_id: int) -> None:
+    ids = session.exec(select(FootageIncident.footage_id).where(FootageIncident.incident_id == incident_id)).all()
+    for fid in ids:
+        footage = session.get(Footage, fid)
+        if footage is not None:
+            refresh_purge_due(session, footage)
+
+
+def set_legal_hold(session: Session, footage: Footage, *, actor: Actor, hold: bool, reason: str) -> None:
+    footage.legal_hold = hold
+    footage.legal_hold_reason = reason if hold else None
+    session.add(footage)
+    session.flush()
+    refresh_purge_due(session, footage)
+    record(
+        session,
+        actor,
+        "footage_legal_hold_set" if hold else "footage_legal_hold_released",
+        object_type="footage",
+        object_id=footage.id,
+        establishment_id=footage.establishment_id,
+        reason=reason,
+    )
+
+
+@dataclass
+class PurgeReport:
+    purged: list[int] = field(default_factory=list)
+    refreshed: int = 0
+    abandoned_uploads: int = 0
+
+
+def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: str) -> bool:
+    """Delete one clip's file and thumbnails, keep a tombstone, audit. Idempotent."""
+    if footage.status == FootageStatus.purged:
+        return False
+    assert footage.id is not None
+    others = session.exec(
+        select(func.count())
+        .select_from(Footage)
+        .where(
+            Footage.storage_key == footage.storage_key,
+            Footage.id != footage.id,
+            Footage.status != FootageStatus.purged,
+        )
+    ).one()
+    if not others:
+        get_storage().delete(footage.storage_key)
+    derived = get_settings().derived_dir / str(footage.id)
+    if derived.exists():
+        shutil.rmtree(derived, ignore_errors=True)
+    footage.status = FootageStatus.purged
+    footage.purged_at = utcnow()
+    footage.purge_due_at = None
+    session.add(footage)
+    session.add(
+        FootageTombstone(
+            footage_id=footage.id,
+            establishment_id=footage.establishment_id,
+            sha256=footage.sha256,
+            size_bytes=footage.size_bytes,
+            original_filename=footage.original_filename,
+            purged_by=actor.username or "system",
+            reason=reason,
+        )
+    )
+    record(
+        session,
+        actor,
+        "footage_purge",
+        object_type="footage",
+        object_id=footage.id,
+        establishment_id=footage.establishment_id,
+        reason=reason,
+        detail={"sha256": footage.sha256, "size": footage.size_bytes, "filename": footage.original_filename},
+    )
+    session.flush()
+    return True
+
+
+def purge_due(session: Session, *, now: datetime | None = None, actor: Actor = SYSTEM) -> PurgeReport:
+    """Recompute due dates and purge what is due (legal holds and linked footage honoured)."""
+    now = now or utcnow()
+    report = PurgeReport()
+    rows = session.exec(select(Footage).where(Footage.status != FootageStatus.purged).order_by(col(Footage.id))).all()
+    for footage in rows:
+        before = footage.purge_due_at
+        refresh_purge_due(session, footage)
+        if footage.purge_due_at != before:
+            report.refreshed += 1
+        if footage.purge_due_at is not None and footage.purge_due_at <= now:
+            linked = session.exec(
+                select(func.count()).select_from(FootageIncident).where(FootageIncident.footage_id == footage.id)
+            ).one()
+            why = (
+                f"retention: linked footage kept {get_settings().retention_linked_years} years after the incident"
+                if linked
+                else f"retention: not linked to any incident within {get_settings().retention_unlinked_days} days"
+            )
+            if purge_footage(session, footage, actor=actor, reason=why):
+                report.purged.append(footage.id)  # type: ignore[arg-type]
+    report.abandoned_uploads = _expire_uploads(session, now)
+    return report
+
+
+def _expire_uploads(session: Session, now: datetime, days: int = 7) -> int:
+    """Resumable uploads untouched for a week are given up: their partial files are removed."""
+    stale = session.exec(
+        select(UploadSession).where(
+            col(UploadSession.completed_footage_id).is_(None),
+            col(UploadSession.updated_at) < now - timedelta(days=days),
+        )
+    ).all()
+    for up in stale:
+        (incoming_dir() / f"tus-{up.id}.part").unlink(missing_ok=True)
+        session.delete(up)
+    session.flush()
+    return len(stale)
