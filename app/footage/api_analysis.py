@@ -1,4 +1,9 @@
-"""Footage JSON routes for analysis: one clip's record with what analysis found, retry, thumbnails."""
+"""Footage JSON routes for analysis: what analysis measured and found in one clip, retry, thumbnails.
+
+`GET /api/v1/footage/{id}` itself belongs to app/footage/api.py (registered first); it can embed this
+module's `footage_analysis(session, footage, principal)` (model `FootageAnalysis`) as its analysis part.
+This module serves the same document at `GET /api/v1/footage/{id}/analysis`.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +66,7 @@ class LinkedActivationOut(BaseModel):
     wearer: OfficerActivationOut | None
 
 
-class FootageDetail(BaseModel):
+class FootageAnalysis(BaseModel):
     id: int
     establishment_id: int
     camera_id: int | None
@@ -95,7 +100,7 @@ class RetryOut(BaseModel):
     status: FootageStatus
 
 
-def footage_detail(session: Any, footage: Footage, principal: Any) -> FootageDetail:
+def footage_analysis(session: Any, footage: Footage, principal: Any) -> FootageAnalysis:
     from app.incident.activation import incident_activation
 
     assert footage.id is not None
@@ -115,7 +120,7 @@ def footage_detail(session: Any, footage: Footage, principal: Any) -> FootageDet
             )
         )
     base = f"/api/v1/footage/{footage.id}"
-    return FootageDetail(
+    return FootageAnalysis(
         id=footage.id,
         establishment_id=footage.establishment_id,
         camera_id=footage.camera_id,
@@ -161,12 +166,12 @@ def footage_detail(session: Any, footage: Footage, principal: Any) -> FootageDet
     )
 
 
-@router.get("/{footage_id}", response_model=FootageDetail, responses={404: {}})
-def get_footage(footage_id: FootageId, principal: CurrentPrincipal, session: SessionDep) -> FootageDetail:
-    """One clip: its record, what analysis measured and found, and the wearer's activation check for each
-    linked incident. Staff see only footage they wore."""
+@router.get("/{footage_id}/analysis", response_model=FootageAnalysis, responses={404: {}})
+def get_footage_analysis(footage_id: FootageId, principal: CurrentPrincipal, session: SessionDep) -> FootageAnalysis:
+    """One clip: its record and processing state, what analysis measured and found, and the wearer's
+    activation check in each linked incident. Staff see only footage they wore."""
     footage = get_visible(session, principal, Footage, footage_id)
-    detail = footage_detail(session, footage, principal)
+    detail = footage_analysis(session, footage, principal)
     record(
         session,
         principal.actor,
@@ -174,7 +179,7 @@ def get_footage(footage_id: FootageId, principal: CurrentPrincipal, session: Ses
         object_type="footage",
         object_id=footage.id,
         establishment_id=footage.establishment_id,
-        detail={"via": "api"},
+        detail={"via": "api", "part": "analysis"},
     )
     return detail
 

@@ -1,4 +1,4 @@
-"""GET /api/v1/footage/{id}, retry, keyframe images, and the htmx analysis panel (polling, retry button)."""
+"""GET /api/v1/footage/{id}/analysis, retry, keyframe images, and the htmx analysis panel (polling, retry button)."""
 
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ def test_footage_detail_api(engine, world, session, clip, tmp_path, as_user) -> 
     fid = register(world, clip, tmp_path)
     inc = incident_for(world, fid, force_at=1.0, force_s=3.0)
     c = as_user("coordinator.a")
-    queued = c.get(f"/api/v1/footage/{fid}").json()
+    queued = c.get(f"/api/v1/footage/{fid}/analysis").json()
     assert queued["status"] == "queued" and queued["measured"]["duration_s"] is None and queued["keyframes"] == []
     assert queued["activation"][0]["wearer"]["clips"][0]["basis"] == "claimed"
 
     assert run_analysis(fid) == "analysed"
-    r = c.get(f"/api/v1/footage/{fid}")
+    r = c.get(f"/api/v1/footage/{fid}/analysis")
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "analysed" and body["can_retry"] is False
@@ -59,13 +59,13 @@ def test_footage_detail_api(engine, world, session, clip, tmp_path, as_user) -> 
     assert c.get(f"/api/v1/footage/{fid}/keyframes/999999.jpg").status_code == 404
 
     # Staff see their own footage only; other establishments never.
-    assert as_user("officer.a1").get(f"/api/v1/footage/{fid}").status_code == 200
+    assert as_user("officer.a1").get(f"/api/v1/footage/{fid}/analysis").status_code == 200
     assert as_user("officer.a1").get(body["keyframes"][0]["image_url"]).status_code == 200
-    assert as_user("officer.a2").get(f"/api/v1/footage/{fid}").status_code == 404
+    assert as_user("officer.a2").get(f"/api/v1/footage/{fid}/analysis").status_code == 404
     assert as_user("officer.a2").get(body["keyframes"][0]["image_url"]).status_code == 404
-    assert as_user("coordinator.b").get(f"/api/v1/footage/{fid}").status_code == 404
+    assert as_user("coordinator.b").get(f"/api/v1/footage/{fid}/analysis").status_code == 404
     assert as_user("coordinator.b").get(body["filmstrip_url"]).status_code == 404
-    assert c.get("/api/v1/footage/2147483647").status_code == 404
+    assert c.get("/api/v1/footage/2147483647/analysis").status_code == 404
     views = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_view")).all()
     assert {e.actor_username for e in views} >= {"coordinator.a", "officer.a1"}
 
