@@ -1,0 +1,177 @@
+"""The staff-facing side of ratings: an officer's own feedback, acknowledging guidance, the coordinator's
+list of guidance not acknowledged after N days, and good-practice examples.
+
+Officers only ever see ratings of footage they wore (`wearer_id`); good-practice examples are the one
+exception (green, marked by a coordinator, same establishment: see `app.core.deps.can_view_footage`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import HTTPException
+from sqlmodel import Session, col, select
+
+from app.core.types import utcnow
+from app.footage.models import Footage, FootageIncident
+from app.incident.models import Incident
+from app.rating.models import Acknowledgement, Rag, Rating
+from app.staff.models import StaffMember
+
+
+def current_rating(session: Session, footage_id: int) -> Rating | None:
+    return session.exec(
+        select(Rating).where(
+            Rating.footage_id == footage_id,
+            Rating.is_current == True,  # noqa: E712
+            Rating.is_calibration == False,  # noqa: E712
+        )
+    ).first()
+
+
+def acknowledgement_for(session: Session, rating_id: int) -> Acknowledgement | None:
+    return session.exec(select(Acknowledgement).where(Acknowledgement.rating_id == rating_id)).first()
+
+
+def my_feedback(session: Session, staff_member_id: int) -> list[tuple[Rating, Footage, Acknowledgement | None]]:
+    rows = session.exec(
+        select(Rating, Footage, Acknowledgement)
+        .join(Footage, col(Footage.id) == Rating.footage_id)
+        .join(Acknowledgement, col(Acknowledgement.rating_id) == Rating.id, isouter=True)
+        .where(
+            Rating.wearer_id == staff_member_id,
+            Rating.is_current == True,  # noqa: E712
+            Rating.is_calibration == False,  # noqa: E712
+        )
+        .order_by(col(Rating.rated_at).desc())
+    ).all()
+    return [(r, f, a) for r, f, a in rows]
+
+
+def needs_acknowledgement(rating: Rating, ack: Acknowledgement | None) -> bool:
+    return ack is None and rating.rag != Rag.green
+
+
+class AckRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+
+
+def acknowledge(session: Session, rating: Rating, staff_member_id: int, reply: str) -> Acknowledgement:
+    """Record the officer's acknowledgement (with the time) and optional reply. Only the wearer, only the
+    current rating, only once."""
+    if rating.wearer_id != staff_member_id:
+        raise AckRefused(404, "rating not found")
+    if not rating.is_current or rating.is_calibration:
+        raise AckRefused(409, "This rating has been replaced by a newer one: acknowledge the newer rating.")
+    if acknowledgement_for(session, rating.id) is not None:  # type: ignore[arg-type]
+        raise AckRefused(409, "You have already acknowledged this guidance.")
+    ack = Acknowledgement(
+        rating_id=rating.id,  # type: ignore[arg-type]
+        staff_member_id=staff_member_id,
+        acknowledged_at=utcnow(),
+        reply=reply.strip(),
+    )
+    session.add(ack)
+    session.flush()
+    return ack
+
+
+@dataclass
+class Overdue:
+    rating: Rating
+    footage: Footage
+    officer: StaffMember
+    days_waiting: int
+
+
+def overdue(session: Session, establishment_id: int, days: int, now: datetime | None = None) -> list[Overdue]:
+    """Current amber/red ratings not acknowledged `days` or more days after they were given."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=days)
+    rows = session.exec(
+        select(Rating, Footage, StaffMember)
+        .join(Footage, col(Footage.id) == Rating.footage_id)
+        .join(StaffMember, col(StaffMember.id) == Rating.wearer_id)
+        .where(
+            Rating.establishment_id == establishment_id,
+            Rating.is_current == True,  # noqa: E712
+            Rating.is_calibration == False,  # noqa: E712
+            col(Rating.rag).in_([Rag.amber, Rag.red]),
+            col(Rating.rated_at) <= cutoff,
+            col(Rating.id).not_in(select(Acknowledgement.rating_id)),
+        )
+        .order_by(col(Rating.rated_at))
+    ).all()
+    return [Overdue(r, f, s, (now - r.rated_at).days) for r, f, s in rows]
+
+
+def set_good_practice(session: Session, footage: Footage, on: bool) -> Rating | None:
+    """Mark (or unmark) a clip as a good-practice example; only a clip whose current rating is green."""
+    rating = current_rating(session, footage.id)  # type: ignore[arg-type]
+    if on:
+        if footage.purged_at is not None:
+            raise HTTPException(status_code=409, detail="This footage was deleted under the retention policy.")
+        if rating is None or rating.rag != Rag.green:
+            raise HTTPException(
+                status_code=409, detail="Only footage whose current rating is green can be a good-practice example."
+            )
+    footage.good_practice = on
+    session.add(footage)
+    session.flush()
+    return rating
+
+
+@dataclass
+class Example:
+    footage: Footage
+    rating: Rating
+    location: str | None
+
+
+def good_practice_examples(session: Session, establishment_id: int) -> list[Example]:
+    """Marked clips of the establishment whose current rating is (still) green, newest first."""
+    rows = session.exec(
+        select(Footage, Rating)
+        .join(Rating, col(Rating.footage_id) == Footage.id)
+        .where(
+            Footage.establishment_id == establishment_id,
+            Footage.good_practice == True,  # noqa: E712
+            col(Footage.purged_at).is_(None),
+            Rating.is_current == True,  # noqa: E712
+            Rating.is_calibration == False,  # noqa: E712
+            Rating.rag == Rag.green,
+        )
+        .order_by(col(Footage.recording_started_at).desc())
+    ).all()
+    ids = [f.id for f, _ in rows]
+    locations: dict[int, str] = {}
+    if ids:
+        for fid, loc in session.exec(
+            select(FootageIncident.footage_id, Incident.location)
+            .join(Incident, col(Incident.id) == FootageIncident.incident_id)
+            .where(col(FootageIncident.footage_id).in_(ids))
+        ).all():
+            locations.setdefault(fid, loc)
+    return [Example(f, r, locations.get(f.id)) for f, r in rows]  # type: ignore[arg-type]
+
+
+def green_candidates(session: Session, establishment_id: int, limit: int = 50) -> list[tuple[Footage, Rating]]:
+    """Recently rated green clips not yet marked: what a coordinator might offer as examples."""
+    rows = session.exec(
+        select(Footage, Rating)
+        .join(Rating, col(Rating.footage_id) == Footage.id)
+        .where(
+            Footage.establishment_id == establishment_id,
+            Footage.good_practice == False,  # noqa: E712
+            col(Footage.purged_at).is_(None),
+            Rating.is_current == True,  # noqa: E712
+            Rating.is_calibration == False,  # noqa: E712
+            Rating.rag == Rag.green,
+        )
+        .order_by(col(Rating.rated_at).desc())
+        .limit(limit)
+    ).all()
+    return [(f, r) for f, r in rows]

@@ -1,0 +1,99 @@
+"""Who may see which report, and reading the period: shared by the JSON API and the pages.
+
+- Compliance summary: coordinators and governors of the establishment, admins (any; side by side).
+- Officer report: coordinators and governors of the officer's establishment, admins, and the officer
+  themself; another officer's report answers 404, as does another establishment's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import HTTPException
+from sqlmodel import Session, select
+
+from app.auth.models import Role
+from app.core.deps import Principal
+from app.core.types import utcnow
+from app.establishment.models import Establishment
+from app.report import sql as q
+from app.report.service import Period, find_officer
+from app.staff.models import StaffMember
+
+MAX_PERIOD_DAYS = 366 * 10
+
+
+def resolve_establishment(session: Session, principal: Principal, requested: str | None) -> Establishment:
+    """`requested` is an establishment id or code. Others' establishments answer 404, like missing ones."""
+    requested = (requested or "").strip() or None
+    if not principal.is_admin:
+        own = session.get(Establishment, principal.establishment_id) if principal.establishment_id else None
+        if own is None:
+            raise HTTPException(status_code=404, detail="establishment not found")
+        if requested is not None and requested not in (str(own.id), own.code):
+            raise HTTPException(status_code=404, detail="establishment not found")
+        return own
+    if requested is None:
+        rows = session.exec(select(Establishment).order_by(Establishment.name)).all()
+        if len(rows) == 1:
+            return rows[0]
+        raise HTTPException(status_code=422, detail="Give establishment: the id or code of one establishment.")
+    found = (
+        session.get(Establishment, int(requested))
+        if requested.isdigit()
+        else session.exec(select(Establishment).where(Establishment.code == requested.upper())).first()
+    )
+    if found is None:
+        raise HTTPException(status_code=404, detail="establishment not found")
+    return found
+
+
+def resolve_period(date_from: str | None, date_to: str | None, today: date | None = None) -> Period:
+    """Dates are YYYY-MM-DD London calendar days, both included. Neither: last calendar month; only
+    `from`: up to today; only `to`: from the first of that month."""
+    today = today or utcnow().astimezone(q.tz()).date()
+    errors = []
+    parsed: dict[str, date | None] = {}
+    for name, text in (("from", date_from), ("to", date_to)):
+        if text is None or text.strip() == "":
+            parsed[name] = None
+            continue
+        try:
+            parsed[name] = q.parse_day(text.strip())
+        except ValueError:
+            errors.append(f"'{name}' must be a real date written YYYY-MM-DD, e.g. 2026-10-01 (got '{text[:20]}')")
+    if errors:
+        raise HTTPException(status_code=422, detail="; ".join(errors))
+    first, last = parsed["from"], parsed["to"]
+    if first is None and last is None:
+        return Period.default()
+    if first is None:
+        first = q.month_start(last)  # type: ignore[arg-type]
+    if last is None:
+        last = max(first, today)
+    if first > last:
+        raise HTTPException(status_code=422, detail="'from' must be on or before 'to'.")
+    if (last - first).days > MAX_PERIOD_DAYS:
+        raise HTTPException(status_code=422, detail="The period can be at most 10 years.")
+    return Period(first, last)
+
+
+def resolve_officer(
+    session: Session, principal: Principal, staff_number: str, establishment: str | None = None
+) -> StaffMember:
+    if principal.role == Role.staff:
+        own = session.get(StaffMember, principal.user.staff_member_id) if principal.user.staff_member_id else None
+        if own is None or own.staff_number != staff_number:
+            raise HTTPException(status_code=404, detail="officer not found")
+        return own
+    if principal.role not in (Role.coordinator, Role.governor, Role.admin):
+        raise HTTPException(status_code=404, detail="officer not found")
+    est_id: int | None
+    if principal.is_admin:
+        est_id = resolve_establishment(session, principal, establishment).id if establishment else None
+    else:
+        est_id = resolve_establishment(session, principal, establishment).id
+    officer = find_officer(session, est_id, staff_number)
+    if officer is None:
+        raise HTTPException(status_code=404, detail="officer not found")
+    return officer
