@@ -203,3 +203,40 @@ def scope_establishment(principal: Principal, requested: int | None = None) -> i
     if requested is not None and requested != principal.establishment_id:
         raise HTTPException(status_code=404, detail="establishment not found")
     return principal.establishment_id
+
+
+def can_view_footage(session: Session, principal: Principal, footage: Any) -> bool:
+    """Footage the caller may watch: whatever `in_scope` allows, plus one narrow exception for staff —
+    good-practice examples of their own establishment (marked by a coordinator, current rating green,
+    not purged), shown to colleagues for learning."""
+    if in_scope(principal, footage):
+        return True
+    if principal.role != Role.staff or principal.establishment_id is None:
+        return False
+    if footage.establishment_id != principal.establishment_id or not footage.good_practice or footage.purged_at:
+        return False
+    from sqlmodel import select
+
+    from app.rating.models import Rag, Rating
+
+    green = select(Rating.id).where(
+        Rating.footage_id == footage.id,
+        Rating.is_current == True,  # noqa: E712
+        Rating.is_calibration == False,  # noqa: E712
+        Rating.rag == Rag.green,
+    )
+    return session.exec(green).first() is not None
+
+
+def get_viewable_footage(session: Session, principal: Principal, footage_id: Any) -> Any:
+    """`get_visible(session, principal, Footage, id)` widened by `can_view_footage`: for watching a clip
+    (the page and the video route), never for changing it. 404 otherwise."""
+    from app.footage.models import Footage
+
+    try:
+        footage = session.get(Footage, footage_id)
+    except (ValueError, TypeError):
+        footage = None
+    if footage is None or not can_view_footage(session, principal, footage):
+        raise HTTPException(status_code=404, detail="footage not found")
+    return footage
