@@ -1,0 +1,818 @@
+"""Ratings (versioned, never edited), the review queue, roll-ups, sampling and calibration.
+
+Services only flush; the caller's unit of work commits. Access (which establishment, which role) is
+decided by the routes through app.core.deps before anything here is called.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.auth.models import Role, User
+from app.core.config import get_settings
+from app.core.types import utcnow
+from app.establishment.models import Camera, Establishment
+from app.footage.models import Finding, Footage, FootageIncident, FootageStatus, Keyframe, Segment
+from app.incident.models import Incident, IncidentStaff
+from app.rating.agreement import Agreement, cohen_kappa
+from app.rating.models import CalibrationAssignment, GuidanceTemplate, Rag, Rating
+from app.rating.rules import ClipFacts, Span, Suggestion, clip_facts, suggest
+from app.rating.sampling import SampleItem, select_sample
+from app.staff.models import StaffMember
+
+CRITERIA: list[tuple[str, str]] = [
+    ("switched_on_before_force", "Switched on before force"),
+    ("whole_incident_captured", "Whole incident captured"),
+    ("unobstructed", "Camera unobstructed and well positioned"),
+    ("sound_clear", "Sound clear"),
+    ("recording_announced", "Recording announced"),
+    ("deescalation_visible", "De-escalation visible"),
+]
+CRITERIA_KEYS = [k for k, _ in CRITERIA]
+GUIDANCE_MIN_CHARS = 10
+REASON_MIN_CHARS = 5
+
+DEFAULT_TEMPLATES: list[tuple[str, Rag | None, str]] = [
+    (
+        "Switch on earlier",
+        Rag.amber,
+        "Your camera was switched on after force began, so the start of the incident is not on video. "
+        "Press record as soon as you respond to an alarm or expect that force may be needed, before going hands-on.",
+    ),
+    (
+        "Not switched on until force ended",
+        Rag.red,
+        "Your camera was not recording while force was used, so there is no video evidence of what happened. "
+        "Switching on is part of responding: press record on your way to any incident.",
+    ),
+    (
+        "Lens covered",
+        Rag.amber,
+        "The lens was covered for part of the restraint. Check your camera is mounted centrally and clear of "
+        "your stab vest straps and radio before going hands-on, and re-position it as soon as it is safe.",
+    ),
+    (
+        "Stopped too early",
+        Rag.amber,
+        "Recording stopped before the incident ended. Keep recording until the person is settled and staff "
+        "have withdrawn, then state the time and the reason before you stop.",
+    ),
+    (
+        "Announce recording",
+        Rag.amber,
+        "Tell the person and others present that you are recording, as early as you safely can: "
+        '"I am recording on body-worn video." It often helps to calm things down.',
+    ),
+    (
+        "Good practice",
+        Rag.green,
+        "Good footage: switched on early, clear view of the whole incident and recording announced. "
+        "Thank you; this could be used as a good-practice example.",
+    ),
+]
+
+
+class RatingRejected(Exception):
+    """The rating breaks a rule; `errors` maps each form field to a message a person can act on."""
+
+    def __init__(self, errors: dict[str, str], status_code: int = 422) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+        self.status_code = status_code
+
+
+@dataclass
+class RatingInput:
+    rag: Rag | None
+    criteria: dict[str, bool] = field(default_factory=dict)
+    guidance: str = ""
+    override_reason: str | None = None
+    rerating_reason: str | None = None
+
+
+# ---------------------------------------------------------------- facts about clips
+def primary_incident(session: Session, footage_id: int) -> Incident | None:
+    """The clip's incident for review: the earliest one it is linked to."""
+    return session.exec(
+        select(Incident)
+        .join(FootageIncident, col(FootageIncident.incident_id) == Incident.id)
+        .where(FootageIncident.footage_id == footage_id)
+        .order_by(col(Incident.force_started_at))
+    ).first()
+
+
+def _facts(footage: Footage, incident: Incident | None, segs: Sequence[Segment], kinds: Sequence[str]) -> ClipFacts:
+    return clip_facts(
+        analysed=footage.status == FootageStatus.analysed,
+        recording_started_at=footage.recording_started_at,
+        duration_s=footage.duration_s if footage.duration_s is not None else footage.claimed_duration_s,
+        activated_at=footage.activated_at,
+        prerecord_s=footage.prerecord_seconds,
+        force_started_at=incident.force_started_at if incident else None,
+        force_ended_at=incident.force_ended_at if incident else None,
+        segments=[Span(str(s.kind), s.start, s.end) for s in segs],
+        findings=kinds,
+    )
+
+
+def facts_for(session: Session, footage: Footage, incident: Incident | None) -> ClipFacts:
+    segs = session.exec(select(Segment).where(Segment.footage_id == footage.id).order_by(col(Segment.start))).all()
+    kinds = session.exec(select(Finding.kind).where(Finding.footage_id == footage.id)).all()
+    return _facts(footage, incident, segs, kinds)
+
+
+def current_rating(session: Session, footage_id: int) -> Rating | None:
+    return session.exec(
+        select(Rating).where(
+            Rating.footage_id == footage_id,
+            Rating.is_current == True,  # noqa: E712
+            Rating.is_calibration == False,  # noqa: E712
+        )
+    ).first()
+
+
+def history(session: Session, footage_id: int, *, include_calibration: bool = True) -> list[Rating]:
+    stmt = select(Rating).where(Rating.footage_id == footage_id)
+    if not include_calibration:
+        stmt = stmt.where(Rating.is_calibration == False)  # noqa: E712
+    return list(session.exec(stmt.order_by(col(Rating.rated_at).desc(), col(Rating.id).desc())).all())
+
+
+# ---------------------------------------------------------------- rating
+def _check(data: RatingInput, suggestion: Suggestion, current: Rating | None, *, calibration: bool) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if data.rag is None:
+        errors["rag"] = "Choose a rating: green, amber or red"
+        return errors
+    unknown = sorted(set(data.criteria) - set(CRITERIA_KEYS))
+    if unknown:
+        errors["criteria"] = f"Unknown criteria: {', '.join(unknown)}. Use: {', '.join(CRITERIA_KEYS)}"
+    guidance = (data.guidance or "").strip()
+    if data.rag in (Rag.amber, Rag.red) and len(guidance) < GUIDANCE_MIN_CHARS:
+        errors["guidance"] = (
+            f"Enter guidance for the officer: it is required for an {data.rag.value} rating"
+            if not guidance
+            else f"Guidance must be at least {GUIDANCE_MIN_CHARS} characters, so the officer knows what to change"
+        )
+    if (
+        not calibration
+        and suggestion.rag is not None
+        and data.rag != suggestion.rag
+        and len((data.override_reason or "").strip()) < REASON_MIN_CHARS
+    ):
+        errors["override_reason"] = f"Say why you rated {data.rag.value} when the checks suggest {suggestion.rag.value}"
+    if not calibration and current is not None and len((data.rerating_reason or "").strip()) < REASON_MIN_CHARS:
+        errors["rerating_reason"] = (
+            f"This clip is already rated {current.rag.value} (version {current.version}): "
+            "say why you are rating it again"
+        )
+    return errors
+
+
+def pending_assignment(session: Session, footage_id: int, user_id: int | None) -> CalibrationAssignment | None:
+    return session.exec(
+        select(CalibrationAssignment).where(
+            CalibrationAssignment.footage_id == footage_id,
+            CalibrationAssignment.assigned_to_user_id == user_id,
+            CalibrationAssignment.completed_at == None,  # noqa: E711
+        )
+    ).first()
+
+
+def create_rating(session: Session, footage: Footage, data: RatingInput, *, user_id: int) -> Rating:
+    """A new version of the clip's rating; the previous one (if any) is superseded, never changed otherwise."""
+    assert footage.id is not None
+    if footage.purged_at is not None:
+        raise RatingRejected({"footage": "This footage has been deleted under the retention rules"}, 409)
+    if pending_assignment(session, footage.id, user_id) is not None:
+        raise RatingRejected(
+            {"footage": "This clip is waiting for your blind second rating: rate it from Calibration"}, 409
+        )
+    suggestion = suggest(facts_for(session, footage, primary_incident(session, footage.id)))
+    current = current_rating(session, footage.id)
+    errors = _check(data, suggestion, current, calibration=False)
+    if errors:
+        raise RatingRejected(errors)
+    assert data.rag is not None
+    overridden = suggestion.rag is not None and data.rag != suggestion.rag
+    rating = Rating(
+        footage_id=footage.id,
+        establishment_id=footage.establishment_id,
+        wearer_id=footage.wearer_id,
+        version=(current.version + 1) if current else _next_version(session, footage.id, calibration=False),
+        rag=data.rag,
+        criteria={k: bool(data.criteria.get(k, False)) for k in CRITERIA_KEYS},
+        guidance=(data.guidance or "").strip(),
+        suggested_rag=suggestion.rag,
+        override_reason=(data.override_reason or "").strip() or None if overridden else None,
+        rerating_reason=(data.rerating_reason or "").strip() or None if current else None,
+        rated_by_user_id=user_id,
+        is_current=True,
+    )
+    try:
+        with session.begin_nested():
+            if current is not None:
+                current.is_current = False
+                session.add(current)
+                session.flush()
+            session.add(rating)
+            session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise RatingRejected(
+            {"footage": "Someone else rated this clip at the same moment. Reload the page to see their rating."},
+            409,
+        ) from exc
+    if current is not None:
+        current.superseded_by_id = rating.id
+        session.add(current)
+        session.flush()
+    return rating
+
+
+def _next_version(session: Session, footage_id: int, *, calibration: bool) -> int:
+    top = session.exec(
+        select(sa.func.max(Rating.version)).where(Rating.footage_id == footage_id, Rating.is_calibration == calibration)
+    ).one()
+    return int(top or 0) + 1
+
+
+# ---------------------------------------------------------------- roll-ups
+def worst(rags: Iterable[Rag | str | None]) -> Rag | None:
+    known = [Rag(r) for r in rags if r is not None]
+    return max(known, key=lambda r: r.severity) if known else None
+
+
+@dataclass
+class OfficerRollup:
+    staff_member_id: int | None
+    name: str
+    staff_number: str
+    rag: Rag | None
+    clips: int
+    rated: int
+    footage_ids: list[int]
+
+
+def incident_rollup(session: Session, incident: Incident) -> dict[str, Any]:
+    """Per officer: the worst current rating of their clips (an officer with no clip counts as red only via
+    the activation check, not here); per incident: the worst of all its clips."""
+    clips = session.exec(
+        select(Footage)
+        .join(FootageIncident, col(FootageIncident.footage_id) == Footage.id)
+        .where(FootageIncident.incident_id == incident.id, Footage.purged_at == None)  # noqa: E711
+        .order_by(col(Footage.recording_started_at))
+    ).all()
+    ids = [f.id for f in clips]
+    ratings = {
+        r.footage_id: r
+        for r in session.exec(
+            select(Rating).where(
+                col(Rating.footage_id).in_(ids),
+                Rating.is_current == True,  # noqa: E712
+                Rating.is_calibration == False,  # noqa: E712
+            )
+        ).all()
+    }
+    involved = session.exec(
+        select(StaffMember)
+        .join(IncidentStaff, col(IncidentStaff.staff_member_id) == StaffMember.id)
+        .where(IncidentStaff.incident_id == incident.id)
+    ).all()
+    people: dict[int | None, StaffMember | None] = {s.id: s for s in involved}
+    for f in clips:
+        if f.wearer_id not in people:
+            people[f.wearer_id] = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
+    officers = []
+    for sid, staff in people.items():
+        mine = [f for f in clips if f.wearer_id == sid]
+        officers.append(
+            OfficerRollup(
+                staff_member_id=sid,
+                name=staff.name if staff else "Unknown wearer",
+                staff_number=staff.staff_number if staff else "",
+                rag=worst(ratings[f.id].rag for f in mine if f.id in ratings),
+                clips=len(mine),
+                rated=sum(1 for f in mine if f.id in ratings),
+                footage_ids=[f.id for f in mine if f.id is not None],
+            )
+        )
+    officers.sort(key=lambda o: o.name)
+    return {
+        "incident_id": incident.id,
+        "reference": incident.reference,
+        "rag": worst(r.rag for r in ratings.values()),
+        "clips": len(clips),
+        "rated": len(ratings),
+        "fully_rated": bool(clips) and len(ratings) == len(clips),
+        "officers": officers,
+        "clip_ratings": [
+            {"footage_id": f.id, "wearer_id": f.wearer_id, "rag": ratings[f.id].rag if f.id in ratings else None}
+            for f in clips
+        ],
+    }
+
+
+# ---------------------------------------------------------------- the queue
+CHECKS = ["before_force", "late", "after_force", "no_footage", "flagged"]
+STATUSES = ["to_review", "unrated", "rated", "in_sample", "not_in_sample", "all"]
+CHECK_LABELS = {
+    "before_force": "On before force",
+    "late": "Switched on late",
+    "after_force": "On after force ended",
+    "no_footage": "No footage",
+    "flagged": "Flagged by the checks",
+}
+STATUS_LABELS = {
+    "to_review": "To review (unrated, in sample)",
+    "unrated": "All unrated",
+    "rated": "Rated",
+    "in_sample": "In the sample",
+    "not_in_sample": "Not in the sample",
+    "all": "All footage",
+}
+
+
+@dataclass
+class QueueFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    location: str | None = None
+    officer: int | None = None
+    check: str | None = None
+    status: str = "to_review"
+
+
+@dataclass
+class ClipRow:
+    footage: Footage
+    incident: Incident | None
+    wearer: StaffMember | None
+    camera: Camera | None
+    facts: ClipFacts
+    suggestion: Suggestion
+    rating: Rating | None
+    in_sample: bool
+    pending_calibration: bool = False
+
+    @property
+    def flagged(self) -> bool:
+        return self.facts.flagged or self.footage.status == FootageStatus.failed
+
+    @property
+    def check(self) -> str | None:
+        return self.facts.status
+
+    @property
+    def reviewable(self) -> bool:
+        return self.footage.status == FootageStatus.analysed
+
+    @property
+    def processing(self) -> bool:
+        return self.footage.status in (FootageStatus.received, FootageStatus.queued, FootageStatus.analysing)
+
+
+@dataclass
+class IncidentGroup:
+    incident: Incident | None
+    clips: list[ClipRow]
+    missing: list[StaffMember]  # officers involved with no footage linked
+
+
+@dataclass
+class Queue:
+    groups: list[IncidentGroup]
+    counts: dict[str, int]
+    check_counts: dict[str, int]
+    order: list[int]  # footage ids "to review" in queue order (for "next")
+    total_clips: int
+    sample_percent: int
+    sample_size: int
+
+
+def _local_day_bounds(d: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=tz)
+
+
+def load_clips(session: Session, establishment_id: int) -> list[ClipRow]:
+    """Every live clip of the establishment with its incident, facts, suggestion, rating and sample flag."""
+    est = session.get(Establishment, establishment_id)
+    assert est is not None
+    footage = session.exec(
+        select(Footage).where(Footage.establishment_id == establishment_id, Footage.purged_at == None)  # noqa: E711
+    ).all()
+    ids = [f.id for f in footage]
+    links: dict[int, list[int]] = defaultdict(list)
+    for fid, iid in session.exec(
+        select(FootageIncident.footage_id, FootageIncident.incident_id).where(col(FootageIncident.footage_id).in_(ids))
+    ).all():
+        links[fid].append(iid)
+    incidents = {
+        i.id: i for i in session.exec(select(Incident).where(Incident.establishment_id == establishment_id)).all()
+    }
+    segs: dict[int, list[Segment]] = defaultdict(list)
+    for s in session.exec(select(Segment).where(col(Segment.footage_id).in_(ids)).order_by(col(Segment.start))):
+        segs[s.footage_id].append(s)
+    kinds: dict[int, list[str]] = defaultdict(list)
+    for fid, kind in session.exec(select(Finding.footage_id, Finding.kind).where(col(Finding.footage_id).in_(ids))):
+        kinds[fid].append(kind)
+    ratings = {
+        r.footage_id: r
+        for r in session.exec(
+            select(Rating).where(
+                Rating.establishment_id == establishment_id,
+                Rating.is_current == True,  # noqa: E712
+                Rating.is_calibration == False,  # noqa: E712
+            )
+        ).all()
+    }
+    pending = set(
+        session.exec(
+            select(CalibrationAssignment.footage_id).where(
+                CalibrationAssignment.establishment_id == establishment_id,
+                CalibrationAssignment.completed_at == None,  # noqa: E711
+            )
+        ).all()
+    )
+    staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
+    cams = {c.id: c for c in session.exec(select(Camera).where(Camera.establishment_id == establishment_id))}
+    rows: list[ClipRow] = []
+    for f in footage:
+        assert f.id is not None
+        linked = sorted((incidents[i] for i in links.get(f.id, []) if i in incidents), key=lambda i: i.force_started_at)
+        inc = linked[0] if linked else None
+        facts = _facts(f, inc, segs.get(f.id, []), kinds.get(f.id, []))
+        rows.append(
+            ClipRow(
+                footage=f,
+                incident=inc,
+                wearer=staff.get(f.wearer_id) if f.wearer_id else None,
+                camera=cams.get(f.camera_id) if f.camera_id else None,
+                facts=facts,
+                suggestion=suggest(facts),
+                rating=ratings.get(f.id),
+                in_sample=True,
+                pending_calibration=f.id in pending,
+            )
+        )
+    chosen = select_sample(
+        [SampleItem(r.footage.id, r.footage.wearer_id, r.flagged) for r in rows if r.footage.id is not None],
+        percent=est.review_sample_percent,
+        seed=est.review_sample_seed,
+    )
+    for r in rows:
+        r.in_sample = r.footage.id in chosen
+    return rows
+
+
+def _status_ok(row: ClipRow, status: str) -> bool:
+    if status == "to_review":
+        return row.rating is None and row.in_sample and row.reviewable
+    if status == "unrated":
+        return row.rating is None
+    if status == "rated":
+        return row.rating is not None
+    if status == "in_sample":
+        return row.in_sample
+    if status == "not_in_sample":
+        return not row.in_sample
+    return True
+
+
+def build_queue(session: Session, establishment_id: int, filters: QueueFilters) -> Queue:
+    est = session.get(Establishment, establishment_id)
+    assert est is not None
+    tz = ZoneInfo(get_settings().timezone)
+    rows = load_clips(session, establishment_id)
+
+    def incident_ok(inc: Incident | None) -> bool:
+        if inc is None:
+            return not (filters.date_from or filters.date_to or filters.location)
+        if filters.date_from and inc.force_started_at < _local_day_bounds(filters.date_from, tz):
+            return False
+        if filters.date_to and inc.force_started_at >= _local_day_bounds(filters.date_to + timedelta(days=1), tz):
+            return False
+        return not (filters.location and inc.location != filters.location)
+
+    base = [
+        r
+        for r in rows
+        if incident_ok(r.incident) and (filters.officer is None or r.footage.wearer_id == filters.officer)
+    ]
+    # Officers involved in an incident with no footage of theirs linked to it.
+    incidents = session.exec(
+        select(Incident).where(Incident.establishment_id == establishment_id).order_by(col(Incident.force_started_at))
+    ).all()
+    involved: dict[int, list[int]] = defaultdict(list)
+    for iid, sid in session.exec(
+        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id)
+        .join(Incident, col(Incident.id) == IncidentStaff.incident_id)
+        .where(Incident.establishment_id == establishment_id)
+    ).all():
+        involved[iid].append(sid)
+    staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
+    worn: dict[int, set[int | None]] = defaultdict(set)
+    linked_any: set[int] = set()
+    # A clip linked to several incidents counts as footage for each of them.
+    for iid, wearer_id in session.exec(
+        select(FootageIncident.incident_id, Footage.wearer_id)
+        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
+        .where(Footage.establishment_id == establishment_id, Footage.purged_at == None)  # noqa: E711
+    ).all():
+        linked_any.add(iid)
+        worn[iid].add(wearer_id)
+    missing_by_incident: dict[int, list[StaffMember]] = {}
+    for inc in incidents:
+        assert inc.id is not None
+        if not incident_ok(inc):
+            continue
+        miss = [
+            staff[sid]
+            for sid in involved.get(inc.id, [])
+            if sid not in worn.get(inc.id, set()) and sid in staff and (filters.officer in (None, sid))
+        ]
+        if miss or inc.id not in linked_any and filters.officer is None:
+            missing_by_incident[inc.id] = sorted(miss, key=lambda s: s.name)
+
+    def check_ok(r: ClipRow, check: str | None) -> bool:
+        if check is None:
+            return True
+        if check == "flagged":
+            return r.flagged
+        if check == "no_footage":
+            return False
+        return r.check == check
+
+    counts = {s: sum(1 for r in base if _status_ok(r, s) and check_ok(r, filters.check)) for s in STATUSES}
+    check_counts = {c: sum(1 for r in base if _status_ok(r, filters.status) and check_ok(r, c)) for c in CHECKS}
+    check_counts["no_footage"] = sum(len(m) or 1 for m in missing_by_incident.values())
+    shown = [r for r in base if _status_ok(r, filters.status) and check_ok(r, filters.check)]
+    groups: dict[int | None, IncidentGroup] = {}
+    for r in shown:
+        key = r.incident.id if r.incident else None
+        groups.setdefault(key, IncidentGroup(r.incident, [], []))
+        groups[key].clips.append(r)
+    by_id = {i.id: i for i in incidents}
+    if filters.check in (None, "no_footage"):
+        for iid, miss in missing_by_incident.items():
+            groups.setdefault(iid, IncidentGroup(by_id[iid], [], []))
+            groups[iid].missing = miss
+    far = datetime.max.replace(tzinfo=tz)
+    ordered = sorted(
+        groups.values(),
+        key=lambda g: (g.incident is None, g.incident.force_started_at if g.incident else far),
+    )
+    for g in ordered:
+        g.clips.sort(key=lambda r: (r.footage.recording_started_at, r.footage.id or 0))
+    order = [r.footage.id for g in ordered for r in g.clips if r.footage.id is not None and _status_ok(r, "to_review")]
+    return Queue(
+        groups=ordered,
+        counts=counts,
+        check_counts=check_counts,
+        order=order,
+        total_clips=len(rows),
+        sample_percent=est.review_sample_percent,
+        sample_size=sum(1 for r in rows if r.in_sample),
+    )
+
+
+def next_to_review(session: Session, establishment_id: int, filters: QueueFilters, after: int | None) -> int | None:
+    """The next clip to review in queue order (the oldest unrated one, skipping `after`)."""
+    order = build_queue(session, establishment_id, QueueFilters(**{**filters.__dict__, "status": "to_review"})).order
+    if after in order:
+        i = order.index(after)
+        rest = order[i + 1 :] + order[:i]
+        return rest[0] if rest else None
+    return order[0] if order else None
+
+
+def set_sample_percent(session: Session, est: Establishment, percent: int) -> dict[str, Any]:
+    old = est.review_sample_percent
+    est.review_sample_percent = percent
+    if est.review_sample_seed == 0:
+        est.review_sample_seed = random.SystemRandom().randrange(1, 2**31 - 1)
+    session.add(est)
+    session.flush()
+    return {"from": old, "to": percent, "seed": est.review_sample_seed}
+
+
+# ---------------------------------------------------------------- guidance templates
+def guidance_templates(session: Session, establishment_id: int) -> list[GuidanceTemplate]:
+    """The establishment's templates (sensible defaults are created the first time)."""
+    rows = list(
+        session.exec(
+            select(GuidanceTemplate)
+            .where(GuidanceTemplate.establishment_id == establishment_id)
+            .order_by(col(GuidanceTemplate.id))
+        ).all()
+    )
+    if rows:
+        return rows
+    for title, rag, text in DEFAULT_TEMPLATES:
+        row = GuidanceTemplate(establishment_id=establishment_id, title=title, text=text, rag=rag)
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+# ---------------------------------------------------------------- calibration
+def coordinators(session: Session, establishment_id: int) -> list[User]:
+    return list(
+        session.exec(
+            select(User)
+            .where(User.establishment_id == establishment_id, User.role == Role.coordinator, User.active == True)  # noqa: E712
+            .order_by(User.display_name)
+        ).all()
+    )
+
+
+def send_for_calibration(
+    session: Session,
+    *,
+    establishment_id: int,
+    assignee: User,
+    requested_by: int,
+    footage_ids: Sequence[int] | None = None,
+    sample_size: int | None = None,
+    note: str = "",
+) -> list[CalibrationAssignment]:
+    """Assign rated clips for a blind second rating. Clips the assignee rated, or already waiting for them,
+    are left out when sampling and refused when named."""
+    if assignee.establishment_id != establishment_id or Role(assignee.role) != Role.coordinator:
+        raise RatingRejected({"assigned_to": "Choose a coordinator at the same establishment"})
+    rated = {
+        r.footage_id: r
+        for r in session.exec(
+            select(Rating).where(
+                Rating.establishment_id == establishment_id,
+                Rating.is_current == True,  # noqa: E712
+                Rating.is_calibration == False,  # noqa: E712
+            )
+        ).all()
+    }
+    waiting = set(
+        session.exec(
+            select(CalibrationAssignment.footage_id).where(
+                CalibrationAssignment.assigned_to_user_id == assignee.id,
+                CalibrationAssignment.completed_at == None,  # noqa: E711
+            )
+        ).all()
+    )
+    eligible = {fid: r for fid, r in rated.items() if r.rated_by_user_id != assignee.id and fid not in waiting}
+    if footage_ids:
+        bad = [fid for fid in footage_ids if fid not in eligible]
+        if bad:
+            raise RatingRejected(
+                {
+                    "footage_ids": "These clips cannot be sent: not rated yet, rated by the same coordinator, "
+                    f"or already waiting for them: {', '.join(map(str, bad))}"
+                }
+            )
+        chosen = list(dict.fromkeys(footage_ids))
+    else:
+        n = sample_size or 0
+        if n < 1:
+            raise RatingRejected({"sample_size": "Give a number of clips, or the clips to send"})
+        pool = sorted(eligible)
+        if not pool:
+            raise RatingRejected({"sample_size": "No rated clips are available for a second rating"})
+        chosen = random.SystemRandom().sample(pool, min(n, len(pool)))
+    out = []
+    for fid in chosen:
+        a = CalibrationAssignment(
+            establishment_id=establishment_id,
+            footage_id=fid,
+            first_rating_id=eligible[fid].id,  # type: ignore[arg-type]
+            assigned_to_user_id=assignee.id,  # type: ignore[arg-type]
+            requested_by_user_id=requested_by,
+            note=note,
+        )
+        session.add(a)
+        out.append(a)
+    session.flush()
+    return out
+
+
+def my_assignments(session: Session, user_id: int, *, pending_only: bool = True) -> list[CalibrationAssignment]:
+    stmt = select(CalibrationAssignment).where(CalibrationAssignment.assigned_to_user_id == user_id)
+    if pending_only:
+        stmt = stmt.where(CalibrationAssignment.completed_at == None)  # noqa: E711
+    return list(session.exec(stmt.order_by(col(CalibrationAssignment.requested_at))).all())
+
+
+def rate_calibration(
+    session: Session, assignment: CalibrationAssignment, footage: Footage, data: RatingInput, *, user_id: int
+) -> Rating:
+    if assignment.completed_at is not None:
+        raise RatingRejected({"assignment": "This second rating has already been given"}, 409)
+    if assignment.assigned_to_user_id != user_id:
+        raise RatingRejected({"assignment": "This clip was sent to another coordinator"}, 403)
+    suggestion = suggest(facts_for(session, footage, primary_incident(session, footage.id)))  # type: ignore[arg-type]
+    errors = _check(data, suggestion, None, calibration=True)
+    if errors:
+        raise RatingRejected(errors)
+    assert data.rag is not None and footage.id is not None
+    rating = Rating(
+        footage_id=footage.id,
+        establishment_id=footage.establishment_id,
+        wearer_id=footage.wearer_id,
+        version=_next_version(session, footage.id, calibration=True),
+        rag=data.rag,
+        criteria={k: bool(data.criteria.get(k, False)) for k in CRITERIA_KEYS},
+        guidance=(data.guidance or "").strip(),
+        suggested_rag=suggestion.rag,
+        override_reason=(data.override_reason or "").strip() or None,
+        rated_by_user_id=user_id,
+        is_current=False,
+        is_calibration=True,
+        calibration_id=assignment.id,
+    )
+    session.add(rating)
+    assignment.completed_at = utcnow()
+    assignment.extra = {**(assignment.extra or {}), "second_rating_id": None}
+    session.add(assignment)
+    session.flush()
+    assignment.extra = {**(assignment.extra or {}), "second_rating_id": rating.id}
+    session.add(assignment)
+    session.flush()
+    return rating
+
+
+@dataclass
+class PairReport:
+    rater_a: User
+    rater_b: User
+    agreement: Agreement
+
+
+@dataclass
+class Disagreement:
+    assignment: CalibrationAssignment
+    footage: Footage
+    incident: Incident | None
+    wearer: StaffMember | None
+    first: Rating
+    second: Rating
+    first_rater: User
+    second_rater: User
+
+
+def calibration_results(session: Session, establishment_id: int | None) -> tuple[list[PairReport], list[Disagreement]]:
+    """Agreement per pair of raters (Cohen's kappa) and the clips they disagreed on."""
+    stmt = select(CalibrationAssignment).where(CalibrationAssignment.completed_at != None)  # noqa: E711
+    if establishment_id is not None:
+        stmt = stmt.where(CalibrationAssignment.establishment_id == establishment_id)
+    done = session.exec(stmt.order_by(col(CalibrationAssignment.completed_at))).all()
+    users: dict[int, User] = {}
+
+    def user(uid: int) -> User:
+        if uid not in users:
+            u = session.get(User, uid)
+            assert u is not None
+            users[uid] = u
+        return users[uid]
+
+    pairs: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+    disagreements: list[Disagreement] = []
+    for a in done:
+        first = session.get(Rating, a.first_rating_id)
+        second = session.exec(
+            select(Rating).where(Rating.calibration_id == a.id, Rating.is_calibration == True)  # noqa: E712
+        ).first()
+        if first is None or second is None:
+            continue
+        r1, r2 = first.rated_by_user_id, second.rated_by_user_id
+        key = (min(r1, r2), max(r1, r2))
+        pair = (first.rag.value, second.rag.value) if r1 <= r2 else (second.rag.value, first.rag.value)
+        pairs[key].append(pair)
+        if first.rag != second.rag:
+            footage = session.get(Footage, a.footage_id)
+            assert footage is not None and footage.id is not None
+            disagreements.append(
+                Disagreement(
+                    assignment=a,
+                    footage=footage,
+                    incident=primary_incident(session, footage.id),
+                    wearer=session.get(StaffMember, footage.wearer_id) if footage.wearer_id else None,
+                    first=first,
+                    second=second,
+                    first_rater=user(r1),
+                    second_rater=user(r2),
+                )
+            )
+    reports = [PairReport(user(a), user(b), cohen_kappa(p)) for (a, b), p in sorted(pairs.items())]
+    return reports, disagreements
+
+
+# ---------------------------------------------------------------- the review screen
+def keyframe_image_url(footage_id: int, kf: Keyframe) -> str | None:
+    return f"/api/v1/footage/{footage_id}/keyframes/{kf.id}.jpg" if kf.image_key else None

@@ -1,0 +1,452 @@
+"""Coordinator pages: the review queue, the review screen with the rating form, sampling settings."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from app.audit.service import record
+from app.auth.models import User
+from app.core.deps import Coordinator, Principal, SessionDep, get_visible, scope_establishment
+from app.core.templates import render
+from app.establishment.models import Establishment
+from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe, Segment
+from app.incident.models import Incident
+from app.rating import service
+from app.rating.api import audit_rating
+from app.rating.models import CalibrationAssignment, Rag, Rating
+from app.rating.rules import ClipFacts, Suggestion, suggest
+from app.staff.models import StaffMember
+
+router = APIRouter(include_in_schema=False)
+QUEUE_KEYS = ("date_from", "date_to", "location", "officer", "check", "status", "establishment_id")
+KEYFRAME_REASONS = {
+    "first": "First frame",
+    "interval": "Every 10 s",
+    "scene": "Scene change",
+    "scene_change": "Scene change",
+    "force_started": "Force began",
+    "force_ended": "Force ended",
+    "dark_start": "Picture went dark",
+    "frozen_start": "Picture froze",
+    "last": "Last frame",
+}
+
+
+# ---------------------------------------------------------------- filters
+def parse_filters(params: dict[str, str]) -> tuple[service.QueueFilters, dict[str, str]]:
+    f = service.QueueFilters()
+    errors: dict[str, str] = {}
+    for name in ("date_from", "date_to"):
+        raw = (params.get(name) or "").strip()
+        if raw:
+            try:
+                setattr(f, name, date.fromisoformat(raw))
+            except ValueError:
+                errors[name] = "Enter a real date, for example 2026-11-03"
+    f.location = (params.get("location") or "").strip()[:120] or None
+    officer = (params.get("officer") or "").strip()
+    if officer:
+        if officer.isdigit() and len(officer) < 10:
+            f.officer = int(officer)
+        else:
+            errors["officer"] = "Choose an officer from the list"
+    check = (params.get("check") or "").strip()
+    if check:
+        if check in service.CHECKS:
+            f.check = check
+        else:
+            errors["check"] = "Choose a check result from the list"
+    status = (params.get("status") or "").strip()
+    if status:
+        if status in service.STATUSES:
+            f.status = status
+        else:
+            errors["status"] = "Choose a status from the list"
+    return f, errors
+
+
+def queue_params(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k in QUEUE_KEYS and v}
+
+
+def _establishment(session: Session, principal: Principal, params: dict[str, str]) -> Establishment | None:
+    requested = params.get("establishment_id")
+    req_id = int(requested) if requested and requested.isdigit() and len(requested) < 10 else None
+    est_id = scope_establishment(principal, req_id)
+    return session.get(Establishment, est_id) if est_id is not None else None
+
+
+# ---------------------------------------------------------------- the queue
+@router.get("/review")
+def review_queue(request: Request, principal: Coordinator, session: SessionDep) -> Response:
+    params = queue_params(request)
+    est = _establishment(session, principal, params)
+    if est is None:
+        ests = session.exec(select(Establishment).order_by(Establishment.name)).all()
+        return render(request, "review/choose.html", {"establishments": ests}, page_title="Review queue")
+    assert est.id is not None
+    filters, errors = parse_filters(params)
+    queue = service.build_queue(session, est.id, filters)
+    staff = session.exec(
+        select(StaffMember).where(StaffMember.establishment_id == est.id).order_by(StaffMember.name)
+    ).all()
+    locations = sorted(set(session.exec(select(Incident.location).where(Incident.establishment_id == est.id)).all()))
+    selected = _selected_filters(params, filters, {s.id: s.name for s in staff})
+    saved = request.query_params.get("saved")
+    record(
+        session,
+        principal.actor,
+        "review_queue_view",
+        establishment_id=est.id,
+        detail={"filters": params, "shown": sum(len(g.clips) for g in queue.groups)},
+    )
+    return render(
+        request,
+        "review/queue.html",
+        {
+            "est": est,
+            "queue": queue,
+            "filters": filters,
+            "params": params,
+            "errors": errors,
+            "staff": staff,
+            "locations": locations,
+            "selected": selected,
+            "qs": urlencode(params),
+            "check_labels": service.CHECK_LABELS,
+            "status_labels": service.STATUS_LABELS,
+            "saved": saved,
+            "sample_saved": request.query_params.get("sample_saved"),
+        },
+        page_title="Review queue",
+    )
+
+
+def _selected_filters(params: dict[str, str], f: service.QueueFilters, names: dict[Any, str]) -> list[dict[str, Any]]:
+    def without(key: str) -> str:
+        rest = {k: v for k, v in params.items() if k != key}
+        return "/review" + ("?" + urlencode(rest) if rest else "")
+
+    groups: list[dict[str, Any]] = []
+    if f.date_from or f.date_to:
+        items = []
+        if f.date_from:
+            items.append({"text": f"From {f.date_from:%-d %b %Y}", "href": without("date_from")})
+        if f.date_to:
+            items.append({"text": f"To {f.date_to:%-d %b %Y}", "href": without("date_to")})
+        groups.append({"heading": "Date of incident", "items": items})
+    if f.location:
+        groups.append({"heading": "Location", "items": [{"text": f.location, "href": without("location")}]})
+    if f.officer is not None:
+        groups.append(
+            {"heading": "Officer", "items": [{"text": names.get(f.officer, "Unknown"), "href": without("officer")}]}
+        )
+    if f.check:
+        groups.append(
+            {"heading": "Check result", "items": [{"text": service.CHECK_LABELS[f.check], "href": without("check")}]}
+        )
+    if "status" in params and f.status != "to_review":
+        groups.append(
+            {"heading": "Status", "items": [{"text": service.STATUS_LABELS[f.status], "href": without("status")}]}
+        )
+    return groups
+
+
+@router.post("/review/settings")
+async def review_settings(request: Request, principal: Coordinator, session: SessionDep) -> Response:
+    """Change the share of footage that must be reviewed (audited)."""
+    form = await request.form()
+    params = {k: str(v) for k, v in form.items() if k in QUEUE_KEYS and v}
+    est = _establishment(session, principal, params)
+    if est is None:
+        raise HTTPException(status_code=404, detail="establishment not found")
+    raw = str(form.get("sample_percent", "")).strip().rstrip("%")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        qs = urlencode({**params, "sample_error": "1"})
+        return RedirectResponse(f"/review?{qs}#sampling", status_code=303)
+    change = service.set_sample_percent(session, est, int(raw))
+    record(
+        session,
+        principal.actor,
+        "review_sample_change",
+        object_type="establishment",
+        object_id=est.id,
+        establishment_id=est.id,
+        reason=str(form.get("reason", ""))[:500] or None,
+        detail={"from": change["from"], "to": change["to"]},
+    )
+    return RedirectResponse("/review?" + urlencode({**params, "sample_saved": "1"}), status_code=303)
+
+
+# ---------------------------------------------------------------- the review screen
+def _pct(t: float, length: float) -> float:
+    return round(min(100.0, max(0.0, t / length * 100.0)), 3) if length > 0 else 0.0
+
+
+def timeline(
+    footage: Footage, incident: Incident | None, keyframes: list[Keyframe], segments: list[Segment]
+) -> dict[str, Any]:
+    """Positions on the clip's own timescale (percent of its length) for the timeline bar."""
+    length = float(footage.duration_s or footage.claimed_duration_s or 0.0) or 1.0
+    start = footage.recording_started_at
+
+    def off(at: datetime) -> float:
+        return (at - start).total_seconds()
+
+    activation = off(footage.activated_at) if footage.activated_at else float(footage.prerecord_seconds or 0.0)
+    out: dict[str, Any] = {
+        "length": length,
+        "activation": activation,
+        "activation_pct": _pct(activation, length),
+        "prerecord_end_pct": _pct(min(activation, length), length),
+        "prerecord_s": max(0.0, activation),
+        "segments": [
+            {"kind": str(s.kind), "start": s.start, "end": s.end, "s": _pct(s.start, length), "e": _pct(s.end, length)}
+            for s in segments
+        ],
+        "ticks": [{"t": k.t, "at": _pct(k.t, length)} for k in keyframes],
+        "scale": [(start + timedelta(seconds=length * q)) for q in (0, 0.25, 0.5, 0.75, 1)],
+        "incident": None,
+        "force": None,
+        "notes": [],
+    }
+    if incident is not None:
+        i0, i1 = off(incident.incident_started_at), off(incident.incident_ended_at)
+        f0, f1 = off(incident.force_started_at), off(incident.force_ended_at)
+        out["incident"] = {"s": _pct(i0, length), "e": _pct(i1, length), "start": i0, "end": i1}
+        out["force"] = {"s": _pct(f0, length), "e": _pct(f1, length), "start": f0, "end": f1}
+        if f1 < 0:
+            out["notes"].append("Force had ended before this clip's first frame.")
+        elif f0 < 0:
+            out["notes"].append("Force had already begun at this clip's first frame.")
+        if f0 > length:
+            out["notes"].append("Force began after this clip ended.")
+    return out
+
+
+def filmstrip(
+    footage_id: int, keyframes: list[Keyframe], segments: list[Segment], facts: ClipFacts
+) -> list[dict[str, Any]]:
+    tiles: dict[str, dict[str, Any]] = {}
+    for kf in keyframes:
+        key = kf.image_key or f"t{kf.t:.2f}"
+        tile = tiles.setdefault(
+            key,
+            {"id": kf.id, "t": kf.t, "src": service.keyframe_image_url(footage_id, kf), "reasons": [], "mod": ""},
+        )
+        tile["reasons"].append(KEYFRAME_REASONS.get(kf.reason, kf.reason.replace("_", " ").capitalize()))
+    for tile in tiles.values():
+        for s in segments:
+            if s.start <= tile["t"] <= s.end:
+                tile["mod"] = str(s.kind)
+        if "Force began" in tile["reasons"]:
+            tile["mod"] = tile["mod"] or "flagged"
+    return sorted(tiles.values(), key=lambda x: x["t"])
+
+
+def _other_clips(session: Session, footage: Footage, incident: Incident | None) -> list[dict[str, Any]]:
+    if incident is None:
+        return []
+    rows = session.exec(
+        select(Footage, StaffMember)
+        .join(FootageIncident, col(FootageIncident.footage_id) == Footage.id)
+        .join(StaffMember, col(StaffMember.id) == Footage.wearer_id, isouter=True)
+        .where(
+            FootageIncident.incident_id == incident.id,
+            Footage.id != footage.id,
+            Footage.purged_at == None,  # noqa: E711
+        )
+        .order_by(col(Footage.recording_started_at))
+    ).all()
+    out = []
+    for other, wearer in rows:
+        offset = (other.recording_started_at - footage.recording_started_at).total_seconds()
+        out.append(
+            {
+                "footage": other,
+                "wearer": wearer,
+                "offset": round(offset, 3),
+                "rating": service.current_rating(session, other.id),  # type: ignore[arg-type]
+            }
+        )
+    return out
+
+
+def _history_items(session: Session, ratings: list[Rating]) -> list[dict[str, Any]]:
+    names: dict[int, str] = {}
+    items = []
+    for r in ratings:
+        if r.rated_by_user_id not in names:
+            u = session.get(User, r.rated_by_user_id)
+            names[r.rated_by_user_id] = u.display_name if u else "unknown"
+        items.append({"rating": r, "by": names[r.rated_by_user_id]})
+    return items
+
+
+def screen_context(
+    session: Session,
+    principal: Principal,
+    footage: Footage,
+    *,
+    params: dict[str, str],
+    blind: bool = False,
+    assignment: CalibrationAssignment | None = None,
+) -> dict[str, Any]:
+    assert footage.id is not None
+    incident = service.primary_incident(session, footage.id)
+    keyframes = list(
+        session.exec(select(Keyframe).where(Keyframe.footage_id == footage.id).order_by(col(Keyframe.t))).all()
+    )
+    segments = list(
+        session.exec(select(Segment).where(Segment.footage_id == footage.id).order_by(col(Segment.start))).all()
+    )
+    facts = service.facts_for(session, footage, incident)
+    suggestion: Suggestion = suggest(facts)
+    current = None if blind else service.current_rating(session, footage.id)
+    ratings = [] if blind else service.history(session, footage.id)
+    wearer = session.get(StaffMember, footage.wearer_id) if footage.wearer_id else None
+    view_id = secrets.token_hex(8)  # one viewing = one audit entry, however many Range requests
+    queue_pos = None
+    next_id = None
+    if not blind:
+        filters, _ = parse_filters(params)
+        order = service.build_queue(session, footage.establishment_id, filters).order
+        if footage.id in order:
+            queue_pos = (order.index(footage.id) + 1, len(order))
+        next_id = service.next_to_review(session, footage.establishment_id, filters, footage.id)
+    return {
+        "footage": footage,
+        "incident": incident,
+        "wearer": wearer,
+        "camera_serial": _camera_serial(session, footage),
+        "facts": facts,
+        "suggestion": suggestion,
+        "timeline": timeline(footage, incident, keyframes, segments),
+        "filmstrip": filmstrip(footage.id, keyframes, segments, facts),
+        "others": _other_clips(session, footage, incident),
+        "current": current,
+        "history": _history_items(session, ratings),
+        "criteria": service.CRITERIA,
+        "templates": service.guidance_templates(session, footage.establishment_id),
+        "blind": blind,
+        "assignment": assignment,
+        "queue_qs": urlencode(params),
+        "queue_pos": queue_pos,
+        "next_id": next_id,
+        "full_width": True,
+        "video_src": f"/api/v1/footage/{footage.id}/video?view={view_id}",
+        "view_id": view_id,
+        "analysed": footage.status == FootageStatus.analysed,
+    }
+
+
+def _camera_serial(session: Session, footage: Footage) -> str | None:
+    from app.establishment.models import Camera
+
+    cam = session.get(Camera, footage.camera_id) if footage.camera_id else None
+    return cam.serial if cam else None
+
+
+def _audit_view(session: Session, principal: Principal, footage: Footage, *, blind: bool) -> None:
+    record(
+        session,
+        principal.actor,
+        "footage_review_view",
+        object_type="footage",
+        object_id=footage.id,
+        establishment_id=footage.establishment_id,
+        reason="review",
+        detail={"purpose": "calibration" if blind else "review"},
+    )
+
+
+def _form_values(form: Any) -> tuple[service.RatingInput, dict[str, Any]]:
+    rag_raw = str(form.get("rag", "") or "")
+    rag = Rag(rag_raw) if rag_raw in {r.value for r in Rag} else None
+    ticked = [str(v) for v in form.getlist("criteria")]
+    data = service.RatingInput(
+        rag=rag,
+        criteria={k: k in ticked for k in service.CRITERIA_KEYS},
+        guidance=str(form.get("guidance", "") or "")[:5000],
+        override_reason=str(form.get("override_reason", "") or "")[:1000] or None,
+        rerating_reason=str(form.get("rerating_reason", "") or "")[:1000] or None,
+    )
+    values = {
+        "rag": rag_raw,
+        "criteria": ticked,
+        "guidance": data.guidance,
+        "override_reason": data.override_reason or "",
+        "rerating_reason": data.rerating_reason or "",
+    }
+    return data, values
+
+
+FootageId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/review/{footage_id}")
+def review_screen(request: Request, footage_id: FootageId, principal: Coordinator, session: SessionDep) -> Response:
+    footage = get_visible(session, principal, Footage, footage_id)
+    pending = service.pending_assignment(session, footage_id, principal.user.id)
+    if pending is not None:
+        return RedirectResponse(f"/calibration/{pending.id}", status_code=303)
+    params = queue_params(request)
+    ctx = screen_context(session, principal, footage, params=params)
+    saved = request.query_params.get("saved")
+    ctx["saved"] = session.get(Rating, int(saved)) if saved and saved.isdigit() and len(saved) < 10 else None
+    ctx["values"] = _default_values(ctx)
+    ctx["errors"] = {}
+    ctx["action"] = f"/review/{footage_id}"
+    _audit_view(session, principal, footage, blind=False)
+    return render(request, "review/screen.html", ctx, page_title=f"Review {footage.original_filename}")
+
+
+def _default_values(ctx: dict[str, Any]) -> dict[str, Any]:
+    facts: ClipFacts = ctx["facts"]
+    suggestion: Suggestion = ctx["suggestion"]
+    ticked = []
+    if facts.status == "before_force":
+        ticked.append("switched_on_before_force")
+    if facts.status is not None and facts.coverage >= 0.999 and not facts.stopped_early:
+        ticked.append("whole_incident_captured")
+    if ctx["analysed"] and not facts.segments_in_force:
+        ticked.append("unobstructed")
+    return {"rag": "", "criteria": ticked, "guidance": "", "override_reason": "", "rerating_reason": "",
+            "suggested": suggestion.rag.value if suggestion.rag else ""}  # fmt: skip
+
+
+@router.post("/review/{footage_id}")
+async def review_save(request: Request, footage_id: FootageId, principal: Coordinator, session: SessionDep) -> Response:
+    footage = get_visible(session, principal, Footage, footage_id)
+    form = await request.form()
+    params = dict(parse_qsl(str(form.get("queue", "") or "")))
+    params = {k: v for k, v in params.items() if k in QUEUE_KEYS and v}
+    data, values = _form_values(form)
+    try:
+        rating = service.create_rating(session, footage, data, user_id=principal.user.id)  # type: ignore[arg-type]
+    except service.RatingRejected as exc:
+        session.rollback()
+        if exc.status_code == 409 and "footage" in exc.errors and exc.errors["footage"].startswith("This clip is"):
+            pending = service.pending_assignment(session, footage_id, principal.user.id)
+            if pending is not None:
+                return RedirectResponse(f"/calibration/{pending.id}", status_code=303)
+        ctx = screen_context(session, principal, footage, params=params)
+        ctx["values"] = {**values, "suggested": ctx["suggestion"].rag.value if ctx["suggestion"].rag else ""}
+        ctx["errors"] = exc.errors
+        ctx["saved"] = None
+        ctx["action"] = f"/review/{footage_id}"
+        return render(request, "review/screen.html", ctx, status_code=exc.status_code, page_title="Error: review")
+    audit_rating(session, principal, rating, via="form")
+    filters, _ = parse_filters(params)
+    nxt = service.next_to_review(session, footage.establishment_id, filters, footage_id)
+    qs = urlencode({**params, "saved": rating.id})
+    if nxt is not None:
+        return RedirectResponse(f"/review/{nxt}?{qs}", status_code=303)
+    return RedirectResponse(f"/review?{qs}", status_code=303)

@@ -1,0 +1,267 @@
+/*
+ * The review screen: player controls, timeline and filmstrip seeking, keyboard shortcuts, guidance
+ * templates, override-reason toggle and side-by-side playback of another officer's camera.
+ * No inline scripts or styles (CSP): positions use --bwv-at set through CSSOM; everything else is
+ * driven by data-* attributes rendered by templates/review/screen.html.
+ *
+ * Keys (ignored while typing in a text box, except Ctrl+Enter and Esc):
+ *   k / Space play-pause · , . one frame · ← → 5 s · f force began · 1 2 3 green amber red
+ *   g guidance · s or Ctrl+Enter save and next · ? shortcuts
+ */
+const root = document.querySelector('[data-bwv-review]')
+
+function fmt (t) {
+  if (!Number.isFinite(t)) t = 0
+  const m = Math.floor(t / 60)
+  const s = t - m * 60
+  return `${m}:${s.toFixed(1).padStart(4, '0')}`
+}
+
+if (root) {
+  const video = root.querySelector('[data-bwv-video]')
+  const length = Number(root.dataset.length) || 0
+  const fps = Number(root.dataset.fps) || 25
+  const forceStart = root.dataset.forceStart === '' ? null : Number(root.dataset.forceStart)
+  const suggested = root.dataset.suggested || ''
+  const playhead = root.querySelector('[data-bwv-playhead]')
+  const timeEl = root.querySelector('[data-bwv-time]')
+  const clockEl = root.querySelector('[data-bwv-clock]')
+  const clockStart = clockEl ? new Date(clockEl.dataset.start) : null
+  const playBtn = root.querySelector('[data-bwv-action="play"]')
+  const form = document.querySelector('[data-bwv-rating-form]')
+  const guidance = document.querySelector('[data-bwv-guidance]')
+  const override = document.querySelector('[data-bwv-override]')
+  const keys = document.querySelector('[data-bwv-keys]')
+  const frames = [...root.querySelectorAll('[data-bwv-keyframe]')]
+
+  const duration = () => (Number.isFinite(video.duration) && video.duration > 0 ? video.duration : length)
+
+  function seek (t) {
+    const d = duration()
+    video.currentTime = Math.max(0, Math.min(d > 0 ? d - 0.001 : t, t))
+    update()
+  }
+
+  function update () {
+    const t = video.currentTime || 0
+    const d = length || duration()
+    if (playhead && d > 0) playhead.style.setProperty('--bwv-at', String(Math.min(100, (t / d) * 100)))
+    if (timeEl) timeEl.textContent = fmt(t)
+    if (clockEl && clockStart && !Number.isNaN(clockStart.getTime())) {
+      const at = new Date(clockStart.getTime() + t * 1000)
+      clockEl.textContent = at.toLocaleTimeString('en-GB', { timeZone: 'Europe/London', hour12: false })
+    }
+    let current = null
+    for (const f of frames) if (Number(f.dataset.seek) <= t + 0.05) current = f
+    for (const f of frames) f.classList.toggle('bwv-filmstrip__frame--current', f === current)
+    if (playBtn) playBtn.firstChild.textContent = video.paused ? 'Play ' : 'Pause '
+  }
+
+  function toggle () {
+    if (video.paused) {
+      const p = video.play()
+      if (p && p.catch) p.catch(() => {})
+    } else {
+      video.pause()
+    }
+  }
+
+  function step (n) {
+    video.pause()
+    seek((video.currentTime || 0) + n / fps)
+  }
+
+  for (const ev of ['timeupdate', 'seeked', 'play', 'pause', 'loadedmetadata']) video.addEventListener(ev, update)
+
+  root.addEventListener('click', (event) => {
+    const target = event.target.closest('[data-seek]')
+    if (target) {
+      event.preventDefault()
+      seek(Number(target.dataset.seek))
+      return
+    }
+    const action = event.target.closest('[data-bwv-action]')
+    if (action) {
+      const a = action.dataset.bwvAction
+      if (a === 'play') toggle()
+      else if (a === 'back') step(-1)
+      else if (a === 'forward') step(1)
+      else if (a === 'force' && forceStart !== null) seek(Math.max(0, forceStart))
+    }
+  })
+
+  const track = root.querySelector('[data-bwv-track]')
+  if (track) {
+    track.addEventListener('click', (event) => {
+      if (event.target.closest('[data-seek]')) return
+      const box = track.getBoundingClientRect()
+      const share = (event.clientX - box.left) / box.width
+      seek(share * (length || duration()))
+    })
+  }
+
+  // Rating choice: amber/red go on to the guidance box; the override reason shows when it differs.
+  const radios = [...document.querySelectorAll('input[name="rag"]')]
+  function chosen () {
+    const r = radios.find((x) => x.checked)
+    return r ? r.value : ''
+  }
+  function syncOverride () {
+    if (!override || !override.hasAttribute('data-bwv-toggle')) return
+    const rag = chosen()
+    override.hidden = !(suggested && rag && rag !== suggested)
+  }
+  for (const r of radios) r.addEventListener('change', syncOverride)
+  syncOverride()
+
+  function choose (key) {
+    const r = radios.find((x) => x.dataset.key === key)
+    if (!r) return
+    r.checked = true
+    r.dispatchEvent(new Event('change', { bubbles: true }))
+    syncOverride()
+    if (r.value !== 'green' && guidance) {
+      guidance.focus()
+    } else {
+      r.focus()
+    }
+  }
+
+  // Guidance templates.
+  const picker = document.querySelector('[data-bwv-template]')
+  const insert = document.querySelector('[data-bwv-insert]')
+  function insertTemplate () {
+    if (!picker || !guidance) return
+    const opt = picker.selectedOptions[0]
+    if (!opt || !opt.dataset.text) return
+    const text = opt.dataset.text
+    guidance.value = guidance.value.trim() ? `${guidance.value.trim()}\n\n${text}` : text
+    guidance.focus()
+    guidance.setSelectionRange(guidance.value.length, guidance.value.length)
+    picker.value = ''
+  }
+  if (insert) insert.addEventListener('click', insertTemplate)
+
+  function save () {
+    if (!form) return
+    if (form.requestSubmit) form.requestSubmit()
+    else form.submit()
+  }
+
+  // Side by side: a second camera at the same clock time (offset = its first frame - this clip's).
+  const panel = root.querySelector('[data-bwv-side-panel]')
+  const side = root.querySelector('[data-bwv-side-video]')
+  const sideOverlay = root.querySelector('[data-bwv-side-overlay]')
+  const sideLabel = root.querySelector('[data-bwv-side-label]')
+  let offset = 0
+  function syncSide (force) {
+    if (!side || !panel || panel.hidden || !side.src) return
+    const want = (video.currentTime || 0) - offset
+    const d = Number.isFinite(side.duration) ? side.duration : Infinity
+    const outside = want < 0 || want > d
+    if (sideOverlay) sideOverlay.hidden = !outside
+    if (outside) {
+      if (!side.paused) side.pause()
+      return
+    }
+    if (force || Math.abs(side.currentTime - want) > 0.25) side.currentTime = want
+    if (!video.paused && side.paused) {
+      const p = side.play()
+      if (p && p.catch) p.catch(() => {})
+    } else if (video.paused && !side.paused) {
+      side.pause()
+    }
+  }
+  root.addEventListener('click', (event) => {
+    const btn = event.target.closest('[data-bwv-side]')
+    if (btn && panel && side) {
+      offset = Number(btn.dataset.offset) || 0
+      if (sideLabel) sideLabel.textContent = btn.dataset.label || ''
+      side.src = btn.dataset.bwvSide
+      panel.hidden = false
+      side.addEventListener('loadedmetadata', () => syncSide(true), { once: true })
+      panel.scrollIntoView({ block: 'nearest' })
+    }
+    if (event.target.closest('[data-bwv-side-close]') && panel && side) {
+      side.pause()
+      side.removeAttribute('src')
+      side.load()
+      panel.hidden = true
+    }
+  })
+  for (const ev of ['play', 'pause', 'seeked', 'timeupdate']) video.addEventListener(ev, () => syncSide(ev === 'seeked'))
+
+  document.addEventListener('keydown', (event) => {
+    const el = event.target
+    const typing = el && (el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' ||
+      (el.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'submit'].includes(el.type)))
+    if ((event.ctrlKey || event.metaKey) && event.key === 'Enter') {
+      event.preventDefault()
+      save()
+      return
+    }
+    if (typing) {
+      if (event.key === 'Escape') el.blur()
+      return
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return
+    switch (event.key) {
+      case 'k':
+      case ' ':
+        if (event.key === ' ' && el && (el.tagName === 'BUTTON' || el.tagName === 'A' || el.tagName === 'SUMMARY')) return
+        event.preventDefault()
+        toggle()
+        break
+      case ',':
+        event.preventDefault()
+        step(-1)
+        break
+      case '.':
+        event.preventDefault()
+        step(1)
+        break
+      case 'ArrowLeft':
+        if (el && el.type === 'radio') return
+        event.preventDefault()
+        seek((video.currentTime || 0) - 5)
+        break
+      case 'ArrowRight':
+        if (el && el.type === 'radio') return
+        event.preventDefault()
+        seek((video.currentTime || 0) + 5)
+        break
+      case 'f':
+        if (forceStart !== null) {
+          event.preventDefault()
+          seek(Math.max(0, forceStart))
+        }
+        break
+      case '1':
+      case '2':
+      case '3':
+        event.preventDefault()
+        choose(event.key)
+        break
+      case 'g':
+        if (guidance) {
+          event.preventDefault()
+          guidance.focus()
+        }
+        break
+      case 's':
+        event.preventDefault()
+        save()
+        break
+      case '?':
+        if (keys) {
+          event.preventDefault()
+          keys.open = !keys.open
+        }
+        break
+      default:
+    }
+  })
+
+  update()
+  window.bwvReview = { seek, toggle, video }
+}
