@@ -1,0 +1,129 @@
+"""Resumable uploads (tus 1.0): create, upload half, "interrupt", HEAD for the offset, resume, identical hash."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+from sqlmodel import select
+
+from app.footage.models import Footage, UploadSession
+from tests.footage.conftest import incoming_files, meta, mp4_bytes
+
+pytestmark = pytest.mark.usefixtures("storage_root")
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _metadata(**fields: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in fields.items())
+
+
+def _create(client, size: int, **over) -> str:  # type: ignore[no-untyped-def]
+    fields = {"filename": "long clip.mp4", **meta(), **over}
+    r = client.post(
+        "/api/v1/uploads", headers={**TUS, "Upload-Length": str(size), "Upload-Metadata": _metadata(**fields)}
+    )
+    assert r.status_code == 201, r.text
+    return r.headers["location"]
+
+
+def _patch(client, url: str, offset: int, data: bytes):  # type: ignore[no-untyped-def]
+    return client.patch(
+        url,
+        content=data,
+        headers={**TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+    )
+
+
+@pytest.mark.parametrize("forget", [False, True], ids=["same-process", "after-restart"])
+def test_resume_after_interruption_gives_identical_hash(as_user, session, world, forget) -> None:
+    from app.footage import api_tus
+
+    c = as_user("coordinator.a")
+    data = mp4_bytes(5 * 1024 * 1024 + 123, seed=11)
+    url = _create(c, len(data))
+    half = len(data) // 2 - 77
+    r = _patch(c, url, 0, data[:half])
+    assert r.status_code == 204 and r.headers["upload-offset"] == str(half)
+    if forget:
+        api_tus.forget_hash_state()
+    head = c.head(url, headers=TUS)
+    assert head.status_code == 200
+    offset = int(head.headers["upload-offset"])
+    assert offset == half and head.headers["upload-length"] == str(len(data))
+    wrong = _patch(c, url, 0, data[:10])
+    assert wrong.status_code == 409
+    r = _patch(c, url, offset, data[offset:])
+    assert r.status_code == 204, r.text
+    fid = int(r.headers["bwv-footage-id"])
+    f = session.get(Footage, fid)
+    assert f is not None and f.sha256 == hashlib.sha256(data).hexdigest() and f.size_bytes == len(data)
+    assert f.original_filename == "long clip.mp4"
+    assert session.get(UploadSession, url.rsplit("/", 1)[1]).completed_footage_id == fid  # type: ignore[union-attr]
+    assert incoming_files() == []
+    # A retry of the last PATCH after completion is answered, not re-registered.
+    again = _patch(c, url, offset, data[offset:])
+    assert again.status_code == 204 and again.headers["bwv-footage-id"] == str(fid)
+
+
+def test_bad_metadata_is_refused_before_any_bytes(as_user, session, world) -> None:
+    c = as_user("coordinator.a")
+    base = {"filename": "a.mp4", **meta()}
+    cases = [
+        ({**base, "staff_number": "NOPE"}, 422),
+        ({**base, "filename": "../a.mp4"}, 422),
+        ({**base, "recording_started_at": "2026-01-01T10:00:00"}, 422),
+    ]
+    for fields, status in cases:
+        r = c.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "1000", "Upload-Metadata": _metadata(**fields)})
+        assert r.status_code == status, r.text
+    r = c.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "0", "Upload-Metadata": _metadata(**base)})
+    assert r.status_code == 422 and "empty" in r.json()["detail"]
+    r = c.post("/api/v1/uploads", headers={"Upload-Length": "10", "Upload-Metadata": _metadata(**base)})
+    assert r.status_code == 412
+    assert session.exec(select(UploadSession)).all() == []
+    assert incoming_files() == []
+
+
+def test_non_video_bytes_end_the_upload(as_user, session, world) -> None:
+    c = as_user("coordinator.a")
+    url = _create(c, 10_000)
+    r = _patch(c, url, 0, b"%PDF-1.7" + b"x" * 9992)
+    assert r.status_code == 415
+    assert session.exec(select(UploadSession)).all() == []
+    assert session.exec(select(Footage)).all() == []
+    assert incoming_files() == []
+
+
+def test_bytes_beyond_the_declared_length_are_refused(as_user, world) -> None:
+    c = as_user("coordinator.a")
+    data = mp4_bytes(8000)
+    url = _create(c, 5000)
+    r = _patch(c, url, 0, data)
+    assert r.status_code == 413
+
+
+def test_duplicate_completion_points_to_existing(as_user, session, world) -> None:
+    c = as_user("coordinator.a")
+    data = mp4_bytes(9000, seed=5)
+    first = _patch(c, _create(c, len(data)), 0, data)
+    second = _patch(c, _create(c, len(data)), 0, data)
+    assert second.status_code == 204 and second.headers["bwv-duplicate"] == "true"
+    assert second.headers["bwv-footage-id"] == first.headers["bwv-footage-id"]
+    assert len(session.exec(select(Footage)).all()) == 1
+
+
+def test_uploads_are_private_to_their_creator_and_can_be_cancelled(as_user, world) -> None:
+    url = _create(as_user("coordinator.a"), 9000)
+    assert as_user("coordinator2.a").head(url, headers=TUS).status_code == 404
+    assert as_user("coordinator.b").patch(url, content=b"x", headers=TUS).status_code == 404
+    c = as_user("coordinator.a")
+    assert c.delete(url, headers=TUS).status_code == 204
+    assert c.head(url, headers=TUS).status_code == 404
+    assert incoming_files() == []
+
+
+def test_options_advertises_tus(client) -> None:
+    r = client.options("/api/v1/uploads")
+    assert r.status_code == 204 and r.headers["tus-version"] == "1.0.0" and "creation" in r.headers["tus-extension"]

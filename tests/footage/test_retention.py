@@ -1,0 +1,151 @@
+"""Retention purge (links, legal holds, tombstones, idempotence) and integrity verification."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.core.db import unit_of_work
+from app.core.storage import get_storage
+from app.core.types import utcnow
+from app.footage.models import Footage, FootageStatus, FootageTombstone, IntegrityStatus
+from tests.footage.conftest import mp4_bytes, post_footage
+
+pytestmark = pytest.mark.usefixtures("storage_root")
+
+
+def _upload(c, seed: int, **kw) -> int:  # type: ignore[no-untyped-def]
+    r = post_footage(c, mp4_bytes(30_000, seed=seed), **kw)
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def _incident(c, ref: str, ended_days_ago: float) -> int:  # type: ignore[no-untyped-def]
+    end = utcnow() - timedelta(days=ended_days_ago)
+    r = c.post(
+        "/api/v1/incidents",
+        json={
+            "reference": ref,
+            "location": "B wing",
+            "incident_started_at": (end - timedelta(minutes=20)).isoformat(),
+            "force_started_at": (end - timedelta(minutes=15)).isoformat(),
+            "force_ended_at": (end - timedelta(minutes=10)).isoformat(),
+            "incident_ended_at": end.isoformat(),
+            "staff": [{"staff_number": "A001"}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def _age(fid: int, days: float) -> None:
+    with unit_of_work() as s:
+        f = s.get(Footage, fid)
+        assert f is not None
+        f.uploaded_at = utcnow() - timedelta(days=days)
+        s.add(f)
+
+
+def test_purge_honours_links_and_holds(as_user, session, world, storage_root) -> None:
+    from app.footage.retention import purge_due
+
+    c = as_user("coordinator.a")
+    old_unlinked = _upload(c, 1)
+    young_unlinked = _upload(c, 2)
+    old_linked = _upload(c, 3)
+    old_held = _upload(c, 4)
+    linked_long_ago = _upload(c, 5)
+    for fid in (old_unlinked, old_linked, old_held, linked_long_ago):
+        _age(fid, 40)
+    _age(young_unlinked, 10)
+    recent = _incident(c, "UOF-R", ended_days_ago=39)
+    ancient = _incident(c, "UOF-A", ended_days_ago=7 * 366)
+    assert c.put(f"/api/v1/incidents/{recent}/footage/{old_linked}").status_code == 200
+    assert c.put(f"/api/v1/incidents/{ancient}/footage/{linked_long_ago}").status_code == 200
+    assert c.put(f"/api/v1/footage/{old_held}/legal-hold", json={"reason": "Civil claim CC-99"}).status_code == 200
+    stored = {fid: session.get(Footage, fid).storage_key for fid in (old_unlinked, old_held)}  # type: ignore[union-attr]
+    derived = storage_root.parent / "derived" / str(old_unlinked)
+    derived.mkdir(parents=True)
+    (derived / "thumb-0001.jpg").write_bytes(b"jpeg")
+
+    with unit_of_work() as s:
+        report = purge_due(s)
+    assert sorted(report.purged) == sorted([old_unlinked, linked_long_ago])
+    session.expire_all()
+    status = {fid: session.get(Footage, fid).status for fid in (old_unlinked, young_unlinked, old_linked, old_held)}  # type: ignore[union-attr]
+    assert status[old_unlinked] == FootageStatus.purged
+    assert status[young_unlinked] != FootageStatus.purged
+    assert status[old_linked] != FootageStatus.purged
+    assert status[old_held] != FootageStatus.purged
+    assert not get_storage().exists(stored[old_unlinked])
+    assert get_storage().exists(stored[old_held])
+    assert not derived.exists()
+    tomb = session.exec(select(FootageTombstone).where(FootageTombstone.footage_id == old_unlinked)).one()
+    assert tomb.sha256 and tomb.size_bytes == 30_000 and tomb.purged_by == "system" and "not linked" in tomb.reason
+    purges = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_purge")).all()
+    assert len(purges) == 2
+    # Purged footage is gone from playback.
+    assert c.get(f"/api/v1/footage/{old_unlinked}/video").status_code == 410
+    # Idempotent.
+    with unit_of_work() as s:
+        assert purge_due(s).purged == []
+    # Releasing the hold makes the old clip due again.
+    assert c.delete(f"/api/v1/footage/{old_held}/legal-hold", params={"reason": "Claim settled"}).status_code == 200
+    with unit_of_work() as s:
+        assert purge_due(s).purged == [old_held]
+    actions = {e.action for e in session.exec(select(AuditEvent)).all()}
+    assert {"footage_legal_hold_set", "footage_legal_hold_released"} <= actions
+
+
+def test_purge_task_runs(as_user, world) -> None:
+    from workers.footage_tasks import purge_due
+
+    c = as_user("coordinator.a")
+    fid = _upload(c, 7)
+    _age(fid, 45)
+    assert purge_due.run()["purged"] == [fid]
+
+
+def test_shared_storage_key_is_not_deleted_while_referenced(as_user, world, session) -> None:
+    """The same bytes in two establishments share one stored object: purging one keeps the other's file."""
+    from app.footage.retention import purge_due
+
+    data = mp4_bytes(20_000, seed=33)
+    a = post_footage(as_user("coordinator.a"), data)
+    b = post_footage(as_user("coordinator.b"), data, camera_serial="CAM-B1", staff_number="B001")
+    assert a.status_code == 201 and b.status_code == 201
+    _age(a.json()["id"], 40)
+    with unit_of_work() as s:
+        assert purge_due(s).purged == [a.json()["id"]]
+    key = session.get(Footage, b.json()["id"]).storage_key  # type: ignore[union-attr]
+    assert get_storage().exists(key)
+
+
+def test_verify_records_mismatch_and_missing(as_user, session, world, storage_root) -> None:
+    from workers.footage_tasks import verify_integrity
+
+    c = as_user("coordinator.a")
+    good, bad, gone = _upload(c, 11), _upload(c, 12), _upload(c, 13)
+    path_bad = storage_root / session.get(Footage, bad).storage_key  # type: ignore[union-attr]
+    os.chmod(path_bad, 0o644)
+    with open(path_bad, "r+b") as fh:
+        fh.seek(1000)
+        fh.write(b"tampered")
+    path_gone = storage_root / session.get(Footage, gone).storage_key  # type: ignore[union-attr]
+    os.chmod(path_gone, 0o644)
+    path_gone.unlink()
+    result = verify_integrity.run()
+    assert result["checked"] == 3 and result["ok"] == 1
+    session.expire_all()
+    assert session.get(Footage, good).integrity_status == IntegrityStatus.ok  # type: ignore[union-attr]
+    assert session.get(Footage, bad).integrity_status == IntegrityStatus.mismatch  # type: ignore[union-attr]
+    assert session.get(Footage, gone).integrity_status == IntegrityStatus.missing  # type: ignore[union-attr]
+    alerts = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_integrity_alert")).all()
+    assert sorted(a.object_id for a in alerts) == sorted([str(bad), str(gone)])
+    # A second run does not repeat the alert.
+    verify_integrity.run()
+    assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "footage_integrity_alert")).all()) == 2

@@ -1,0 +1,173 @@
+"""Linking footage to incidents: manual links, suggested links on crafted windows, "no footage found"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.core.db import unit_of_work
+from app.footage.models import Footage, FootageIncident, LinkDismissal
+from app.footage.service import NewFootage, register_footage
+from app.incident.models import IncidentCreate, InvolvedStaffIn
+from app.incident.service import create_incident
+
+T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)  # incident 12:00-12:20, force 12:05-12:10
+
+
+@pytest.fixture(autouse=True)
+def _storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from app.core.config import get_settings
+    from app.core.storage import get_storage
+
+    monkeypatch.setenv("BWV_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    get_storage.cache_clear()
+    yield
+    get_settings.cache_clear()
+    get_storage.cache_clear()
+
+
+def _incident(world, ref: str = "UOF-10", staff=("A001", "A002"), cameras=()) -> int:  # type: ignore[no-untyped-def]
+    with unit_of_work() as s:
+        inc = create_incident(
+            s,
+            establishment_id=world.est_a,
+            data=IncidentCreate(
+                reference=ref,
+                location="A wing",
+                incident_started_at=T0,
+                force_started_at=T0 + timedelta(minutes=5),
+                force_ended_at=T0 + timedelta(minutes=10),
+                incident_ended_at=T0 + timedelta(minutes=20),
+                staff=[InvolvedStaffIn(staff_number=n) for n in staff],
+                camera_serials=list(cameras),
+            ),
+            user_id=None,
+        )
+        return inc.id  # type: ignore[return-value]
+
+
+def _clip(
+    world,
+    tmp_path: Path,
+    *,
+    wearer: str | None,
+    start: datetime,
+    seconds: float | None,
+    n: int,  # type: ignore[no-untyped-def]
+    camera: bool = True,
+    est: str = "a",
+) -> int:
+    import hashlib
+
+    data = f"clip-{n}".encode() * 10
+    path = tmp_path / f"c{n}.bin"
+    path.write_bytes(data)
+    with unit_of_work() as s:
+        f = register_footage(
+            s,
+            NewFootage(
+                establishment_id=world.est_a if est == "a" else world.est_b,
+                recording_started_at=start,
+                original_filename=f"c{n}.mp4",
+                camera_id=world.cameras[est] if camera else None,
+                wearer_id=world.staff[wearer] if wearer else None,
+                claimed_duration_s=seconds,
+            ),
+            path=path,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+        )
+        return f.id  # type: ignore[return-value]
+
+
+def test_suggestions_on_crafted_windows(as_user, world, tmp_path) -> None:
+    inc = _incident(world)
+    m = timedelta(minutes=1)
+    cases = {
+        "inside": _clip(world, tmp_path, wearer="a1", start=T0 + 2 * m, seconds=600, n=1),
+        "starts before, runs into": _clip(world, tmp_path, wearer="a2", start=T0 - 30 * m, seconds=35 * 60, n=2),
+        "ends within margin": _clip(world, tmp_path, wearer="a1", start=T0 - 20 * m, seconds=11 * 60, n=3),
+        "starts within margin after": _clip(world, tmp_path, wearer="a2", start=T0 + 29 * m, seconds=60, n=4),
+    }
+    not_suggested = {
+        "ended before margin": _clip(world, tmp_path, wearer="a1", start=T0 - 40 * m, seconds=20 * 60, n=5),
+        "starts after margin": _clip(world, tmp_path, wearer="a1", start=T0 + 31 * m, seconds=60, n=6),
+        "officer not involved": _clip(world, tmp_path, wearer=None, start=T0 + 2 * m, seconds=60, n=7, camera=False),
+        "other establishment": _clip(world, tmp_path, wearer="b1", start=T0 + 2 * m, seconds=60, n=8, est="b"),
+    }
+    c = as_user("coordinator.a")
+    r = c.get(f"/api/v1/incidents/{inc}/footage-suggestions")
+    assert r.status_code == 200, r.text
+    got = {s["footage_id"] for s in r.json()}
+    assert got == set(cases.values()), (got, cases, not_suggested)
+    # A narrower margin drops the clips that only touch the margin.
+    r = c.get(f"/api/v1/incidents/{inc}/footage-suggestions", params={"margin_minutes": 0})
+    assert {s["footage_id"] for s in r.json()} == {cases["inside"], cases["starts before, runs into"]}
+
+
+def test_camera_named_on_incident_is_suggested(as_user, world, tmp_path) -> None:
+    inc = _incident(world, staff=(), cameras=("CAM-A1",))
+    fid = _clip(world, tmp_path, wearer=None, start=T0, seconds=60, n=1)
+    r = as_user("coordinator.a").get(f"/api/v1/incidents/{inc}/footage-suggestions")
+    assert [(s["footage_id"], s["why"]) for s in r.json()] == [(fid, "camera named on the incident")]
+
+
+def test_accept_dismiss_link_unlink(as_user, session, world, tmp_path) -> None:
+    inc = _incident(world)
+    f1 = _clip(world, tmp_path, wearer="a1", start=T0, seconds=300, n=1)
+    f2 = _clip(world, tmp_path, wearer="a2", start=T0, seconds=300, n=2)
+    c = as_user("coordinator.a")
+    assert c.post(f"/api/v1/incidents/{inc}/footage-suggestions/{f1}/accept").json()["changed"] is True
+    assert (
+        c.post(f"/api/v1/incidents/{inc}/footage-suggestions/{f2}/dismiss", json={"reason": "wrong day"}).status_code
+        == 200
+    )
+    assert c.get(f"/api/v1/incidents/{inc}/footage-suggestions").json() == []
+    assert session.get(FootageIncident, (f1, inc)).source == "suggestion"  # type: ignore[union-attr]
+    assert session.get(LinkDismissal, (f2, inc)) is not None
+    # Linked footage is kept years, not days.
+    f = session.get(Footage, f1)
+    assert f is not None and f.purge_due_at is not None and f.purge_due_at > T0 + timedelta(days=365)
+    # Unlink needs a reason.
+    assert c.delete(f"/api/v1/incidents/{inc}/footage/{f1}").status_code == 422
+    r = c.delete(f"/api/v1/incidents/{inc}/footage/{f1}", params={"reason": "linked by mistake"})
+    assert r.status_code == 200 and r.json()["changed"] is True
+    session.expire_all()
+    assert session.get(FootageIncident, (f1, inc)) is None
+    f = session.get(Footage, f1)
+    assert f is not None and f.purge_due_at is not None and f.purge_due_at < f.uploaded_at + timedelta(days=40)
+    # Manual link (also of a dismissed suggestion) works and is idempotent.
+    assert c.put(f"/api/v1/incidents/{inc}/footage/{f2}").json()["changed"] is True
+    assert c.put(f"/api/v1/incidents/{inc}/footage/{f2}").json()["changed"] is False
+    session.expire_all()
+    assert session.get(LinkDismissal, (f2, inc)) is None
+    actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]  # type: ignore[arg-type]
+    for a in ("footage_suggestion_accept", "footage_suggestion_dismiss", "footage_unlink", "footage_link"):
+        assert a in actions
+    unlink = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_unlink")).one()
+    assert unlink.reason == "linked by mistake"
+
+
+def test_link_access_and_scope(as_user, world, tmp_path) -> None:
+    inc = _incident(world)
+    fb = _clip(world, tmp_path, wearer="b1", start=T0, seconds=60, n=1, est="b")
+    fa = _clip(world, tmp_path, wearer="a1", start=T0, seconds=60, n=2)
+    assert as_user("coordinator.a").put(f"/api/v1/incidents/{inc}/footage/{fb}").status_code == 404
+    assert as_user("governor.a").put(f"/api/v1/incidents/{inc}/footage/{fa}").status_code == 403
+    assert as_user("coordinator.b").put(f"/api/v1/incidents/{inc}/footage/{fa}").status_code == 404
+
+
+def test_officers_with_no_footage_are_listed(as_user, world, tmp_path) -> None:
+    inc = _incident(world)
+    _clip(world, tmp_path, wearer="a1", start=T0, seconds=60, n=1)
+    r = as_user("coordinator.a").get("/api/v1/footage/missing")
+    assert r.status_code == 200
+    body = r.json()
+    assert [(m["incident_id"], [o["staff_number"] for o in m["officers"]]) for m in body] == [(inc, ["A002"])]
+    _clip(world, tmp_path, wearer="a2", start=T0 + timedelta(minutes=3), seconds=60, n=2)
+    assert as_user("coordinator.a").get("/api/v1/footage/missing").json() == []
