@@ -93,6 +93,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/incidents", "Incidents"),
         ("/footage", "Footage"),
         ("/officers", "Officers"),
+        ("/feedback", "Feedback"),
         ("/calibration", "Calibration"),
     ],
     Role.governor: [

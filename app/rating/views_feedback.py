@@ -1,0 +1,258 @@
+"""Staff feedback pages: my rated footage and acknowledging it, good-practice examples, and the
+coordinator's page of guidance not yet acknowledged (and offering green clips as examples)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.audit.service import record
+from app.auth.models import Role
+from app.core.config import get_settings
+from app.core.deps import (
+    Coordinator,
+    CoordinatorOrGovernor,
+    CurrentPrincipal,
+    Principal,
+    SessionDep,
+    get_viewable_footage,
+    get_visible,
+)
+from app.core.templates import render
+from app.footage.models import Footage, FootageIncident
+from app.incident.models import ActivationResult, Incident
+from app.rating import feedback
+from app.rating.models import Rating
+from app.staff.models import StaffMember
+
+router = APIRouter(include_in_schema=False)
+FootageId = Annotated[int, Path(ge=1, le=2**62)]
+
+try:  # the criteria's wording belongs to the rating rules
+    from app.rating.service import CRITERIA
+except ImportError:  # pragma: no cover
+    CRITERIA = []
+
+
+def _officer(principal: Principal) -> int:
+    if principal.role != Role.staff or principal.user.staff_member_id is None:
+        raise HTTPException(status_code=404, detail="Not found")
+    return principal.user.staff_member_id
+
+
+def _criteria(rating: Rating | None) -> list[tuple[str, bool]]:
+    if rating is None:
+        return []
+    given = rating.criteria or {}
+    labels = CRITERIA or [(k, k.replace("_", " ").capitalize()) for k in given]
+    return [(label, bool(given.get(key))) for key, label in labels if key in given]
+
+
+def _incident_for(session: SessionDep, footage: Footage) -> Incident | None:
+    from sqlmodel import col, select
+
+    return session.exec(
+        select(Incident)
+        .join(FootageIncident, col(FootageIncident.incident_id) == Incident.id)
+        .where(FootageIncident.footage_id == footage.id)
+        .order_by(col(Incident.force_started_at))
+    ).first()
+
+
+@router.get("/my/footage/{footage_id}")
+def my_footage(
+    request: Request,
+    footage_id: FootageId,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    acknowledged: Annotated[int, Query(ge=0, le=1)] = 0,
+) -> Response:
+    sid = _officer(principal)
+    footage = get_visible(session, principal, Footage, footage_id)  # staff: only footage they wore
+    rating = feedback.current_rating(session, footage_id)
+    ack = feedback.acknowledgement_for(session, rating.id) if rating else None  # type: ignore[arg-type]
+    incident = _incident_for(session, footage)
+    activation = session.get(ActivationResult, (incident.id, sid)) if incident is not None else None
+    record(
+        session,
+        principal.actor,
+        "feedback_view",
+        object_type="footage",
+        object_id=footage.id,
+        establishment_id=footage.establishment_id,
+        detail={"rating_id": rating.id if rating else None},
+    )
+    return render(
+        request,
+        "staff/footage.html",
+        {
+            "footage": footage,
+            "rating": rating,
+            "ack": ack,
+            "criteria": _criteria(rating),
+            "incident": incident,
+            "activation": activation,
+            "needs_ack": rating is not None and ack is None,
+            "just_acknowledged": bool(acknowledged),
+            "video_src": f"/api/v1/footage/{footage.id}/video?view={secrets.token_urlsafe(12)}",
+            "errors": {},
+            "reply": "",
+        },
+        page_title="Your footage",
+    )
+
+
+@router.post("/my/footage/{footage_id}/acknowledge")
+def my_footage_acknowledge(
+    request: Request,
+    footage_id: FootageId,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    reply: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    sid = _officer(principal)
+    footage = get_visible(session, principal, Footage, footage_id)
+    rating = feedback.current_rating(session, footage_id)
+    if rating is None:
+        raise HTTPException(status_code=404, detail="This footage has not been rated yet.")
+    if len(reply.strip()) > 2000:
+        return render(
+            request,
+            "staff/footage.html",
+            {
+                "footage": footage,
+                "rating": rating,
+                "ack": None,
+                "criteria": _criteria(rating),
+                "incident": _incident_for(session, footage),
+                "activation": None,
+                "needs_ack": True,
+                "just_acknowledged": False,
+                "video_src": f"/api/v1/footage/{footage.id}/video?view={secrets.token_urlsafe(12)}",
+                "errors": {"reply": "Your reply must be 2000 characters or fewer"},
+                "reply": reply,
+            },
+            status_code=422,
+            page_title="Your footage",
+        )
+    try:
+        feedback.acknowledge(session, rating, sid, reply)
+    except feedback.AckRefused as exc:
+        if exc.status != 409:
+            raise HTTPException(status_code=exc.status, detail=exc.message) from exc
+        return RedirectResponse(f"/my/footage/{footage_id}", status_code=303)
+    record(
+        session,
+        principal.actor,
+        "guidance_acknowledge",
+        object_type="rating",
+        object_id=rating.id,
+        establishment_id=rating.establishment_id,
+        detail={"footage_id": footage_id, "reply": bool(reply.strip()), "via": "page"},
+    )
+    return RedirectResponse(f"/my/footage/{footage_id}?acknowledged=1", status_code=303)
+
+
+def _establishment_of(principal: Principal) -> int:
+    if principal.establishment_id is None:
+        raise HTTPException(status_code=404, detail="Good-practice examples belong to an establishment.")
+    return principal.establishment_id
+
+
+@router.get("/good-practice")
+def good_practice(request: Request, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    est = _establishment_of(principal)
+    examples = feedback.good_practice_examples(session, est)
+    record(session, principal.actor, "good_practice_list_view", establishment_id=est, detail={"via": "page"})
+    return render(
+        request,
+        "staff/good_practice.html",
+        {"examples": examples, "criteria_labels": dict(CRITERIA)},
+        page_title="Good practice",
+    )
+
+
+@router.get("/good-practice/{footage_id}")
+def good_practice_one(
+    request: Request, footage_id: FootageId, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    est = _establishment_of(principal)
+    examples = {e.footage.id: e for e in feedback.good_practice_examples(session, est)}
+    example = examples.get(footage_id)
+    if example is None:
+        raise HTTPException(status_code=404, detail="Not found")
+    footage = get_viewable_footage(session, principal, footage_id)
+    record(
+        session,
+        principal.actor,
+        "good_practice_view",
+        object_type="footage",
+        object_id=footage.id,
+        establishment_id=footage.establishment_id,
+    )
+    return render(
+        request,
+        "staff/good_practice_one.html",
+        {
+            "example": example,
+            "criteria": _criteria(example.rating),
+            "video_src": f"/api/v1/footage/{footage.id}/video?view={secrets.token_urlsafe(12)}",
+        },
+        page_title="Good-practice example",
+    )
+
+
+@router.get("/feedback")
+def coordinator_feedback(
+    request: Request,
+    principal: CoordinatorOrGovernor,
+    session: SessionDep,
+    days: Annotated[int | None, Query(ge=0, le=365)] = None,
+) -> Response:
+    est = _establishment_of(principal)
+    n = get_settings().ack_overdue_days if days is None else days
+    overdue = feedback.overdue(session, est, n)
+    record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail={"days": n})
+    return render(
+        request,
+        "staff/coordinator_feedback.html",
+        {
+            "overdue": overdue,
+            "days": n,
+            "examples": feedback.good_practice_examples(session, est),
+            "candidates": feedback.green_candidates(session, est),
+            "can_mark": principal.role == Role.coordinator,
+            "names": _names(session, est),
+        },
+        page_title="Feedback to officers",
+    )
+
+
+def _names(session: SessionDep, est: int) -> dict[int, str]:
+    from sqlmodel import select
+
+    return {s.id: s.name for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == est)).all()}  # type: ignore[misc]
+
+
+@router.post("/feedback/good-practice/{footage_id}")
+def coordinator_mark_good_practice(
+    footage_id: FootageId,
+    principal: Coordinator,
+    session: SessionDep,
+    good_practice: Annotated[str, Form(max_length=1)] = "1",
+) -> Response:
+    footage = get_visible(session, principal, Footage, footage_id)
+    on = good_practice == "1"
+    feedback.set_good_practice(session, footage, on)
+    record(
+        session,
+        principal.actor,
+        "good_practice_mark" if on else "good_practice_unmark",
+        object_type="footage",
+        object_id=footage.id,
+        establishment_id=footage.establishment_id,
+    )
+    return RedirectResponse("/feedback#good-practice", status_code=303)

@@ -1,0 +1,140 @@
+"""Staff feedback: own ratings only, acknowledging with time and reply, overdue list, good practice."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.footage.models import Footage
+from app.rating.models import Acknowledgement
+from tests.report.fixture import build
+from tests.support import browser_sign_in
+
+
+@pytest.fixture
+def rw(session, world):  # type: ignore[no-untyped-def]
+    return build(session, world)
+
+
+def test_officers_see_only_their_own_current_ratings(as_user, rw):  # type: ignore[no-untyped-def]
+    mine = as_user("officer.a1").get("/api/v1/my/feedback").json()
+    assert sorted(i["footage_id"] for i in mine) == sorted(rw.footage[k] for k in ("F1", "F3", "F5", "F6"))
+    f1 = next(i for i in mine if i["footage_id"] == rw.footage["F1"])
+    assert f1["rag"] == "amber" and f1["version"] == 2 and f1["needs_acknowledgement"] is True
+    a2 = as_user("officer.a2").get("/api/v1/my/feedback").json()
+    assert {i["footage_id"] for i in a2} == {rw.footage[k] for k in ("F2", "F8", "F9")}
+    assert as_user("coordinator.a").get("/api/v1/my/feedback").status_code == 403
+
+
+def test_acknowledge_records_time_and_reply_once(as_user, rw, session):  # type: ignore[no-untyped-def]
+    me = as_user("officer.a1")
+    url = f"/api/v1/ratings/{rw.ratings['F1v2']}/acknowledgement"
+    r = me.post(url, json={"reply": "I will switch on earlier."})
+    assert r.status_code == 201, r.text
+    assert r.json()["reply"] == "I will switch on earlier." and r.json()["acknowledged_at"]
+    ack = session.exec(select(Acknowledgement).where(Acknowledgement.rating_id == rw.ratings["F1v2"])).one()
+    assert ack.staff_member_id is not None and ack.acknowledged_at is not None
+    assert me.post(url, json={}).status_code == 409
+    # The superseded version cannot be acknowledged; another officer's rating is not there at all.
+    assert me.post(f"/api/v1/ratings/{rw.ratings['F1v1']}/acknowledgement", json={}).status_code == 409
+    assert me.post(f"/api/v1/ratings/{rw.ratings['F8']}/acknowledgement", json={}).status_code == 404
+    assert as_user("coordinator.a").post(url, json={}).status_code == 403
+    assert me.post(url, json={"reply": "x" * 2001}).status_code == 422
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "guidance_acknowledge")).first() is not None
+
+
+def test_coordinator_sees_who_has_not_acknowledged(as_user, rw):  # type: ignore[no-untyped-def]
+    c = as_user("coordinator.a")
+    rows = c.get("/api/v1/feedback/overdue").json()
+    assert {(r["staff_number"], r["rag"]) for r in rows} == {("A001", "amber"), ("A001", "red"), ("A002", "red")}
+    assert all(r["days_waiting"] >= 7 for r in rows)
+    # Nothing is a year overdue; BBB's coordinator sees only BBB.
+    assert c.get("/api/v1/feedback/overdue?days=365").json() == []
+    assert [r["staff_number"] for r in as_user("coordinator.b").get("/api/v1/feedback/overdue").json()] == ["B001"]
+    assert as_user("officer.a1").get("/api/v1/feedback/overdue").status_code == 403
+
+
+def test_good_practice_only_green_and_visible_to_colleagues(as_user, rw, session):  # type: ignore[no-untyped-def]
+    c = as_user("coordinator.a")
+    amber = c.put(f"/api/v1/footage/{rw.footage['F2']}/good-practice", json={"good_practice": True})
+    assert amber.status_code == 409
+    ok = c.put(f"/api/v1/footage/{rw.footage['F3']}/good-practice", json={"good_practice": True, "reason": "clear"})
+    assert ok.status_code == 200 and ok.json()["good_practice"] is True
+    assert (
+        as_user("officer.a1")
+        .put(f"/api/v1/footage/{rw.footage['F3']}/good-practice", json={"good_practice": True})
+        .status_code
+        == 403
+    )
+    # F3 was worn by a1; a2 (same establishment) sees it as an example; b1 does not.
+    examples = as_user("officer.a2").get("/api/v1/good-practice").json()
+    assert [e["footage_id"] for e in examples] == [rw.footage["F3"]]
+    assert as_user("officer.b1").get("/api/v1/good-practice").json() == []
+
+    from app.core.deps import can_view_footage
+
+    class P:  # a minimal principal for the rule itself
+        def __init__(self, role, est, sid):  # type: ignore[no-untyped-def]
+            from types import SimpleNamespace
+
+            from app.auth.models import Role
+
+            self.role = Role(role)
+            self.establishment_id = est
+            self.is_admin = False
+            self.user = SimpleNamespace(staff_member_id=sid)
+
+    f3 = session.get(Footage, rw.footage["F3"])
+    f8 = session.get(Footage, rw.footage["F8"])
+    a2 = P("staff", rw_est(session, f3), None)
+    a2.user.staff_member_id = f8.wearer_id
+    assert can_view_footage(session, a2, f3)  # good practice, green, same establishment
+    assert can_view_footage(session, a2, f8)  # their own
+    f1 = session.get(Footage, rw.footage["F1"])
+    assert not can_view_footage(session, a2, f1)  # a colleague's amber clip
+    b = P("staff", f3.establishment_id + 1, 999)
+    assert not can_view_footage(session, b, f3)
+    # Withdrawn: no longer visible.
+    assert c.put(f"/api/v1/footage/{rw.footage['F3']}/good-practice", json={"good_practice": False}).status_code == 200
+    session.refresh(f3)
+    assert not can_view_footage(session, a2, f3)
+
+
+def rw_est(session, f):  # type: ignore[no-untyped-def]
+    return f.establishment_id
+
+
+def test_my_footage_page_and_acknowledging_in_the_browser(client, rw, session):  # type: ignore[no-untyped-def]
+    token = browser_sign_in(client, "officer.a1")
+    home = client.get("/")
+    assert home.status_code == 200 and "Waiting for you" in home.text
+    page = client.get(f"/my/footage/{rw.footage['F1']}")
+    assert page.status_code == 200
+    assert "Guidance for F1" in page.text and "Amber" in page.text
+    assert f"/api/v1/footage/{rw.footage['F1']}/video" in page.text
+    # Another officer's clip is not there.
+    assert client.get(f"/my/footage/{rw.footage['F8']}").status_code == 404
+    r = client.post(
+        f"/my/footage/{rw.footage['F1']}/acknowledge", data={"csrf_token": token, "reply": "Noted, thank you."}
+    )
+    assert r.status_code == 303
+    after = client.get(r.headers["location"])
+    assert "You acknowledged this guidance" in after.text and "Noted, thank you." in after.text
+    assert session.exec(select(Acknowledgement).where(Acknowledgement.rating_id == rw.ratings["F1v2"])).one()
+
+
+def test_coordinator_feedback_page_lists_overdue_and_marks_good_practice(client, rw, session):  # type: ignore[no-untyped-def]
+    token = browser_sign_in(client, "coordinator.a")
+    page = client.get("/feedback")
+    assert page.status_code == 200 and "Officer a1" in page.text and "Not acknowledged" in page.text
+    r = client.post(f"/feedback/good-practice/{rw.footage['F6']}", data={"csrf_token": token, "good_practice": "1"})
+    assert r.status_code == 303
+    assert session.get(Footage, rw.footage["F6"]).good_practice is True
+    staff = client.__class__(client.app, base_url="https://testserver", follow_redirects=False)
+    browser_sign_in(staff, "officer.a2")
+    gp = staff.get("/good-practice")
+    assert gp.status_code == 200 and f"/good-practice/{rw.footage['F6']}" in gp.text
+    one = staff.get(f"/good-practice/{rw.footage['F6']}")
+    assert one.status_code == 200 and f"/api/v1/footage/{rw.footage['F6']}/video" in one.text
+    assert staff.get(f"/good-practice/{rw.footage['F1']}").status_code == 404
