@@ -20,6 +20,7 @@ import sqlalchemy.exc
 from celery import Task
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
+import app.models  # noqa: F401  (every table mapped, so relationships between domains resolve)
 from app.core.logging import get_logger
 from workers.celery_app import celery
 
