@@ -1,0 +1,114 @@
+"""The queue and review pages through the browser session (forms, CSRF), sampling settings, queue order."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.establishment.models import Establishment
+from app.rating.models import Rating
+from tests.rating.conftest import T0
+from tests.support import browser_sign_in
+
+
+@pytest.fixture
+def web(client, world):  # type: ignore[no-untyped-def]
+    token = browser_sign_in(client, "coordinator.a")
+    client.headers["X-CSRF-Token"] = token
+    client.token = token  # type: ignore[attr-defined]
+    return client
+
+
+def test_queue_oldest_first_with_no_footage_and_filters(web, make_incident, make_clip, world):  # type: ignore[no-untyped-def]
+    old = make_incident(at=T0, staff=("a1", "a2"), location="B wing")
+    new = make_incident(at=T0 + timedelta(days=3), staff=("a1",))
+    empty = make_incident(at=T0 + timedelta(days=1), staff=("a2",))
+    c_new = make_clip(new, "a1")
+    c_old = make_clip(old, "a1", lead=-5, press=0)  # late
+    page = web.get("/review")
+    assert page.status_code == 200, page.text
+    html = page.text
+    # Oldest incident first; the incident with no footage is listed, so is the officer with no clip.
+    assert html.index(old.reference) < html.index(empty.reference) < html.index(new.reference)
+    assert "No footage" in html and "Involved, but no clip of theirs is linked" in html
+    assert f'href="/review/{c_old.id}"' in html and f'href="/review/{c_new.id}"' in html
+    assert "Start with the oldest" in html and f'/review/{c_old.id}" data-bwv-start-review' in html
+    late = web.get("/review?check=late").text
+    assert f"/review/{c_old.id}" in late and f"/review/{c_new.id}" not in late
+    by_loc = web.get("/review?location=B+wing").text
+    assert old.reference in by_loc and new.reference not in by_loc
+    no_footage = web.get("/review?check=no_footage").text
+    assert empty.reference in no_footage and f"/review/{c_new.id}" not in no_footage
+    assert web.get("/review?date_from=nonsense").status_code == 200
+
+
+
+def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session):  # type: ignore[no-untyped-def]
+    a = make_clip(make_incident(at=T0), "a1", lead=5, press=12, keyframes=(0.0, 10.0, 15.0), segments=(("dark", 20, 24),))
+    b = make_clip(make_incident(at=T0 + timedelta(days=1), staff=("a2",)), "a2")
+    page = web.get(f"/review/{a.id}")
+    assert page.status_code == 200
+    html = page.text
+    assert "Camera switched on 7 s after force began; the pre-record buffer caught the start" in html
+    assert f'src="/api/v1/footage/{a.id}/video?view=' in html
+    assert html.count("data-bwv-keyframe=") == 3 and "bwv-timeline__segment--dark" in html
+    assert "Clip 1 of 2 to review" in html and "<script>" not in html and "style=" not in html
+    ev = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_review_view")).one()
+    assert ev.detail["purpose"] == "review"
+    # Amber without guidance: the form comes back with the error, nothing saved.
+    r = web.post(f"/review/{a.id}", data={"csrf_token": web.token, "rag": "amber", "queue": ""})
+    assert r.status_code == 422 and "Enter guidance for the officer" in r.text
+    assert session.exec(select(Rating)).all() == []
+    r = web.post(
+        f"/review/{a.id}",
+        data={"csrf_token": web.token, "rag": "amber", "guidance": "Press record as you approach the cell.",
+              "criteria": ["unobstructed", "sound_clear"], "queue": ""},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].startswith(f"/review/{b.id}?saved=")
+    saved = session.exec(select(Rating)).one()
+    assert saved.rag.value == "amber" and saved.criteria["sound_clear"] and not saved.criteria["recording_announced"]
+    nxt = web.get(r.headers["location"])
+    assert "Saved: Amber for the previous clip" in nxt.text
+    # The last one: back to the queue, which is now empty.
+    r = web.post(f"/review/{b.id}", data={"csrf_token": web.token, "rag": "green", "queue": ""})
+    assert r.status_code == 303 and r.headers["location"].startswith("/review?saved=")
+    assert "Every clip in the sample has been rated" in web.get("/review").text
+    # Re-opening a rated clip shows the history and asks for a reason.
+    again = web.get(f"/review/{a.id}").text
+    assert "Rating history" in again and "Why you are rating it again" in again
+
+
+def test_form_without_csrf_is_refused(web, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    a = make_clip(make_incident())
+    del web.headers["X-CSRF-Token"]
+    r = web.post(f"/review/{a.id}", data={"rag": "green"})
+    assert r.status_code == 403
+
+
+def test_sampling_setting_is_audited_and_applied(web, make_incident, make_clip, session, world):  # type: ignore[no-untyped-def]
+    for i in range(10):
+        make_clip(make_incident(at=T0 + timedelta(hours=i)), "a1" if i % 2 else "a2")
+    r = web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "20", "reason": "adult site"})
+    assert r.status_code == 303
+    est = session.get(Establishment, world.est_a)
+    session.refresh(est)
+    assert est.review_sample_percent == 20 and est.review_sample_seed != 0
+    ev = session.exec(select(AuditEvent).where(AuditEvent.action == "review_sample_change")).one()
+    assert ev.detail == {"from": 100, "to": 20} and ev.reason == "adult site"
+    html = web.get("/review").text
+    shown = len(set(re.findall(r'data-bwv-queue-row="(\d+)"', html)))
+    assert shown == 2  # ceil(20% of 10), one per officer
+    assert "2 of 10 clips are in the sample" in html
+    assert web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "0"}).status_code == 303
+    session.refresh(est)
+    assert est.review_sample_percent == 20
+
+
+def test_other_roles_cannot_open_the_queue(client, world):  # type: ignore[no-untyped-def]
+    browser_sign_in(client, "governor.a")
+    assert client.get("/review").status_code == 403
