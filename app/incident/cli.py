@@ -44,7 +44,7 @@ def row_to_incident(row: dict[str, str]) -> Any:
     missing = [c for c in ("reference", "location", *TIME_COLUMNS) if not get(c)]
     if missing:
         raise RowError(f"missing {', '.join(missing)}")
-    times = {}
+    times: dict[str, Any] = {}
     for name in TIME_COLUMNS:
         try:
             times[name] = parse_time(name, get(name))
