@@ -1,0 +1,143 @@
+"""Report pages, and the CSV and PDF downloads: they open, hold the figures, need a reason, are audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from pypdf import PdfReader
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from tests.report.fixture import build
+from tests.support import browser_sign_in, make_client
+
+OCT = {"from": "2026-10-01", "to": "2026-10-31"}
+
+
+@pytest.fixture
+def rw(session, world):  # type: ignore[no-untyped-def]
+    return build(session, world)
+
+
+def signed_in(app, username):  # type: ignore[no-untyped-def]
+    c = make_client(app)
+    token = browser_sign_in(c, username)
+    return c, token
+
+
+def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-def]
+    c, _ = signed_in(app, "governor.a")
+    r = c.get("/reports/compliance", params=OCT)
+    assert r.status_code == 200, r.text
+    t = r.text
+    for text in (
+        "Compliance summary",
+        "HMP Alpha",
+        "1 October 2026",
+        "31 October 2026",
+        "80%",
+        "25%",
+        "-5.0 s",
+        "22.8 s",
+        "How these figures are worked out",
+        "Black British",
+        "Officer a2",
+        "data-bwv-chart",
+        "/static/charts.js",
+    ):
+        assert text in t, text
+    assert "Officer a1" not in t  # names only for flagged officers
+    bad = c.get("/reports/compliance", params={"from": "2026-10-31", "to": "2026-10-01"})
+    assert bad.status_code == 200 and "on or before" in bad.text
+    assert c.get("/reports/compliance", params={"establishment": "BBB"}).status_code == 404
+
+
+def test_csv_download_needs_a_reason_and_holds_the_figures(app, rw, session):  # type: ignore[no-untyped-def]
+    c, token = signed_in(app, "governor.a")
+    form = {"csrf_token": token, **OCT, "format": "csv"}
+    refused = c.post("/reports/compliance/export", data={**form, "reason": ""})
+    assert refused.status_code == 422 and "Enter why you are downloading" in refused.text
+    r = c.post("/reports/compliance/export", data={**form, "reason": "October use-of-force meeting"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    fig = {(x["section"], x["figure"], x["group"]): x["value"] for x in rows}
+    assert fig[("summary", "incidents", "")] == "5"
+    assert float(fig[("summary", "share_with_footage", "")]) == 0.8
+    assert float(fig[("summary", "share_all_on_before_force", "")]) == 0.25
+    assert float(fig[("summary", "median_lag_s", "")]) == -5.0
+    assert float(fig[("summary", "p90_lag_s", "")]) == pytest.approx(22.8)
+    assert float(fig[("summary", "mean_coverage", "")]) == pytest.approx(0.775)
+    assert float(fig[("summary", "median_hours_to_rating", "")]) == 26.0
+    assert (fig[("rag", "green", "")], fig[("rag", "amber", "")], fig[("rag", "red", "")]) == ("1", "3", "1")
+    assert fig[("summary", "backlog", "")] == "1" and fig[("summary", "unacknowledged", "")] == "2"
+    assert fig[("breakdown:ethnicity", "incidents", "Black British")] == "2"
+    assert fig[("breakdown:planned", "incidents", "Spontaneous")] == "4"
+    assert fig[("trend", "incidents", "2026-09")] == "1"
+    assert fig[("officers_flagged", "non_green_after_guidance", "Officer a2 (A002)")] == "2"
+    ev = session.exec(select(AuditEvent).where(AuditEvent.action == "report_export")).one()
+    assert ev.reason == "October use-of-force meeting" and ev.detail["format"] == "csv"
+    anon = c.post("/reports/compliance/export", data={**form, "reason": "IMB", "anonymise": "1"})
+    assert "Officer a2" not in anon.text and "A002" not in anon.text and "Officer 1" in anon.text
+
+
+def test_pdf_pack_opens_and_holds_the_figures(app, rw):  # type: ignore[no-untyped-def]
+    c, token = signed_in(app, "governor.a")
+    form = {"csrf_token": token, **OCT, "format": "pdf", "reason": "Monthly meeting"}
+    r = c.post("/reports/compliance/export", data=form)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(r.content))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    for figure in (
+        "HMP Alpha",
+        "Incidents with force",
+        "80% (4)",
+        "25% (1 of 4)",
+        "-5.0 s",
+        "+22.8 s",
+        "78%",
+        "1 / 3 / 1",
+        "26.0 h",
+        "2 (2 over 7 days)",
+        "Black British",
+        "Officer a2 (A002)",
+        "How these figures are worked out",
+    ):
+        assert figure in text, figure
+    anon = c.post("/reports/compliance/export", data={**form, "anonymise": "1"})
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(anon.content)).pages)
+    assert "Officer a2" not in text and "A002" not in text and "Officer 1" in text
+
+
+def test_officer_pages_and_who_may_see_them(app, rw):  # type: ignore[no-untyped-def]
+    c, _ = signed_in(app, "coordinator.a")
+    listing = c.get("/officers")
+    assert listing.status_code == 200
+    assert "Officer a1" in listing.text and "Follow up" in listing.text and "moj-sortable-table" in listing.text
+    one = c.get("/officers/A002")
+    assert one.status_code == 200 and "Before and after the first guidance" in one.text and "6 Oct 2026" in one.text
+    assert c.get("/officers/B001").status_code == 404
+
+    staff, _ = signed_in(app, "officer.a1")
+    mine = staff.get("/my/progress")
+    assert mine.status_code == 200 and "My progress" in mine.text
+    assert staff.get("/officers/A001").status_code == 200
+    other = staff.get("/officers/A002")
+    assert other.status_code == 404 and "Officer a2" not in other.text
+    assert staff.get("/officers").status_code == 403
+    assert staff.get("/reports/compliance").status_code == 403
+
+    gov_b, _ = signed_in(app, "governor.b")
+    assert gov_b.get("/officers/A002").status_code == 404
+    assert gov_b.get("/reports/compliance", params={"establishment": "AAA"}).status_code == 404
+
+
+def test_admin_compares_establishments(app, rw):  # type: ignore[no-untyped-def]
+    c, _ = signed_in(app, "admin")
+    r = c.get("/reports/compare", params=OCT)
+    assert r.status_code == 200 and "HMP Alpha" in r.text and "HMP Bravo" in r.text
+    assert c.get("/reports/compliance", params={"establishment": "BBB", **OCT}).status_code == 200
+    gov, _ = signed_in(app, "governor.a")
+    assert gov.get("/reports/compare").status_code == 403
