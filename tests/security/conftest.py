@@ -134,6 +134,7 @@ def estate(as_user: Any, world: Any, storage_root: Path, session: Any) -> Estate
             "upload_id": upload_id,
             "rating_id": rating_id,
             "staff_number": "A001",
+            "decision": "accept",
         },
         secrets=[filename, footage["sha256"], "UOF-SEC-A1", "secret-keyframe", "secret-filmstrip", "secret-partial"],
     )

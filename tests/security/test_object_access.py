@@ -75,6 +75,13 @@ CASES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/footage/{footage_id}/good-practice"): {"json": {"good_practice": True}},
     ("GET", "/api/v1/reports/officers/{staff_number}"): {},
     ("GET", "/my/footage/{footage_id}"): {},
+    ("GET", "/officers/{staff_number}"): {},
+    ("GET", "/footage/{footage_id}"): {},
+    ("POST", "/footage/{footage_id}/legal-hold"): {"data": {"reason": "Claim 123", "action": "hold"}},
+    ("POST", "/footage/{footage_id}/links"): {"data": {"incident_id": "{incident_id}", "reason": "Seen"}},
+    ("POST", "/footage/{footage_id}/links/{incident_id}/remove"): {"data": {"reason": "Wrong incident"}},
+    ("GET", "/incidents/{incident_id}/footage-suggestions"): {},
+    ("POST", "/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}"): {"data": {"reason": "No"}},
     ("POST", "/my/footage/{footage_id}/acknowledge"): {"data": {"reply": "Not mine"}},
     ("GET", "/good-practice/{footage_id}"): {},
     ("POST", "/feedback/good-practice/{footage_id}"): {"data": {"good_practice": "1"}},
@@ -120,6 +127,8 @@ def _call(client: Any, method: str, path: str, ids: dict[str, Any]) -> Any:
     if (method, path) not in CASES:
         pytest.fail(f"no case for {method} {path}: add one to CASES")
     kwargs = dict(CASES[(method, path)])
+    if "data" in kwargs:  # form fields may name a record too
+        kwargs["data"] = {k: _url(v, ids) for k, v in kwargs["data"].items()}
     return client.request(method, _url(path, ids), **kwargs)
 
 
