@@ -1,0 +1,314 @@
+"""Footage pages: the list, uploading, one clip (player, integrity, retention, legal hold, links), incidents
+with no footage, and the suggested-footage section of an incident page."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from app.audit.service import record
+from app.auth.models import Role
+from app.core.config import get_settings
+from app.core.deps import Coordinator, CoordinatorOrGovernor, Principal, SessionDep, get_visible, scope_establishment
+from app.core.templates import render
+from app.core.types import utcnow
+from app.establishment.models import Camera
+from app.footage import linking
+from app.footage.api import search
+from app.footage.models import Footage, FootageIncident, FootageStatus, FootageTombstone, IntegrityStatus
+from app.footage.retention import set_legal_hold, warning_due
+from app.incident.models import Incident
+from app.staff.models import StaffMember
+
+router = APIRouter(include_in_schema=False)
+PAGE = 25
+
+
+def _flash(request: Request, kind: str, text: str) -> None:
+    request.state.flashes = [*getattr(request.state, "flashes", []), {"kind": kind, "text": text}]
+
+
+def _staff_for(session: Session, est: int | None) -> list[StaffMember]:
+    q = select(StaffMember).where(StaffMember.active == True)  # noqa: E712
+    if est is not None:
+        q = q.where(StaffMember.establishment_id == est)
+    return list(session.exec(q.order_by(StaffMember.name)).all())
+
+
+def _day(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=ZoneInfo(get_settings().timezone))
+    except ValueError:
+        return None
+
+
+@router.get("/footage")
+def footage_list(
+    request: Request,
+    principal: CoordinatorOrGovernor,
+    session: SessionDep,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    wearer: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
+) -> Response:
+    est = scope_establishment(principal)
+    status_v = FootageStatus(status) if status in {s.value for s in FootageStatus} else None
+    since_d, until_d = _day(since), _day(until)
+    rows, total = search(
+        session,
+        est,
+        status=status_v,
+        staff_number=wearer or None,
+        since=since_d,
+        until=until_d + timedelta(days=1) if until_d else None,
+        limit=PAGE,
+        offset=(page - 1) * PAGE,
+    )
+    wearers = {s.id: s for s in _staff_for(session, est)}
+    linked: dict[int, int] = {}
+    ids = [f.id for f in rows]
+    if ids:
+        for fid, _iid in session.exec(
+            select(FootageIncident.footage_id, FootageIncident.incident_id).where(
+                col(FootageIncident.footage_id).in_(ids)
+            )
+        ).all():
+            linked[fid] = linked.get(fid, 0) + 1
+    return render(
+        request,
+        "footage/list.html",
+        {
+            "footage": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE)),
+            "wearers": wearers,
+            "linked": linked,
+            "warn": {f.id: warning_due(f) for f in rows},
+            "filters": {
+                "status": status_v.value if status_v else "",
+                "wearer": wearer or "",
+                "since": since or "",
+                "until": until or "",
+            },
+            "statuses": [s.value for s in FootageStatus],
+            "can_upload": principal.role == Role.coordinator or principal.is_admin,
+        },
+        page_title="Footage",
+    )
+
+
+@router.get("/footage/upload")
+def upload_page(request: Request, principal: Coordinator, session: SessionDep) -> Response:
+    est = principal.establishment_id
+    cameras = (
+        list(
+            session.exec(
+                select(Camera).where(Camera.establishment_id == est, Camera.active == True).order_by(Camera.serial)  # noqa: E712
+            ).all()
+        )
+        if est
+        else []
+    )
+    incidents = (
+        list(
+            session.exec(
+                select(Incident)
+                .where(Incident.establishment_id == est)
+                .order_by(col(Incident.force_started_at).desc())
+                .limit(200)
+            ).all()
+        )
+        if est
+        else []
+    )
+    return render(
+        request,
+        "footage/upload.html",
+        {
+            "cameras": cameras,
+            "staff": _staff_for(session, est) if est else [],
+            "incidents": incidents,
+            "max_bytes": get_settings().max_upload_bytes,
+            "is_admin_without_establishment": est is None,
+        },
+        page_title="Upload footage",
+    )
+
+
+@router.get("/footage/missing")
+def missing_page(request: Request, principal: CoordinatorOrGovernor, session: SessionDep) -> Response:
+    est = scope_establishment(principal)
+    return render(
+        request,
+        "footage/missing.html",
+        {"missing": linking.incidents_missing_footage(session, est)},
+        page_title="Officers with no footage",
+    )
+
+
+def _footage_page(request: Request, principal: Principal, session: Session, f: Footage) -> Response:
+    cam = session.get(Camera, f.camera_id) if f.camera_id else None
+    wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
+    incidents = list(
+        session.exec(
+            select(Incident, FootageIncident)
+            .join(FootageIncident, col(FootageIncident.incident_id) == Incident.id)
+            .where(FootageIncident.footage_id == f.id)
+            .order_by(col(Incident.force_started_at))
+        ).all()
+    )
+    linked_ids = {i.id for i, _ in incidents}
+    candidates = [
+        i
+        for i in session.exec(
+            select(Incident)
+            .where(Incident.establishment_id == f.establishment_id)
+            .order_by(col(Incident.force_started_at).desc())
+            .limit(200)
+        ).all()
+        if i.id not in linked_ids
+    ]
+    tombstone = (
+        session.exec(select(FootageTombstone).where(FootageTombstone.footage_id == f.id)).first()
+        if f.status == FootageStatus.purged
+        else None
+    )
+    ctx: dict[str, Any] = {
+        "footage": f,
+        "camera": cam,
+        "wearer": wearer,
+        "incidents": incidents,
+        "candidates": candidates,
+        "tombstone": tombstone,
+        "view_id": secrets.token_urlsafe(12),
+        "warn": warning_due(f),
+        "can_change": principal.role == Role.coordinator or principal.is_admin,
+        "can_download": principal.role in (Role.coordinator, Role.governor) or principal.is_admin,
+        "settings": get_settings(),
+        "IntegrityStatus": IntegrityStatus,
+    }
+    try:
+        from app.footage.analysis import analysis_context
+
+        ctx.update(analysis_context(session, f, principal))
+    except ImportError:  # analysis not installed in this build
+        pass
+    return render(request, "footage/detail.html", ctx, page_title=f"Footage {f.original_filename}")
+
+
+@router.get("/footage/{footage_id}")
+def footage_page(footage_id: int, request: Request, principal: CoordinatorOrGovernor, session: SessionDep) -> Response:
+    f = get_visible(session, principal, Footage, footage_id)
+    record(
+        session,
+        principal.actor,
+        "footage_view",
+        object_type="footage",
+        object_id=f.id,
+        establishment_id=f.establishment_id,
+        detail={"via": "browser"},
+    )
+    return _footage_page(request, principal, session, f)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post("/footage/{footage_id}/legal-hold")
+async def legal_hold_form(footage_id: int, request: Request, principal: Coordinator, session: SessionDep) -> Response:
+    form = await _form(request)
+    f = get_visible(session, principal, Footage, footage_id)
+    reason = form.get("reason", "").strip()
+    hold = form.get("action") != "release"
+    if f.status == FootageStatus.purged:
+        raise HTTPException(status_code=409, detail="This footage has already been deleted.")
+    if len(reason) < 3:
+        _flash(request, "error", "Give a reason (at least 3 characters) for the legal hold change.")
+        return _footage_page(request, principal, session, f)
+    set_legal_hold(session, f, actor=principal.actor, hold=hold, reason=reason[:500])
+    return RedirectResponse(f"/footage/{f.id}?done={'hold' if hold else 'released'}", status_code=303)
+
+
+@router.post("/footage/{footage_id}/links")
+async def link_form(footage_id: int, request: Request, principal: Coordinator, session: SessionDep) -> Response:
+    form = await _form(request)
+    f = get_visible(session, principal, Footage, footage_id)
+    try:
+        incident_id = int(form.get("incident_id", ""))
+    except ValueError:
+        _flash(request, "error", "Choose the incident to link this footage to.")
+        return _footage_page(request, principal, session, f)
+    incident = get_visible(session, principal, Incident, incident_id)
+    try:
+        linking.make_link(session, f, incident, actor=principal.actor, reason=form.get("reason") or None)
+    except linking.LinkRefused as exc:
+        _flash(request, "error", exc.message)
+        return _footage_page(request, principal, session, f)
+    return RedirectResponse(f"/footage/{f.id}?done=linked", status_code=303)
+
+
+@router.post("/footage/{footage_id}/links/{incident_id}/remove")
+async def unlink_form(
+    footage_id: int, incident_id: int, request: Request, principal: Coordinator, session: SessionDep
+) -> Response:
+    form = await _form(request)
+    f = get_visible(session, principal, Footage, footage_id)
+    incident = get_visible(session, principal, Incident, incident_id)
+    reason = form.get("reason", "").strip()
+    if len(reason) < 3:
+        _flash(request, "error", "Give a reason (at least 3 characters) for removing the link.")
+        return _footage_page(request, principal, session, f)
+    linking.remove_link(session, f, incident, actor=principal.actor, reason=reason[:500])
+    return RedirectResponse(f"/footage/{f.id}?done=unlinked", status_code=303)
+
+
+# ---------------------------------------------------------------- incident page: suggested footage
+@router.get("/incidents/{incident_id}/footage-suggestions")
+def suggestions_fragment(
+    incident_id: int, request: Request, principal: CoordinatorOrGovernor, session: SessionDep
+) -> Response:
+    """The "Suggested footage" section of an incident page (loaded by htmx; a page of its own without JS)."""
+    incident = get_visible(session, principal, Incident, incident_id)
+    ctx = {
+        "incident": incident,
+        "suggestions": linking.suggestions(session, incident),
+        "missing": linking.officers_without_footage(session, incident),
+        "can_change": principal.role == Role.coordinator or principal.is_admin,
+        "margin": get_settings().link_margin_minutes,
+        "now": utcnow(),
+    }
+    if request.headers.get("hx-request"):
+        return render(request, "footage/_suggestions.html", ctx)
+    return render(request, "footage/suggestions_page.html", ctx, page_title=f"Suggested footage {incident.reference}")
+
+
+@router.post("/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}")
+async def suggestion_decision(
+    incident_id: int, footage_id: int, decision: str, request: Request, principal: Coordinator, session: SessionDep
+) -> Response:
+    form = await _form(request)
+    if decision not in ("accept", "dismiss"):
+        raise HTTPException(status_code=404, detail="not found")
+    incident = get_visible(session, principal, Incident, incident_id)
+    f = get_visible(session, principal, Footage, footage_id)
+    try:
+        if decision == "accept":
+            linking.make_link(session, f, incident, actor=principal.actor, source="suggestion")
+        else:
+            linking.dismiss(session, f, incident, actor=principal.actor, reason=form.get("reason") or None)
+    except linking.LinkRefused as exc:
+        raise HTTPException(status_code=exc.status, detail=exc.message) from None
+    return RedirectResponse(f"/incidents/{incident.id}#suggested-footage", status_code=303)

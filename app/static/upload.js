@@ -1,0 +1,421 @@
+/*
+ * Footage upload page: drag and drop several files, shared details plus per-file times, a progress bar
+ * per file, resumable uploads with the tus 1.0 protocol (POST /api/v1/uploads, PATCH in chunks, HEAD to
+ * find the offset after a dropped connection). Files go one after another (kinder to a poor link).
+ *
+ * The CSRF token is read from <meta name="csrf-token"> and sent as X-CSRF-Token.
+ * An upload interrupted by closing the page resumes when the same file is chosen again (its upload URL
+ * is remembered in localStorage by name, size and modification time).
+ */
+
+const form = document.querySelector('[data-bwv-upload]')
+const CHUNK = 8 * 1024 * 1024
+const RETRIES = [1000, 2000, 4000, 8000, 15000, 30000]
+const TZ = 'Europe/London'
+
+function csrfToken () {
+  const meta = document.querySelector('meta[name="csrf-token"]')
+  return meta ? meta.getAttribute('content') || '' : ''
+}
+
+function fileSize (n) {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB']
+  let size = n
+  for (const unit of units) {
+    if (size < 1024 || unit === 'TB') return unit === 'bytes' ? `${size} bytes` : `${size.toFixed(1)} ${unit}`
+    size /= 1024
+  }
+  return `${n} bytes`
+}
+
+function b64 (text) {
+  const bytes = new TextEncoder().encode(text)
+  let bin = ''
+  bytes.forEach((b) => { bin += String.fromCharCode(b) })
+  return btoa(bin)
+}
+
+/** "2026-11-03T14:02:05" as shown on a UK clock -> ISO 8601 in UTC, whatever the browser's own zone. */
+function londonToIso (value) {
+  if (!value) return ''
+  const m = value.match(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/)
+  if (!m) return ''
+  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => parseInt(x || '0', 10))
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s)
+  const fmt = new Intl.DateTimeFormat('en-GB', {
+    timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit'
+  })
+  const offsetAt = (t) => {
+    const p = Object.fromEntries(fmt.formatToParts(new Date(t)).map((x) => [x.type, x.value]))
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - t
+  }
+  let t = wall - offsetAt(wall)
+  t = wall - offsetAt(t)
+  return new Date(t).toISOString()
+}
+
+function fingerprint (file) {
+  return `bwv-upload:${file.name}:${file.size}:${file.lastModified}`
+}
+
+function detail (xhr) {
+  try {
+    const body = JSON.parse(xhr.responseText)
+    if (body && body.detail) return typeof body.detail === 'string' ? body.detail : JSON.stringify(body.detail)
+  } catch (e) { /* not JSON */ }
+  return xhr.status ? `The server answered ${xhr.status}.` : 'The connection was lost.'
+}
+
+function request (method, url, { headers = {}, body = null, onProgress = null } = {}) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open(method, url)
+    xhr.setRequestHeader('Tus-Resumable', '1.0.0')
+    xhr.setRequestHeader('X-CSRF-Token', csrfToken())
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v)
+    if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded)
+    xhr.onload = () => resolve(xhr)
+    xhr.onerror = () => resolve(xhr)
+    xhr.onabort = () => resolve(xhr)
+    xhr.send(body)
+  })
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+class Item {
+  constructor (file, list, template) {
+    this.file = file
+    this.state = 'ready'
+    this.cancelled = false
+    this.el = template.content.firstElementChild.cloneNode(true)
+    this.id = `f${Math.random().toString(36).slice(2, 9)}`
+    this.el.id = this.id
+    this.el.querySelector('[data-name]').textContent = file.name
+    this.el.querySelector('[data-size]').textContent = fileSize(file.size)
+    this.progress = this.el.querySelector('[data-progress]')
+    this.status = this.el.querySelector('[data-status]')
+    this.error = this.el.querySelector('[data-file-error]')
+    this.actions = this.el.querySelector('[data-actions]')
+    for (const label of this.el.querySelectorAll('[data-for]')) {
+      const field = this.el.querySelector(`[data-field="${label.dataset.for}"]`)
+      field.id = `${this.id}-${label.dataset.for}`
+      label.setAttribute('for', field.id)
+      const hint = label.parentElement.querySelector('[data-hint]')
+      if (hint) {
+        hint.id = `${field.id}-hint`
+        field.setAttribute('aria-describedby', hint.id)
+      }
+    }
+    for (const select of this.el.querySelectorAll('[data-copy-options]')) {
+      const source = document.querySelector(select.dataset.copyOptions)
+      const same = document.createElement('option')
+      same.value = ''
+      same.textContent = 'Same as for every file'
+      select.append(same)
+      for (const opt of source.options) {
+        if (opt.value) select.append(opt.cloneNode(true))
+      }
+    }
+    this.el.querySelector('[data-remove]').addEventListener('click', () => this.remove())
+    this.el.querySelector('[data-retry]').addEventListener('click', () => this.owner.start([this]))
+    this.el.querySelector('[data-cancel]').addEventListener('click', () => this.cancel())
+    list.append(this.el)
+  }
+
+  field (name) { return this.el.querySelector(`[data-field="${name}"]`) }
+
+  setStatus (text) { this.status.textContent = text }
+
+  setError (text) {
+    this.error.hidden = !text
+    this.error.textContent = text ? `Error: ${text}` : ''
+    this.el.classList.toggle('bwv-upload__file--error', Boolean(text))
+  }
+
+  fieldError (name, text) {
+    const group = this.el.querySelector(`[data-group="${name}"]`)
+    if (!group) return
+    const err = group.querySelector('[data-error]')
+    group.classList.toggle('govuk-form-group--error', Boolean(text))
+    this.field(name).classList.toggle('govuk-input--error', Boolean(text))
+    err.hidden = !text
+    err.textContent = text ? `Error: ${text}` : ''
+  }
+
+  metadata (shared) {
+    const staff = this.field('staff_number').value || shared.staff_number
+    const camera = this.field('camera_serial').value || shared.camera_serial
+    const meta = {
+      filename: this.file.name,
+      staff_number: staff,
+      camera_serial: camera,
+      recording_started_at: londonToIso(this.field('recording_started_at').value),
+      prerecord_seconds: shared.prerecord_seconds || '0'
+    }
+    const activated = londonToIso(this.field('activated_at').value)
+    if (activated) meta.activated_at = activated
+    if (shared.incident_reference) meta.incident_reference = shared.incident_reference
+    return meta
+  }
+
+  validate (shared) {
+    const problems = []
+    const meta = this.metadata(shared)
+    this.fieldError('recording_started_at', '')
+    this.fieldError('activated_at', '')
+    if (!meta.recording_started_at) {
+      const text = `Enter the time of the first frame of ${this.file.name}`
+      this.fieldError('recording_started_at', text)
+      problems.push([`${this.id}-recording_started_at`, text])
+    } else if (new Date(meta.recording_started_at) > new Date(Date.now() + 5 * 60000)) {
+      const text = `The first frame of ${this.file.name} cannot be in the future`
+      this.fieldError('recording_started_at', text)
+      problems.push([`${this.id}-recording_started_at`, text])
+    }
+    if (meta.activated_at && meta.recording_started_at && meta.activated_at < meta.recording_started_at) {
+      const text = `Record pressed must be after the first frame of ${this.file.name}`
+      this.fieldError('activated_at', text)
+      problems.push([`${this.id}-activated_at`, text])
+    }
+    if (!meta.staff_number) problems.push(['shared-staff', `Choose who wore the camera for ${this.file.name}`])
+    if (!meta.camera_serial) problems.push(['shared-camera', `Choose the camera for ${this.file.name}`])
+    if (this.file.size === 0) problems.push([this.id, `${this.file.name} is empty`])
+    if (this.file.size > this.owner.maxBytes) problems.push([this.id, `${this.file.name} is larger than ${fileSize(this.owner.maxBytes)}`])
+    return problems
+  }
+
+  lock (locked) {
+    for (const el of this.el.querySelectorAll('input, select')) el.disabled = locked
+    this.el.querySelector('[data-remove]').hidden = locked
+  }
+
+  remove () {
+    if (this.state === 'uploading') return
+    this.el.remove()
+    this.owner.items = this.owner.items.filter((x) => x !== this)
+    this.owner.refresh()
+  }
+
+  async cancel () {
+    this.cancelled = true
+    if (this.xhr) this.xhr.abort()
+    const url = localStorage.getItem(fingerprint(this.file))
+    if (url) {
+      await request('DELETE', url)
+      localStorage.removeItem(fingerprint(this.file))
+    }
+    this.state = 'cancelled'
+    this.setStatus('Cancelled')
+    this.actions.hidden = true
+    this.lock(false)
+  }
+
+  showProgress (offset) {
+    const pct = this.file.size ? Math.floor((offset / this.file.size) * 100) : 100
+    this.progress.value = pct
+    this.setStatus(`Uploading… ${pct}% (${fileSize(offset)} of ${fileSize(this.file.size)})`)
+  }
+
+  async create (meta) {
+    const header = Object.entries(meta).map(([k, v]) => `${k} ${b64(String(v))}`).join(',')
+    const xhr = await request('POST', '/api/v1/uploads', {
+      headers: { 'Upload-Length': String(this.file.size), 'Upload-Metadata': header }
+    })
+    if (xhr.status !== 201) return { error: detail(xhr), fatal: xhr.status >= 400 && xhr.status < 500 }
+    const url = xhr.getResponseHeader('Location')
+    localStorage.setItem(fingerprint(this.file), url)
+    return { url }
+  }
+
+  async offset (url) {
+    const xhr = await request('HEAD', url)
+    if (xhr.status === 200) {
+      return { offset: parseInt(xhr.getResponseHeader('Upload-Offset') || '0', 10), footageId: xhr.getResponseHeader('Bwv-Footage-Id') }
+    }
+    if (xhr.status === 404) return { gone: true }
+    return { error: detail(xhr) }
+  }
+
+  async upload (shared) {
+    this.state = 'uploading'
+    this.cancelled = false
+    this.setError('')
+    this.actions.hidden = true
+    this.lock(true)
+    let url = localStorage.getItem(fingerprint(this.file))
+    let offset = 0
+    let attempt = 0
+    while (!this.cancelled) {
+      if (!url) {
+        this.setStatus('Checking the details…')
+        const made = await this.create(this.metadata(shared))
+        if (made.error) {
+          if (made.fatal || attempt >= RETRIES.length) return this.fail(made.error, !made.fatal)
+          await sleep(RETRIES[attempt++])
+          continue
+        }
+        url = made.url
+        offset = 0
+      } else {
+        const at = await this.offset(url)
+        if (at.gone) { localStorage.removeItem(fingerprint(this.file)); url = null; continue }
+        if (at.error) {
+          if (attempt >= RETRIES.length) return this.fail(at.error, true)
+          this.setStatus(`Connection lost – trying again in ${RETRIES[attempt] / 1000}s`)
+          await sleep(RETRIES[attempt++])
+          continue
+        }
+        if (at.footageId) return this.done(at.footageId, false)
+        offset = at.offset
+      }
+      // Send the file in chunks from the offset the server has.
+      let failed = null
+      while (offset < this.file.size && !this.cancelled) {
+        const end = Math.min(offset + CHUNK, this.file.size)
+        const start = offset
+        const xhr = await new Promise((resolve) => {
+          const x = new XMLHttpRequest()
+          this.xhr = x
+          x.open('PATCH', url)
+          x.setRequestHeader('Tus-Resumable', '1.0.0')
+          x.setRequestHeader('X-CSRF-Token', csrfToken())
+          x.setRequestHeader('Upload-Offset', String(start))
+          x.setRequestHeader('Content-Type', 'application/offset+octet-stream')
+          x.upload.onprogress = (e) => this.showProgress(start + e.loaded)
+          x.onload = x.onerror = x.onabort = () => resolve(x)
+          x.send(this.file.slice(start, end))
+        })
+        this.xhr = null
+        if (xhr.status === 204) {
+          offset = parseInt(xhr.getResponseHeader('Upload-Offset') || String(end), 10)
+          attempt = 0
+          this.showProgress(offset)
+          const fid = xhr.getResponseHeader('Bwv-Footage-Id')
+          if (fid) return this.done(fid, xhr.getResponseHeader('Bwv-Duplicate') === 'true')
+          continue
+        }
+        if (xhr.status >= 400 && xhr.status < 500 && xhr.status !== 409 && xhr.status !== 423) {
+          localStorage.removeItem(fingerprint(this.file))
+          return this.fail(detail(xhr), false)
+        }
+        failed = detail(xhr)
+        break
+      }
+      if (this.cancelled) return
+      if (failed) {
+        if (attempt >= RETRIES.length) return this.fail(`${failed} The upload is paused at ${this.progress.value}%.`, true)
+        this.setStatus(`Connection lost at ${this.progress.value}% – continuing in ${RETRIES[attempt] / 1000}s`)
+        await sleep(RETRIES[attempt++])
+      }
+    }
+  }
+
+  done (footageId, duplicate) {
+    localStorage.removeItem(fingerprint(this.file))
+    this.state = 'done'
+    this.progress.value = 100
+    this.status.textContent = ''
+    const link = document.createElement('a')
+    link.className = 'govuk-link'
+    link.href = `/footage/${footageId}`
+    link.textContent = duplicate ? 'Already uploaded – view the footage' : 'Uploaded – view the footage'
+    this.status.append(link)
+    this.el.classList.add('bwv-upload__file--done')
+  }
+
+  fail (text, resumable) {
+    this.state = 'failed'
+    this.setError(text)
+    this.setStatus(resumable ? 'Paused' : 'Not uploaded')
+    this.actions.hidden = !resumable
+    this.lock(false)
+    if (!resumable) this.el.querySelector('[data-remove]').hidden = false
+  }
+}
+
+class Uploader {
+  constructor (root) {
+    this.root = root
+    this.items = []
+    this.maxBytes = parseInt(root.dataset.maxBytes, 10)
+    this.list = root.querySelector('[data-bwv-file-list]')
+    this.template = root.querySelector('[data-bwv-file-template]')
+    this.input = root.querySelector('[data-bwv-file-input]')
+    this.zone = root.querySelector('[data-bwv-dropzone]')
+    this.empty = root.querySelector('[data-bwv-empty]')
+    this.startButton = root.querySelector('[data-bwv-start]')
+    this.errors = document.querySelector('[data-bwv-upload-errors]')
+    this.errorList = document.querySelector('[data-bwv-upload-error-list]')
+    this.input.addEventListener('change', () => { this.add(this.input.files); this.input.value = '' })
+    for (const type of ['dragenter', 'dragover']) {
+      this.zone.addEventListener(type, (e) => { e.preventDefault(); this.zone.classList.add('bwv-dropzone--active') })
+    }
+    for (const type of ['dragleave', 'drop']) {
+      this.zone.addEventListener(type, () => this.zone.classList.remove('bwv-dropzone--active'))
+    }
+    this.zone.addEventListener('drop', (e) => { e.preventDefault(); this.add(e.dataTransfer.files) })
+    root.addEventListener('submit', (e) => { e.preventDefault(); this.start(this.items.filter((i) => i.state !== 'done')) })
+    window.addEventListener('beforeunload', (e) => {
+      if (this.items.some((i) => i.state === 'uploading')) { e.preventDefault(); e.returnValue = '' }
+    })
+  }
+
+  add (files) {
+    for (const file of files) {
+      if (this.items.some((i) => i.file.name === file.name && i.file.size === file.size)) continue
+      const item = new Item(file, this.list, this.template)
+      item.owner = this
+      if (localStorage.getItem(fingerprint(file))) item.setStatus('Ready – will continue the earlier upload')
+      this.items.push(item)
+    }
+    this.refresh()
+  }
+
+  refresh () {
+    this.empty.hidden = this.items.length > 0
+    this.startButton.disabled = this.items.length === 0
+  }
+
+  shared () {
+    const v = (id) => (document.getElementById(id) || {}).value || ''
+    return {
+      staff_number: v('shared-staff'),
+      camera_serial: v('shared-camera'),
+      prerecord_seconds: v('shared-prerecord'),
+      incident_reference: v('shared-incident')
+    }
+  }
+
+  showErrors (problems) {
+    this.errorList.textContent = ''
+    for (const [id, text] of problems) {
+      const li = document.createElement('li')
+      const a = document.createElement('a')
+      a.href = `#${id}`
+      a.textContent = text
+      li.append(a)
+      this.errorList.append(li)
+    }
+    this.errors.hidden = problems.length === 0
+    if (problems.length) this.errors.focus()
+  }
+
+  async start (items) {
+    const shared = this.shared()
+    const problems = items.flatMap((i) => i.validate(shared))
+    const seen = new Set()
+    this.showErrors(problems.filter(([id, text]) => !seen.has(text) && seen.add(text)))
+    if (problems.length) return
+    this.startButton.disabled = true
+    for (const item of items) {
+      if (item.state === 'done' || item.state === 'uploading') continue
+      await item.upload(shared)
+    }
+    this.startButton.disabled = false
+    const left = this.items.filter((i) => i.state !== 'done').length
+    this.startButton.textContent = left ? 'Upload remaining files' : 'Upload files'
+  }
+}
+
+if (form) new Uploader(form) // eslint-disable-line no-new

@@ -1,0 +1,144 @@
+"""Footage pages in the browser: list, upload, one clip (player, hold, links, download), suggestions, missing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.core.db import unit_of_work
+from app.core.types import utcnow
+from app.footage.models import Footage, FootageIncident, LinkDismissal
+from tests.footage.conftest import mp4_bytes, post_footage
+from tests.support import browser_sign_in
+
+pytestmark = pytest.mark.usefixtures("storage_root")
+
+
+def _incident(c, ref: str = "UOF-7", staff=("A001", "A002")) -> int:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    r = c.post(
+        "/api/v1/incidents",
+        json={
+            "reference": ref,
+            "location": "Healthcare",
+            "incident_started_at": (now - timedelta(hours=2, minutes=10)).isoformat(),
+            "force_started_at": (now - timedelta(hours=2, minutes=5)).isoformat(),
+            "force_ended_at": (now - timedelta(hours=2)).isoformat(),
+            "incident_ended_at": (now - timedelta(hours=1, minutes=50)).isoformat(),
+            "staff": [{"staff_number": n} for n in staff],
+        },
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def test_pages_end_to_end(client, as_user, session, world) -> None:
+    api = as_user("coordinator.a")
+    inc = _incident(api)
+    fid = post_footage(api, mp4_bytes(50_000, seed=1), filename="CAM <i>1.mp4").json()["id"]
+    csrf = browser_sign_in(client, "coordinator.a")
+
+    listing = client.get("/footage")
+    assert listing.status_code == 200
+    assert "CAM &lt;i&gt;1.mp4" in listing.text and "Upload footage" in listing.text
+    assert client.get("/footage", params={"wearer": "A002"}).text.count("/footage/" + str(fid)) == 0
+    assert client.get("/footage", params={"status": "queued", "since": "2020-01-01"}).status_code == 200
+
+    up = client.get("/footage/upload")
+    assert up.status_code == 200 and "data-bwv-upload" in up.text and "/static/upload.js" in up.text
+    assert "CAM-A1" in up.text and "A001" in up.text and "UOF-7" in up.text
+
+    page = client.get(f"/footage/{fid}")
+    assert page.status_code == 200
+    m = re.search(r'src="/api/v1/footage/\d+/video\?view=([A-Za-z0-9_-]+)"', page.text)
+    assert m, page.text
+    assert (
+        client.get(f"/api/v1/footage/{fid}/video?view={m.group(1)}", headers={"Range": "bytes=0-"}).status_code == 206
+    )
+    assert 'name="reason"' in page.text and "Place legal hold" in page.text
+
+    # Suggested footage on the incident page (htmx fragment) and accepting it.
+    inc_page = client.get(f"/incidents/{inc}")
+    assert f'hx-get="/incidents/{inc}/footage-suggestions"' in inc_page.text
+    frag = client.get(f"/incidents/{inc}/footage-suggestions", headers={"HX-Request": "true"})
+    assert frag.status_code == 200 and "Suggested footage" in frag.text and f"/footage/{fid}" in frag.text
+    assert "No footage found for Officer a2" in frag.text
+    assert "<html" not in frag.text
+    assert "<html" in client.get(f"/incidents/{inc}/footage-suggestions").text
+    r = client.post(f"/incidents/{inc}/footage-suggestions/{fid}/accept", data={"csrf_token": csrf})
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/incidents/{inc}")
+    assert session.get(FootageIncident, (fid, inc)) is not None
+
+    # Legal hold: reason required, then set and released.
+    r = client.post(f"/footage/{fid}/legal-hold", data={"csrf_token": csrf, "action": "hold", "reason": ""})
+    assert r.status_code == 200 and "Give a reason" in r.text
+    r = client.post(f"/footage/{fid}/legal-hold", data={"csrf_token": csrf, "action": "hold", "reason": "Claim CC-1"})
+    assert r.status_code == 303
+    session.expire_all()
+    assert session.get(Footage, fid).legal_hold is True  # type: ignore[union-attr]
+    assert "Legal hold" in client.get(f"/footage/{fid}").text
+    r = client.post(f"/footage/{fid}/legal-hold", data={"csrf_token": csrf, "action": "release", "reason": "Settled"})
+    assert r.status_code == 303
+
+    # Unlink with a reason, link again by hand from the footage page.
+    r = client.post(f"/footage/{fid}/links/{inc}/remove", data={"csrf_token": csrf, "reason": "wrong incident"})
+    assert r.status_code == 303
+    r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": str(inc)})
+    assert r.status_code == 303
+    assert session.get(FootageIncident, (fid, inc)) is not None
+
+    # Without the CSRF token nothing changes.
+    assert client.post(f"/footage/{fid}/legal-hold", data={"action": "hold", "reason": "xxxx"}).status_code == 403
+
+    missing = client.get("/footage/missing")
+    assert missing.status_code == 200 and "UOF-7" in missing.text and "Officer a2" in missing.text
+    actions = {e.action for e in session.exec(select(AuditEvent)).all()}
+    assert {"footage_view", "footage_play", "footage_suggestion_accept", "footage_unlink", "footage_link"} <= actions
+
+
+def test_dismiss_from_incident_page(client, as_user, session, world) -> None:
+    api = as_user("coordinator.a")
+    inc = _incident(api, staff=("A001",))
+    fid = post_footage(api, mp4_bytes(20_000, seed=2)).json()["id"]
+    csrf = browser_sign_in(client, "coordinator.a")
+    r = client.post(f"/incidents/{inc}/footage-suggestions/{fid}/dismiss", data={"csrf_token": csrf})
+    assert r.status_code == 303
+    assert session.get(LinkDismissal, (fid, inc)) is not None
+    frag = client.get(f"/incidents/{inc}/footage-suggestions", headers={"HX-Request": "true"})
+    assert "No other footage overlaps" in frag.text
+
+
+def test_retention_warning_and_integrity_banner(client, as_user, session, world) -> None:
+    api = as_user("coordinator.a")
+    fid = post_footage(api, mp4_bytes(20_000, seed=3)).json()["id"]
+    with unit_of_work() as s:
+        f = s.get(Footage, fid)
+        assert f is not None
+        f.uploaded_at = utcnow() - timedelta(days=27)
+        f.purge_due_at = utcnow() + timedelta(days=4)
+        f.integrity_status = "mismatch"  # type: ignore[assignment]
+        f.integrity_checked_at = utcnow()
+        s.add(f)
+    browser_sign_in(client, "coordinator.a")
+    assert "Due for deletion on" in client.get("/footage").text
+    page = client.get(f"/footage/{fid}").text
+    assert "Due for deletion on" in page and "Integrity alert" in page
+
+
+def test_governor_sees_pages_but_cannot_change(client, as_user, world) -> None:
+    api = as_user("coordinator.a")
+    fid = post_footage(api, mp4_bytes(20_000, seed=4)).json()["id"]
+    browser_sign_in(client, "governor.a")
+    assert client.get("/footage").status_code == 200
+    page = client.get(f"/footage/{fid}")
+    assert page.status_code == 200 and "Place legal hold" not in page.text and "Download original file" in page.text
+    assert client.get("/footage/upload").status_code == 403
+
+
+def test_staff_cannot_see_footage_pages(client, as_user, world) -> None:
+    browser_sign_in(client, "officer.a1")
+    assert client.get("/footage").status_code == 403
