@@ -107,7 +107,8 @@ def estate(as_user: Any, world: Any, storage_root: Path, session: Any) -> Estate
     session.add(kf)
     session.commit()
     session.execute(
-        sa.text("UPDATE footage SET filmstrip_key = :k WHERE id = :i"), {"k": f"{footage_id}/filmstrip.jpg", "i": footage_id}
+        sa.text("UPDATE footage SET filmstrip_key = :k WHERE id = :i"),
+        {"k": f"{footage_id}/filmstrip.jpg", "i": footage_id},
     )
     rating_id = _rate(coord, footage_id)
     r = coord.post(

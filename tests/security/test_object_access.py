@@ -61,7 +61,9 @@ CASES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/footage/{footage_id}/analysis"): {},
     ("POST", "/footage/{footage_id}/analysis/retry"): {"data": {}},
     ("GET", "/api/v1/incidents/{incident_id}"): {},
-    ("PATCH", "/api/v1/incidents/{incident_id}"): {"json": {"location": "Changed by someone else", "reason": "Tidy up"}},
+    ("PATCH", "/api/v1/incidents/{incident_id}"): {
+        "json": {"location": "Changed by someone else", "reason": "Tidy up"}
+    },
     ("GET", "/api/v1/incidents/{incident_id}/activation"): {},
     ("GET", "/incidents/{incident_id}"): {},
     ("POST", "/api/v1/footage/{footage_id}/ratings"): {"json": RATING},
@@ -99,14 +101,15 @@ CONTROL_USER = {
 NO_CONTROL = {("GET", "/good-practice/{footage_id}")}
 
 FINGERPRINT = {
-    "footage": "SELECT id, status, legal_hold, legal_hold_reason, analysis_attempts, good_practice FROM footage ORDER BY id",
+    "footage": "SELECT id, status, legal_hold, legal_hold_reason, analysis_attempts, good_practice FROM footage"
+    " ORDER BY id",
     "acknowledgement": "SELECT count(*) FROM acknowledgement",
     "incident": "SELECT id, location, reference FROM incident ORDER BY id",
     "footage_incident": "SELECT footage_id, incident_id FROM footage_incident ORDER BY 1, 2",
     "link_dismissal": "SELECT footage_id, incident_id FROM link_dismissal ORDER BY 1, 2",
     "rating": "SELECT count(*) FROM rating",
     "calibration": "SELECT id, completed_at FROM calibration_assignment ORDER BY id",
-    "upload_session": "SELECT id, \"offset\" FROM upload_session ORDER BY id",
+    "upload_session": 'SELECT id, "offset" FROM upload_session ORDER BY id',
     "outbox": "SELECT count(*) FROM outbox_job",
 }
 
@@ -149,7 +152,9 @@ def _break_scope(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_id_route_has_a_case(app: Any) -> None:
     """A new route taking a record id must be added to CASES (and so be tried by the tests below)."""
     missing = [r for r in id_routes(app) if r not in CASES]
-    assert not missing, f"routes with an id but no access-control case in tests/security/test_object_access.py: {missing}"
+    assert not missing, (
+        f"routes with an id but no access-control case in tests/security/test_object_access.py: {missing}"
+    )
     stale = [c for c in CASES if c not in set(id_routes(app))]
     assert not stale, f"cases for routes that no longer exist: {stale}"
 

@@ -120,19 +120,27 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("GET", "/sign-in"): PUBLIC,
     ("POST", "/sign-in"): PUBLIC,
     ("POST", "/sign-out"): ANY,
-    ('GET', '/footage'): frozenset({C, G}),
-    ('GET', '/footage/upload'): frozenset({C}),
-    ('GET', '/footage/missing'): frozenset({C, G}),
-    ('GET', '/footage/{footage_id}'): frozenset({C, G}),
-    ('POST', '/footage/{footage_id}/legal-hold'): frozenset({C}),
-    ('POST', '/footage/{footage_id}/links'): frozenset({C}),
-    ('POST', '/footage/{footage_id}/links/{incident_id}/remove'): frozenset({C}),
-    ('GET', '/incidents/{incident_id}/footage-suggestions'): frozenset({C, G}),
-    ('POST', '/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}'): frozenset({C}),
+    ("GET", "/footage"): frozenset({C, G}),
+    ("GET", "/footage/upload"): frozenset({C}),
+    ("GET", "/footage/missing"): frozenset({C, G}),
+    ("GET", "/footage/{footage_id}"): frozenset({C, G}),
+    ("POST", "/footage/{footage_id}/legal-hold"): frozenset({C}),
+    ("POST", "/footage/{footage_id}/links"): frozenset({C}),
+    ("POST", "/footage/{footage_id}/links/{incident_id}/remove"): frozenset({C}),
+    ("GET", "/incidents/{incident_id}/footage-suggestions"): frozenset({C, G}),
+    ("POST", "/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}"): frozenset({C}),
 }
 
-IDS = {"footage_id": 1, "incident_id": 1, "keyframe_id": 1, "assignment_id": 1, "rating_id": 1,
-       "upload_id": "f" * 32, "staff_number": "A001", "decision": "accept"}
+IDS = {
+    "footage_id": 1,
+    "incident_id": 1,
+    "keyframe_id": 1,
+    "assignment_id": 1,
+    "rating_id": 1,
+    "upload_id": "f" * 32,
+    "staff_number": "A001",
+    "decision": "accept",
+}
 
 
 def _url(path: str) -> str:
