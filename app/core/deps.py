@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, SQLModel
 
 from app.audit.service import Actor, record_now
@@ -108,6 +109,18 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfFailure("The form had expired or was not sent from this service. Go back, reload and try again.")
 
 
+def _resolve(session: Session, token: str, via: SessionKind) -> tuple[UserSession, User, str | None] | None:
+    resolved = resolve_session(session, token, kind=via)
+    if resolved is None:
+        return None
+    row, user = resolved
+    # Detached, so error pages can still show who is signed in after the request's transaction rolls back.
+    session.expunge(row)
+    session.expunge(user)
+    est = session.get(Establishment, user.establishment_id) if user.establishment_id is not None else None
+    return row, user, (est.name if est else None)
+
+
 async def optional_principal(request: Request, session: SessionDep) -> Principal | None:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
@@ -119,18 +132,16 @@ async def optional_principal(request: Request, session: SessionDep) -> Principal
         via = SessionKind.browser
     if not token:
         return None
-    resolved = resolve_session(session, token, kind=via)
-    if resolved is None:
+    # Database work runs in the thread pool, never on the event loop: on SQLite every transaction takes the
+    # write lock (BEGIN IMMEDIATE), and a loop blocked waiting for it cannot let the holder commit (deadlock).
+    found = await run_in_threadpool(_resolve, session, token, via)
+    if found is None:
         return None
-    row, user = resolved
-    # Detached, so error pages can still show who is signed in after the request's transaction rolls back.
-    session.expunge(row)
-    session.expunge(user)
+    row, user, est_name = found
     principal = Principal(user=user, session_row=row, via=via, ip=client_ip(request))
     request.state.principal = principal
     if user.establishment_id is not None:
-        est = session.get(Establishment, user.establishment_id)
-        request.state.establishment_name = est.name if est else None
+        request.state.establishment_name = est_name
     await _check_csrf(request, principal)
     return principal
 
@@ -152,7 +163,8 @@ def require_roles(*roles: Role) -> Any:
         if principal.role in roles or principal.is_admin:
             return principal
         session.rollback()  # release this request's locks: the refusal is written in its own transaction
-        record_now(
+        await run_in_threadpool(  # off the event loop, like every database write (see optional_principal)
+            record_now,
             principal.actor,
             "access_denied",
             outcome="denied",
