@@ -40,7 +40,7 @@ class SuggestionPublic(BaseModel):
     recording_started_at: datetime
     duration_s: float | None
     why: str
-    overlap_s: float
+    overlap_s: float | None = Field(description="Seconds of the incident window covered; null while length unknown")
 
 
 class DismissIn(BaseModel):

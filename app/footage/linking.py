@@ -40,7 +40,7 @@ class Suggestion:
     footage: Footage
     wearer: StaffMember | None
     why: str  # "worn by an involved officer" | "camera named on the incident"
-    overlap_s: float
+    overlap_s: float | None  # None while the clip's length is not known (not analysed, none claimed)
 
 
 def suggestions(session: Session, incident: Incident, *, margin_minutes: int | None = None) -> list[Suggestion]:
@@ -77,10 +77,13 @@ def suggestions(session: Session, incident: Incident, *, margin_minutes: int | N
         f_end = clip_end(f)
         if f_end < start:
             continue
-        overlap = (min(f_end, end) - max(f.recording_started_at, start)).total_seconds()
+        known = f.duration_s is not None or f.claimed_duration_s is not None
+        overlap = (min(f_end, end) - max(f.recording_started_at, start)).total_seconds() if known else None
         why = "worn by an involved officer" if f.wearer_id in staff_ids else "camera named on the incident"
         wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
-        out.append(Suggestion(footage=f, wearer=wearer, why=why, overlap_s=max(0.0, overlap)))
+        out.append(
+            Suggestion(footage=f, wearer=wearer, why=why, overlap_s=None if overlap is None else max(0.0, overlap))
+        )
     return out
 
 

@@ -44,7 +44,10 @@ def test_pages_end_to_end(client, as_user, session, world) -> None:
 
     listing = client.get("/footage")
     assert listing.status_code == 200
-    assert "CAM &lt;i&gt;1.mp4" in listing.text and "Upload footage" in listing.text
+    assert (
+        f'<a class="govuk-link" href="/footage/{fid}">CAM &lt;i&gt;1.mp4</a>' in listing.text
+        and "Upload footage" in listing.text
+    )
     assert client.get("/footage", params={"wearer": "A002"}).text.count("/footage/" + str(fid)) == 0
     assert client.get("/footage", params={"status": "queued", "since": "2020-01-01"}).status_code == 200
 
@@ -65,7 +68,8 @@ def test_pages_end_to_end(client, as_user, session, world) -> None:
     inc_page = client.get(f"/incidents/{inc}")
     assert f'hx-get="/incidents/{inc}/footage-suggestions"' in inc_page.text
     frag = client.get(f"/incidents/{inc}/footage-suggestions", headers={"HX-Request": "true"})
-    assert frag.status_code == 200 and "Suggested footage" in frag.text and f"/footage/{fid}" in frag.text
+    assert frag.status_code == 200 and "Suggested footage" in frag.text
+    assert f'<a class="govuk-link" href="/footage/{fid}">' in frag.text
     assert "No footage found for Officer a2" in frag.text
     assert "<html" not in frag.text
     assert "<html" in client.get(f"/incidents/{inc}/footage-suggestions").text
