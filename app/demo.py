@@ -7,8 +7,11 @@ some switched on late, one with the lens covered. Analysis runs in the worker as
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,14 +177,83 @@ def _clip_sha(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def load_demo(*, if_empty: bool = False, echo: Callable[[str], object] = print) -> None:
+# Demo clips: 480x270 H.264, light sensor noise, x264 "ultrafast": realistic enough on screen, about a
+# second each to make, rendered in parallel before the database transaction opens.
+CLIP_SIZE = (480, 270)
+CLIP_NOISE = 4
+CLIP_PRESET = "ultrafast"
+CLIP_CRF = 26
+
+
+def _force_start(now: datetime, idx: int) -> datetime:
+    days = INCIDENTS[idx][0]
+    base = (now - timedelta(days=days)).replace(hour=9 + (idx * 5) % 10, minute=(idx * 17) % 60, second=0)
+    return base + timedelta(seconds=40)
+
+
+def _camera_serial(officer: str) -> str:
+    return f"BWV-{[n for n, _ in OFFICERS].index(officer) + 41:04d}"
+
+
+def _render_clip(job: tuple[str, float, tuple[float, float] | None, str, datetime, int]) -> str:
     from workers.video.synth import make_clip
 
+    path, length, dark, serial, first_frame, seed = job
+    make_clip(
+        path,
+        seconds=length,
+        fps=25,
+        size=CLIP_SIZE,
+        scenes=[length * 0.45],
+        dark=[dark] if dark else [],
+        noise=CLIP_NOISE,
+        preset=CLIP_PRESET,
+        crf=CLIP_CRF,
+        overlay_text=serial.replace("-", " "),
+        clock_start=first_frame,
+        seed=seed,
+    )
+    return path
+
+
+def render_clips(folder: Path, now: datetime) -> dict[tuple[int, str], Path]:
+    """Every demo clip, made on all cores (encoding is the slow part of loading the demo)."""
+    jobs: list[tuple[tuple[int, str], tuple[str, float, Any, str, datetime, int]]] = []
+    for idx, (_days, _loc, _planned, _types, _officers, clips) in enumerate(INCIDENTS):
+        force_start = _force_start(now, idx)
+        for officer, lead, _press, _prerecord, length, dark in clips:
+            first_frame = force_start - timedelta(seconds=lead)
+            path = str(folder / f"{officer}_{idx}.mp4")
+            jobs.append(
+                (
+                    (idx, officer),
+                    (path, float(length), dark, _camera_serial(officer), first_frame, idx * 10 + len(jobs)),
+                )
+            )
+    workers = max(1, min(4, os.cpu_count() or 1))
+    if workers == 1:
+        return {key: Path(_render_clip(job)) for key, job in jobs}
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        paths = list(pool.map(_render_clip, [job for _, job in jobs]))
+    return {key: Path(path) for (key, _), path in zip(jobs, paths, strict=True)}
+
+
+def load_demo(*, if_empty: bool = False, echo: Callable[[str], object] = print) -> None:
     with unit_of_work() as session:
         if if_empty and session.exec(select(func.count()).select_from(Establishment)).one():
             echo("demo: the database already has data; nothing loaded")
             _print_sign_ins(echo)
             return
+    now = datetime.now(UTC).replace(microsecond=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        rendered = render_clips(Path(tmp), now)
+        _load(now, rendered, echo)
+
+
+def _load(now: datetime, rendered: dict[tuple[int, str], Path], echo: Callable[[str], object]) -> None:
+    with unit_of_work() as session:
         est = create_establishment(
             session, EstablishmentCreate(code="EXA", name="HMP Example", kind=EstablishmentKind.prison)
         )
@@ -190,7 +262,7 @@ def load_demo(*, if_empty: bool = False, echo: Callable[[str], object] = print) 
             n: add_staff_member(session, est.id, StaffMemberCreate(staff_number=n, name=name)) for n, name in OFFICERS
         }
         cameras = {
-            n: add_camera(session, est.id, CameraCreate(serial=f"BWV-{i + 41:04d}", label=f"Camera {i + 41}"))
+            n: add_camera(session, est.id, CameraCreate(serial=_camera_serial(n), label=f"Camera {i + 41}"))
             for i, (n, _) in enumerate(OFFICERS)
         }
         users = {}
@@ -205,69 +277,56 @@ def load_demo(*, if_empty: bool = False, echo: Callable[[str], object] = print) 
                 staff_member_id=staff[staff_number].id if staff_number else None,
             )
         coordinator = users["coordinator"]
-        now = datetime.now(UTC).replace(microsecond=0)
         footage_by: dict[tuple[int, str], Footage] = {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for idx, (days, loc, planned, types, officers, clips) in enumerate(INCIDENTS):
-                base = (now - timedelta(days=days)).replace(hour=9 + (idx * 5) % 10, minute=(idx * 17) % 60, second=0)
-                force_start = base + timedelta(seconds=40)
-                subj = SUBJECTS[idx % len(SUBJECTS)]
-                incident = create_incident(
+        for idx, (_days, loc, planned, types, officers, clips) in enumerate(INCIDENTS):
+            force_start = _force_start(now, idx)
+            base = force_start - timedelta(seconds=40)
+            subj = SUBJECTS[idx % len(SUBJECTS)]
+            incident = create_incident(
+                session,
+                establishment_id=est.id,
+                user_id=coordinator.id,
+                data=IncidentCreate(
+                    reference=f"UOF-{base:%Y}-{idx + 101:04d}",
+                    location=LOCATIONS[loc],
+                    planned=planned,
+                    force_types=types,
+                    incident_started_at=force_start - timedelta(seconds=30),
+                    force_started_at=force_start,
+                    force_ended_at=force_start + timedelta(seconds=FORCE_SECONDS),
+                    incident_ended_at=force_start + timedelta(seconds=FORCE_SECONDS + 60),
+                    description=_description(planned, types, LOCATIONS[loc]),
+                    staff=[InvolvedStaffIn(staff_number=o, part=_part(i, types)) for i, o in enumerate(officers)],
+                    subjects=[
+                        SubjectBase(
+                            reference=subj[0], ethnicity=subj[1], age_band=subj[2], sex=subj[3], disability=subj[4]
+                        )
+                    ],
+                ),
+            )
+            for officer, lead, press, prerecord, length, _dark in clips:
+                first_frame = force_start - timedelta(seconds=lead)
+                path = rendered[(idx, officer)]
+                sha, size = _clip_sha(path)
+                f = register_footage(
                     session,
-                    establishment_id=est.id,
-                    user_id=coordinator.id,
-                    data=IncidentCreate(
-                        reference=f"UOF-{base:%Y}-{idx + 101:04d}",
-                        location=LOCATIONS[loc],
-                        planned=planned,
-                        force_types=types,
-                        incident_started_at=force_start - timedelta(seconds=30),
-                        force_started_at=force_start,
-                        force_ended_at=force_start + timedelta(seconds=FORCE_SECONDS),
-                        incident_ended_at=force_start + timedelta(seconds=FORCE_SECONDS + 60),
-                        description=_description(planned, types, LOCATIONS[loc]),
-                        staff=[InvolvedStaffIn(staff_number=o, part=_part(i, types)) for i, o in enumerate(officers)],
-                        subjects=[
-                            SubjectBase(
-                                reference=subj[0], ethnicity=subj[1], age_band=subj[2], sex=subj[3], disability=subj[4]
-                            )
-                        ],
+                    NewFootage(
+                        establishment_id=est.id,
+                        camera_id=cameras[officer].id,
+                        wearer_id=staff[officer].id,
+                        recording_started_at=first_frame,
+                        activated_at=first_frame + timedelta(seconds=press),
+                        prerecord_seconds=prerecord,
+                        claimed_duration_s=float(length),
+                        original_filename=f"{cameras[officer].serial}_{first_frame:%Y%m%d_%H%M%S}.mp4",
+                        uploaded_by_user_id=coordinator.id,
                     ),
+                    path=path,
+                    sha256=sha,
+                    size=size,
                 )
-                for officer, lead, press, prerecord, length, dark in clips:
-                    first_frame = force_start - timedelta(seconds=lead)
-                    path = Path(tmp) / f"{officer}_{idx}.mp4"
-                    make_clip(
-                        path,
-                        seconds=length,
-                        fps=25,
-                        size=(640, 360),
-                        scenes=[length * 0.45],
-                        dark=[dark] if dark else [],
-                        overlay_text=cameras[officer].serial.replace("-", " "),
-                        clock_start=first_frame,
-                        seed=idx * 10 + len(footage_by),
-                    )
-                    sha, size = _clip_sha(path)
-                    f = register_footage(
-                        session,
-                        NewFootage(
-                            establishment_id=est.id,
-                            camera_id=cameras[officer].id,
-                            wearer_id=staff[officer].id,
-                            recording_started_at=first_frame,
-                            activated_at=first_frame + timedelta(seconds=press),
-                            prerecord_seconds=prerecord,
-                            claimed_duration_s=float(length),
-                            original_filename=f"{cameras[officer].serial}_{first_frame:%Y%m%d_%H%M%S}.mp4",
-                            uploaded_by_user_id=coordinator.id,
-                        ),
-                        path=path,
-                        sha256=sha,
-                        size=size,
-                    )
-                    link(session, f, incident.id, user_id=coordinator.id, source="import")  # type: ignore[arg-type]
-                    footage_by[(idx, officer)] = f
+                link(session, f, incident.id, user_id=coordinator.id, source="import")  # type: ignore[arg-type]
+                footage_by[(idx, officer)] = f
         for idx, officer, rag, guidance in RATINGS:
             f = footage_by[(idx, officer)]
             assert f.id is not None and est.id is not None
