@@ -28,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 QUEUE_KEYS = ("date_from", "date_to", "location", "officer", "check", "status", "establishment_id")
 KEYFRAME_REASONS = {
     "first": "First frame",
-    "interval": "Every 10 s",
+    "interval": "Interval",
     "scene": "Scene change",
     "scene_change": "Scene change",
     "force_started": "Force began",

@@ -19,7 +19,9 @@ T0 = datetime(2026, 10, 5, 14, 0, tzinfo=UTC)
 def make_incident(session, world) -> Callable[..., Incident]:  # type: ignore[no-untyped-def]
     n = {"i": 0}
 
-    def _make(est: str = "a", *, at: datetime = T0, staff: tuple[str, ...] = ("a1",), location: str = "A wing") -> Incident:
+    def _make(
+        est: str = "a", *, at: datetime = T0, staff: tuple[str, ...] = ("a1",), location: str = "A wing"
+    ) -> Incident:
         n["i"] += 1
         inc = Incident(
             reference=f"UOF-{est.upper()}-{n['i']}",

@@ -35,7 +35,9 @@ def test_guidance_required_for_amber_and_red(as_user, make_incident, make_clip):
         assert "guidance" in r.json()["detail"].lower()
     r = c.post(f"/api/v1/footage/{late.id}/ratings", json=rating_body("amber", guidance="  short "))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "guidance"
-    r = c.post(f"/api/v1/footage/{late.id}/ratings", json=rating_body("amber", guidance="Press record as you approach."))
+    r = c.post(
+        f"/api/v1/footage/{late.id}/ratings", json=rating_body("amber", guidance="Press record as you approach.")
+    )
     assert r.status_code == 201, r.text
     assert r.json()["guidance"] == "Press record as you approach."
 
@@ -122,8 +124,10 @@ def test_incident_rollup_worst_clip_counts(as_user, make_incident, make_clip):  
     other = make_clip(inc, "a2")
     c = as_user("coordinator.a")
     assert c.post(f"/api/v1/footage/{good.id}/ratings", json=rating_body()).status_code == 201
-    r = c.post(f"/api/v1/footage/{late.id}/ratings", json=rating_body("red", guidance="Switch on before you go in.",
-                                                                        override_reason="Start of restraint missing"))
+    r = c.post(
+        f"/api/v1/footage/{late.id}/ratings",
+        json=rating_body("red", guidance="Switch on before you go in.", override_reason="Start of restraint missing"),
+    )
     assert r.status_code == 201, r.text
     roll = c.get(f"/api/v1/incidents/{inc.id}/ratings").json()
     by = {o["staff_number"]: o for o in roll["officers"]}
@@ -146,9 +150,12 @@ def test_calibration_blind_second_rating_and_kappa(as_user, make_incident, make_
     assert r.status_code == 422
     r = c1.post("/api/v1/calibration", json={"assigned_to_user_id": world.users["coordinator_b"], "sample_size": 2})
     assert r.status_code == 404
-    assert as_user("governor.a").post(
-        "/api/v1/calibration", json={"assigned_to_user_id": world.users["coordinator2_a"], "sample_size": 2}
-    ).status_code == 403
+    assert (
+        as_user("governor.a")
+        .post("/api/v1/calibration", json={"assigned_to_user_id": world.users["coordinator2_a"], "sample_size": 2})
+        .status_code
+        == 403
+    )
     r = c1.post(
         "/api/v1/calibration",
         json={"assigned_to_user_id": world.users["coordinator2_a"], "footage_ids": [f.id for f in clips]},
@@ -160,13 +167,10 @@ def test_calibration_blind_second_rating_and_kappa(as_user, make_incident, make_
     hist = c2.get(f"/api/v1/footage/{clips[0].id}/ratings").json()
     assert hist["blind"] is True and hist["versions"] == [] and hist["current"] is None
     # ...and cannot rate them the ordinary way.
-    r = c2.post(
-        f"/api/v1/footage/{clips[0].id}/ratings", json=rating_body(rerating_reason="second look at this")
-    )
+    r = c2.post(f"/api/v1/footage/{clips[0].id}/ratings", json=rating_body(rerating_reason="second look at this"))
     assert r.status_code == 409
     # Second ratings through the calibration screen: agree on 3, disagree on 1.
-    from tests.support import browser_sign_in
-    from tests.support import make_client
+    from tests.support import browser_sign_in, make_client
 
     web = make_client(c2.app)
     token = browser_sign_in(web, "coordinator2.a")

@@ -13,7 +13,15 @@ FS = datetime(2026, 11, 3, 14, 2, 0, tzinfo=UTC)  # force started
 FE = FS + timedelta(seconds=30)  # force ended
 
 
-def facts(lead: float = 10, press: float | None = None, length: float = 60, prerecord: float = 0, segs=(), kinds=(), analysed=True):  # type: ignore[no-untyped-def]  # noqa: E501
+def facts(
+    lead: float = 10,
+    press: float | None = None,
+    length: float = 60,
+    prerecord: float = 0,
+    segs=(),
+    kinds=(),
+    analysed=True,
+):  # type: ignore[no-untyped-def]  # noqa: E501
     """A clip whose first frame is `lead` s before force began; record pressed `press` s after the first frame."""
     start = FS - timedelta(seconds=lead)
     return clip_facts(
@@ -38,7 +46,12 @@ CASES = [
     ("after force ended", facts(lead=-40, press=0), Rag.red, "after force had ended"),
     ("stopped early, under half", facts(lead=10, length=20), Rag.red, "Only 33% of the force window"),
     ("stopped early, most captured", facts(lead=10, length=35), Rag.amber, "Recording stopped before force ended"),
-    ("lens covered 19 s in restraint", facts(segs=[("dark", 15, 34)]), Rag.red, "Lens covered or picture dark for 19 s during"),
+    (
+        "lens covered 19 s in restraint",
+        facts(segs=[("dark", 15, 34)]),
+        Rag.red,
+        "Lens covered or picture dark for 19 s during",
+    ),
     ("lens covered 5 s in restraint", facts(segs=[("dark", 15, 20)]), Rag.amber, "for 5 s during the use of force"),
     ("frozen 3 s during force", facts(segs=[("frozen", 12, 15)]), Rag.amber, "Picture frozen for 3 s during"),
     ("dark long before force", facts(lead=30, length=80, segs=[("dark", 1, 9)]), Rag.amber, "outside the force window"),

@@ -46,9 +46,10 @@ def test_queue_oldest_first_with_no_footage_and_filters(web, make_incident, make
     assert web.get("/review?date_from=nonsense").status_code == 200
 
 
-
 def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session):  # type: ignore[no-untyped-def]
-    a = make_clip(make_incident(at=T0), "a1", lead=5, press=12, keyframes=(0.0, 10.0, 15.0), segments=(("dark", 20, 24),))
+    a = make_clip(
+        make_incident(at=T0), "a1", lead=5, press=12, keyframes=(0.0, 10.0, 15.0), segments=(("dark", 20, 24),)
+    )
     b = make_clip(make_incident(at=T0 + timedelta(days=1), staff=("a2",)), "a2")
     page = web.get(f"/review/{a.id}")
     assert page.status_code == 200
@@ -56,6 +57,7 @@ def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session)
     assert "Camera switched on 7 s after force began; the pre-record buffer caught the start" in html
     assert f'src="/api/v1/footage/{a.id}/video?view=' in html
     assert html.count("data-bwv-keyframe=") == 3 and "bwv-timeline__segment--dark" in html
+    assert f'name="csrf_token" value="{web.token}"' in html  # the form really carries the session's token
     assert "Clip 1 of 2 to review" in html and "<script>" not in html and "style=" not in html
     ev = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_review_view")).one()
     assert ev.detail["purpose"] == "review"

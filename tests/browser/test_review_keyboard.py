@@ -1,0 +1,107 @@
+"""In real Chromium: a coordinator opens the queue, plays a clip, seeks with a keyframe, rates with the keyboard
+only and sees the queue move on. Screenshots of each screen are saved to tests/artifacts/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.browser.conftest import LiveServer, shot, sign_in
+
+PLAYING = "() => { const v = document.querySelector('[data-bwv-video]'); return v.currentTime > 0.5 }"
+
+
+def now(page: Any) -> float:
+    return float(page.evaluate("() => document.querySelector('[data-bwv-video]').currentTime"))
+
+
+def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServer) -> None:
+    seed = live_server.seed
+    sign_in(page, "coordinator", seed["password"])
+
+    # The queue: oldest incident first, the incident with no footage listed too.
+    page.goto("/review")
+    rows = page.locator("[data-bwv-queue-row]")
+    assert rows.count() == 3
+    assert page.get_by_text("UOF-2026-0103").is_visible()  # no footage at all
+    assert page.get_by_text("Involved, but no clip of theirs is linked").is_visible()
+    shot(page, "review-01-queue", full_page=True)
+
+    # Start with the oldest: the on-time clip; green with the keyboard only, then save and next.
+    page.click("[data-bwv-start-review]")
+    page.wait_for_url(f"**/review/{seed['ontime']}*")
+    page.keyboard.press("1")
+    assert page.is_checked("#rag-green")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url(f"**/review/{seed['late']}?*saved=*")
+    assert page.get_by_text("Saved: Green for the previous clip").is_visible()
+
+    # The late clip: the checks' findings in plain words, the suggested rating, the timeline and filmstrip.
+    assert page.get_by_text(
+        "Camera switched on 2 s after force began; the pre-record buffer caught the start"
+    ).is_visible()
+    page.wait_for_function("() => document.querySelector('[data-bwv-video]').readyState >= 1")
+    shot(page, "review-02-screen")
+
+    # Play and pause (k).
+    page.keyboard.press("k")
+    page.wait_for_function(PLAYING, timeout=10_000)
+    page.keyboard.press("k")
+    assert page.evaluate("() => document.querySelector('[data-bwv-video]').paused")
+
+    # Seek via a keyframe (the scene change at 7.6 s), then jump to force start (f) and step a frame (.).
+    frame = page.locator("[data-bwv-keyframe]", has_text="Scene change")
+    target = float(frame.get_attribute("data-seek") or 0)
+    frame.click()
+    page.wait_for_timeout(200)
+    assert abs(now(page) - target) < 0.15, (now(page), target)
+    assert "bwv-filmstrip__frame--current" in (frame.get_attribute("class") or "")
+    page.keyboard.press("f")
+    page.wait_for_timeout(200)
+    assert abs(now(page) - 3.0) < 0.15  # force began 3 s after this clip's first frame
+    page.keyboard.press(".")
+    page.wait_for_timeout(200)
+    assert abs(now(page) - 3.04) < 0.03
+    playhead = page.evaluate(
+        "() => getComputedStyle(document.querySelector('[data-bwv-playhead]')).getPropertyValue('--bwv-at')"
+    )
+    assert abs(float(playhead) - 3.04 / 12 * 100) < 1
+
+    # Amber with guidance, keyboard only: 2 selects amber and goes to the guidance box; Ctrl+Enter saves.
+    page.keyboard.press("2")
+    assert page.is_checked("#rag-amber")
+    assert page.evaluate("() => document.activeElement.id") == "guidance"
+    guidance = "You pressed record 2 s after force began. Press record as you approach, before going hands-on."
+    page.keyboard.type(guidance)
+    shot(page, "review-03-rated-amber")
+    page.keyboard.press("Control+Enter")
+
+    # The queue moves on to the next clip (the lens-covered one), and the rating is stored.
+    page.wait_for_url(f"**/review/{seed['covered']}?*saved=*")
+    assert page.get_by_text("Saved: Amber for the previous clip").is_visible()
+    assert page.get_by_text("Lens covered or picture dark for").first.is_visible()
+    shot(page, "review-04-next-clip")
+    history = page.request.get(f"/api/v1/footage/{seed['late']}/ratings").json()
+    assert history["current"]["rag"] == "amber" and history["current"]["guidance"] == guidance
+    assert history["current"]["suggested_rag"] == "amber" and history["current"]["version"] == 1
+
+    page.goto("/review")
+    assert page.locator("[data-bwv-queue-row]").count() == 1
+    shot(page, "review-05-queue-after", full_page=True)
+    assert live_server.messages == []
+
+
+def test_side_by_side_and_history(page: Any, live_server: LiveServer) -> None:
+    seed = live_server.seed
+    sign_in(page, "coordinator", seed["password"])
+    page.goto(f"/review/{seed['late']}")
+    page.get_by_role("button", name="Play side by side").click()
+    page.wait_for_function("() => document.querySelector('[data-bwv-side-video]').readyState >= 1")
+    page.evaluate("() => { const v = document.querySelector('[data-bwv-video]'); v.currentTime = 5 }")
+    page.wait_for_timeout(400)
+    side = page.evaluate("() => document.querySelector('[data-bwv-side-video]').currentTime")
+    # The other camera's first frame is 1 s earlier, so the same clock time is 1 s further into its clip.
+    assert abs(side - 6.0) < 0.3, side
+    page.keyboard.press("?")
+    assert page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
+    shot(page, "review-06-side-by-side", full_page=True)
+    assert live_server.messages == []
