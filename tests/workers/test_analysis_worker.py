@@ -173,3 +173,43 @@ def test_killed_worker_the_job_completes_on_restart_once(
     from app.footage.analysis import derived_root
 
     assert not list(derived_root().glob(f".run-{fid}-*"))  # the killed run's scratch folder is gone
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_upload_while_redis_is_down_is_analysed_once_it_is_back(
+    engine, world, session, long_clip, tmp_path, broker, start_worker, monkeypatch
+) -> None:
+    import workers.celery_app as celery_app
+
+    # Redis "down": nothing listens on the broker's port.
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")
+    get_settings.cache_clear()
+    dead = celery_app.make_celery()
+    monkeypatch.setattr(celery_app, "celery", dead)
+    fid = register(world, long_clip, tmp_path, claimed=40.0)  # the upload is accepted and stored
+    assert publish_pending() == 0
+    job = session.exec(select(OutboxJob).where(OutboxJob.task_name == "footage.analyse")).one()
+    assert job.status == OutboxStatus.pending and job.publish_attempts == 1 and job.last_error
+    assert status_of(session, fid).status == FootageStatus.queued
+    dead.close()
+
+    # Redis is back: the pending job goes out and the worker analyses the clip.
+    monkeypatch.setenv("REDIS_URL", broker["REDIS_URL"])
+    get_settings.cache_clear()
+    live = celery_app.make_celery()
+    monkeypatch.setattr(celery_app, "celery", live)
+    try:
+        worker = start_worker()
+        assert publish_pending() == 1
+        wait_for(lambda: status_of(session, fid).status == FootageStatus.analysed, 60, worker, "analysed")
+    finally:
+        live.close()
+    session.refresh(job)
+    assert job.status == OutboxStatus.sent and job.publish_attempts == 2
