@@ -1,5 +1,6 @@
-"""A live server for browser tests: uvicorn in a subprocess on a free port, with its own data folder and SQLite
-file, migrated and seeded (tests/browser/seed_review.py), and Debian's Chromium driven by Playwright.
+"""A live server for browser tests, one per test module so modules never see each other's changes: uvicorn in
+a subprocess on a free port with its own data folder and SQLite file, migrated and seeded
+(tests/browser/seed_review.py), and Debian's Chromium driven by Playwright.
 
 Skips with a reason when /usr/bin/chromium (or Playwright) is missing, unless REQUIRE_SERVICES=1.
 Screenshots go to tests/artifacts/ (gitignored).
@@ -70,7 +71,7 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     _need_browser()
     data_dir = tmp_path_factory.mktemp("browser") / "data"
@@ -112,7 +113,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(live_server: LiveServer) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
