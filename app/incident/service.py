@@ -97,6 +97,9 @@ def create_incident(session: Session, *, establishment_id: int, data: IncidentCr
         for cam in cams:
             session.add(IncidentCamera(incident_id=incident.id, camera_id=cam.id))  # type: ignore[arg-type]
     session.flush()
+    from app.core.hooks import incident_changed
+
+    incident_changed(session, incident.id)  # type: ignore[arg-type]  # e.g. the activation check: no footage yet
     return incident
 
 

@@ -211,9 +211,13 @@ def test_activation_api_and_access(engine, world, as_user) -> None:
     assert as_user("coordinator.a").get("/api/v1/incidents/999999/activation").status_code == 404
 
 
-def test_incident_without_footage_is_checked_on_view(engine, world, session, as_user) -> None:
+def test_incident_without_footage_is_checked_on_creation_and_on_view(engine, world, session, as_user) -> None:
     inc = _incident(world, ("A001",))
-    assert session.exec(select(ActivationResult).where(ActivationResult.incident_id == inc)).all() == []
+    rows = session.exec(select(ActivationResult).where(ActivationResult.incident_id == inc)).all()
+    assert [(r.status, r.compliant) for r in rows] == [("no_footage", False)]
+    with unit_of_work() as s:  # e.g. recorded before the check existed
+        for r in s.exec(select(ActivationResult).where(ActivationResult.incident_id == inc)).all():
+            s.delete(r)
     r = as_user("coordinator.a").get(f"/api/v1/incidents/{inc}/activation")
     assert r.json()["officers"][0]["status"] == "no_footage"
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.object_id == str(inc))).all()
