@@ -100,19 +100,22 @@ def s3_storage(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     from app.core.config import get_settings
     from app.core.storage import get_storage
 
+    import uuid
+
+    bucket = f"footage-{uuid.uuid4().hex[:12]}"  # moto keeps its buckets for the whole test process
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     monkeypatch.setenv("BWV_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BWV_STORAGE_BACKEND", "s3")
     monkeypatch.setenv("BWV_S3_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("BWV_S3_BUCKET", "footage-test")
+    monkeypatch.setenv("BWV_S3_BUCKET", bucket)
     monkeypatch.setenv("BWV_S3_ACCESS_KEY", "testing")
     monkeypatch.setenv("BWV_S3_SECRET_KEY", "testing")
     get_settings.cache_clear()
     get_storage.cache_clear()
     storage = get_storage()
-    storage.client.create_bucket(Bucket="footage-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})  # type: ignore[union-attr]
+    storage.client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})  # type: ignore[union-attr]
     yield storage
     get_settings.cache_clear()
     get_storage.cache_clear()
