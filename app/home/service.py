@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from app.core.types import utcnow
+from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus
 from app.incident.models import Incident, IncidentStaff
 from app.rating.models import Acknowledgement, Rating
@@ -37,8 +38,15 @@ def coordinator_summary(session: Session, establishment_id: int) -> dict[str, An
     rated_30 = select(Rating.id).where(
         Rating.establishment_id == establishment_id, col(Rating.rated_at) >= since, Rating.is_calibration == False
     )  # noqa: E712
+    awaiting_n = _count(session, awaiting)
+    est = session.get(Establishment, establishment_id)
+    if est is not None and est.review_sample_percent < 100:
+        # Reviewing a sample: only the unrated clips in the sample are waiting (the review queue's own count).
+        from app.rating.service import QueueFilters, build_queue
+
+        awaiting_n = build_queue(session, establishment_id, QueueFilters()).counts["to_review"]
     return {
-        "awaiting_rating": _count(session, awaiting),
+        "awaiting_rating": awaiting_n,
         "failed": _count(session, failed),
         "processing": _count(session, processing),
         "incidents_without_footage": _count(session, no_footage),

@@ -232,6 +232,7 @@ def rate_footage(
             user_id=principal.user.id,  # type: ignore[arg-type]
         )
     except service.RatingRejected as exc:
+        session.rollback()  # nothing of a refused rating is kept
         return rejected(exc)
     audit_rating(session, principal, rating, via="api")
     return to_public(session, rating)

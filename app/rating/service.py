@@ -488,6 +488,13 @@ def _status_ok(row: ClipRow, status: str) -> bool:
 
 
 def build_queue(session: Session, establishment_id: int, filters: QueueFilters) -> Queue:
+    """The review queue: clips grouped by incident, oldest incident first.
+
+    "No footage" is a finding, not a clip: an incident with no clip linked, and each officer involved in an
+    incident with no clip of theirs linked, is listed in the queue (red, "No footage") with a link to the
+    incident, where footage can be linked. It is not rated here (a rating belongs to a clip); the activation
+    check records it per officer (status no_footage) and the reports count it.
+    """
     est = session.get(Establishment, establishment_id)
     assert est is not None
     tz = ZoneInfo(get_settings().timezone)
@@ -587,6 +594,11 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters) 
 def next_to_review(session: Session, establishment_id: int, filters: QueueFilters, after: int | None) -> int | None:
     """The next clip to review in queue order (the oldest unrated one, skipping `after`)."""
     order = build_queue(session, establishment_id, QueueFilters(**{**filters.__dict__, "status": "to_review"})).order
+    return next_in(order, after)
+
+
+def next_in(order: list[int], after: int | None) -> int | None:
+    """The clip after `after` in queue order, wrapping round to the oldest; None when nothing else is left."""
     if after in order:
         i = order.index(after)
         rest = order[i + 1 :] + order[:i]

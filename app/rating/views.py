@@ -317,10 +317,11 @@ def screen_context(
     next_id = None
     if not blind:
         filters, _ = parse_filters(params)
+        filters.status = "to_review"
         order = service.build_queue(session, footage.establishment_id, filters).order
         if footage.id in order:
             queue_pos = (order.index(footage.id) + 1, len(order))
-        next_id = service.next_to_review(session, footage.establishment_id, filters, footage.id)
+        next_id = service.next_in(order, footage.id)
     return {
         "footage": footage,
         "incident": incident,

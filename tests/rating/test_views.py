@@ -106,6 +106,12 @@ def test_sampling_setting_is_audited_and_applied(web, make_incident, make_clip, 
     shown = len(set(re.findall(r'data-bwv-queue-row="(\d+)"', html)))
     assert shown == 2  # ceil(20% of 10), one per officer
     assert "2 of 10 clips are in the sample" in html
+    # The home page counts what the queue counts.
+    home = web.get("/").text
+    m = re.search(
+        r'bwv-figure__value">(\d+)</p>\s*<p class="bwv-figure__label"><a[^>]*>Clips waiting for a rating', home
+    )
+    assert m and m.group(1) == "2", home[:300]
     assert web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "0"}).status_code == 303
     session.refresh(est)
     assert est.review_sample_percent == 20
