@@ -153,6 +153,7 @@ UPLOAD_DOC: dict[str, Any] = {
     response_model=UploadResult,
     openapi_extra=UPLOAD_DOC,
     responses={
+        400: {"model": Problem, "description": "Malformed multipart body"},
         409: {"model": Duplicate, "description": "These exact bytes are already stored: the existing footage id"},
         411: {"model": Problem},
         413: {"model": Problem, "description": "Larger than BWV_MAX_UPLOAD_BYTES"},

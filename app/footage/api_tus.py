@@ -23,7 +23,7 @@ import uuid
 from collections import OrderedDict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Header, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -41,6 +41,8 @@ router = APIRouter(prefix="/api/v1/uploads", tags=["resumable uploads (tus)"])
 
 TUS_VERSION = "1.0.0"
 UploadId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
+# Declared for the OpenAPI document; checked by hand so the answers follow the tus protocol (412, 409...).
+TusResumable = Annotated[str | None, Header(alias="Tus-Resumable", description="Must be 1.0.0")]
 
 _hash_cache: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 _hash_lock = threading.Lock()
@@ -133,6 +135,16 @@ def create_upload(
     principal: Coordinator,
     session: SessionDep,
     establishment_id: int | None = None,
+    tus_resumable: TusResumable = None,
+    upload_length: Annotated[str | None, Header(alias="Upload-Length", description="File size in bytes")] = None,
+    upload_metadata: Annotated[
+        str | None,
+        Header(
+            alias="Upload-Metadata",
+            description="Comma-separated `key base64(value)`: filename, camera_serial, staff_number, "
+            "recording_started_at, prerecord_seconds, activated_at, incident_reference, claimed_duration_s",
+        ),
+    ] = None,
 ) -> Response:
     """Start a resumable upload: checks the metadata now, so a bad clip is refused before it is sent."""
     _require_version(request)
@@ -210,12 +222,24 @@ def get_upload(upload_id: UploadId, principal: CurrentPrincipal, session: Sessio
     )
 
 
-@router.patch("/{upload_id}", status_code=204, responses={404: {}, 409: {}, 412: {}, 413: {}, 415: {}, 422: {}})
+@router.patch(
+    "/{upload_id}",
+    status_code=204,
+    responses={400: {}, 404: {}, 409: {}, 412: {}, 413: {}, 415: {}, 422: {}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def patch_upload(
     upload_id: UploadId,
     request: Request,
     principal: Coordinator,
     session: SessionDep,
+    tus_resumable: TusResumable = None,
+    upload_offset: Annotated[str | None, Header(alias="Upload-Offset", description="Where these bytes start")] = None,
 ) -> Response:
     """Append bytes at `Upload-Offset`."""
     _require_version(request)

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from fastapi import HTTPException
 from python_multipart import MultipartParser
+from python_multipart.exceptions import ParseError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -449,10 +450,13 @@ async def receive_multipart(
         },
     )
     try:
-        async for chunk in chunks:
-            if chunk:
-                parser.write(chunk)
-        parser.finalize()
+        try:
+            async for chunk in chunks:
+                if chunk:
+                    parser.write(chunk)
+            parser.finalize()
+        except ParseError as exc:
+            raise problem(400, f"The multipart body is malformed ({exc}): send it as multipart/form-data.") from None
         if holder["file"] is None:
             raise problem(422, "No file in the upload: send the video as a file part named 'file'.")
         sha = holder["file"].finish()

@@ -202,3 +202,13 @@ def test_admin_must_name_the_establishment(as_user, world) -> None:
         files={"file": ("a.mp4", mp4_bytes(5000, seed=8), "video/mp4")},
     )
     assert r.status_code == 201, r.text
+
+
+def test_malformed_multipart_is_400(as_user, session, world) -> None:
+    raw = b"--abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n" + mp4_bytes(5000)
+    raw += b"\r\n--abc-X garbage"
+    r = as_user("coordinator.a").post(
+        "/api/v1/footage", content=raw, headers={"Content-Type": "multipart/form-data; boundary=abc"}
+    )
+    assert r.status_code in (400, 422), r.text
+    assert _rows(session) == [] and incoming_files() == []
