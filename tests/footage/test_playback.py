@@ -95,12 +95,12 @@ def _free_port() -> int:
 @pytest.fixture
 def s3_storage(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """A real S3 HTTP API (moto's server, tests only) on a free port; boto3 talks to it over HTTP."""
+    import uuid
+
     from moto.server import ThreadedMotoServer
 
     from app.core.config import get_settings
     from app.core.storage import get_storage
-
-    import uuid
 
     bucket = f"footage-{uuid.uuid4().hex[:12]}"  # moto keeps its buckets for the whole test process
     port = _free_port()
@@ -136,3 +136,28 @@ def test_range_requests_from_s3(as_user, session, world, s3_storage) -> None:
     from app.core.storage import incoming_dir
 
     assert list(incoming_dir().iterdir()) == []
+
+
+def test_s3_verify_and_purge(as_user, session, world, s3_storage) -> None:
+    from datetime import timedelta
+
+    from app.core.db import unit_of_work
+    from app.core.types import utcnow
+    from app.footage.integrity import verify_all
+    from app.footage.models import Footage
+    from app.footage.retention import purge_due
+
+    c = as_user("coordinator.a")
+    fid = post_footage(c, mp4_bytes(300_000, seed=77)).json()["id"]
+    report = verify_all()
+    assert report.checked == 1 and report.ok == 1
+    with unit_of_work() as s:
+        f = s.get(Footage, fid)
+        assert f is not None
+        f.uploaded_at = utcnow() - timedelta(days=60)
+        key = f.storage_key
+        s.add(f)
+    assert s3_storage.exists(key)
+    with unit_of_work() as s:
+        assert purge_due(s).purged == [fid]
+    assert not s3_storage.exists(key)
