@@ -87,6 +87,28 @@ class AnalysisTask(Task):  # type: ignore[misc]
                 log.warning("mark_failed_unavailable", footage=args[0])
 
 
+def _back_in_queue(footage_id: int, exc: BaseException) -> None:
+    """A transient error: the clip waits for its automatic retry, shown as queued with the reason (and the
+    retry is not mistaken for a run that died mid-way). Best effort: the database may be what is down."""
+    import sqlalchemy as sa
+    from sqlmodel import col
+
+    from app.core.db import unit_of_work
+    from app.core.types import utcnow
+    from app.footage.models import Footage, FootageStatus
+
+    reason = f"waiting to retry after a temporary problem ({type(exc).__name__})"
+    try:
+        with unit_of_work() as session:
+            session.exec(
+                sa.update(Footage)  # type: ignore[call-overload]
+                .where(col(Footage.id) == footage_id, col(Footage.status) == FootageStatus.analysing)
+                .values(status=FootageStatus.queued, progress=0.0, status_detail=reason, status_changed_at=utcnow())
+            )
+    except sqlalchemy.exc.SQLAlchemyError:
+        log.warning("requeue_mark_failed", footage=footage_id)
+
+
 def run_analysis(footage_id: int) -> str:
     """Analyse one clip and store the results. Returns the outcome word (analysed, failed, skipped)."""
     import cv2
@@ -120,8 +142,9 @@ def run_analysis(footage_id: int) -> str:
         analysis.mark_failed(footage_id, str(exc))
         log.info("analysis_failed", footage=footage_id, reason=str(exc))
         return "failed"
-    except TRANSIENT:
+    except TRANSIENT as exc:
         shutil.rmtree(work, ignore_errors=True)
+        _back_in_queue(footage_id, exc)
         raise
     except Exception as exc:  # a bug or an unexpected library error: record it, do not loop on it
         shutil.rmtree(work, ignore_errors=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy.exc
 
+import app.footage.analysis as tasks_analysis
 import workers.analysis_tasks as tasks
 from app.footage.models import Footage, FootageStatus, Keyframe
 from tests.footage.test_analysis_service import register
@@ -47,10 +48,21 @@ def test_transient_error_is_retried_then_succeeds(engine, world, session, clip, 
         return real(key)
 
     monkeypatch.setattr(tasks, "_local_copy", flaky)
+    seen: list[tuple[str, str | None]] = []
+    real_start = tasks_analysis.start
+
+    def watch_start(footage_id: int):  # type: ignore[no-untyped-def]
+        f = _footage(session, footage_id)
+        seen.append((str(f.status), f.status_detail))
+        return real_start(footage_id)
+
+    monkeypatch.setattr(tasks_analysis, "start", watch_start)
     result = tasks.analyse.apply(args=[fid])
     assert result.successful(), result.traceback
     f = _footage(session, fid)
     assert f.status == FootageStatus.analysed and f.analysis_attempts == 2
+    # Between the two attempts the clip waited in the queue, saying why.
+    assert seen[1][0] == "queued" and "waiting to retry" in (seen[1][1] or "")
     assert len(session.query(Keyframe).filter(Keyframe.footage_id == fid).all()) >= 1
 
 
