@@ -38,6 +38,10 @@ ANALYSE_TASK = "footage.analyse"
 ACTIVE = (FootageStatus.received, FootageStatus.queued, FootageStatus.analysing)
 PROGRESS_MIN_INTERVAL_S = 1.0
 PROGRESS_MIN_STEP = 0.01
+# A job redelivered after its worker died (acks_late + reject_on_worker_lost) finds the clip still
+# 'analysing'. After this many attempts that never finished, the clip is failed instead of run again:
+# a file that crashes the decoder or exhausts memory must not take the worker down for ever.
+MAX_UNFINISHED_ATTEMPTS = 5
 
 FINDING_TITLES = {
     "truncated": "The file is cut short",
@@ -129,24 +133,37 @@ def key_moments(session: Session, footage: Footage) -> list[tuple[float, str]]:
 
 
 def start(footage_id: int) -> Job | None:
-    """Mark the clip as being analysed; None when there is nothing to do (gone, purged)."""
+    """Mark the clip as being analysed; None when there is nothing to do (gone, purged), or when earlier
+    attempts kept dying mid-way (then the clip is marked failed)."""
     with unit_of_work() as session:
         footage = session.exec(select(Footage).where(Footage.id == footage_id).with_for_update()).first()
         if footage is None or footage.status == FootageStatus.purged:
             return None
-        footage.status = FootageStatus.analysing
-        footage.status_detail = None
-        footage.progress = 0.0
-        footage.analysis_attempts += 1
-        footage.status_changed_at = utcnow()
-        session.add(footage)
-        return Job(
-            footage_id=footage_id,
-            storage_key=footage.storage_key,
-            claimed_duration_s=footage.claimed_duration_s,
-            key_moments=key_moments(session, footage),
-            attempt=footage.analysis_attempts,
-        )
+        crashed = footage.status == FootageStatus.analysing and footage.analysis_attempts >= MAX_UNFINISHED_ATTEMPTS
+        if not crashed:
+            return _begin(session, footage)
+    mark_failed(
+        footage_id,
+        f"analysis did not finish in {MAX_UNFINISHED_ATTEMPTS} attempts: the worker stopped each time (the file "
+        "may crash the decoder or need more memory). Check the file, then retry.",
+    )
+    return None
+
+
+def _begin(session: Session, footage: Footage) -> Job:
+    footage.status = FootageStatus.analysing
+    footage.status_detail = None
+    footage.progress = 0.0
+    footage.analysis_attempts += 1
+    footage.status_changed_at = utcnow()
+    session.add(footage)
+    return Job(
+        footage_id=int(footage.id),  # type: ignore[arg-type]
+        storage_key=footage.storage_key,
+        claimed_duration_s=footage.claimed_duration_s,
+        key_moments=key_moments(session, footage),
+        attempt=footage.analysis_attempts,
+    )
 
 
 class ProgressWriter:
