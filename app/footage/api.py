@@ -36,6 +36,7 @@ from app.core.deps import (
 from app.core.storage import get_storage
 from app.establishment.models import Camera
 from app.footage import linking, upload
+from app.footage.api_analysis import FootageAnalysis, footage_analysis
 from app.footage.models import Footage, FootageIncident, FootageStatus, IntegrityStatus
 from app.footage.retention import set_legal_hold
 from app.incident.models import Incident
@@ -70,6 +71,11 @@ class FootagePublic(BaseModel):
     uploaded_at: datetime
     incident_ids: list[int]
     video_url: str
+    analysis: FootageAnalysis | None = Field(
+        default=None,
+        description="GET /api/v1/footage/{id} only: measured facts, findings, dark/frozen segments, keyframes, "
+        "and the wearer's activation check in each linked incident",
+    )
 
 
 class UploadResult(FootagePublic):
@@ -327,7 +333,7 @@ def get_footage(
         establishment_id=f.establishment_id,
         detail={"via": "api"},
     )
-    return FootagePublic(**to_public(session, f))
+    return FootagePublic(**to_public(session, f), analysis=footage_analysis(session, f, principal))
 
 
 # ---------------------------------------------------------------- playback

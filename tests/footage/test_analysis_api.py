@@ -52,6 +52,10 @@ def test_footage_detail_api(engine, world, session, clip, tmp_path, as_user) -> 
     assert link["incident_id"] == inc and link["wearer"]["status"] == "before_force"
     assert link["wearer"]["compliant"] is True and link["wearer"]["clips"][0]["basis"] == "measured"
 
+    record = c.get(f"/api/v1/footage/{fid}").json()  # the footage record embeds the same analysis
+    assert record["analysis"]["measured"] == body["measured"] and record["analysis"]["activation"][0]["wearer"]
+    assert len(record["analysis"]["keyframes"]) == len(body["keyframes"])
+
     img = c.get(body["keyframes"][0]["image_url"])
     assert img.status_code == 200 and img.headers["content-type"] == "image/jpeg" and img.content[:2] == b"\xff\xd8"
     strip = c.get(body["filmstrip_url"])
