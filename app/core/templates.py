@@ -103,7 +103,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/officers", "Officers"),
         ("/audit", "Audit trail"),
     ],
-    Role.staff: [("/", "My feedback"), ("/good-practice", "Good practice")],
+    Role.staff: [("/", "My feedback"), ("/my/progress", "My progress"), ("/good-practice", "Good practice")],
     Role.admin: [
         ("/", "Home"),
         ("/incidents", "Incidents"),

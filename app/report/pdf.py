@@ -49,7 +49,8 @@ DEFINITIONS = [
     ("Unacknowledged", "current amber/red ratings the officer has not acknowledged."),
     (
         "Officers flagged",
-        "at least 2 current non-green ratings of footage recorded after the officer's first guidance.",
+        "at least 2 current non-green ratings of footage recorded after the officer's first guidance, one "
+        "of them recorded in the period.",
     ),
 ]
 

@@ -27,7 +27,8 @@ How the figures are worked out (also shown on the pages under "How these figures
 - **First guidance**: an officer's earliest current amber/red rating (a rating corrected to green does not
   count). **Before / after**: clips recorded (incidents whose force began) up to that moment / after it.
 - **Officer flagged for follow-up**: at least 2 current non-green ratings of clips recorded after the first
-  guidance. The summary evaluates it with ratings given before the end of the period.
+  guidance. The summary lists officers flagged with the ratings given before the end of the period and at
+  least one of those non-green clips recorded in the period (follow-up that belongs to this period).
 - **Breakdowns**: by location, planned vs spontaneous, and by each protected characteristic of the people
   force was used on (`IncidentSubject`). An incident with two people in different groups counts in both,
   so group shares can add up to more than 100%; "Not recorded" when the incident does not record it.
@@ -122,82 +123,46 @@ def _current() -> Any:
     return sa.and_(RT.c.is_current == sa.true(), RT.c.is_calibration == sa.false())
 
 
-# ---------------------------------------------------------------- per-incident building block
-def _per_incident(est: int, start: datetime, end: datetime, months: list[q.Month] | None = None) -> Any:
-    """One row per incident with force in [start, end): footage yes/no, officers checked, all on in time."""
-    any_check = sa.exists().where(AR.c.incident_id == INC.c.id)
-    any_not_before = sa.exists().where(AR.c.incident_id == INC.c.id, AR.c.status != ActivationStatus.before_force)
-    cols = [
-        INC.c.id,
-        INC.c.location,
-        INC.c.planned,
-        INC.c.force_started_at,
-        sa.case((sa.exists().where(FI.c.incident_id == INC.c.id), 1), else_=0).label("has_footage"),
-        sa.case((any_check, 1), else_=0).label("has_officers"),
-        sa.case((sa.and_(any_check, ~any_not_before), 1), else_=0).label("all_on"),
-    ]
-    if months is not None:
-        cols.append(q.month_bucket(INC.c.force_started_at, months).label("month"))
-    return (
-        sa.select(*cols)
-        .where(INC.c.establishment_id == est, INC.c.force_started_at >= start, INC.c.force_started_at < end)
-        .subquery("per_incident")
-    )
-
-
-def _period_incident_ids(est: int, start: datetime, end: datetime) -> Any:
-    return sa.select(INC.c.id).where(
-        INC.c.establishment_id == est, INC.c.force_started_at >= start, INC.c.force_started_at < end
-    )
-
-
-def _incident_counts(session: Session, per: Any, group: Any = None) -> list[Any]:
-    cols = [
-        sa.func.count().label("incidents"),
-        sa.func.sum(per.c.has_footage).label("with_footage"),
-        sa.func.sum(per.c.has_officers).label("with_officers"),
-        sa.func.sum(per.c.all_on).label("all_on"),
-    ]
-    stmt = sa.select(*([group.label("grp")] if group is not None else []), *cols).select_from(per)
-    if group is not None:
-        stmt = stmt.group_by(group)
-    return list(session.execute(stmt).all())
-
-
-def _breakdown_rows(rows: list[Any], total: int, labels: dict[Any, str] | None = None) -> list[BreakdownRow]:
-    out = []
-    for r in rows:
-        name = labels.get(r.grp, str(r.grp)) if labels else (r.grp if r.grp not in (None, "") else NOT_RECORDED)
-        out.append(
-            BreakdownRow(
-                group=str(name),
-                incidents=_int(r.incidents),
-                share_of_incidents=_share(_int(r.incidents), total),
-                share_with_footage=_share(_int(r.with_footage), _int(r.incidents)),
-                share_all_on_before_force=_share(_int(r.all_on), _int(r.with_officers)),
-            )
-        )
-    out.sort(key=lambda b: (-b.incidents, b.group))
-    return out
-
-
 # ---------------------------------------------------------------- flags (shared with the officer report)
-def flags_subquery(est: int, as_of: datetime | None = None) -> Any:
+def flags_subquery(
+    est: int,
+    as_of: datetime | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    staff_member_id: int | None = None,
+) -> Any:
     """Per officer: first guidance (earliest current amber/red rating) and the number of current non-green
-    ratings of clips recorded after it. Ratings given at or after `as_of` are ignored."""
-    given = [RT.c.establishment_id == est, _current(), RT.c.wearer_id.isnot(None)]
+    ratings of clips recorded after it (`after_count`; `in_window`: how many of those clips were recorded
+    in `window`). Ratings given at or after `as_of` are ignored. One pass over the non-green ratings."""
+    given = [RT.c.establishment_id == est, _current(), RT.c.wearer_id.isnot(None), RT.c.rag.in_(NON_GREEN)]
     if as_of is not None:
         given.append(RT.c.rated_at < as_of)
+    if staff_member_id is not None:
+        given.append(RT.c.wearer_id == staff_member_id)
+    non_green = (
+        sa.select(RT.c.wearer_id.label("sid"), RT.c.rated_at, FT.c.recording_started_at.label("recorded_at"))
+        .select_from(RT.join(FT, FT.c.id == RT.c.footage_id))
+        .where(*given)
+        .cte("non_green")
+    )
     first = (
-        sa.select(RT.c.wearer_id.label("sid"), sa.func.min(RT.c.rated_at).label("first_at"))
-        .where(*given, RT.c.rag.in_(NON_GREEN))
-        .group_by(RT.c.wearer_id)
-        .subquery("first_guidance")
+        sa.select(non_green.c.sid, sa.func.min(non_green.c.rated_at).label("first_at"))
+        .group_by(non_green.c.sid)
+        .cte("first_guidance")
+    )
+    in_window: Any = (
+        sa.func.sum(
+            sa.case(
+                (sa.and_(non_green.c.recorded_at >= window[0], non_green.c.recorded_at < window[1]), 1),
+                else_=0,
+            )
+        )
+        if window is not None
+        else sa.literal(0)
     )
     after = (
-        sa.select(first.c.sid, sa.func.count(RT.c.id).label("after_count"))
-        .select_from(first.join(RT, RT.c.wearer_id == first.c.sid).join(FT, FT.c.id == RT.c.footage_id))
-        .where(*given, RT.c.rag.in_(NON_GREEN), FT.c.recording_started_at > first.c.first_at)
+        sa.select(first.c.sid, sa.func.count().label("after_count"), in_window.label("in_window"))
+        .select_from(first.join(non_green, non_green.c.sid == first.c.sid))
+        .where(non_green.c.recorded_at > first.c.first_at)
         .group_by(first.c.sid)
         .subquery("after_guidance")
     )
@@ -206,6 +171,7 @@ def flags_subquery(est: int, as_of: datetime | None = None) -> Any:
             first.c.sid,
             first.c.first_at,
             sa.func.coalesce(after.c.after_count, 0).label("after_count"),
+            sa.func.coalesce(after.c.in_window, 0).label("in_window"),
         )
         .select_from(first.outerjoin(after, after.c.sid == first.c.sid))
         .subquery("flags")
@@ -213,90 +179,285 @@ def flags_subquery(est: int, as_of: datetime | None = None) -> Any:
 
 
 FLAG_THRESHOLD = 2
+# A clip is rated after it was uploaded, so after the incident it shows: ratings older than the first
+# incident (less a day for clock skew) cannot belong to it, which lets the database skip them by index.
+RATED_AFTER_MARGIN = timedelta(days=1)
 
 
 # ---------------------------------------------------------------- compliance summary
+# Few statements, each doing a lot: the per-incident rows are worked out once (a CTE) and every grouping
+# (total, location, planned, each characteristic, month) is a branch of one UNION ALL over them.
+def _tune(session: Session, dialect: str) -> None:
+    """For this transaction on PostgreSQL: no JIT (it costs ~40 ms a statement and saves nothing at this
+    size), and always a plan made for the actual dates. psycopg prepares a statement after its 5th run on
+    a connection, and a generic plan cannot see which months the date parameters pick (it went from
+    0.2 s to over a minute in bench/reports.py)."""
+    if dialect == "postgresql":
+        session.execute(sa.text("SET LOCAL jit = off"))
+        session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def _incidents_cte(
+    est: int, rng: tuple[datetime, datetime], period: tuple[datetime, datetime], months: list[q.Month]
+) -> Any:
+    """One row per incident with force in `rng`: in the period (0/1), its month, any footage (0/1), and
+    `all_on`: NULL with no officer checked, 1 when every check is before_force, else 0."""
+    all_on = (
+        sa.select(sa.func.min(sa.case((AR.c.status == ActivationStatus.before_force, 1), else_=0)))
+        .where(AR.c.incident_id == INC.c.id)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            INC.c.id,
+            INC.c.location,
+            INC.c.planned,
+            sa.case(
+                (sa.and_(INC.c.force_started_at >= period[0], INC.c.force_started_at < period[1]), 1), else_=0
+            ).label("in_period"),
+            q.month_bucket(INC.c.force_started_at, months).label("month"),
+            sa.case((sa.exists().where(FI.c.incident_id == INC.c.id), 1), else_=0).label("has_footage"),
+            all_on.label("all_on"),
+        )
+        .where(INC.c.establishment_id == est, INC.c.force_started_at >= rng[0], INC.c.force_started_at < rng[1])
+        .cte("per_incident")
+    )
+
+
+def _counts(dim: str, grp: Any, source: Any, per: Any, *where: Any) -> Any:
+    return (
+        sa.select(
+            sa.literal(dim).label("dim"),
+            sa.cast(grp, sa.String).label("grp") if grp is not None else sa.cast(sa.null(), sa.String).label("grp"),
+            sa.func.count().label("incidents"),
+            sa.func.sum(per.c.has_footage).label("with_footage"),
+            sa.func.sum(sa.case((per.c.all_on.isnot(None), 1), else_=0)).label("with_officers"),
+            sa.func.coalesce(sa.func.sum(per.c.all_on), 0).label("all_on"),
+        )
+        .select_from(source)
+        .where(*where)
+        .group_by(*([grp] if grp is not None else []))
+    )
+
+
 def compliance_summary(session: Session, establishment_id: int, period: Period) -> ComplianceSummary:
     dialect = _dialect(session)
+    _tune(session, dialect)
     est = establishment_id
     start, end = period.start, period.end
     settings = get_settings()
     establishment = session.get(Establishment, est)
     name = establishment.name if establishment else str(est)
-    inc_ids = _period_incident_ids(est, start, end)
+    months = q.months_ending(period.last, 12)
+    rng = (min(start, months[0].start), max(end, months[-1].end))
 
-    per = _per_incident(est, start, end)
-    (head,) = _incident_counts(session, per)
-    total = _int(head.incidents)
-
-    # Activation checks: status mix, lag percentiles, mean coverage.
-    checks = sa.select(AR.c.status, AR.c.lag_s, AR.c.coverage).where(AR.c.incident_id.in_(inc_ids)).subquery("checks")
-    status_rows = session.execute(
-        sa.select(checks.c.status, sa.func.count(), sa.func.avg(checks.c.coverage)).group_by(checks.c.status)
-    ).all()
-    activation = ActivationMix(**{str(s.value if hasattr(s, "value") else s): int(n) for s, n, _ in status_rows})
-    n_checks = sum(int(n) for _, n, _ in status_rows)
-    cov_sum = sum(float(avg or 0) * int(n) for _, n, avg in status_rows)
-    mean_coverage = cov_sum / n_checks if n_checks else None
-    lag = session.execute(q.percentiles(dialect, checks, "lag_s", (0.5, 0.9))).one()
-
-    # Ratings of clips linked to the period's incidents.
-    linked = sa.select(FI.c.footage_id).where(FI.c.incident_id.in_(inc_ids)).distinct().subquery("linked")
-    rag_rows = session.execute(
-        sa.select(RT.c.rag, sa.func.count())
-        .select_from(RT.join(linked, linked.c.footage_id == RT.c.footage_id))
-        .where(_current())
-        .group_by(RT.c.rag)
-    ).all()
-    rag = RagMix(**{str(r.value if hasattr(r, "value") else r): int(n) for r, n in rag_rows})
-
-    has_current = sa.exists().where(RT.c.footage_id == FT.c.id, _current())
-    backlog = _int(
-        session.execute(
-            sa.select(sa.func.count())
-            .select_from(FT.join(linked, linked.c.footage_id == FT.c.id))
-            .where(FT.c.status == FootageStatus.analysed, FT.c.purged_at.is_(None), ~has_current)
-        ).scalar()
+    # 1. Incident figures: total, breakdowns and the monthly trend in one statement.
+    per = _incidents_cte(est, rng, (start, end), months)
+    in_p = per.c.in_period == 1
+    subj = (
+        sa.select(SUBJ.c.incident_id, *[SUBJ.c[a] for a, _ in CHARACTERISTICS])
+        .where(SUBJ.c.incident_id.in_(sa.select(per.c.id).where(in_p)))
+        .cte("subjects")
     )
+    branches = [
+        _counts("total", None, per, per, in_p),
+        _counts("location", per.c.location, per, per, in_p),
+        _counts("planned", sa.cast(per.c.planned, sa.Integer), per, per, in_p),
+        _counts("month", per.c.month, per, per, per.c.month.isnot(None)),
+    ]
+    for attr, _title in CHARACTERISTICS:
+        values = sa.select(subj.c.incident_id, subj.c[attr].label("value")).distinct().subquery(f"subj_{attr}")
+        source = per.outerjoin(values, values.c.incident_id == per.c.id)
+        branches.append(_counts(attr, values.c.value, source, per, in_p))
+    grouped: dict[str, list[Any]] = {}
+    for row in session.execute(sa.union_all(*branches)):
+        grouped.setdefault(row.dim, []).append(row)
+    head = grouped.get("total", [None])[0]
+    total = _int(head.incidents) if head else 0
 
-    first_rating = (
+    # 2. Activation checks of the period: status mix and coverage.
+    inc_ids = sa.select(INC.c.id).where(
+        INC.c.establishment_id == est, INC.c.force_started_at >= start, INC.c.force_started_at < end
+    )
+    status_rows = session.execute(
+        sa.select(AR.c.status, sa.func.count(), sa.func.sum(AR.c.coverage))
+        .where(AR.c.incident_id.in_(inc_ids))
+        .group_by(AR.c.status)
+    ).all()
+    activation = ActivationMix(**{_name(st): int(n) for st, n, _ in status_rows})
+    n_checks = sum(int(n) for _, n, _ in status_rows)
+    cov_sum = sum(float(c or 0) for _, _, c in status_rows)
+
+    # 3. Lag percentiles: the period (median, p90) and each month of the trend (median), one statement.
+    lag_src = (
+        sa.select(
+            AR.c.lag_s,
+            sa.case((sa.and_(INC.c.force_started_at >= start, INC.c.force_started_at < end), 1), else_=0).label(
+                "in_period"
+            ),
+            q.month_bucket(INC.c.force_started_at, months).label("month"),
+        )
+        .select_from(AR.join(INC, INC.c.id == AR.c.incident_id))
+        .where(INC.c.establishment_id == est, INC.c.force_started_at >= rng[0], INC.c.force_started_at < rng[1])
+        .cte("lag_src")
+    )
+    lags = sa.union_all(
+        sa.select(lag_src.c.lag_s, sa.literal("period").label("g")).where(lag_src.c.in_period == 1),
+        sa.select(lag_src.c.lag_s, lag_src.c.month.label("g")).where(lag_src.c.month.isnot(None)),
+    ).subquery("lags")
+    lag_by = {
+        r[0]: (q.as_float(r[1]), q.as_float(r[2]))
+        for r in session.execute(q.percentiles(dialect, lags, "lag_s", (0.5, 0.9), group="g"))
+    }
+    lag = lag_by.get("period", (None, None))
+
+    # 4. Clips linked to the incidents: RAG mix, trend, backlog, unacknowledged, time to rating, one statement.
+    light = (
+        sa.select(
+            INC.c.id,
+            sa.case((sa.and_(INC.c.force_started_at >= start, INC.c.force_started_at < end), 1), else_=0).label(
+                "in_period"
+            ),
+            q.month_bucket(INC.c.force_started_at, months).label("month"),
+            sa.case(
+                (sa.and_(INC.c.force_started_at >= start, INC.c.force_started_at < end), INC.c.force_started_at),
+                else_=sa.null(),
+            ).label("period_at"),
+        )
+        .where(INC.c.establishment_id == est, INC.c.force_started_at >= rng[0], INC.c.force_started_at < rng[1])
+        .subquery("light")
+    )
+    linked = (
         sa.select(
             FI.c.footage_id,
-            sa.func.min(INC.c.force_started_at).label("incident_at"),
-            sa.func.min(RT.c.rated_at).label("rated_at"),
+            sa.func.max(light.c.in_period).label("in_period"),
+            sa.func.min(light.c.month).label("month"),
+            sa.func.min(light.c.period_at).label("incident_at"),
         )
-        .select_from(FI.join(INC, INC.c.id == FI.c.incident_id).join(RT, RT.c.footage_id == FI.c.footage_id))
-        .where(
-            INC.c.establishment_id == est,
-            INC.c.force_started_at >= start,
-            INC.c.force_started_at < end,
-            RT.c.is_calibration == sa.false(),
-        )
+        .select_from(FI.join(light, light.c.id == FI.c.incident_id))
         .group_by(FI.c.footage_id)
-        .subquery("first_rating")
+        .cte("linked")
     )
-    waits = sa.select(
-        (q.seconds_between(dialect, first_rating.c.rated_at, first_rating.c.incident_at) / 3600.0).label("hours")
-    ).subquery("waits")
-    (median_hours,) = session.execute(q.percentiles(dialect, waits, "hours", (0.5,))).one()
-
-    overdue_before = utcnow() - timedelta(days=settings.ack_overdue_days)
-    unack = session.execute(
+    # The clips' current ratings and their first ratings (version 1: versions count up from 1), one join.
+    rated = (
         sa.select(
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((RT.c.rated_at < overdue_before, 1), else_=0)), 0),
+            RT.c.id,
+            RT.c.footage_id,
+            RT.c.rag,
+            RT.c.rated_at,
+            RT.c.is_current,
+            RT.c.version,
+            linked.c.in_period,
+            linked.c.month,
+            linked.c.incident_at,
         )
         .select_from(RT.join(linked, linked.c.footage_id == RT.c.footage_id))
-        .where(_current(), RT.c.rag.in_(NON_GREEN), ~sa.exists().where(ACK.c.rating_id == RT.c.id))
-    ).one()
+        .where(
+            RT.c.is_calibration == sa.false(),
+            sa.or_(RT.c.is_current == sa.true(), RT.c.version == 1),
+            RT.c.rated_at >= rng[0] - RATED_AFTER_MARGIN,
+        )
+        .cte("rated")
+    )
+    cur = sa.select(rated).where(rated.c.is_current == sa.true()).cte("cur")
+    overdue_before = utcnow() - timedelta(days=settings.ack_overdue_days)
+    unacked = sa.and_(cur.c.in_period == 1, cur.c.rag.in_(NON_GREEN), ~sa.exists().where(ACK.c.rating_id == cur.c.id))
+    has_current = sa.exists().where(cur.c.footage_id == linked.c.footage_id)  # cur: every current rating
 
-    flags = flags_subquery(est, as_of=end)
+    def _branch(dim: str, grp: Any, sub: Any, source: Any, *where: Any, group: tuple[Any, ...] = ()) -> Any:
+        return (
+            sa.select(
+                sa.literal(dim).label("dim"),
+                sa.cast(grp if grp is not None else sa.null(), sa.String).label("grp"),
+                sa.cast(sub if sub is not None else sa.null(), sa.String).label("sub"),
+                sa.func.count().label("n"),
+            )
+            .select_from(source)
+            .where(*where)
+            .group_by(*group)
+        )
+
+    # Time from incident to each clip's first (non-calibration) rating, later superseded or not.
+    waits = (
+        sa.select((q.seconds_between(dialect, rated.c.rated_at, rated.c.incident_at) / 3600.0).label("hours"))
+        .where(rated.c.version == 1, rated.c.in_period == 1)
+        .subquery("waits")
+    )
+    wait_median = q.percentiles(dialect, waits, "hours", (0.5,)).subquery("wait_median")
+
+    rating_rows = session.execute(
+        sa.union_all(
+            sa.select(
+                sa.literal("wait").label("dim"),
+                sa.cast(sa.null(), sa.String).label("grp"),
+                sa.cast(sa.null(), sa.String).label("sub"),
+                sa.cast(wait_median.c.p50, sa.Float).label("n"),
+            ),
+            _branch("rag", cur.c.rag, None, cur, cur.c.in_period == 1, group=(cur.c.rag,)),
+            _branch("trend", cur.c.month, cur.c.rag, cur, cur.c.month.isnot(None), group=(cur.c.month, cur.c.rag)),
+            _branch("unack", None, None, cur, unacked),
+            _branch("overdue", None, None, cur, unacked, cur.c.rated_at < overdue_before),
+            _branch(
+                "backlog",
+                None,
+                None,
+                FT.join(linked, linked.c.footage_id == FT.c.id),
+                linked.c.in_period == 1,
+                FT.c.status == FootageStatus.analysed,
+                FT.c.purged_at.is_(None),
+                ~has_current,
+            ),
+        )
+    ).all()
+    rag = RagMix()
+    trend_rag: dict[str, RagMix] = {}
+    singles: dict[str, int] = {}
+    median_hours: float | None = None
+    for dim, grp, sub, n in rating_rows:
+        if dim == "wait":
+            median_hours = q.as_float(n)
+        elif dim == "rag":
+            setattr(rag, grp, int(n))
+        elif dim == "trend":
+            setattr(trend_rag.setdefault(grp, RagMix()), sub, int(n))
+        else:
+            singles[dim] = int(n)
+
+    # 5. Officers flagged (ratings given before the end of the period).
+    flags = flags_subquery(est, as_of=end, window=(start, end))
     flagged_rows = session.execute(
         sa.select(STAFF.c.staff_number, STAFF.c.name, flags.c.first_at, flags.c.after_count)
         .select_from(flags.join(STAFF, STAFF.c.id == flags.c.sid))
-        .where(flags.c.after_count >= FLAG_THRESHOLD)
+        .where(flags.c.after_count >= FLAG_THRESHOLD, flags.c.in_window >= 1)
         .order_by(flags.c.after_count.desc(), STAFF.c.name)
     ).all()
+
+    month_rows = {r.grp: r for r in grouped.get("month", [])}
+    trend = []
+    for m in months:
+        c = month_rows.get(m.label)
+        n = _int(c.incidents) if c else 0
+        trend.append(
+            TrendMonth(
+                month=m.label,
+                incidents=n,
+                share_with_footage=_share(_int(c.with_footage), n) if c else None,
+                share_all_on_before_force=_share(_int(c.all_on), _int(c.with_officers)) if c else None,
+                median_lag_s=lag_by.get(m.label, (None, None))[0],
+                rag=trend_rag.get(m.label, RagMix()),
+            )
+        )
+    breakdowns = [
+        Breakdown(name="location", title="Location", rows=_breakdown_rows(grouped.get("location", []), total)),
+        Breakdown(
+            name="planned",
+            title="Planned or spontaneous",
+            rows=_breakdown_rows(grouped.get("planned", []), total, {"1": "Planned", "0": "Spontaneous"}),
+        ),
+    ] + [
+        Breakdown(name=attr, title=title, rows=_breakdown_rows(grouped.get(attr, []), total))
+        for attr, title in CHARACTERISTICS
+    ]
 
     return ComplianceSummary(
         establishment_id=est,
@@ -305,119 +466,57 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
         period_to=period.last,
         generated_at=utcnow(),
         incidents=total,
-        incidents_with_footage=_int(head.with_footage),
-        share_with_footage=_share(_int(head.with_footage), total),
-        incidents_with_officers=_int(head.with_officers),
-        incidents_all_on_before_force=_int(head.all_on),
-        share_all_on_before_force=_share(_int(head.all_on), _int(head.with_officers)),
+        incidents_with_footage=_int(head.with_footage) if head else 0,
+        share_with_footage=_share(_int(head.with_footage), total) if head else None,
+        incidents_with_officers=_int(head.with_officers) if head else 0,
+        incidents_all_on_before_force=_int(head.all_on) if head else 0,
+        share_all_on_before_force=_share(_int(head.all_on), _int(head.with_officers)) if head else None,
         officer_checks=n_checks,
         activation=activation,
-        median_lag_s=q.as_float(lag[0]),
-        p90_lag_s=q.as_float(lag[1]),
-        mean_coverage=mean_coverage,
+        median_lag_s=lag[0],
+        p90_lag_s=lag[1],
+        mean_coverage=cov_sum / n_checks if n_checks else None,
         rag=rag,
-        backlog=backlog,
-        median_hours_to_rating=q.as_float(median_hours),
-        unacknowledged=_int(unack[0]),
-        unacknowledged_overdue=_int(unack[1]),
+        backlog=singles.get("backlog", 0),
+        median_hours_to_rating=median_hours,
+        unacknowledged=singles.get("unack", 0),
+        unacknowledged_overdue=singles.get("overdue", 0),
         ack_overdue_days=settings.ack_overdue_days,
         officers_flagged=[
             FlaggedOfficer(staff_number=r[0], name=r[1], first_guidance_at=r[2], non_green_after_guidance=int(r[3]))
             for r in flagged_rows
         ],
-        breakdowns=_breakdowns(session, est, start, end, per, total),
-        trend=_trend(session, dialect, est, period),
+        breakdowns=breakdowns,
+        trend=trend,
     )
 
 
-def _breakdowns(session: Session, est: int, start: datetime, end: datetime, per: Any, total: int) -> list[Breakdown]:
-    out = [
-        Breakdown(
-            name="location",
-            title="Location",
-            rows=_breakdown_rows(_incident_counts(session, per, per.c.location), total),
-        ),
-        Breakdown(
-            name="planned",
-            title="Planned or spontaneous",
-            rows=_breakdown_rows(
-                _incident_counts(session, per, per.c.planned), total, {True: "Planned", False: "Spontaneous"}
-            ),
-        ),
-    ]
-    inc_ids = _period_incident_ids(est, start, end)
-    for attr, title in CHARACTERISTICS:
-        subj = (
-            sa.select(SUBJ.c.incident_id, SUBJ.c[attr].label("value"))
-            .where(SUBJ.c.incident_id.in_(inc_ids))
-            .distinct()
-            .subquery("subj")
-        )
-        grouped = (
-            sa.select(per, subj.c.value)
-            .select_from(per.outerjoin(subj, subj.c.incident_id == per.c.id))
-            .subquery("by_subject")
-        )
-        rows = _incident_counts(session, grouped, grouped.c.value)
-        # NULL and "" both mean the incident does not record it: merge them into one group.
-        merged: dict[str, list[int]] = {}
-        for r in rows:
+def _name(x: Any) -> str:
+    return str(x.value if hasattr(x, "value") else x)
+
+
+def _breakdown_rows(rows: list[Any], total: int, labels: dict[str, str] | None = None) -> list[BreakdownRow]:
+    """Rows of one grouping; NULL and "" both mean "not recorded" and are merged."""
+    merged: dict[str, list[int]] = {}
+    for r in rows:
+        if labels is not None:
+            key = labels.get(str(r.grp), str(r.grp))
+        else:
             key = r.grp if r.grp not in (None, "") else NOT_RECORDED
-            acc = merged.setdefault(key, [0, 0, 0, 0])
-            for i, v in enumerate((r.incidents, r.with_footage, r.with_officers, r.all_on)):
-                acc[i] += _int(v)
-        rows2 = [_Row(k, *v) for k, v in merged.items()]
-        out.append(Breakdown(name=attr, title=title, rows=_breakdown_rows(rows2, total)))
-    return out
-
-
-@dataclass
-class _Row:
-    grp: str
-    incidents: int
-    with_footage: int
-    with_officers: int
-    all_on: int
-
-
-def _trend(session: Session, dialect: str, est: int, period: Period) -> list[TrendMonth]:
-    months = q.months_ending(period.last, 12)
-    start, end = months[0].start, months[-1].end
-    per = _per_incident(est, start, end, months)
-    counts = {r.grp: r for r in _incident_counts(session, per, per.c.month)}
-    lags = (
-        sa.select(AR.c.lag_s, q.month_bucket(INC.c.force_started_at, months).label("month"))
-        .select_from(AR.join(INC, INC.c.id == AR.c.incident_id))
-        .where(INC.c.establishment_id == est, INC.c.force_started_at >= start, INC.c.force_started_at < end)
-        .subquery("lags")
-    )
-    medians = {r[0]: r[1] for r in session.execute(q.percentiles(dialect, lags, "lag_s", (0.5,), group="month"))}
-    rated = (
-        sa.select(RT.c.id, RT.c.rag, sa.func.min(q.month_bucket(INC.c.force_started_at, months)).label("month"))
-        .select_from(RT.join(FI, FI.c.footage_id == RT.c.footage_id).join(INC, INC.c.id == FI.c.incident_id))
-        .where(_current(), INC.c.establishment_id == est, INC.c.force_started_at >= start, INC.c.force_started_at < end)
-        .group_by(RT.c.id, RT.c.rag)
-        .subquery("rated")
-    )
-    rags: dict[str, dict[str, int]] = {}
-    for month, rag, n in session.execute(
-        sa.select(rated.c.month, rated.c.rag, sa.func.count()).group_by(rated.c.month, rated.c.rag)
-    ):
-        rags.setdefault(month, {})[str(rag.value if hasattr(rag, "value") else rag)] = int(n)
-    out = []
-    for m in months:
-        c = counts.get(m.label)
-        n = _int(c.incidents) if c else 0
-        out.append(
-            TrendMonth(
-                month=m.label,
-                incidents=n,
-                share_with_footage=_share(_int(c.with_footage), n) if c else None,
-                share_all_on_before_force=_share(_int(c.all_on), _int(c.with_officers)) if c else None,
-                median_lag_s=q.as_float(medians.get(m.label)),
-                rag=RagMix(**rags.get(m.label, {})),
-            )
+        acc = merged.setdefault(key, [0, 0, 0, 0])
+        for i, v in enumerate((r.incidents, r.with_footage, r.with_officers, r.all_on)):
+            acc[i] += _int(v)
+    out = [
+        BreakdownRow(
+            group=key,
+            incidents=n,
+            share_of_incidents=_share(n, total),
+            share_with_footage=_share(wf, n),
+            share_all_on_before_force=_share(on, wo),
         )
+        for key, (n, wf, wo, on) in merged.items()
+    ]
+    out.sort(key=lambda b: (-b.incidents, b.group))
     return out
 
 
@@ -426,12 +525,13 @@ def officer_report(
     session: Session, officer: StaffMember, *, months: int = 24, today: date | None = None
 ) -> OfficerReport:
     dialect = _dialect(session)
+    _tune(session, dialect)
     sid = officer.id
     est = officer.establishment_id
     today = today or utcnow().astimezone(q.tz()).date()
     month_list = q.months_ending(today, months)
 
-    flags = flags_subquery(est)
+    flags = flags_subquery(est, staff_member_id=sid)
     flag = session.execute(sa.select(flags.c.first_at, flags.c.after_count).where(flags.c.sid == sid)).first()
     first_at: datetime | None = flag[0] if flag else None
     after_count = int(flag[1]) if flag else 0
@@ -581,6 +681,7 @@ def officers_overview(
     session: Session, establishment_id: int, *, today: date | None = None
 ) -> list[OfficerOverviewRow]:
     dialect = _dialect(session)
+    _tune(session, dialect)
     est = establishment_id
     today = today or utcnow().astimezone(q.tz()).date()
     months = q.months_ending(today, 12)

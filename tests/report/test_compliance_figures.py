@@ -146,3 +146,12 @@ def test_officers_overview(session, world, rw):  # type: ignore[no-untyped-def]
     assert rows["A002"].median_lag_s == pytest.approx(12.0)
     assert rows["A002"].unacknowledged == 1
     assert rows["A001"].sparkline[-3:] == [1.0, 0.5, 0.0]  # Sep, Oct, Nov (London months)
+
+
+def test_flagged_list_belongs_to_the_period(session, world, rw):  # type: ignore[no-untyped-def]
+    # a2 is still flagged in November, but none of their non-green clips after guidance was recorded then.
+    nov = service.compliance_summary(session, world.est_a, Period(date(2026, 11, 1), date(2026, 11, 30)))
+    assert nov.officers_flagged == []
+    # In September a2 had had no guidance yet.
+    sep = service.compliance_summary(session, world.est_a, Period(date(2026, 9, 1), date(2026, 9, 30)))
+    assert sep.officers_flagged == [] and sep.incidents == 1
