@@ -83,7 +83,7 @@ class RedisServer:
             return f"ERR {exc}"
 
     def pause(self, ms: int) -> None:
-        assert self.cli("CLIENT", "PAUSE", str(ms), "ALL") == "True"
+        assert self.cli("CLIENT", "PAUSE", str(ms), "ALL") in ("OK", "True")
 
     def unpause(self) -> None:
         self.cli("CLIENT", "UNPAUSE")
