@@ -120,3 +120,23 @@ def test_sampling_setting_is_audited_and_applied(web, make_incident, make_clip, 
 def test_other_roles_cannot_open_the_queue(client, world):  # type: ignore[no-untyped-def]
     browser_sign_in(client, "governor.a")
     assert client.get("/review").status_code == 403
+
+
+def test_sample_in_the_queue_is_reproducible_fair_and_keeps_flagged(web, make_incident, make_clip, session, world):  # type: ignore[no-untyped-def]
+    clips = [make_clip(make_incident(at=T0 + timedelta(hours=i)), "a1" if i % 3 else "a2") for i in range(12)]
+    flagged = make_clip(make_incident(at=T0 + timedelta(days=2)), "a1", lead=-5, press=0)  # switched on late
+    r = web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "10"})
+    assert r.status_code == 303
+
+    def sample() -> set[int]:
+        html = web.get("/review?status=in_sample").text
+        return {int(x) for x in re.findall(r'data-bwv-queue-row="(\d+)"', html)}
+
+    first = sample()
+    assert first == sample()  # reproducible
+    assert flagged.id in first  # flagged clips always in
+    wearers = {f.wearer_id for f in [*clips, flagged] if f.id in first}
+    assert wearers == {world.staff["a1"], world.staff["a2"]}  # every officer
+    assert len(first) >= 2  # ceil(10% of 13) = 2, plus whatever fairness adds
+    not_in = web.get("/review?status=not_in_sample").text
+    assert len(set(re.findall(r'data-bwv-queue-row="(\d+)"', not_in))) == 13 - len(first)
