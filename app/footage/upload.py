@@ -307,13 +307,13 @@ class IncomingFile:
             self._fh.flush()
             self._fh.close()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if not data:
             return
         if self.size + len(data) > self.limit:
             raise problem(413, too_large(self.limit))
         if self._sniff and len(self._head) < SNIFF_BYTES:
-            self._head += data[: SNIFF_BYTES - len(self._head)]
+            self._head += bytes(data[: SNIFF_BYTES - len(self._head)])
             if len(self._head) >= SNIFF_BYTES:
                 self.check_sniff()
         self._fh.write(data)
@@ -427,7 +427,7 @@ async def receive_multipart(
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if state["in_file"]:
-            holder["file"].write(data[start:end])
+            holder["file"].write(memoryview(data)[start:end])  # no copy of the chunk
         else:
             state["buf"] += data[start:end]
             if len(state["buf"]) > 10_000:
