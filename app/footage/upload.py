@@ -526,7 +526,8 @@ def finalize_upload(
     from app.footage.retention import refresh_purge_due
 
     if resolved.incident is not None:
-        link(session, footage, resolved.incident.id, user_id=actor.user_id, source="upload")  # type: ignore[arg-type]
+        source = "import" if via == "import" else "upload"
+        link(session, footage, resolved.incident.id, user_id=actor.user_id, source=source)  # type: ignore[arg-type]
     refresh_purge_due(session, footage)
     record(
         session,

@@ -109,7 +109,13 @@ def footage_list(
 
 
 @router.get("/footage/upload")
-def upload_page(request: Request, principal: Coordinator, session: SessionDep) -> Response:
+def upload_page(
+    request: Request,
+    principal: Coordinator,
+    session: SessionDep,
+    incident: Annotated[str | None, Query(max_length=40, description="Preselect this incident reference")] = None,
+    staff_number: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
     est = principal.establishment_id
     cameras = (
         list(
@@ -140,6 +146,7 @@ def upload_page(request: Request, principal: Coordinator, session: SessionDep) -
             "staff": _staff_for(session, est) if est else [],
             "incidents": incidents,
             "max_bytes": get_settings().max_upload_bytes,
+            "preselect": {"incident": incident or "", "staff_number": staff_number or ""},
             "is_admin_without_establishment": est is None,
         },
         page_title="Upload footage",

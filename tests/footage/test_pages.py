@@ -100,6 +100,9 @@ def test_pages_end_to_end(client, as_user, session, world) -> None:
 
     missing = client.get("/footage/missing")
     assert missing.status_code == 200 and "UOF-7" in missing.text and "Officer a2" in missing.text
+    assert "/footage/upload?incident=UOF-7&amp;staff_number=A002" in missing.text
+    pre = client.get("/footage/upload", params={"incident": "UOF-7", "staff_number": "A002"}).text
+    assert '<option value="UOF-7" selected' in pre and '<option value="A002" selected' in pre
     actions = {e.action for e in session.exec(select(AuditEvent)).all()}
     assert {"footage_view", "footage_play", "footage_suggestion_accept", "footage_unlink", "footage_link"} <= actions
 

@@ -90,6 +90,8 @@ def test_purge_honours_links_and_holds(as_user, session, world, storage_root) ->
     assert len(purges) == 2
     # Purged footage is gone from playback.
     assert c.get(f"/api/v1/footage/{old_unlinked}/video").status_code == 410
+    page = c.get(f"/footage/{old_unlinked}")
+    assert page.status_code == 200 and "was deleted on" in page.text and "<video" not in page.text
     # Idempotent.
     with unit_of_work() as s:
         assert purge_due(s).purged == []
