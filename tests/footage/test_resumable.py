@@ -127,3 +127,26 @@ def test_uploads_are_private_to_their_creator_and_can_be_cancelled(as_user, worl
 def test_options_advertises_tus(client) -> None:
     r = client.options("/api/v1/uploads")
     assert r.status_code == 204 and r.headers["tus-version"] == "1.0.0" and "creation" in r.headers["tus-extension"]
+
+
+def test_abandoned_uploads_are_cleared_by_the_purge(as_user, session, world) -> None:
+    from datetime import timedelta
+
+    from app.core.db import unit_of_work
+    from app.core.types import utcnow
+    from app.footage.api_tus import part_path
+    from app.footage.retention import purge_due
+
+    c = as_user("coordinator.a")
+    old_url, new_url = _create(c, 10_000), _create(c, 10_000)
+    _patch(c, old_url, 0, mp4_bytes(5000))
+    old_id, new_id = old_url.rsplit("/", 1)[1], new_url.rsplit("/", 1)[1]
+    with unit_of_work() as s:
+        up = s.get(UploadSession, old_id)
+        assert up is not None
+        up.updated_at = utcnow() - timedelta(days=8)
+        s.add(up)
+    with unit_of_work() as s:
+        assert purge_due(s).abandoned_uploads == 1
+    assert session.get(UploadSession, old_id) is None and not part_path(old_id).exists()
+    assert session.get(UploadSession, new_id) is not None and part_path(new_id).exists()
