@@ -158,7 +158,7 @@ def good_practice_examples(session: Session, establishment_id: int) -> list[Exam
     return [Example(f, r, locations.get(f.id)) for f, r in rows]  # type: ignore[arg-type]
 
 
-def green_candidates(session: Session, establishment_id: int, limit: int = 50) -> list[tuple[Footage, Rating]]:
+def green_candidates(session: Session, establishment_id: int, limit: int = 20) -> list[tuple[Footage, Rating]]:
     """Recently rated green clips not yet marked: what a coordinator might offer as examples."""
     rows = session.exec(
         select(Footage, Rating)
