@@ -392,7 +392,7 @@ def _form_values(form: Any) -> tuple[service.RatingInput, dict[str, Any]]:
 FootageId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.get("/review/{footage_id}")
+@router.get("/review/{footage_id:int}")
 def review_screen(request: Request, footage_id: FootageId, principal: Coordinator, session: SessionDep) -> Response:
     footage = get_visible(session, principal, Footage, footage_id)
     pending = service.pending_assignment(session, footage_id, principal.user.id)
@@ -423,7 +423,7 @@ def _default_values(ctx: dict[str, Any]) -> dict[str, Any]:
             "suggested": suggestion.rag.value if suggestion.rag else ""}  # fmt: skip
 
 
-@router.post("/review/{footage_id}")
+@router.post("/review/{footage_id:int}")
 async def review_save(request: Request, footage_id: FootageId, principal: Coordinator, session: SessionDep) -> Response:
     footage = get_visible(session, principal, Footage, footage_id)
     form = await request.form()

@@ -141,7 +141,7 @@ def _mine(session: SessionDep, principal: Coordinator, assignment_id: int) -> tu
     return a, footage
 
 
-@router.get("/calibration/{assignment_id}")
+@router.get("/calibration/{assignment_id:int}")
 def calibration_screen(
     request: Request, assignment_id: AssignmentId, principal: Coordinator, session: SessionDep
 ) -> Response:
@@ -155,7 +155,7 @@ def calibration_screen(
     return render(request, "review/screen.html", ctx, page_title="Blind second rating")
 
 
-@router.post("/calibration/{assignment_id}")
+@router.post("/calibration/{assignment_id:int}")
 async def calibration_rate(
     request: Request, assignment_id: AssignmentId, principal: Coordinator, session: SessionDep
 ) -> Response:

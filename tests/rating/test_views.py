@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.establishment.models import Establishment
-from app.rating.models import Rating
+from app.rating.models import GuidanceTemplate, Rating
 from tests.rating.conftest import T0
 from tests.support import browser_sign_in
 
@@ -140,3 +140,31 @@ def test_sample_in_the_queue_is_reproducible_fair_and_keeps_flagged(web, make_in
     assert len(first) >= 2  # ceil(10% of 13) = 2, plus whatever fairness adds
     not_in = web.get("/review?status=not_in_sample").text
     assert len(set(re.findall(r'data-bwv-queue-row="(\d+)"', not_in))) == 13 - len(first)
+
+
+def test_guidance_templates_defaults_add_change_delete(web, make_incident, make_clip, session, world, as_user):  # type: ignore[no-untyped-def]
+    page = web.get("/review/templates")
+    assert page.status_code == 200 and "Switch on earlier" in page.text  # sensible defaults seeded
+    r = web.post(
+        "/review/templates",
+        data={"csrf_token": web.token, "title": "Cell move", "rag": "amber", "text": "Brief the team to switch on."},
+    )
+    assert r.status_code == 303
+    t = session.exec(select(GuidanceTemplate).where(GuidanceTemplate.title == "Cell move")).one()
+    assert web.post("/review/templates", data={"csrf_token": web.token, "title": "x", "text": ""}).status_code == 422
+    r = web.post(
+        f"/review/templates/{t.id}",
+        data={"csrf_token": web.token, "title": "Planned cell move", "rag": "", "text": "Brief the team first."},
+    )
+    assert r.status_code == 303
+    session.refresh(t)
+    assert t.title == "Planned cell move" and t.rag is None
+    # The review screen offers it; another establishment cannot see or change it.
+    clip = make_clip(make_incident())
+    assert "Planned cell move" in web.get(f"/review/{clip.id}").text
+    assert as_user("coordinator.b").get(f"/review/templates/{t.id}").status_code == 404
+    assert web.post(f"/review/templates/{t.id}", data={"csrf_token": web.token, "action": "delete"}).status_code == 303
+    session.expunge_all()
+    assert session.exec(select(GuidanceTemplate).where(GuidanceTemplate.id == t.id)).first() is None
+    actions = {e.action for e in session.exec(select(AuditEvent)).all()}
+    assert {"guidance_template_create", "guidance_template_change", "guidance_template_delete"} <= actions

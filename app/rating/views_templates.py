@@ -1,0 +1,134 @@
+"""Guidance templates: the common guidance a coordinator inserts into a rating and then edits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.audit.service import record
+from app.core.deps import Coordinator, SessionDep, get_visible
+from app.core.templates import render
+from app.rating import service
+from app.rating.models import GuidanceTemplate, Rag
+
+router = APIRouter(include_in_schema=False)
+TemplateId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _est(principal: Coordinator) -> int:
+    if principal.establishment_id is None:
+        raise HTTPException(status_code=404, detail="Guidance templates belong to an establishment.")
+    return principal.establishment_id
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    est: int,
+    errors: dict[str, str],
+    values: dict[str, str],
+    editing: GuidanceTemplate | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "rating/templates.html",
+        {
+            "templates": service.guidance_templates(session, est),
+            "errors": errors,
+            "values": values,
+            "editing": editing,
+            "saved": request.query_params.get("saved"),
+        },
+        page_title=("Error: " if errors else "") + "Guidance templates",
+        status_code=status_code,
+    )
+
+
+@router.get("/review/templates")
+def templates_page(request: Request, principal: Coordinator, session: SessionDep) -> Response:
+    return _page(request, session, _est(principal), {}, {})
+
+
+@router.get("/review/templates/{template_id}")
+def template_edit(request: Request, template_id: TemplateId, principal: Coordinator, session: SessionDep) -> Response:
+    t = get_visible(session, principal, GuidanceTemplate, template_id)
+    values = {"title": t.title, "text": t.text, "rag": t.rag.value if t.rag else ""}
+    return _page(request, session, _est(principal), {}, values, editing=t)
+
+
+def _validate(form: dict[str, str]) -> tuple[dict[str, str], Rag | None]:
+    errors: dict[str, str] = {}
+    title, text, rag = form["title"].strip(), form["text"].strip(), form["rag"]
+    if not 2 <= len(title) <= 120:
+        errors["title"] = "Enter a short title, up to 120 characters"
+    if not 10 <= len(text) <= 2000:
+        errors["text"] = "Enter the guidance, from 10 to 2000 characters"
+    if rag and rag not in {r.value for r in Rag}:
+        errors["rag"] = "Choose amber, red, green or any rating"
+    return errors, (Rag(rag) if rag in {r.value for r in Rag} else None)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(form.get(k, "") or "")[:2000] for k in ("title", "text", "rag", "action")}
+
+
+@router.post("/review/templates")
+async def template_add(request: Request, principal: Coordinator, session: SessionDep) -> Response:
+    est = _est(principal)
+    form = await _form(request)
+    errors, rag = _validate(form)
+    if errors:
+        return _page(request, session, est, errors, form, status_code=422)
+    t = GuidanceTemplate(establishment_id=est, title=form["title"].strip(), text=form["text"].strip(), rag=rag)
+    session.add(t)
+    session.flush()
+    record(
+        session,
+        principal.actor,
+        "guidance_template_create",
+        object_type="guidance_template",
+        object_id=t.id,
+        establishment_id=est,
+        detail={"title": t.title},
+    )
+    return RedirectResponse("/review/templates?saved=1", status_code=303)
+
+
+@router.post("/review/templates/{template_id}")
+async def template_change(
+    request: Request, template_id: TemplateId, principal: Coordinator, session: SessionDep
+) -> Response:
+    t = get_visible(session, principal, GuidanceTemplate, template_id)
+    form = await _form(request)
+    if form["action"] == "delete":
+        record(
+            session,
+            principal.actor,
+            "guidance_template_delete",
+            object_type="guidance_template",
+            object_id=t.id,
+            establishment_id=t.establishment_id,
+            detail={"title": t.title, "text": t.text},
+        )
+        session.delete(t)
+        return RedirectResponse("/review/templates?saved=1", status_code=303)
+    errors, rag = _validate(form)
+    if errors:
+        return _page(request, session, _est(principal), errors, form, editing=t, status_code=422)
+    before = {"title": t.title, "text": t.text, "rag": t.rag.value if t.rag else None}
+    t.title, t.text, t.rag = form["title"].strip(), form["text"].strip(), rag
+    session.add(t)
+    record(
+        session,
+        principal.actor,
+        "guidance_template_change",
+        object_type="guidance_template",
+        object_id=t.id,
+        establishment_id=t.establishment_id,
+        detail={"before": before},
+    )
+    return RedirectResponse("/review/templates?saved=1", status_code=303)
