@@ -104,4 +104,14 @@ def test_side_by_side_and_history(page: Any, live_server: LiveServer) -> None:
     page.keyboard.press("?")
     assert page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
     shot(page, "review-06-side-by-side", full_page=True)
+
+    # A guidance template is inserted into the guidance box, where it can be edited.
+    page.select_option("[data-bwv-template]", label="Lens covered (amber)")
+    page.click("[data-bwv-insert]")
+    assert page.input_value("#guidance").startswith("The lens was covered for part of the restraint.")
+    assert page.evaluate("() => document.activeElement.id") == "guidance"
+    page.keyboard.type(" Thank you.")
+    assert page.input_value("#guidance").endswith("Thank you.")
+    page.goto("/review/templates")
+    shot(page, "review-10-templates", full_page=True)
     assert live_server.messages == []
