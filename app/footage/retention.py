@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, func, select
 
 from app.audit.service import SYSTEM, Actor, record
@@ -35,23 +37,33 @@ def _add_years(value: datetime, years: int) -> datetime:
         return value.replace(year=value.year + years, day=28)
 
 
-def compute_purge_due(session: Session, footage: Footage) -> datetime | None:
-    """When this footage may be deleted; None while it is on legal hold (or already purged)."""
-    if footage.legal_hold or footage.status == FootageStatus.purged:
+def due_date(
+    *, uploaded_at: datetime, latest_incident_end: datetime | None, legal_hold: bool, purged: bool
+) -> datetime | None:
+    """The retention rule itself: when footage may be deleted; None while on legal hold (or purged)."""
+    if legal_hold or purged:
         return None
     s = get_settings()
+    if latest_incident_end is not None:
+        if latest_incident_end.tzinfo is None:  # an aggregate that bypassed the column type (SQLite)
+            latest_incident_end = latest_incident_end.replace(tzinfo=UTC)
+        return _add_years(latest_incident_end, s.retention_linked_years)
+    return uploaded_at + timedelta(days=s.retention_unlinked_days)
+
+
+def compute_purge_due(session: Session, footage: Footage) -> datetime | None:
+    """When this footage may be deleted; None while it is on legal hold (or already purged)."""
     latest_end = session.exec(
         select(func.max(Incident.incident_ended_at))
         .join(FootageIncident, col(FootageIncident.incident_id) == Incident.id)
         .where(FootageIncident.footage_id == footage.id)
     ).one()
-    if latest_end is not None:
-        if latest_end.tzinfo is None:  # SQLite aggregate bypasses the column type
-            from datetime import UTC
-
-            latest_end = latest_end.replace(tzinfo=UTC)
-        return _add_years(latest_end, s.retention_linked_years)
-    return footage.uploaded_at + timedelta(days=s.retention_unlinked_days)
+    return due_date(
+        uploaded_at=footage.uploaded_at,
+        latest_incident_end=latest_end,
+        legal_hold=footage.legal_hold,
+        purged=footage.status == FootageStatus.purged,
+    )
 
 
 def refresh_purge_due(session: Session, footage: Footage) -> None:
@@ -159,26 +171,54 @@ def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: s
 
 
 def purge_due(session: Session, *, now: datetime | None = None, actor: Actor = SYSTEM) -> PurgeReport:
-    """Recompute due dates and purge what is due (legal holds and linked footage honoured)."""
+    """Recompute due dates and purge what is due (legal holds and linked footage honoured).
+
+    One query reads every live clip's upload time, hold and latest linked incident end; only clips whose
+    due date changed are written, and only clips that are due are loaded and purged."""
     now = now or utcnow()
     report = PurgeReport()
-    rows = session.exec(select(Footage).where(Footage.status != FootageStatus.purged).order_by(col(Footage.id))).all()
-    for footage in rows:
-        before = footage.purge_due_at
-        refresh_purge_due(session, footage)
-        if footage.purge_due_at != before:
+    latest = (
+        select(
+            col(FootageIncident.footage_id).label("footage_id"),
+            func.max(Incident.incident_ended_at).label("latest_end"),
+        )
+        .join(Incident, col(Incident.id) == FootageIncident.incident_id)
+        .group_by(col(FootageIncident.footage_id))
+        .subquery()
+    )
+    rows = session.execute(
+        sa_select(
+            col(Footage.id),
+            col(Footage.uploaded_at),
+            col(Footage.legal_hold),
+            col(Footage.purge_due_at),
+            latest.c.latest_end,
+        )
+        .outerjoin(latest, latest.c.footage_id == Footage.id)
+        .where(col(Footage.status) != FootageStatus.purged)
+        .order_by(col(Footage.id))
+    ).all()
+    due_ids: list[tuple[int, bool]] = []
+    for fid, uploaded_at, hold, stored, latest_end in rows:
+        due = due_date(uploaded_at=uploaded_at, latest_incident_end=latest_end, legal_hold=hold, purged=False)
+        if due != stored:
+            session.execute(sa_update(Footage).where(col(Footage.id) == fid).values(purge_due_at=due))
             report.refreshed += 1
-        if footage.purge_due_at is not None and footage.purge_due_at <= now:
-            linked = session.exec(
-                select(func.count()).select_from(FootageIncident).where(FootageIncident.footage_id == footage.id)
-            ).one()
-            why = (
-                f"retention: linked footage kept {get_settings().retention_linked_years} years after the incident"
-                if linked
-                else f"retention: not linked to any incident within {get_settings().retention_unlinked_days} days"
-            )
-            if purge_footage(session, footage, actor=actor, reason=why):
-                report.purged.append(footage.id)  # type: ignore[arg-type]
+        if due is not None and due <= now:
+            due_ids.append((fid, latest_end is not None))
+    s = get_settings()
+    for fid, linked in due_ids:
+        footage = session.get(Footage, fid)
+        if footage is None:
+            continue
+        session.refresh(footage)
+        why = (
+            f"retention: linked footage kept {s.retention_linked_years} years after the incident"
+            if linked
+            else f"retention: not linked to any incident within {s.retention_unlinked_days} days"
+        )
+        if purge_footage(session, footage, actor=actor, reason=why):
+            report.purged.append(fid)
     report.abandoned_uploads = _expire_uploads(session, now)
     return report
 

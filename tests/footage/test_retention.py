@@ -151,3 +151,40 @@ def test_verify_records_mismatch_and_missing(as_user, session, world, storage_ro
     # A second run does not repeat the alert.
     verify_integrity.run()
     assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "footage_integrity_alert")).all()) == 2
+
+
+def test_a_stale_due_date_never_deletes_early(as_user, session, world) -> None:
+    from app.footage.retention import purge_due
+
+    c = as_user("coordinator.a")
+    fid = _upload(c, 21)
+    with unit_of_work() as s:
+        f = s.get(Footage, fid)
+        assert f is not None
+        f.purge_due_at = utcnow() - timedelta(days=1)  # wrong: uploaded today, unlinked -> 31 days
+        s.add(f)
+    with unit_of_work() as s:
+        report = purge_due(s)
+    assert report.purged == [] and report.refreshed == 1
+    session.expire_all()
+    f = session.get(Footage, fid)
+    assert f is not None and f.status != FootageStatus.purged
+    assert f.purge_due_at is not None and f.purge_due_at > utcnow() + timedelta(days=30)
+
+
+def test_moving_the_incident_moves_the_due_date(as_user, session, world) -> None:
+    c = as_user("coordinator.a")
+    fid = _upload(c, 22)
+    inc = _incident(c, "UOF-M", ended_days_ago=10)
+    assert c.put(f"/api/v1/incidents/{inc}/footage/{fid}").status_code == 200
+    session.expire_all()
+    before = session.get(Footage, fid).purge_due_at  # type: ignore[union-attr]
+    end = utcnow() - timedelta(days=2)
+    r = c.patch(
+        f"/api/v1/incidents/{inc}",
+        json={"incident_ended_at": end.isoformat(), "reason": "End time corrected from the report"},
+    )
+    assert r.status_code == 200, r.text
+    session.expire_all()
+    after = session.get(Footage, fid).purge_due_at  # type: ignore[union-attr]
+    assert before is not None and after is not None and after - before > timedelta(days=7)
