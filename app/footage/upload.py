@@ -244,6 +244,7 @@ def resolve_meta(session: Session, establishment_id: int, meta: UploadMeta) -> R
 
 
 # ---------------------------------------------------------------- filenames
+_BIDI_CONTROLS = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
 _BAD_NAME = re.compile(r"[/\\]|^\.\.|\.\.$|%2e%2e|%2f|%5c", re.IGNORECASE)
 # Browsers and HTTP clients percent-encode control characters in a multipart filename (%0A, %00...).
 _ENCODED_CONTROL = re.compile(r"%(?:[01][0-9a-f]|7f)", re.IGNORECASE)
@@ -255,7 +256,10 @@ def check_filename(name: str | None) -> str:
         raise problem(422, "The file has no name: send it as a file part with a filename.")
     if len(name) > 255:
         raise problem(422, "The file name is longer than 255 characters: rename the file.")
-    if any(unicodedata.category(c) == "Cc" for c in name) or _ENCODED_CONTROL.search(name):
+    # Bidirectional overrides would make "clip\u202egpj.mp4" display as "clipmp4.jpg": refused like controls.
+    if any(unicodedata.category(c) == "Cc" or unicodedata.bidirectional(c) in _BIDI_CONTROLS for c in name) or (
+        _ENCODED_CONTROL.search(name)
+    ):
         raise problem(422, "The file name contains control characters: rename the file to a plain name.")
     if _BAD_NAME.search(name) or name.strip() in (".", ".."):
         raise problem(
@@ -434,7 +438,9 @@ async def receive_multipart(
                 raise problem(422, f"The field {state['name']!r} is too long.")
 
     def on_part_end() -> None:
-        if not state["in_file"] and state["name"]:
+        if state["in_file"]:
+            holder["file_complete"] = True  # the boundary after the file was seen: it arrived whole
+        elif state["name"]:
             fields[state["name"]] = state["buf"].decode("utf-8", "replace")
 
     parser = MultipartParser(
@@ -459,6 +465,10 @@ async def receive_multipart(
             raise problem(400, f"The multipart body is malformed ({exc}): send it as multipart/form-data.") from None
         if holder["file"] is None:
             raise problem(422, "No file in the upload: send the video as a file part named 'file'.")
+        if not holder.get("file_complete"):
+            # The parser does not check the end of the body itself: without this, a body cut short would be
+            # stored as if it were the whole file.
+            raise problem(400, "The upload was cut short before the end of the file: send the whole file again.")
         sha = holder["file"].finish()
     except BaseException:
         if holder["file"] is not None:
