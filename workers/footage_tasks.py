@@ -13,6 +13,7 @@ log = get_logger("bwv.worker.footage")
 @celery.task(name="footage.purge_due", ignore_result=True)
 def purge_due() -> dict[str, Any]:
     """Delete footage whose retention has run out (links and legal holds honoured). Idempotent."""
+    import app.models  # noqa: F401 - every table known before the first query
     from app.core.db import unit_of_work
     from app.footage.retention import purge_due as run
 
@@ -25,6 +26,7 @@ def purge_due() -> dict[str, Any]:
 @celery.task(name="footage.verify_integrity", ignore_result=True)
 def verify_integrity(footage_ids: list[int] | None = None) -> dict[str, Any]:
     """Re-hash stored footage; mismatches become integrity alerts in the audit trail."""
+    import app.models  # noqa: F401
     from app.footage.integrity import verify_all
 
     report = verify_all(footage_ids=footage_ids)

@@ -155,6 +155,7 @@ def import_folder(
 def establishment_by_code(code: str | None) -> int:
     from sqlmodel import select
 
+    import app.models  # noqa: F401 - every table known before the first query
     from app.core.db import unit_of_work
     from app.establishment.models import Establishment
 
@@ -193,6 +194,7 @@ def import_command(folder: Path, code: str | None, manifest: Path | None) -> Non
 @click.option("--footage-id", "ids", type=int, multiple=True, help="Only these clips (repeatable)")
 def verify_command(ids: tuple[int, ...]) -> None:
     """Re-hash stored footage; any mismatch becomes an integrity alert (exit code 1)."""
+    import app.models  # noqa: F401 - every table known before the first query
     from app.footage.integrity import verify_all
 
     report = verify_all(footage_ids=list(ids) or None)
