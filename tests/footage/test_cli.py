@@ -135,3 +135,31 @@ def test_import_incidents(world, session, tmp_path) -> None:
     assert "Summary: 0 imported, 2 skipped (already recorded), 4 rejected" in again.output
     assert len(session.exec(select(Incident)).all()) == 2
     assert session.exec(select(FootageIncident)).all() == []
+
+
+def test_commands_run_in_a_fresh_process(sqlite_engine, tmp_path) -> None:
+    """As an operator runs them: a new interpreter that has imported nothing else."""
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(sqlite_engine.url),
+        "BWV_DATA_DIR": str(tmp_path / "fresh"),
+        "BWV_RELAY_THREAD": "false",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli", "verify"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "checked 0 stored clips" in r.stdout
+    csv_path = tmp_path / "none.csv"
+    csv_path.write_text("reference,location\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import-incidents", str(csv_path), "--establishment", "ZZZ"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2 and "no establishment with code ZZZ" in r.stderr, r.stderr[-2000:]
