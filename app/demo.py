@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import func, select
 
@@ -210,7 +211,8 @@ def _render_clip(job: tuple[str, float, tuple[float, float] | None, str, datetim
         preset=CLIP_PRESET,
         crf=CLIP_CRF,
         overlay_text=serial.replace("-", " "),
-        clock_start=first_frame,
+        # Cameras burn in local (UK) time, as the pages show it.
+        clock_start=first_frame.astimezone(ZoneInfo("Europe/London")),
         seed=seed,
     )
     return path
