@@ -21,6 +21,7 @@ from app.report.service import Period, find_officer
 from app.staff.models import StaffMember
 
 MAX_PERIOD_DAYS = 366 * 10
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def resolve_establishment(session: Session, principal: Principal, requested: str | None) -> Establishment:
@@ -62,6 +63,9 @@ def resolve_period(date_from: str | None, date_to: str | None, today: date | Non
             parsed[name] = q.parse_day(text.strip())
         except ValueError:
             errors.append(f"'{name}' must be a real date written YYYY-MM-DD, e.g. 2026-10-01 (got '{text[:20]}')")
+            continue
+        if not (EARLIEST <= parsed[name] <= LATEST):  # type: ignore[operator]
+            errors.append(f"'{name}' must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
     if errors:
         raise HTTPException(status_code=422, detail="; ".join(errors))
     first, last = parsed["from"], parsed["to"]

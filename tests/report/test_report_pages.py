@@ -49,6 +49,7 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
     ):
         assert text in t, text
     assert "Officer a1" not in t  # names only for flagged officers
+    assert "&lt;a" not in t and 'href="/officers/A002"' in t  # links are links, not escaped text
     bad = c.get("/reports/compliance", params={"from": "2026-10-31", "to": "2026-10-01"})
     assert bad.status_code == 200 and "on or before" in bad.text
     assert c.get("/reports/compliance", params={"establishment": "BBB"}).status_code == 404
@@ -116,6 +117,7 @@ def test_officer_pages_and_who_may_see_them(app, rw):  # type: ignore[no-untyped
     listing = c.get("/officers")
     assert listing.status_code == 200
     assert "Officer a1" in listing.text and "Follow up" in listing.text and "moj-sortable-table" in listing.text
+    assert "&lt;a" not in listing.text and 'href="/officers/A002"' in listing.text
     one = c.get("/officers/A002")
     assert one.status_code == 200 and "Before and after the first guidance" in one.text and "6 Oct 2026" in one.text
     assert c.get("/officers/B001").status_code == 404
