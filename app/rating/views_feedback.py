@@ -29,7 +29,7 @@ from app.rating.models import Rating
 from app.staff.models import StaffMember
 
 router = APIRouter(include_in_schema=False)
-FootageId = Annotated[int, Path(ge=1, le=2**62)]
+FootageId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 try:  # the criteria's wording belongs to the rating rules
     from app.rating.service import CRITERIA
