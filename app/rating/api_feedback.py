@@ -167,7 +167,10 @@ def overdue(
 
 @router.put("/footage/{footage_id}/good-practice", response_model=GoodPracticeOut, responses=ERRORS)
 def put_good_practice(
-    footage_id: Annotated[int, Path(ge=1, le=2**31 - 1)], data: GoodPracticeIn, principal: Coordinator, session: SessionDep
+    footage_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    data: GoodPracticeIn,
+    principal: Coordinator,
+    session: SessionDep,
 ) -> GoodPracticeOut:
     """Offer (or withdraw) a green clip as a good-practice example for staff of the same establishment."""
     f = get_visible(session, principal, Footage, footage_id)
