@@ -17,7 +17,13 @@ from app.rating import feedback
 from app.rating.models import Rating
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"])
-ERRORS: dict[int | str, dict[str, Any]] = {403: {}, 404: {}, 409: {}, 422: {}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not valid JSON"},
+    403: {},
+    404: {},
+    409: {},
+    422: {},
+}
 
 
 class AcknowledgementPublic(BaseModel):
@@ -142,7 +148,7 @@ def overdue(
     principal: CoordinatorOrGovernor,
     session: SessionDep,
     days: Annotated[int | None, Query(ge=0, le=365, description="Default: the ack_overdue_days setting")] = None,
-    establishment_id: Annotated[int | None, Query(ge=1)] = None,
+    establishment_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[OverdueItem]:
     """Guidance not acknowledged `days` or more days after it was given."""
     est = principal.establishment_id if not principal.is_admin else establishment_id
@@ -191,7 +197,7 @@ def put_good_practice(
 def good_practice(
     principal: CurrentPrincipal,
     session: SessionDep,
-    establishment_id: Annotated[int | None, Query(ge=1)] = None,
+    establishment_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[ExamplePublic]:
     est = principal.establishment_id if not principal.is_admin else establishment_id
     if est is None:

@@ -39,6 +39,8 @@ def resolve_establishment(session: Session, principal: Principal, requested: str
         if len(rows) == 1:
             return rows[0]
         raise HTTPException(status_code=422, detail="Give establishment: the id or code of one establishment.")
+    if requested.isdigit() and not 1 <= int(requested) <= 2**31 - 1:
+        raise HTTPException(status_code=404, detail="establishment not found")
     found = (
         session.get(Establishment, int(requested))
         if requested.isdigit()
