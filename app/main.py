@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.core.config import get_settings
-from app.core.http import SecurityHeaders, install_error_handlers
+from app.core.http import API_ERROR_RESPONSES, SecurityHeaders, install_error_handlers
 from app.core.logging import configure_logging
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -33,7 +33,10 @@ def _include_routers(app: FastAPI) -> None:
     import importlib
 
     for name in router_modules():
-        app.include_router(importlib.import_module(name).router)
+        router = importlib.import_module(name).router
+        # JSON routes document the error answers any of them can give (sign-in, role, scope, input).
+        extra = API_ERROR_RESPONSES if router.prefix.startswith("/api/") else None
+        app.include_router(router, responses=extra)
 
 
 def create_app() -> FastAPI:

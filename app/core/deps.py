@@ -26,6 +26,7 @@ from app.establishment.models import Establishment
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_ID = 2**31 - 1  # integer primary keys (PostgreSQL `integer`)
 
 
 class SignInRequired(Exception):
@@ -200,7 +201,9 @@ def in_scope(principal: Principal, obj: Any) -> bool:
 def get_visible(session: Session, principal: Principal, model: type[T], obj_id: Any) -> T:
     """Fetch a record the caller may see, or 404 (also for records that exist elsewhere)."""
     try:
-        obj = session.get(model, obj_id)
+        # Ids are 32-bit on PostgreSQL: a larger number cannot exist (and would be a database error).
+        out_of_range = isinstance(obj_id, int) and not (1 <= obj_id <= MAX_ID)
+        obj = None if out_of_range else session.get(model, obj_id)
     except (ValueError, TypeError):
         obj = None
     if obj is None or not in_scope(principal, obj):
@@ -208,9 +211,20 @@ def get_visible(session: Session, principal: Principal, model: type[T], obj_id: 
     return obj
 
 
+def _establishment_exists(establishment_id: int) -> bool:
+    from app.core.db import new_session
+
+    with new_session() as s:
+        return s.get(Establishment, establishment_id) is not None
+
+
 def scope_establishment(principal: Principal, requested: int | None = None) -> int | None:
     """Which establishment a list or report covers: your own, or (admins) any or all."""
+    if requested is not None and not (1 <= requested <= MAX_ID):
+        raise HTTPException(status_code=404, detail="establishment not found")
     if principal.is_admin:
+        if requested is not None and not _establishment_exists(requested):
+            raise HTTPException(status_code=404, detail="establishment not found")
         return requested
     if requested is not None and requested != principal.establishment_id:
         raise HTTPException(status_code=404, detail="establishment not found")

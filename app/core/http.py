@@ -9,6 +9,7 @@ import sqlalchemy.exc
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,6 +57,32 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What went wrong and what to do about it")
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+    type: str | None = None
+
+
+class ValidationProblem(Problem):
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
+# Answers any JSON route may give, documented on all of them (OpenAPI; checked by Schemathesis).
+API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "Malformed request"},
+    401: {"model": Problem, "description": "Not signed in: send a bearer token or a session cookie"},
+    403: {"model": Problem, "description": "Your role may not do this, or a cookie request without its CSRF token"},
+    404: {"model": Problem, "description": "No such record within your access"},
+    409: {"model": Problem, "description": "Conflicts with the current state of a record"},
+    422: {"model": ValidationProblem, "description": "Input to fix: the fields are listed"},
+    503: {"model": Problem, "description": "The database is unavailable: try again shortly"},
+}
 
 
 def wants_json(request: Request) -> bool:
@@ -110,6 +137,22 @@ def install_error_handlers(app: FastAPI) -> None:
             errors.append({"field": loc, "message": err.get("msg", "invalid"), "type": err.get("type")})
         return JSONResponse(
             {"detail": "The request is not valid: fix the fields listed.", "errors": errors}, status_code=422
+        )
+
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # Safety net: a number or text the database cannot hold (e.g. an id past 2^31) is bad input, not a crash.
+        log.warning("database_refused_value", path=request.url.path, error=str(exc).splitlines()[0][:200])
+        return JSONResponse({"detail": "A value is outside the range the service can store: check the numbers sent."},
+                            status_code=422)
+
+    @app.exception_handler(sqlalchemy.exc.IntegrityError)
+    async def _conflict(request: Request, exc: Exception) -> Response:
+        # Safety net: a reference to a record that does not exist, or a duplicate, that no check caught first.
+        log.warning("database_refused_write", path=request.url.path, error=str(exc).splitlines()[0][:200])
+        return JSONResponse(
+            {"detail": "This conflicts with an existing record or refers to one that does not exist."},
+            status_code=409,
         )
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
