@@ -260,7 +260,8 @@ def get_viewable_footage(session: Session, principal: Principal, footage_id: Any
     from app.footage.models import Footage
 
     try:
-        footage = session.get(Footage, footage_id)
+        out_of_range = isinstance(footage_id, int) and not (1 <= footage_id <= MAX_ID)
+        footage = None if out_of_range else session.get(Footage, footage_id)
     except (ValueError, TypeError):
         footage = None
     if footage is None or not can_view_footage(session, principal, footage):

@@ -30,6 +30,7 @@ from app.core.deps import (
     CurrentPrincipal,
     Principal,
     SessionDep,
+    get_viewable_footage,
     get_visible,
     scope_establishment,
 )
@@ -441,8 +442,9 @@ def play_video(
         str | None, Query(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Viewing id")
     ] = None,
 ) -> Response:
-    """The clip with HTTP Range support (seeking in the browser's player). One audit entry per viewing."""
-    f = get_visible(session, principal, Footage, footage_id)
+    """The clip with HTTP Range support (seeking in the browser's player). One audit entry per viewing.
+    Staff may also watch their establishment's good-practice examples (`can_view_footage`)."""
+    f = get_viewable_footage(session, principal, footage_id)
     _playable(f)
     header = request.headers.get("range")
     if view is not None:

@@ -138,3 +138,25 @@ def test_coordinator_feedback_page_lists_overdue_and_marks_good_practice(client,
     one = staff.get(f"/good-practice/{rw.footage['F6']}")
     assert one.status_code == 200 and f"/api/v1/footage/{rw.footage['F6']}/video" in one.text
     assert staff.get(f"/good-practice/{rw.footage['F1']}").status_code == 404
+
+
+def test_colleagues_can_play_a_good_practice_clip_and_nothing_else(as_user, rw, session, tmp_path):  # type: ignore[no-untyped-def]
+    from app.core.storage import get_storage
+
+    f3 = session.get(Footage, rw.footage["F3"])  # worn by a1, rated green
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(b"\x00" * f3.size_bytes)
+    get_storage().put_file(src, f3.storage_key)
+    a2 = as_user("officer.a2")
+    url = f"/api/v1/footage/{f3.id}/video"
+    assert a2.get(url, headers={"Range": "bytes=0-9"}).status_code == 404  # not offered yet
+    assert (
+        as_user("coordinator.a").put(f"/api/v1/footage/{f3.id}/good-practice", json={"good_practice": True}).status_code
+        == 200
+    )
+    r = a2.get(url, headers={"Range": "bytes=0-9"})
+    assert r.status_code == 206 and len(r.content) == 10
+    assert as_user("officer.b1").get(url, headers={"Range": "bytes=0-9"}).status_code == 404  # other prison
+    # Only watching: the colleague cannot download it, nor see its ratings.
+    assert a2.get(f"/api/v1/footage/{f3.id}/download").status_code in (403, 404)
+    assert a2.get(f"/api/v1/footage/{rw.footage['F1']}/video").status_code == 404  # a colleague's amber clip
