@@ -8,6 +8,7 @@ image, a rating, a calibration assignment (coordinator.a -> coordinator2.a) and 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -111,6 +112,13 @@ def estate(as_user: Any, world: Any, storage_root: Path, session: Any) -> Estate
         {"k": f"{footage_id}/filmstrip.jpg", "i": footage_id},
     )
     rating_id = _rate(coord, footage_id)
+    template_id = session.execute(
+        sa.text(
+            "INSERT INTO guidance_template (establishment_id, title, text) VALUES (:e, 'secret-template', "
+            "'Keep the camera pointed at the incident.') RETURNING id"
+        ),
+        {"e": world.est_a},
+    ).scalar()
     r = coord.post(
         "/api/v1/calibration", json={"assigned_to_user_id": world.users["coordinator2_a"], "footage_ids": [footage_id]}
     )
@@ -136,8 +144,17 @@ def estate(as_user: Any, world: Any, storage_root: Path, session: Any) -> Estate
             "rating_id": rating_id,
             "staff_number": "A001",
             "decision": "accept",
+            "template_id": template_id,
         },
-        secrets=[filename, footage["sha256"], "UOF-SEC-A1", "secret-keyframe", "secret-filmstrip", "secret-partial"],
+        secrets=[
+            filename,
+            footage["sha256"],
+            "UOF-SEC-A1",
+            "secret-keyframe",
+            "secret-filmstrip",
+            "secret-partial",
+            "secret-template",
+        ],
     )
 
 
@@ -156,7 +173,7 @@ def all_routes(app: Any) -> list[tuple[str, str, Any]]:
             if hasattr(r, "effective_route_contexts"):  # FastAPI's included-router wrapper
                 for c in r.effective_route_contexts():
                     for m in sorted(getattr(c.original_route, "methods", None) or []):
-                        out.append((m, c.path, c.endpoint))
+                        out.append((m, re.sub(r"\{(\w+):\w+\}", r"{\1}", c.path), c.endpoint))
             elif hasattr(r, "original_router"):
                 walk(r.original_router.routes, prefix)
             elif getattr(r, "methods", None) and hasattr(r, "endpoint"):

@@ -83,6 +83,8 @@ CASES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/footage/{footage_id}/links"): {"data": {"incident_id": "{incident_id}", "reason": "Seen"}},
     ("POST", "/footage/{footage_id}/links/{incident_id}/remove"): {"data": {"reason": "Wrong incident"}},
     ("GET", "/incidents/{incident_id}/footage-suggestions"): {},
+    ("GET", "/review/templates/{template_id}"): {},
+    ("POST", "/review/templates/{template_id}"): {"data": {"action": "delete"}},
     ("POST", "/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}"): {"data": {"reason": "No"}},
     ("POST", "/my/footage/{footage_id}/acknowledge"): {"data": {"reply": "Not mine"}},
     ("GET", "/good-practice/{footage_id}"): {},
@@ -104,6 +106,7 @@ FINGERPRINT = {
     "footage": "SELECT id, status, legal_hold, legal_hold_reason, analysis_attempts, good_practice FROM footage"
     " ORDER BY id",
     "acknowledgement": "SELECT count(*) FROM acknowledgement",
+    "guidance_template": "SELECT id, title, text FROM guidance_template ORDER BY id",
     "incident": "SELECT id, location, reference FROM incident ORDER BY id",
     "footage_incident": "SELECT footage_id, incident_id FROM footage_incident ORDER BY 1, 2",
     "link_dismissal": "SELECT footage_id, incident_id FROM link_dismissal ORDER BY 1, 2",

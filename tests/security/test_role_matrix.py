@@ -129,6 +129,10 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("POST", "/footage/{footage_id}/links/{incident_id}/remove"): frozenset({C}),
     ("GET", "/incidents/{incident_id}/footage-suggestions"): frozenset({C, G}),
     ("POST", "/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}"): frozenset({C}),
+    ('GET', '/review/templates'): frozenset({C}),
+    ('GET', '/review/templates/{template_id}'): frozenset({C}),
+    ('POST', '/review/templates'): frozenset({C}),
+    ('POST', '/review/templates/{template_id}'): frozenset({C}),
 }
 
 IDS = {
@@ -140,6 +144,7 @@ IDS = {
     "upload_id": "f" * 32,
     "staff_number": "A001",
     "decision": "accept",
+    "template_id": 1,
 }
 
 
@@ -205,7 +210,7 @@ def _declared_roles(app: Any) -> dict[tuple[str, str], str]:
                     text = "frozenset({" + ", ".join(letters) + "})" if letters else "ADMIN"
                 else:
                     text = "ANY" if ANY in out else "PUBLIC"
-                found[(m, c.path)] = text
+                found[(m, re.sub(r"\{(\w+):\w+\}", r"{\1}", c.path))] = text
     return found
 
 
