@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.core.config import get_settings
-from app.core.http import API_ERROR_RESPONSES, SecurityHeaders, install_error_handlers
+from app.core.http import API_ERROR_RESPONSES, RequestLimit, SecurityHeaders, install_error_handlers
 from app.core.logging import configure_logging
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -65,5 +65,6 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     govuk_assets = STATIC_DIR / "vendor" / "govuk" / "assets"
     app.mount("/assets", StaticFiles(directory=govuk_assets, check_dir=False), name="govuk-assets")
+    app.add_middleware(RequestLimit, limit=settings.max_concurrent_requests)
     app.add_middleware(SecurityHeaders)
     return app

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Publish queued jobs from a thread inside the web process (and the worker); off in some tests.
     relay_thread: bool = True
 
+    # Requests doing database work at once, per web process; keep below the connection pool (30).
+    max_concurrent_requests: int = Field(default=24, ge=1, le=1000)
+
     log_level: str = "INFO"
     log_json: bool = False
     timezone: str = "Europe/London"
