@@ -52,6 +52,11 @@ def make_celery() -> Celery:
         task_default_queue=s.celery_task_queue,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # No job may outlive the visibility timeout, or Redis would hand it to a second worker while it runs.
+        task_time_limit=max(60, s.celery_visibility_timeout_s - 300),
+        task_soft_time_limit=max(30, s.celery_visibility_timeout_s - 360),
+        # The broker connection lost: stop running jobs (Redis gives them out again) rather than run them twice.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_prefetch_multiplier=1,
         worker_max_tasks_per_child=50,
         task_serializer="json",
