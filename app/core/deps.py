@@ -212,10 +212,14 @@ def get_visible(session: Session, principal: Principal, model: type[T], obj_id: 
 
 
 def _establishment_exists(establishment_id: int) -> bool:
-    from app.core.db import new_session
+    import sqlalchemy as sa
 
-    with new_session() as s:
-        return s.get(Establishment, establishment_id) is not None
+    from app.core.db import get_engine
+
+    # A plain read outside any transaction: on SQLite the request's session may hold the write lock.
+    with get_engine().execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        found = conn.execute(sa.text("SELECT 1 FROM establishment WHERE id = :i"), {"i": establishment_id})
+        return found.first() is not None
 
 
 def scope_establishment(principal: Principal, requested: int | None = None) -> int | None:
