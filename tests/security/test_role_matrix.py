@@ -1,12 +1,15 @@
 """Function-level access (OWASP API5 / ASVS V4.1-4.2): a role x route matrix over every route of the app.
+
 MATRIX says who may call each route. The routes come from the app, so a new route without a row fails
 `test_every_route_is_in_the_matrix`. For every route that needs a sign-in, a signed-out request answers 401
 (API, with WWW-Authenticate) or a redirect to the sign-in page (pages); for every role not allowed, the
 answer is 403 and the refusal is written to the audit trail (one `access_denied` entry per refusal).
+
 Shown to fail with the protection off: with `require_roles` patched to let every role through (run once with
 BWV_TEST_BREAK_ROLES=1), `test_wrong_role_gets_403_and_is_audited` failed: all 129 role refusals
 (at the time) were answered otherwise (200, 303, 404, 409, 422...), e.g. a coordinator reading the audit trail.
 """
+
 from __future__ import annotations
 
 import os
@@ -125,10 +128,10 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("POST", "/footage/{footage_id}/links/{incident_id}/remove"): frozenset({C}),
     ("GET", "/incidents/{incident_id}/footage-suggestions"): frozenset({C, G}),
     ("POST", "/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}"): frozenset({C}),
-    ('GET', '/review/templates'): frozenset({C}),
-    ('GET', '/review/templates/{template_id}'): frozenset({C}),
-    ('POST', '/review/templates'): frozenset({C}),
-    ('POST', '/review/templates/{template_id}'): frozenset({C}),
+    ("GET", "/review/templates"): frozenset({C}),
+    ("GET", "/review/templates/{template_id}"): frozenset({C}),
+    ("POST", "/review/templates"): frozenset({C}),
+    ("POST", "/review/templates/{template_id}"): frozenset({C}),
 }
 IDS = {
     "footage_id": 1,
@@ -142,11 +145,14 @@ IDS = {
     "template_id": 1,
 }
 
+
 def _url(path: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(IDS[m.group(1)]), path)
 
+
 def _routes(app: Any) -> list[tuple[str, str]]:
     return [(m, p) for m, p, _ in all_routes(app) if not p.startswith(("/api/openapi", "/api/docs", "/docs/"))]
+
 
 @pytest.fixture(autouse=True)
 def _break_roles(app: Any) -> Any:
@@ -156,7 +162,9 @@ def _break_roles(app: Any) -> Any:
         yield
         return
     from app.auth.models import Role
+
     saved = []
+
     def walk(dep: Any) -> None:
         call = dep.call
         if getattr(call, "__name__", "") == "_check" and call.__closure__:
@@ -166,6 +174,7 @@ def _break_roles(app: Any) -> Any:
                     cell.cell_contents = tuple(Role)
         for sub in dep.dependencies:
             walk(sub)
+
     for r in app.router.routes:
         for c in r.effective_route_contexts() if hasattr(r, "effective_route_contexts") else []:
             walk(c.original_route.dependant)
@@ -173,8 +182,10 @@ def _break_roles(app: Any) -> Any:
     for cell, value in saved:
         cell.cell_contents = value
 
+
 def _declared_roles(app: Any) -> dict[tuple[str, str], str]:
     """What the code declares (from the routes' dependencies), to suggest rows for new routes."""
+
     def walk(dep: Any, out: list[Any]) -> None:
         call = dep.call
         name = getattr(call, "__name__", "")
@@ -184,6 +195,7 @@ def _declared_roles(app: Any) -> dict[tuple[str, str], str]:
             out.append(ANY)
         for sub in dep.dependencies:
             walk(sub, out)
+
     found: dict[tuple[str, str], str] = {}
     for r in app.router.routes:
         for c in r.effective_route_contexts() if hasattr(r, "effective_route_contexts") else []:
@@ -199,6 +211,7 @@ def _declared_roles(app: Any) -> dict[tuple[str, str], str]:
                 found[(m, re.sub(r"\{(\w+):\w+\}", r"{\1}", c.path))] = text
     return found
 
+
 def test_every_route_is_in_the_matrix(app: Any) -> None:
     missing = [r for r in _routes(app) if r not in MATRIX]
     declared = _declared_roles(app)
@@ -206,6 +219,7 @@ def test_every_route_is_in_the_matrix(app: Any) -> None:
     assert not missing, f"routes with no row in tests/security/test_role_matrix.py MATRIX (as declared now):{hint}"
     stale = [r for r in MATRIX if r not in set(_routes(app))]
     assert not stale, f"rows for routes that no longer exist: {stale}"
+
 
 def test_signed_out_gets_401_or_the_sign_in_page(app: Any, client: Any, world: Any) -> None:
     wrong = []
@@ -221,9 +235,11 @@ def test_signed_out_gets_401_or_the_sign_in_page(app: Any, client: Any, world: A
             wrong.append(f"{method} {path} -> {r.status_code}")
     assert not wrong, wrong
 
+
 def test_wrong_role_gets_403_and_is_audited(app: Any, as_user: Any, session: Any) -> None:
     def denials() -> int:
         return int(session.execute(sa.text("SELECT count(*) FROM audit_event WHERE action = 'access_denied'")).scalar())
+
     before = denials()
     refused = 0
     wrong = []
