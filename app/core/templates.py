@@ -100,6 +100,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/", "Home"),
         ("/reports/compliance", "Compliance"),
         ("/incidents", "Incidents"),
+        ("/footage", "Footage"),
         ("/officers", "Officers"),
         ("/audit", "Audit trail"),
     ],

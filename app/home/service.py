@@ -10,8 +10,9 @@ from sqlmodel import Session, col, func, select
 from app.core.types import utcnow
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus
-from app.incident.models import Incident, IncidentStaff
+from app.incident.models import Incident
 from app.rating.models import Acknowledgement, Rating
+from app.report.schemas import ComplianceSummary
 
 
 def _count(session: Session, stmt: Any) -> int:
@@ -65,33 +66,10 @@ def staff_feedback(session: Session, staff_member_id: int) -> list[tuple[Rating,
     return [(r, f, a) for r, f, a in rows]
 
 
-def governor_glance(session: Session, establishment_id: int) -> dict[str, Any]:
-    since = utcnow() - timedelta(days=30)
-    incidents = select(Incident.id).where(
-        Incident.establishment_id == establishment_id, col(Incident.force_started_at) >= since
-    )
-    n_incidents = _count(session, incidents)
-    with_footage = _count(session, incidents.where(col(Incident.id).in_(select(FootageIncident.incident_id))))
-    involved = _count(
-        session,
-        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id).where(
-            col(IncidentStaff.incident_id).in_(incidents)
-        ),
-    )
-    ratings = session.exec(
-        select(Rating.rag, func.count())
-        .where(
-            Rating.establishment_id == establishment_id,
-            Rating.is_current == True,  # noqa: E712
-            Rating.is_calibration == False,
-            col(Rating.rated_at) >= since,
-        )  # noqa: E712
-        .group_by(Rating.rag)
-    ).all()
-    mix = {str(rag): int(n) for rag, n in ratings}
-    return {
-        "incidents": n_incidents,
-        "share_with_footage": (with_footage / n_incidents) if n_incidents else None,
-        "officers_involved": involved,
-        "rag": {k: mix.get(k, 0) for k in ("green", "amber", "red")},
-    }
+def governor_glance(session: Session, establishment_id: int) -> ComplianceSummary:
+    """The compliance summary for the last 30 days (London calendar days, today included)."""
+    from app.report.service import Period, compliance_summary
+    from app.report.sql import tz
+
+    today = utcnow().astimezone(tz()).date()
+    return compliance_summary(session, establishment_id, Period(today - timedelta(days=29), today))

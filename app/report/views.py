@@ -63,6 +63,7 @@ def _charts(s: ComplianceSummary) -> dict[str, Any]:
                 {"label": "Red", "data": [t.rag.red for t in s.trend], "colour": "red"},
             ],
             "yTitle": "Clips rated",
+            "integer": True,
         },
         "compliance": {
             "type": "line",
@@ -95,12 +96,12 @@ def _charts(s: ComplianceSummary) -> dict[str, Any]:
                     "label": "Median activation lag (s)",
                     "data": [None if t.median_lag_s is None else round(t.median_lag_s, 1) for t in s.trend],
                     "colour": "purple",
+                    "kind": "line",
                 },
                 {
                     "label": "Incidents",
                     "data": [t.incidents for t in s.trend],
-                    "colour": "grey",
-                    "kind": "line",
+                    "colour": "lightgrey",
                     "axis": "y2",
                 },
             ],
@@ -332,6 +333,7 @@ def _officer_chart(r: OfficerReport) -> dict[str, Any]:
             },
         ],
         "yTitle": "Clips rated",
+        "integer": True,
         "y2Title": "Lag (s), negative = before force",
         "marker": None if r.first_guidance_at is None else r.first_guidance_at.astimezone(q.tz()).strftime("%b %Y"),
     }

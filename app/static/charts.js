@@ -1,7 +1,7 @@
 /*
  * Charts for the report pages (Chart.js, served from /static/vendor/chartjs).
  * The CSP allows no inline script, so each <canvas data-bwv-chart='{json}'> carries its own data:
- *   {type: "bar"|"line", stacked?, percent?, labels: [...], yTitle?, y2Title?, marker?: "Oct 2026",
+ *   {type: "bar"|"line", stacked?, percent?, integer? (whole-number y ticks), labels: [...], yTitle?, y2Title?, marker?: "Oct 2026",
  *    datasets: [{label, data, colour: "green"|"amber"|"red"|"blue"|"grey"|"purple", kind?: "line", axis?: "y2"}]}
  * <canvas data-bwv-sparkline="[0.5, null, 1]"> draws a small line of shares (0..1) with no axes.
  * Every chart on these pages has a table with the same figures next to it.
@@ -10,7 +10,7 @@
   "use strict";
   var COLOURS = {
     green: "#00703c", amber: "#f47738", red: "#d4351c", blue: "#1d70b8",
-    grey: "#505a5f", purple: "#4c2c92", black: "#0b0c0c"
+    grey: "#505a5f", lightgrey: "#b1b4b6", purple: "#4c2c92", black: "#0b0c0c"
   };
 
   function colour(name) { return COLOURS[name] || COLOURS.blue; }
@@ -40,13 +40,13 @@
         stacked: !!cfg.stacked,
         beginAtZero: true,
         title: { display: !!cfg.yTitle, text: cfg.yTitle || "" },
-        ticks: cfg.percent ? { callback: function (v) { return v + "%"; } } : {}
+        ticks: cfg.percent ? { callback: function (v) { return v + "%"; } } : (cfg.integer ? { precision: 0 } : {})
       }
     };
     if (cfg.percent) { scales.y.max = 100; }
     if (hasY2) {
       scales.y2 = {
-        position: "right", grid: { drawOnChartArea: false },
+        position: "right", beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false },
         title: { display: !!cfg.y2Title, text: cfg.y2Title || "" }
       };
     }

@@ -143,3 +143,26 @@ def test_admin_compares_establishments(app, rw):  # type: ignore[no-untyped-def]
     assert c.get("/reports/compliance", params={"establishment": "BBB", **OCT}).status_code == 200
     gov, _ = signed_in(app, "governor.a")
     assert gov.get("/reports/compare").status_code == 403
+
+
+def test_governor_home_is_the_last_30_days_summary(app, rw, session, world):  # type: ignore[no-untyped-def]
+    """The governor's home page shows the compliance summary's own figures for the last 30 days, and links only
+    to pages a governor may open (the review queue is the coordinator's)."""
+    from datetime import timedelta
+
+    from app.core.types import utcnow
+    from app.report.service import Period, compliance_summary
+    from app.report.sql import tz
+
+    c, _ = signed_in(app, "governor.a")
+    r = c.get("/")
+    assert r.status_code == 200, r.text
+    today = utcnow().astimezone(tz()).date()
+    s = compliance_summary(session, world.est_a, Period(today - timedelta(days=29), today))
+    assert "Compliance at a glance" in r.text and "Every officer&#39;s camera on before force" in r.text
+    assert f"{s.rag.green} / {s.rag.amber} / {s.rag.red}" in r.text
+    assert 'href="/review"' not in r.text
+    page = c.get("/reports/compliance", params=OCT)
+    assert 'href="/review"' not in page.text  # the backlog figure is not a link for governors
+    nav = r.text.split("moj-primary-navigation__list", 1)[-1].split("</ul>", 1)[0]
+    assert 'href="/footage"' in nav
