@@ -314,19 +314,27 @@ def _est_code(session: SessionDep, officer: StaffMember) -> str:
     return est.code if est else ""
 
 
+OFFICER_CHART_MIN_MONTHS = 6
+
+
 def _officer_chart(r: OfficerReport) -> dict[str, Any]:
-    labels = [q.Month(m.month, r.generated_at, r.generated_at).title for m in r.months]
+    # Start at the officer's first month with a rating or an incident (showing at least six months), so a
+    # newly joined officer's few months are not squeezed into the corner of a two-year axis.
+    active = [i for i, m in enumerate(r.months) if m.rag.total or m.checks]
+    first = min(active[0] if active else len(r.months), max(0, len(r.months) - OFFICER_CHART_MIN_MONTHS))
+    months = r.months[first:]
+    labels = [q.Month(m.month, r.generated_at, r.generated_at).title for m in months]
     return {
         "type": "bar",
         "stacked": True,
         "labels": labels,
         "datasets": [
-            {"label": "Green", "data": [m.rag.green for m in r.months], "colour": "green"},
-            {"label": "Amber", "data": [m.rag.amber for m in r.months], "colour": "amber"},
-            {"label": "Red", "data": [m.rag.red for m in r.months], "colour": "red"},
+            {"label": "Green", "data": [m.rag.green for m in months], "colour": "green"},
+            {"label": "Amber", "data": [m.rag.amber for m in months], "colour": "amber"},
+            {"label": "Red", "data": [m.rag.red for m in months], "colour": "red"},
             {
                 "label": "Median activation lag (s)",
-                "data": [None if m.median_lag_s is None else round(m.median_lag_s, 1) for m in r.months],
+                "data": [None if m.median_lag_s is None else round(m.median_lag_s, 1) for m in months],
                 "colour": "purple",
                 "kind": "line",
                 "axis": "y2",
