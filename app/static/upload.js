@@ -328,6 +328,7 @@ class Item {
     this.state = 'failed'
     this.setError(text)
     this.setStatus(resumable ? 'Paused' : 'Not uploaded')
+    if (!resumable) this.progress.value = 0 // nothing was kept: a full bar would say otherwise
     this.actions.hidden = !resumable
     this.lock(false)
     if (!resumable) this.el.querySelector('[data-remove]').hidden = false

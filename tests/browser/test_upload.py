@@ -1,0 +1,75 @@
+"""In real Chromium: a coordinator drags two clips (and one file that is not a video) onto the upload page,
+gives each its first-frame time, and watches a progress bar per file; the clips arrive through the resumable
+(tus) upload and are listed, the renamed text file is refused with a clear reason and nothing is stored."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.browser.conftest import LiveServer, shot, sign_in
+
+
+def _clip(path: Path, seed: int) -> Path:
+    from workers.video.synth import make_clip
+
+    make_clip(path, seconds=2, fps=10, size=(160, 90), seed=seed)
+    return path
+
+
+def test_drag_and_drop_upload_with_progress(page: Any, live_server: LiveServer, tmp_path: Path) -> None:
+    sign_in(page, "coordinator", live_server.seed["password"])
+    page.goto("/footage/upload")
+    page.select_option("#shared-staff", "LP102")
+    page.select_option("#shared-camera", label="BWV-0042")
+
+    one = _clip(tmp_path / "BWV-0042_upload_one.mp4", 11)
+    two = _clip(tmp_path / "BWV-0042_upload_two.mp4", 12)
+    fake = tmp_path / "statement.mp4"
+    fake.write_text("Officer statement, not a video.\n" * 200)
+
+    # Drop the files on the drop zone the way a browser does: a DataTransfer carrying File objects.
+    files = [(p.name, p.read_bytes()) for p in (one, two, fake)]
+    handle = page.evaluate_handle(
+        """(files) => {
+            const dt = new DataTransfer();
+            for (const [name, bytes] of files) {
+                dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'video/mp4' }));
+            }
+            return dt;
+        }""",
+        [(name, list(data)) for name, data in files],
+    )
+    page.dispatch_event("[data-bwv-dropzone]", "drop", {"dataTransfer": handle})
+    items = page.locator("[data-bwv-file-list] > li")
+    assert items.count() == 3
+
+    london = ZoneInfo("Europe/London")
+    first = (datetime.now(london) - timedelta(hours=2)).replace(microsecond=0)
+    for i in range(3):
+        when = (first + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%S")
+        items.nth(i).locator('[data-field="recording_started_at"]').fill(when)
+    shot(page, "upload-01-chosen", full_page=True)
+
+    page.click("[data-bwv-start]")
+    done = page.locator("[data-bwv-file-list] [data-status] a")
+    done.first.wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('[data-bwv-file-list] [data-status] a').length === 2")
+    page.locator("[data-bwv-file-list] [data-file-error]:not([hidden])").first.wait_for(timeout=30_000)
+    shot(page, "upload-02-done", full_page=True)
+
+    for i in (0, 1):
+        assert items.nth(i).locator("[data-progress]").evaluate("p => p.value") == 100
+        assert "Uploaded – view the footage" in items.nth(i).locator("[data-status]").inner_text()
+    assert items.nth(2).locator("[data-progress]").evaluate("p => p.value") == 0  # nothing kept, no full bar
+    refused = items.nth(2).locator("[data-file-error]").inner_text()
+    assert "not a video" in refused.lower(), refused
+
+    page.goto("/footage")
+    assert page.get_by_text("BWV-0042_upload_one.mp4").is_visible()
+    assert page.get_by_text("BWV-0042_upload_two.mp4").is_visible()
+    assert page.get_by_text("statement.mp4").count() == 0
+    # The refusal of the text file is the only error the browser saw (Chromium logs every 4xx it is answered).
+    assert [m for m in live_server.messages if "415 (Unsupported Media Type)" not in m] == [], live_server.messages
