@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
 from app.audit.service import SYSTEM, record
-from app.auth.models import Role
+from app.auth.models import Role, User
 from app.auth.service import create_user
 from app.core.db import unit_of_work
 from app.establishment.models import CameraCreate, Establishment, EstablishmentCreate, EstablishmentKind
@@ -29,13 +29,14 @@ from app.footage.models import Footage
 from app.footage.service import NewFootage, link, register_footage
 from app.incident.models import IncidentCreate, InvolvedStaffIn, SubjectBase
 from app.incident.service import create_incident
-from app.rating.models import Rag, Rating
+from app.rating.models import CalibrationAssignment, Rag, Rating
 from app.staff.models import StaffMemberCreate
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed for the demo only
 DEMO_USERS = [
     ("admin", "Alex Admin", Role.admin, None),
     ("coordinator", "Chris Coordinator", Role.coordinator, None),
+    ("coordinator.two", "Dana Second", Role.coordinator, None),
     ("governor", "Gill Governor", Role.governor, None),
     ("officer.ahmed", "Officer Sam Ahmed", Role.staff, "EX1001"),
     ("officer.brown", "Officer Jo Brown", Role.staff, "EX1002"),
@@ -329,21 +330,24 @@ def _load(now: datetime, rendered: dict[tuple[int, str], Path], echo: Callable[[
                 )
                 link(session, f, incident.id, user_id=coordinator.id, source="import")  # type: ignore[arg-type]
                 footage_by[(idx, officer)] = f
+        first_ratings: dict[tuple[int, str], Rating] = {}
         for idx, officer, rag, guidance in RATINGS:
             f = footage_by[(idx, officer)]
             assert f.id is not None and est.id is not None
-            session.add(
-                Rating(
-                    footage_id=f.id,
-                    establishment_id=est.id,
-                    wearer_id=staff[officer].id,
-                    rag=rag,  # type: ignore[arg-type]
-                    criteria=_criteria(rag),
-                    guidance=guidance,
-                    rated_by_user_id=coordinator.id,  # type: ignore[arg-type]
-                    rated_at=now - timedelta(days=INCIDENTS[idx][0] - 2),
-                )
+            first_ratings[(idx, officer)] = rating = Rating(
+                footage_id=f.id,
+                establishment_id=est.id,
+                wearer_id=staff[officer].id,
+                recorded_at=f.recording_started_at,
+                rag=rag,  # type: ignore[arg-type]
+                criteria=_criteria(rag),
+                guidance=guidance,
+                rated_by_user_id=coordinator.id,  # type: ignore[arg-type]
+                rated_at=now - timedelta(days=INCIDENTS[idx][0] - 2),
             )
+            session.add(rating)
+        session.flush()
+        _calibration(session, est.id, first_ratings, coordinator, users["coordinator.two"], now)
         footage_by[(0, "EX1001")].good_practice = True  # green, shown to staff as a good-practice example
         record(
             session,
@@ -354,6 +358,56 @@ def _load(now: datetime, rendered: dict[tuple[int, str], Path], echo: Callable[[
         )
     echo(f"demo: loaded HMP Example with {len(INCIDENTS)} incidents and {len(footage_by)} clips")
     _print_sign_ins(echo)
+
+
+# Calibration: clips the first coordinator rated, sent to the second for a blind second rating.
+# (incident index, officer, the second coordinator's rating or None while it is still waiting)
+CALIBRATION: list[tuple[int, str, Rag | None]] = [
+    (0, "EX1001", Rag.green),
+    (1, "EX1004", Rag.amber),  # a disagreement, for the monthly meeting
+    (3, "EX1003", Rag.amber),
+    (4, "EX1001", None),
+]
+
+
+def _calibration(
+    session: Session, est_id: int, first: dict[tuple[int, str], Rating], by: User, to: User, now: datetime
+) -> None:
+    for idx, officer, second in CALIBRATION:
+        r1 = first[(idx, officer)]
+        sent = r1.rated_at + timedelta(days=1)
+        a = CalibrationAssignment(
+            establishment_id=est_id,
+            footage_id=r1.footage_id,
+            first_rating_id=r1.id,  # type: ignore[arg-type]
+            assigned_to_user_id=to.id,  # type: ignore[arg-type]
+            requested_by_user_id=by.id,  # type: ignore[arg-type]
+            requested_at=sent,
+            note="Monthly calibration sample",
+        )
+        session.add(a)
+        session.flush()
+        if second is None:
+            continue
+        r2 = Rating(
+            footage_id=r1.footage_id,
+            establishment_id=est_id,
+            wearer_id=r1.wearer_id,
+            recorded_at=r1.recorded_at,
+            rag=second,
+            criteria=_criteria(second),
+            guidance="" if second == Rag.green else "Second opinion: " + (r1.guidance or "see the first rating."),
+            rated_by_user_id=to.id,  # type: ignore[arg-type]
+            rated_at=min(sent + timedelta(days=2), now),
+            is_current=False,
+            is_calibration=True,
+            calibration_id=a.id,
+        )
+        session.add(r2)
+        session.flush()
+        a.completed_at = r2.rated_at
+        a.extra = {"second_rating_id": r2.id}
+        session.add(a)
 
 
 def _part(i: int, types: list[str]) -> str:
