@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import col, func, select
 
 from app.audit.service import record
+from app.auth.models import Role
 from app.core.config import get_settings
 from app.core.deps import Coordinator, CoordinatorOrGovernor, SessionDep, get_visible, scope_establishment
 from app.core.templates import render
@@ -220,6 +221,9 @@ def incident_page(
 
     activation_view = incident_activation(session, incident)  # computes the check if it never ran
     activation = {o.staff_member_id: o.result for o in activation_view.officers if o.result is not None}
+    from app.rating.service import incident_rollup
+
+    rollup = incident_rollup(session, incident)
     record(
         session,
         principal.actor,
@@ -239,6 +243,10 @@ def incident_page(
             "footage": footage,
             "activation": activation,
             "activation_view": activation_view,
+            "rollup": rollup,
+            "officer_rag": {o.staff_member_id: o for o in rollup["officers"]},
+            "clip_rag": {c["footage_id"]: c["rag"] for c in rollup["clip_ratings"]},
+            "can_rate": principal.role in (Role.coordinator, Role.admin),
         },
         page_title=f"Incident {incident.reference}",
     )

@@ -134,6 +134,9 @@ def test_incident_rollup_worst_clip_counts(as_user, make_incident, make_clip):  
     assert by["A001"]["rag"] == "red" and by["A001"]["clips"] == 2 and by["A001"]["rated"] == 2
     assert by["A002"]["rag"] is None and by["A002"]["rated"] == 0
     assert roll["rag"] == "red" and roll["clips"] == 3 and roll["rated"] == 2 and not roll["fully_rated"]
+    page = c.get(f"/incidents/{inc.id}").text  # the same roll-up on the incident page
+    assert "Incident rating:" in page and "2 of 3 clips rated" in page
+    assert "Red (2 of 2 rated)" not in page and "Not rated (0 of 1 rated)" in page
     assert c.post(f"/api/v1/footage/{other.id}/ratings", json=rating_body()).status_code == 201
     roll = as_user("governor.a").get(f"/api/v1/incidents/{inc.id}/ratings").json()
     assert roll["fully_rated"] and roll["rag"] == "red"
