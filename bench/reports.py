@@ -162,9 +162,14 @@ def seed() -> None:
         sha256="x", storage_key="x",
     )  # fmt: skip
     fo_cols = [c for c in fo_tpl if c != "id"]
-    ar_tpl = _template(ActivationResult, incident_id=1, staff_member_id=1, status="before_force")
+    ar_tpl = _template(
+        ActivationResult, incident_id=1, staff_member_id=1, establishment_id=est_id, force_started_at=END,
+        status="before_force",
+    )  # fmt: skip
     ar_cols = list(ar_tpl)
-    rt_tpl = _template(Rating, footage_id=1, establishment_id=est_id, rag="green", rated_by_user_id=coord_id)
+    rt_tpl = _template(
+        Rating, footage_id=1, establishment_id=est_id, rag="green", rated_by_user_id=coord_id, recorded_at=END
+    )
     rt_cols = [c for c in rt_tpl if c != "id"]
 
     # Incidents (ids 1..N in force order, as COPY into an empty table assigns them).
@@ -213,7 +218,7 @@ def seed() -> None:
         for i, sid, status, lag, cov, t, _dur in checks:
             row = dict(ar_tpl)
             row.update(
-                incident_id=i, staff_member_id=sid, status=status, lag_s=lag, coverage=cov,
+                incident_id=i, staff_member_id=sid, force_started_at=t, status=status, lag_s=lag, coverage=cov,
                 compliant=status == "before_force" and cov > 0.99, computed_at=t + timedelta(hours=3),
                 activated_at=None if lag is None else t + timedelta(seconds=lag),
             )  # fmt: skip
@@ -243,7 +248,7 @@ def seed() -> None:
     ratings: list[dict[str, Any]] = []
     rate_p = 0.95
     rerate_p = (N_RATINGS / (len(clips) * rate_p)) - 1 + 0.01  # a little over, then cut to N_RATINGS
-    for inc, sid, _rec, n in clips:
+    for inc, sid, rec, n in clips:
         if rnd.random() > rate_p:
             continue
         t = incidents[inc - 1][1]
@@ -251,7 +256,7 @@ def seed() -> None:
         progress = (t - start).total_seconds() / span
         roll = rnd.random()
         rag = "green" if roll < 0.5 + 0.3 * progress else ("amber" if roll < 0.85 + 0.1 * progress else "red")
-        base = dict(footage_id=n, wearer_id=sid, rated_at=rated_at, rag=rag)
+        base = dict(footage_id=n, wearer_id=sid, recorded_at=rec, rated_at=rated_at, rag=rag)
         if rnd.random() < rerate_p:
             first_id = len(ratings) + 1
             ratings.append({**base, "version": 1, "is_current": False, "superseded_by_id": first_id + 1,

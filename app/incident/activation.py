@@ -94,6 +94,8 @@ def recompute(session: Session, incident_id: int) -> list[ActivationResult]:
         row = ActivationResult(
             incident_id=incident_id,
             staff_member_id=staff_id,
+            establishment_id=incident.establishment_id,
+            force_started_at=incident.force_started_at,
             status=ActivationStatus(result.status),
             lag_s=result.lag_s,
             activated_at=activated_at,

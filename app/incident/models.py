@@ -53,7 +53,11 @@ class IncidentBase(SQLModel):
 
 
 class Incident(IncidentBase, table=True):
-    __table_args__ = (sa.UniqueConstraint("establishment_id", "reference"),)
+    __table_args__ = (
+        sa.UniqueConstraint("establishment_id", "reference"),
+        # The reports read one establishment's incidents by when force began.
+        sa.Index("ix_incident_establishment_id_force_started_at", "establishment_id", "force_started_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     establishment_id: int = Field(foreign_key="establishment.id", index=True)
     force_started_at: datetime = utc_field(index=True)
@@ -143,8 +147,16 @@ class ActivationResult(SQLModel, table=True):
     """The activation check for one officer in one incident; recomputed whenever times or links change."""
 
     __tablename__ = "activation_result"
+    __table_args__ = (
+        sa.Index("ix_activation_result_establishment_id_force_started_at", "establishment_id", "force_started_at"),
+    )
     incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
     staff_member_id: int = Field(foreign_key="staff_member.id", primary_key=True, index=True)
+    # The incident's establishment and force start, copied by `recompute` (which runs in the same transaction
+    # as every change to the incident, like the lag measured from that moment): the reports read a period's
+    # checks by this index without joining the incidents.
+    establishment_id: int = Field(foreign_key="establishment.id")
+    force_started_at: datetime = utc_field()
     status: ActivationStatus = enum_field(ActivationStatus, index=True)
     lag_s: float | None = None
     activated_at: datetime | None = utc_field(nullable=True)

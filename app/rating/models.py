@@ -22,14 +22,33 @@ class Rag(StrEnum):
         return {"green": 0, "amber": 1, "red": 2}[self.value]
 
 
+GUIDANCE_GIVEN = "is_current AND NOT is_calibration AND rag IN ('amber', 'red')"
+
+
 class Rating(SQLModel, table=True):
     """One version of a clip's rating. A re-rating is a new row that supersedes the old one."""
 
-    __table_args__ = (sa.UniqueConstraint("footage_id", "version", "is_calibration"),)
+    __table_args__ = (
+        sa.UniqueConstraint("footage_id", "version", "is_calibration"),
+        # Every officer's guidance (current amber/red ratings) in one index: the reports' follow-up flags
+        # read it without touching the table.
+        sa.Index(
+            "ix_rating_guidance_given",
+            "establishment_id",
+            "wearer_id",
+            "rated_at",
+            "recorded_at",
+            postgresql_where=sa.text(GUIDANCE_GIVEN),
+            sqlite_where=sa.text(GUIDANCE_GIVEN),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     footage_id: int = Field(foreign_key="footage.id", index=True)
     establishment_id: int = Field(foreign_key="establishment.id", index=True)
     wearer_id: int | None = Field(default=None, foreign_key="staff_member.id", index=True)
+    # The clip's `recording_started_at`, copied when the rating is written (a clip's recording time never
+    # changes): "recorded after the first guidance" is then read from the rating alone.
+    recorded_at: datetime = utc_field()
     version: int = 1
     rag: Rag = enum_field(Rag, index=True)
     criteria: dict[str, Any] = json_field(dict)

@@ -132,48 +132,41 @@ def flags_subquery(
 ) -> Any:
     """Per officer: first guidance (earliest current amber/red rating) and the number of current non-green
     ratings of clips recorded after it (`after_count`; `in_window`: how many of those clips were recorded
-    in `window`). Ratings given at or after `as_of` are ignored. One pass over the non-green ratings."""
+    in `window`). Ratings given at or after `as_of` are ignored. One pass over the officers' guidance, read
+    from the `ix_rating_guidance_given` index alone (the rating carries its clip's recording time)."""
     given = [RT.c.establishment_id == est, _current(), RT.c.wearer_id.isnot(None), RT.c.rag.in_(NON_GREEN)]
     if as_of is not None:
         given.append(RT.c.rated_at < as_of)
     if staff_member_id is not None:
         given.append(RT.c.wearer_id == staff_member_id)
     non_green = (
-        sa.select(RT.c.wearer_id.label("sid"), RT.c.rated_at, FT.c.recording_started_at.label("recorded_at"))
-        .select_from(RT.join(FT, FT.c.id == RT.c.footage_id))
+        sa.select(
+            RT.c.wearer_id.label("sid"),
+            RT.c.recorded_at,
+            sa.func.min(RT.c.rated_at).over(partition_by=RT.c.wearer_id).label("first_at"),
+        )
         .where(*given)
-        .cte("non_green")
+        .subquery("non_green")
     )
-    first = (
-        sa.select(non_green.c.sid, sa.func.min(non_green.c.rated_at).label("first_at"))
-        .group_by(non_green.c.sid)
-        .cte("first_guidance")
-    )
+    after = non_green.c.recorded_at > non_green.c.first_at
     in_window: Any = (
         sa.func.sum(
             sa.case(
-                (sa.and_(non_green.c.recorded_at >= window[0], non_green.c.recorded_at < window[1]), 1),
+                (sa.and_(after, non_green.c.recorded_at >= window[0], non_green.c.recorded_at < window[1]), 1),
                 else_=0,
             )
         )
         if window is not None
         else sa.literal(0)
     )
-    after = (
-        sa.select(first.c.sid, sa.func.count().label("after_count"), in_window.label("in_window"))
-        .select_from(first.join(non_green, non_green.c.sid == first.c.sid))
-        .where(non_green.c.recorded_at > first.c.first_at)
-        .group_by(first.c.sid)
-        .subquery("after_guidance")
-    )
     return (
         sa.select(
-            first.c.sid,
-            first.c.first_at,
-            sa.func.coalesce(after.c.after_count, 0).label("after_count"),
-            sa.func.coalesce(after.c.in_window, 0).label("in_window"),
+            non_green.c.sid,
+            sa.func.min(non_green.c.first_at).label("first_at"),
+            sa.func.sum(sa.case((after, 1), else_=0)).label("after_count"),
+            in_window.label("in_window"),
         )
-        .select_from(first.outerjoin(after, after.c.sid == first.c.sid))
+        .group_by(non_green.c.sid)
         .subquery("flags")
     )
 
@@ -185,14 +178,18 @@ RATED_AFTER_MARGIN = timedelta(days=1)
 
 
 # ---------------------------------------------------------------- compliance summary
-# Few statements, each doing a lot: the per-incident rows are worked out once (a CTE) and every grouping
-# (total, location, planned, each characteristic, month) is a branch of one UNION ALL over them.
+# Three statements, each one pass: (1) the period's incidents and their officers' activation checks (every
+# incident figure, breakdown, lag percentile and the trend's incident columns), (2) the clips linked to
+# those incidents and their ratings, (3) the officers' guidance (flags). Within a statement the rows are
+# worked out once (a CTE) and every grouping is a branch of one UNION ALL over them.
 def _tune(session: Session, dialect: str) -> None:
-    """For this transaction on PostgreSQL: no JIT (it costs ~40 ms a statement and saves nothing at this
+    """For this transaction on PostgreSQL: room to hash a year of incidents and clips in memory (the
+    default 4 MB makes it sort on disk), no JIT (it costs ~40 ms a statement and saves nothing at this
     size), and always a plan made for the actual dates. psycopg prepares a statement after its 5th run on
     a connection, and a generic plan cannot see which months the date parameters pick (it went from
     0.2 s to over a minute in bench/reports.py)."""
     if dialect == "postgresql":
+        session.execute(sa.text("SET LOCAL work_mem = '32MB'"))
         session.execute(sa.text("SET LOCAL jit = off"))
         session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
@@ -200,43 +197,247 @@ def _tune(session: Session, dialect: str) -> None:
 def _incidents_cte(
     est: int, rng: tuple[datetime, datetime], period: tuple[datetime, datetime], months: list[q.Month]
 ) -> Any:
-    """One row per incident with force in `rng`: in the period (0/1), its month, any footage (0/1), and
-    `all_on`: NULL with no officer checked, 1 when every check is before_force, else 0."""
-    all_on = (
-        sa.select(sa.func.min(sa.case((AR.c.status == ActivationStatus.before_force, 1), else_=0)))
-        .where(AR.c.incident_id == INC.c.id)
-        .scalar_subquery()
-    )
+    """One row per incident with force in `rng`: its month (NULL outside the trend's months) and when force
+    began if that is in the period (`period_at`, else NULL).
+
+    "In the period" is tested as `period_at IS NOT NULL`, not as a 0/1 flag `= 1`: PostgreSQL keeps no
+    statistics on a CTE's columns and guesses that `= 1` keeps 0.5% of the rows (it then sorts 20,000 rows
+    where it should hash them), but that IS NOT NULL keeps nearly all."""
+    in_period = sa.and_(INC.c.force_started_at >= period[0], INC.c.force_started_at < period[1])
     return (
         sa.select(
             INC.c.id,
             INC.c.location,
             INC.c.planned,
-            sa.case(
-                (sa.and_(INC.c.force_started_at >= period[0], INC.c.force_started_at < period[1]), 1), else_=0
-            ).label("in_period"),
             q.month_bucket(INC.c.force_started_at, months).label("month"),
-            sa.case((sa.exists().where(FI.c.incident_id == INC.c.id), 1), else_=0).label("has_footage"),
-            all_on.label("all_on"),
+            sa.case((in_period, INC.c.force_started_at), else_=sa.null()).label("period_at"),
         )
         .where(INC.c.establishment_id == est, INC.c.force_started_at >= rng[0], INC.c.force_started_at < rng[1])
-        .cte("per_incident")
+        .cte("incidents")
     )
+
+
+def _f(x: Any) -> Any:
+    """One numeric type for every branch of a UNION ALL (PostgreSQL would otherwise mix bigint and float)."""
+    return sa.cast(x if x is not None else sa.null(), sa.Float)
+
+
+def _s(x: Any) -> Any:
+    return sa.cast(x if x is not None else sa.null(), sa.String)
 
 
 def _counts(dim: str, grp: Any, source: Any, per: Any, *where: Any) -> Any:
     return (
         sa.select(
             sa.literal(dim).label("dim"),
-            sa.cast(grp, sa.String).label("grp") if grp is not None else sa.cast(sa.null(), sa.String).label("grp"),
-            sa.func.count().label("incidents"),
-            sa.func.sum(per.c.has_footage).label("with_footage"),
-            sa.func.sum(sa.case((per.c.all_on.isnot(None), 1), else_=0)).label("with_officers"),
-            sa.func.coalesce(sa.func.sum(per.c.all_on), 0).label("all_on"),
+            _s(grp).label("grp"),
+            _f(sa.func.count()).label("a"),
+            _f(sa.func.sum(per.c.has_footage)).label("b"),
+            _f(sa.func.sum(sa.case((per.c.all_on.isnot(None), 1), else_=0))).label("c"),
+            _f(sa.func.coalesce(sa.func.sum(per.c.all_on), 0)).label("d"),
         )
         .select_from(source)
         .where(*where)
         .group_by(*([grp] if grp is not None else []))
+    )
+
+
+def _incident_figures(
+    dialect: str, est: int, rng: tuple[datetime, datetime], period: tuple[datetime, datetime], months: list[q.Month]
+) -> Any:
+    """Statement 1. Rows (dim, grp, a, b, c, d):
+    - total / location / planned / month / each characteristic: a incidents, b with footage, c with an
+      officer checked, d with every officer's camera on before force;
+    - status: a checks of that status in the period, b their summed coverage;
+    - lag: grp "period" or a month, a median and b 90th percentile of the activation lag."""
+    inc = _incidents_cte(est, rng, period, months)
+    # Each check carries its incident's establishment and force start: read by index, no join.
+    forced = AR.c.force_started_at
+    checks = (
+        sa.select(
+            AR.c.incident_id,
+            AR.c.status,
+            AR.c.coverage,
+            AR.c.lag_s,
+            sa.case((sa.and_(forced >= period[0], forced < period[1]), 1), else_=sa.null()).label("in_period"),
+            q.month_bucket(forced, months).label("month"),
+        )
+        .where(AR.c.establishment_id == est, forced >= rng[0], forced < rng[1])
+        .cte("checks")
+    )
+    # NULL with no officer checked, 1 when every check is before_force, else 0.
+    all_on = (
+        sa.select(
+            checks.c.incident_id,
+            sa.func.min(sa.case((checks.c.status == ActivationStatus.before_force, 1), else_=0)).label("all_on"),
+        )
+        .group_by(checks.c.incident_id)
+        .subquery("all_on")
+    )
+    per = (
+        sa.select(
+            inc.c.id,
+            inc.c.location,
+            inc.c.planned,
+            inc.c.month,
+            inc.c.period_at,
+            sa.case((sa.exists().where(FI.c.incident_id == inc.c.id), 1), else_=0).label("has_footage"),
+            all_on.c.all_on,
+        )
+        .select_from(inc.outerjoin(all_on, all_on.c.incident_id == inc.c.id))
+        .cte("per_incident")
+    )
+    in_p = per.c.period_at.isnot(None)
+    branches = [
+        _counts("total", None, per, per, in_p),
+        _counts("location", per.c.location, per, per, in_p),
+        _counts("planned", sa.cast(per.c.planned, sa.Integer), per, per, in_p),
+        _counts("month", per.c.month, per, per, per.c.month.isnot(None)),
+    ]
+    # Characteristics of the people force was used on: each incident once per value (two people of one
+    # group count once); an incident with nobody recorded joins no value ("not recorded").
+    subj = (
+        sa.select(SUBJ.c.incident_id, *[SUBJ.c[a] for a, _ in CHARACTERISTICS])
+        .select_from(SUBJ.join(inc, inc.c.id == SUBJ.c.incident_id))
+        .where(inc.c.period_at.isnot(None))
+        .cte("subjects")
+    )
+    for attr, _title in CHARACTERISTICS:
+        values = sa.select(subj.c.incident_id, subj.c[attr].label("value")).distinct().subquery(f"subj_{attr}")
+        source = per.outerjoin(values, values.c.incident_id == per.c.id)
+        branches.append(_counts(attr, values.c.value, source, per, in_p))
+    branches.append(
+        sa.select(
+            sa.literal("status").label("dim"),
+            _s(checks.c.status).label("grp"),
+            _f(sa.func.count()).label("a"),
+            _f(sa.func.sum(checks.c.coverage)).label("b"),
+            _f(None).label("c"),
+            _f(None).label("d"),
+        )
+        .where(checks.c.in_period.isnot(None))
+        .group_by(checks.c.status)
+    )
+    lags = sa.union_all(
+        sa.select(checks.c.lag_s, sa.literal("period").label("g")).where(checks.c.in_period.isnot(None)),
+        sa.select(checks.c.lag_s, checks.c.month.label("g")).where(checks.c.month.isnot(None)),
+    ).subquery("lags")
+    lag_stats = q.percentiles(dialect, lags, "lag_s", (0.5, 0.9), group="g").subquery("lag_stats")
+    branches.append(
+        sa.select(
+            sa.literal("lag").label("dim"),
+            _s(lag_stats.c.g).label("grp"),
+            _f(lag_stats.c.p50).label("a"),
+            _f(lag_stats.c.p90).label("b"),
+            _f(None).label("c"),
+            _f(None).label("d"),
+        )
+    )
+    return sa.union_all(*branches)
+
+
+def _clip_figures(
+    dialect: str,
+    est: int,
+    rng: tuple[datetime, datetime],
+    period: tuple[datetime, datetime],
+    months: list[q.Month],
+    overdue_before: datetime,
+) -> Any:
+    """Statement 2. Rows (dim, grp, sub, a, b): rag (grp rag, a current ratings), trend (grp month, sub rag,
+    a current ratings), unack (a unacknowledged, b of which overdue), backlog (a), wait (a median hours).
+    A clip is in the period when `incident_at` (its earliest period incident's force start) is not NULL."""
+    inc = _incidents_cte(est, rng, period, months)
+    linked = (
+        sa.select(
+            FI.c.footage_id,
+            sa.func.min(inc.c.month).label("month"),
+            sa.func.min(inc.c.period_at).label("incident_at"),
+        )
+        .select_from(FI.join(inc, inc.c.id == FI.c.incident_id))
+        .group_by(FI.c.footage_id)
+        .cte("linked")
+    )
+    # Current amber/red ratings of the period's clips with no acknowledgement: 1, else 0.
+    unacked = sa.case(
+        (
+            sa.and_(RT.c.is_current == sa.true(), linked.c.incident_at.isnot(None), RT.c.rag.in_(NON_GREEN)),
+            sa.case((sa.exists().where(ACK.c.rating_id == RT.c.id), 0), else_=1),
+        ),
+        else_=0,
+    )
+    # The clips' current ratings and their first ratings (version 1: versions count up from 1), one join.
+    rated = (
+        sa.select(
+            RT.c.footage_id,
+            RT.c.rag,
+            RT.c.rated_at,
+            RT.c.is_current,
+            RT.c.version,
+            linked.c.month,
+            linked.c.incident_at,
+            unacked.label("unacked"),
+        )
+        .select_from(RT.join(linked, linked.c.footage_id == RT.c.footage_id))
+        .where(
+            RT.c.is_calibration == sa.false(),
+            sa.or_(RT.c.is_current == sa.true(), RT.c.version == 1),
+            RT.c.rated_at >= rng[0] - RATED_AFTER_MARGIN,
+        )
+        .cte("rated")
+    )
+    cur = (
+        sa.select(
+            sa.case((rated.c.incident_at.isnot(None), 1), else_=0).label("in_period"),
+            rated.c.month,
+            rated.c.rag,
+            rated.c.rated_at,
+            rated.c.unacked,
+        )
+        .where(rated.c.is_current == sa.true())
+        .subquery("cur")
+    )
+    mix = (
+        sa.select(
+            cur.c.in_period,
+            cur.c.month,
+            cur.c.rag,
+            sa.func.count().label("n"),
+            sa.func.sum(cur.c.unacked).label("unacked"),
+            sa.func.sum(sa.case((cur.c.rated_at < overdue_before, cur.c.unacked), else_=0)).label("overdue"),
+        )
+        .group_by(cur.c.in_period, cur.c.month, cur.c.rag)
+        .cte("current_mix")
+    )
+    # Time from incident to each clip's first (non-calibration) rating, later superseded or not.
+    waits = (
+        sa.select((q.seconds_between(dialect, rated.c.rated_at, rated.c.incident_at) / 3600.0).label("hours"))
+        .where(rated.c.version == 1, rated.c.incident_at.isnot(None))
+        .subquery("waits")
+    )
+    wait_median = q.percentiles(dialect, waits, "hours", (0.5,)).subquery("wait_median")
+    has_current = sa.exists().where(rated.c.footage_id == linked.c.footage_id, rated.c.is_current == sa.true())
+    # Looked up clip by clip (a scalar subquery, counted after the filters): only the few clips with no
+    # current rating need it, where a join would make PostgreSQL read every clip of every establishment.
+    clip_status = (
+        sa.select(FT.c.status).where(FT.c.id == linked.c.footage_id, FT.c.purged_at.is_(None)).scalar_subquery()
+    )
+
+    def branch(dim: str, grp: Any, sub: Any, a: Any, b: Any) -> Any:
+        return sa.select(
+            sa.literal(dim).label("dim"), _s(grp).label("grp"), _s(sub).label("sub"), _f(a).label("a"), _f(b).label("b")
+        )
+
+    return sa.union_all(
+        branch("wait", None, None, wait_median.c.p50, None),
+        branch("rag", mix.c.rag, None, sa.func.sum(mix.c.n), None).where(mix.c.in_period == 1).group_by(mix.c.rag),
+        branch("trend", mix.c.month, mix.c.rag, sa.func.sum(mix.c.n), None)
+        .where(mix.c.month.isnot(None))
+        .group_by(mix.c.month, mix.c.rag),
+        branch("unack", None, None, sa.func.sum(mix.c.unacked), sa.func.sum(mix.c.overdue)),
+        branch("backlog", None, None, sa.func.sum(sa.case((clip_status == FootageStatus.analysed, 1), else_=0)), None)
+        .select_from(linked)
+        .where(linked.c.incident_at.isnot(None), ~has_current),
     )
 
 
@@ -251,179 +452,33 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
     months = q.months_ending(period.last, 12)
     rng = (min(start, months[0].start), max(end, months[-1].end))
 
-    # 1. Incident figures: total, breakdowns and the monthly trend in one statement.
-    per = _incidents_cte(est, rng, (start, end), months)
-    in_p = per.c.in_period == 1
-    subj = (
-        sa.select(SUBJ.c.incident_id, *[SUBJ.c[a] for a, _ in CHARACTERISTICS])
-        .where(SUBJ.c.incident_id.in_(sa.select(per.c.id).where(in_p)))
-        .cte("subjects")
-    )
-    branches = [
-        _counts("total", None, per, per, in_p),
-        _counts("location", per.c.location, per, per, in_p),
-        _counts("planned", sa.cast(per.c.planned, sa.Integer), per, per, in_p),
-        _counts("month", per.c.month, per, per, per.c.month.isnot(None)),
-    ]
-    for attr, _title in CHARACTERISTICS:
-        values = sa.select(subj.c.incident_id, subj.c[attr].label("value")).distinct().subquery(f"subj_{attr}")
-        source = per.outerjoin(values, values.c.incident_id == per.c.id)
-        branches.append(_counts(attr, values.c.value, source, per, in_p))
+    # 1. Incidents and activation checks: totals, breakdowns, status mix, lag, the trend's incident columns.
     grouped: dict[str, list[Any]] = {}
-    for row in session.execute(sa.union_all(*branches)):
+    for row in session.execute(_incident_figures(dialect, est, rng, (start, end), months)):
         grouped.setdefault(row.dim, []).append(row)
     head = grouped.get("total", [None])[0]
-    total = _int(head.incidents) if head else 0
-
-    # 2. Activation checks of the period: status mix and coverage.
-    inc_ids = sa.select(INC.c.id).where(
-        INC.c.establishment_id == est, INC.c.force_started_at >= start, INC.c.force_started_at < end
-    )
-    status_rows = session.execute(
-        sa.select(AR.c.status, sa.func.count(), sa.func.sum(AR.c.coverage))
-        .where(AR.c.incident_id.in_(inc_ids))
-        .group_by(AR.c.status)
-    ).all()
-    activation = ActivationMix(**{_name(st): int(n) for st, n, _ in status_rows})
-    n_checks = sum(int(n) for _, n, _ in status_rows)
-    cov_sum = sum(float(c or 0) for _, _, c in status_rows)
-
-    # 3. Lag percentiles: the period (median, p90) and each month of the trend (median), one statement.
-    lag_src = (
-        sa.select(
-            AR.c.lag_s,
-            sa.case((sa.and_(INC.c.force_started_at >= start, INC.c.force_started_at < end), 1), else_=0).label(
-                "in_period"
-            ),
-            q.month_bucket(INC.c.force_started_at, months).label("month"),
-        )
-        .select_from(AR.join(INC, INC.c.id == AR.c.incident_id))
-        .where(INC.c.establishment_id == est, INC.c.force_started_at >= rng[0], INC.c.force_started_at < rng[1])
-        .cte("lag_src")
-    )
-    lags = sa.union_all(
-        sa.select(lag_src.c.lag_s, sa.literal("period").label("g")).where(lag_src.c.in_period == 1),
-        sa.select(lag_src.c.lag_s, lag_src.c.month.label("g")).where(lag_src.c.month.isnot(None)),
-    ).subquery("lags")
-    lag_by = {
-        r[0]: (q.as_float(r[1]), q.as_float(r[2]))
-        for r in session.execute(q.percentiles(dialect, lags, "lag_s", (0.5, 0.9), group="g"))
-    }
+    total = _int(head.a) if head else 0
+    status_rows = grouped.get("status", [])
+    activation = ActivationMix(**{r.grp: _int(r.a) for r in status_rows})
+    n_checks = sum(_int(r.a) for r in status_rows)
+    cov_sum = sum(float(r.b or 0) for r in status_rows)
+    lag_by = {r.grp: (q.as_float(r.a), q.as_float(r.b)) for r in grouped.get("lag", [])}
     lag = lag_by.get("period", (None, None))
 
-    # 4. Clips linked to the incidents: RAG mix, trend, backlog, unacknowledged, time to rating, one statement.
-    light = (
-        sa.select(
-            INC.c.id,
-            sa.case((sa.and_(INC.c.force_started_at >= start, INC.c.force_started_at < end), 1), else_=0).label(
-                "in_period"
-            ),
-            q.month_bucket(INC.c.force_started_at, months).label("month"),
-            sa.case(
-                (sa.and_(INC.c.force_started_at >= start, INC.c.force_started_at < end), INC.c.force_started_at),
-                else_=sa.null(),
-            ).label("period_at"),
-        )
-        .where(INC.c.establishment_id == est, INC.c.force_started_at >= rng[0], INC.c.force_started_at < rng[1])
-        .subquery("light")
-    )
-    linked = (
-        sa.select(
-            FI.c.footage_id,
-            sa.func.max(light.c.in_period).label("in_period"),
-            sa.func.min(light.c.month).label("month"),
-            sa.func.min(light.c.period_at).label("incident_at"),
-        )
-        .select_from(FI.join(light, light.c.id == FI.c.incident_id))
-        .group_by(FI.c.footage_id)
-        .cte("linked")
-    )
-    # The clips' current ratings and their first ratings (version 1: versions count up from 1), one join.
-    rated = (
-        sa.select(
-            RT.c.id,
-            RT.c.footage_id,
-            RT.c.rag,
-            RT.c.rated_at,
-            RT.c.is_current,
-            RT.c.version,
-            linked.c.in_period,
-            linked.c.month,
-            linked.c.incident_at,
-        )
-        .select_from(RT.join(linked, linked.c.footage_id == RT.c.footage_id))
-        .where(
-            RT.c.is_calibration == sa.false(),
-            sa.or_(RT.c.is_current == sa.true(), RT.c.version == 1),
-            RT.c.rated_at >= rng[0] - RATED_AFTER_MARGIN,
-        )
-        .cte("rated")
-    )
-    cur = sa.select(rated).where(rated.c.is_current == sa.true()).cte("cur")
+    # 2. Clips linked to the incidents: RAG mix, trend, backlog, unacknowledged, time to rating.
     overdue_before = utcnow() - timedelta(days=settings.ack_overdue_days)
-    unacked = sa.and_(cur.c.in_period == 1, cur.c.rag.in_(NON_GREEN), ~sa.exists().where(ACK.c.rating_id == cur.c.id))
-    has_current = sa.exists().where(cur.c.footage_id == linked.c.footage_id)  # cur: every current rating
-
-    def _branch(dim: str, grp: Any, sub: Any, source: Any, *where: Any, group: tuple[Any, ...] = ()) -> Any:
-        return (
-            sa.select(
-                sa.literal(dim).label("dim"),
-                sa.cast(grp if grp is not None else sa.null(), sa.String).label("grp"),
-                sa.cast(sub if sub is not None else sa.null(), sa.String).label("sub"),
-                sa.func.count().label("n"),
-            )
-            .select_from(source)
-            .where(*where)
-            .group_by(*group)
-        )
-
-    # Time from incident to each clip's first (non-calibration) rating, later superseded or not.
-    waits = (
-        sa.select((q.seconds_between(dialect, rated.c.rated_at, rated.c.incident_at) / 3600.0).label("hours"))
-        .where(rated.c.version == 1, rated.c.in_period == 1)
-        .subquery("waits")
-    )
-    wait_median = q.percentiles(dialect, waits, "hours", (0.5,)).subquery("wait_median")
-
-    rating_rows = session.execute(
-        sa.union_all(
-            sa.select(
-                sa.literal("wait").label("dim"),
-                sa.cast(sa.null(), sa.String).label("grp"),
-                sa.cast(sa.null(), sa.String).label("sub"),
-                sa.cast(wait_median.c.p50, sa.Float).label("n"),
-            ),
-            _branch("rag", cur.c.rag, None, cur, cur.c.in_period == 1, group=(cur.c.rag,)),
-            _branch("trend", cur.c.month, cur.c.rag, cur, cur.c.month.isnot(None), group=(cur.c.month, cur.c.rag)),
-            _branch("unack", None, None, cur, unacked),
-            _branch("overdue", None, None, cur, unacked, cur.c.rated_at < overdue_before),
-            _branch(
-                "backlog",
-                None,
-                None,
-                FT.join(linked, linked.c.footage_id == FT.c.id),
-                linked.c.in_period == 1,
-                FT.c.status == FootageStatus.analysed,
-                FT.c.purged_at.is_(None),
-                ~has_current,
-            ),
-        )
-    ).all()
     rag = RagMix()
     trend_rag: dict[str, RagMix] = {}
-    singles: dict[str, int] = {}
-    median_hours: float | None = None
-    for dim, grp, sub, n in rating_rows:
-        if dim == "wait":
-            median_hours = q.as_float(n)
-        elif dim == "rag":
-            setattr(rag, grp, int(n))
+    singles: dict[str, Any] = {}
+    for dim, grp, sub, a, b in session.execute(_clip_figures(dialect, est, rng, (start, end), months, overdue_before)):
+        if dim == "rag":
+            setattr(rag, grp, _int(a))
         elif dim == "trend":
-            setattr(trend_rag.setdefault(grp, RagMix()), sub, int(n))
+            setattr(trend_rag.setdefault(grp, RagMix()), sub, _int(a))
         else:
-            singles[dim] = int(n)
+            singles[dim] = (a, b)
 
-    # 5. Officers flagged (ratings given before the end of the period).
+    # 3. Officers flagged (ratings given before the end of the period).
     flags = flags_subquery(est, as_of=end, window=(start, end))
     flagged_rows = session.execute(
         sa.select(STAFF.c.staff_number, STAFF.c.name, flags.c.first_at, flags.c.after_count)
@@ -436,13 +491,13 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
     trend = []
     for m in months:
         c = month_rows.get(m.label)
-        n = _int(c.incidents) if c else 0
+        n = _int(c.a) if c else 0
         trend.append(
             TrendMonth(
                 month=m.label,
                 incidents=n,
-                share_with_footage=_share(_int(c.with_footage), n) if c else None,
-                share_all_on_before_force=_share(_int(c.all_on), _int(c.with_officers)) if c else None,
+                share_with_footage=_share(_int(c.b), n) if c else None,
+                share_all_on_before_force=_share(_int(c.d), _int(c.c)) if c else None,
                 median_lag_s=lag_by.get(m.label, (None, None))[0],
                 rag=trend_rag.get(m.label, RagMix()),
             )
@@ -458,6 +513,7 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
         Breakdown(name=attr, title=title, rows=_breakdown_rows(grouped.get(attr, []), total))
         for attr, title in CHARACTERISTICS
     ]
+    unack, overdue = singles.get("unack", (0, 0))
 
     return ComplianceSummary(
         establishment_id=est,
@@ -466,21 +522,21 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
         period_to=period.last,
         generated_at=utcnow(),
         incidents=total,
-        incidents_with_footage=_int(head.with_footage) if head else 0,
-        share_with_footage=_share(_int(head.with_footage), total) if head else None,
-        incidents_with_officers=_int(head.with_officers) if head else 0,
-        incidents_all_on_before_force=_int(head.all_on) if head else 0,
-        share_all_on_before_force=_share(_int(head.all_on), _int(head.with_officers)) if head else None,
+        incidents_with_footage=_int(head.b) if head else 0,
+        share_with_footage=_share(_int(head.b), total) if head else None,
+        incidents_with_officers=_int(head.c) if head else 0,
+        incidents_all_on_before_force=_int(head.d) if head else 0,
+        share_all_on_before_force=_share(_int(head.d), _int(head.c)) if head else None,
         officer_checks=n_checks,
         activation=activation,
         median_lag_s=lag[0],
         p90_lag_s=lag[1],
         mean_coverage=cov_sum / n_checks if n_checks else None,
         rag=rag,
-        backlog=singles.get("backlog", 0),
-        median_hours_to_rating=median_hours,
-        unacknowledged=singles.get("unack", 0),
-        unacknowledged_overdue=singles.get("overdue", 0),
+        backlog=_int(singles.get("backlog", (0, None))[0]),
+        median_hours_to_rating=q.as_float(singles.get("wait", (None, None))[0]),
+        unacknowledged=_int(unack),
+        unacknowledged_overdue=_int(overdue),
         ack_overdue_days=settings.ack_overdue_days,
         officers_flagged=[
             FlaggedOfficer(staff_number=r[0], name=r[1], first_guidance_at=r[2], non_green_after_guidance=int(r[3]))
@@ -504,7 +560,7 @@ def _breakdown_rows(rows: list[Any], total: int, labels: dict[str, str] | None =
         else:
             key = r.grp if r.grp not in (None, "") else NOT_RECORDED
         acc = merged.setdefault(key, [0, 0, 0, 0])
-        for i, v in enumerate((r.incidents, r.with_footage, r.with_officers, r.all_on)):
+        for i, v in enumerate((r.a, r.b, r.c, r.d)):
             acc[i] += _int(v)
     out = [
         BreakdownRow(
@@ -536,30 +592,37 @@ def officer_report(
     first_at: datetime | None = flag[0] if flag else None
     after_count = int(flag[1]) if flag else 0
 
+    def after_guidance(recorded: Any) -> Any:
+        return sa.case((recorded > first_at, 1), else_=0) if first_at is not None else sa.literal(0)
+
+    # Ratings: mix by phase and month, and unacknowledged guidance, in one pass (no join: the rating
+    # carries its clip's recording time).
     mine = sa.and_(RT.c.wearer_id == sid, RT.c.establishment_id == est, _current())
-    after_expr: Any = (
-        sa.case((FT.c.recording_started_at > first_at, 1), else_=0) if first_at is not None else sa.literal(0)
+    unacked = sa.case(
+        (RT.c.rag.in_(NON_GREEN), sa.case((sa.exists().where(ACK.c.rating_id == RT.c.id), 0), else_=1)), else_=0
     )
     rated = (
         sa.select(
             RT.c.rag,
-            after_expr.label("after"),
-            q.month_bucket(FT.c.recording_started_at, month_list).label("month"),
+            after_guidance(RT.c.recorded_at).label("after"),
+            q.month_bucket(RT.c.recorded_at, month_list).label("month"),
+            unacked.label("unacked"),
         )
-        .select_from(RT.join(FT, FT.c.id == RT.c.footage_id))
         .where(mine)
         .subquery("rated")
     )
     by_phase: dict[int, RagMix] = {0: RagMix(), 1: RagMix()}
     by_month: dict[str, RagMix] = {}
-    for rag, after, month, n in session.execute(
-        sa.select(rated.c.rag, rated.c.after, rated.c.month, sa.func.count()).group_by(
+    unack = 0
+    for rag, after, month, n, n_unacked in session.execute(
+        sa.select(rated.c.rag, rated.c.after, rated.c.month, sa.func.count(), sa.func.sum(rated.c.unacked)).group_by(
             rated.c.rag, rated.c.after, rated.c.month
         )
     ):
-        key = str(rag.value if hasattr(rag, "value") else rag)
+        key = _name(rag)
         mix = by_phase[int(after)]
         setattr(mix, key, getattr(mix, key) + int(n))
+        unack += _int(n_unacked)
         if month is not None:
             mm = by_month.setdefault(month, RagMix())
             setattr(mm, key, getattr(mm, key) + int(n))
@@ -569,62 +632,69 @@ def officer_report(
         red=by_phase[0].red + by_phase[1].red,
     )
 
-    inc_after: Any = sa.case((INC.c.force_started_at > first_at, 1), else_=0) if first_at is not None else sa.literal(0)
+    # Activation checks: counts by status, phase and month, and the lag medians (overall, by phase, by
+    # month), one statement. The check carries its incident's force start.
     checks = (
         sa.select(
             AR.c.status,
             AR.c.lag_s,
-            inc_after.label("after"),
-            q.month_bucket(INC.c.force_started_at, month_list).label("month"),
+            after_guidance(AR.c.force_started_at).label("after"),
+            q.month_bucket(AR.c.force_started_at, month_list).label("month"),
         )
-        .select_from(AR.join(INC, INC.c.id == AR.c.incident_id))
         .where(AR.c.staff_member_id == sid)
-        .subquery("checks")
+        .cte("checks")
     )
+    lags = sa.union_all(
+        sa.select(checks.c.lag_s, sa.literal("all").label("g")),
+        sa.select(checks.c.lag_s, _s(checks.c.after).label("g")),
+        sa.select(checks.c.lag_s, checks.c.month.label("g")).where(checks.c.month.isnot(None)),
+    ).subquery("lags")
+    medians = q.percentiles(dialect, lags, "lag_s", (0.5,), group="g").subquery("medians")
     activation = ActivationMix()
     phase_checks = {0: 0, 1: 0}
     month_checks: dict[str, int] = {}
-    for status, after, month, n in session.execute(
-        sa.select(checks.c.status, checks.c.after, checks.c.month, sa.func.count()).group_by(
-            checks.c.status, checks.c.after, checks.c.month
+    median_lag: dict[str, float | None] = {}
+    for dim, status, after, month, value in session.execute(
+        sa.union_all(
+            sa.select(
+                sa.literal("checks").label("dim"),
+                _s(checks.c.status),
+                _s(checks.c.after),
+                _s(checks.c.month),
+                _f(sa.func.count()),
+            ).group_by(checks.c.status, checks.c.after, checks.c.month),
+            sa.select(sa.literal("lag"), _s(None), _s(None), _s(medians.c.g), _f(medians.c.p50)),
         )
     ):
-        key = str(status.value if hasattr(status, "value") else status)
-        setattr(activation, key, getattr(activation, key) + int(n))
-        phase_checks[int(after)] += int(n)
+        if dim == "lag":
+            median_lag[month] = q.as_float(value)
+            continue
+        n = _int(value)
+        setattr(activation, status, getattr(activation, status) + n)
+        phase_checks[int(after)] += n
         if month is not None:
-            month_checks[month] = month_checks.get(month, 0) + int(n)
-    (median_all,) = session.execute(q.percentiles(dialect, checks, "lag_s", (0.5,))).one()
-    phase_lag = {
-        int(r[0]): q.as_float(r[1])
-        for r in session.execute(q.percentiles(dialect, checks, "lag_s", (0.5,), group="after"))
-    }
-    month_lag = {
-        r[0]: q.as_float(r[1])
-        for r in session.execute(q.percentiles(dialect, checks, "lag_s", (0.5,), group="month"))
-        if r[0] is not None
-    }
+            month_checks[month] = month_checks.get(month, 0) + n
 
     history_rows = session.execute(
         sa.select(
             RT.c.footage_id,
-            FT.c.recording_started_at,
+            RT.c.recorded_at,
             RT.c.rag,
             RT.c.rated_at,
             RT.c.version,
             RT.c.guidance,
             ACK.c.acknowledged_at,
         )
-        .select_from(RT.join(FT, FT.c.id == RT.c.footage_id).outerjoin(ACK, ACK.c.rating_id == RT.c.id))
+        .select_from(RT.outerjoin(ACK, ACK.c.rating_id == RT.c.id))
         .where(mine)
-        .order_by(FT.c.recording_started_at.desc())
+        .order_by(RT.c.recorded_at.desc())
         .limit(200)
     ).all()
     history = [
         OfficerRating(
             footage_id=r[0],
             recorded_at=r[1],
-            rag=str(r[2].value if hasattr(r[2], "value") else r[2]),
+            rag=_name(r[2]),
             rated_at=r[3],
             version=r[4],
             guidance=r[5] or "",
@@ -633,18 +703,14 @@ def officer_report(
         )
         for r in history_rows
     ]
-    unack = _int(
-        session.execute(
-            sa.select(sa.func.count())
-            .select_from(RT)
-            .where(mine, RT.c.rag.in_(NON_GREEN), ~sa.exists().where(ACK.c.rating_id == RT.c.id))
-        ).scalar()
-    )
 
     def phase(i: int) -> PhaseFigures:
         mix = by_phase[i]
         return PhaseFigures(
-            ratings=mix.total, share_green=mix.share("green"), median_lag_s=phase_lag.get(i), checks=phase_checks[i]
+            ratings=mix.total,
+            share_green=mix.share("green"),
+            median_lag_s=median_lag.get(str(i)),
+            checks=phase_checks[i],
         )
 
     return OfficerReport(
@@ -655,7 +721,7 @@ def officer_report(
         ratings=total,
         share_green=total.share("green"),
         activation=activation,
-        median_lag_s=q.as_float(median_all),
+        median_lag_s=median_lag.get("all"),
         first_guidance_at=first_at,
         before=phase(0),
         after=phase(1),
@@ -667,7 +733,7 @@ def officer_report(
                 month=m.label,
                 rag=by_month.get(m.label, RagMix()),
                 share_green=by_month.get(m.label, RagMix()).share("green"),
-                median_lag_s=month_lag.get(m.label),
+                median_lag_s=median_lag.get(m.label),
                 checks=month_checks.get(m.label, 0),
             )
             for m in month_list
@@ -693,8 +759,7 @@ def officers_overview(
         .order_by(STAFF.c.name)
     ).all()
     rated = (
-        sa.select(RT.c.wearer_id, RT.c.rag, q.month_bucket(FT.c.recording_started_at, months).label("month"))
-        .select_from(RT.join(FT, FT.c.id == RT.c.footage_id))
+        sa.select(RT.c.wearer_id, RT.c.rag, q.month_bucket(RT.c.recorded_at, months).label("month"))
         .where(RT.c.establishment_id == est, _current(), RT.c.wearer_id.isnot(None))
         .subquery("rated")
     )

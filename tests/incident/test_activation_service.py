@@ -188,6 +188,8 @@ def test_recompute_replaces_and_follows_officer_changes(engine, world, session, 
     assert r.status_code == 200, r.text
     rows = session.exec(select(ActivationResult).where(ActivationResult.incident_id == inc)).all()
     assert [(x.staff_member_id, x.lag_s, x.stopped_early) for x in rows] == [(world.staff["a1"], -25.0, True)]
+    # The copies the reports read by index follow the incident in the same transaction.
+    assert [(x.establishment_id, x.force_started_at) for x in rows] == [(world.est_a, FORCE + timedelta(seconds=15))]
     with unit_of_work() as s:
         assert len(recompute(s, inc)) == 1  # rerun: still one row per officer
 

@@ -198,3 +198,24 @@ def test_calibration_blind_second_rating_and_kappa(as_user, make_incident, make_
     assert len(rep["disagreements"]) == 1 and rep["disagreements"][0]["second_rag"] == "amber"
     page = web.get("/calibration")
     assert page.status_code == 200 and "Disagreements for the monthly meeting (1)" in page.text
+
+
+def test_ratings_carry_their_clips_recording_time(as_user, clip, session):  # type: ignore[no-untyped-def]
+    """`rating.recorded_at` is the clip's recording start, copied on every version (the reports read the
+    follow-up flags from the ratings alone); a re-rating leaves exactly one current version."""
+    c = as_user("coordinator.a")
+    first = c.post(f"/api/v1/footage/{clip.id}/ratings", json=rating_body()).json()
+    r = c.post(
+        f"/api/v1/footage/{clip.id}/ratings",
+        json=rating_body(
+            "amber",
+            guidance="Announce that you are recording.",
+            override_reason="No announcement",
+            rerating_reason="Listened again with sound",
+        ),
+    )
+    assert r.status_code == 201, r.text
+    session.expire_all()
+    versions = session.exec(select(Rating).where(Rating.footage_id == clip.id).order_by(Rating.version)).all()
+    assert [(v.id, v.is_current) for v in versions] == [(first["id"], False), (r.json()["id"], True)]
+    assert [v.recorded_at for v in versions] == [clip.recording_started_at] * 2

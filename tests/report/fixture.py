@@ -76,7 +76,21 @@ def build(session: Session, world) -> ReportWorld:  # type: ignore[no-untyped-de
 
     def check(inc: int, staff: int, status: ActivationStatus, lag: float | None, cov: float) -> None:
         session.add(IncidentStaff(incident_id=inc, staff_member_id=staff, part="Head"))
-        session.add(ActivationResult(incident_id=inc, staff_member_id=staff, status=status, lag_s=lag, coverage=cov))
+        copied = session.get(Incident, inc)  # what activation.recompute copies from the incident
+        assert copied is not None
+        session.add(
+            ActivationResult(
+                incident_id=inc,
+                staff_member_id=staff,
+                establishment_id=copied.establishment_id,
+                force_started_at=copied.force_started_at,
+                status=status,
+                lag_s=lag,
+                coverage=cov,
+            )
+        )
+
+    recorded_by_clip: dict[str, datetime] = {}  # each clip's recording_started_at, copied onto its ratings
 
     def clip(key: str, wearer: int, recorded: datetime, inc: int | None, e: int = est) -> int:
         digest = hashlib.sha256(f"{key}-{next(_seq)}".encode()).hexdigest()
@@ -95,6 +109,7 @@ def build(session: Session, world) -> ReportWorld:  # type: ignore[no-untyped-de
         session.add(f)
         session.flush()
         footage[key] = f.id  # type: ignore[assignment]
+        recorded_by_clip[key] = recorded
         if inc is not None:
             session.add(FootageIncident(footage_id=f.id, incident_id=inc))
         return f.id  # type: ignore[return-value]
@@ -104,6 +119,7 @@ def build(session: Session, world) -> ReportWorld:  # type: ignore[no-untyped-de
             footage_id=footage[fkey],
             establishment_id=kw.pop("e", est),
             wearer_id=wearer,
+            recorded_at=recorded_by_clip[fkey],
             rag=rag,
             rated_at=at,
             rated_by_user_id=coord,
