@@ -223,7 +223,7 @@ def incident_page(
     activation = {o.staff_member_id: o.result for o in activation_view.officers if o.result is not None}
     from app.rating.service import incident_rollup
 
-    rollup = incident_rollup(session, incident)
+    rollup = incident_rollup(session, incident, viewer_id=principal.user.id)
     record(
         session,
         principal.actor,

@@ -275,7 +275,7 @@ def incident_ratings(
 ) -> IncidentRollupPublic:
     """Ratings rolled up: per officer the worst of their clips, and the worst clip of the incident."""
     incident = get_visible(session, principal, Incident, incident_id)
-    roll = service.incident_rollup(session, incident)
+    roll = service.incident_rollup(session, incident, viewer_id=principal.user.id)
     record(
         session,
         principal.actor,

@@ -178,6 +178,20 @@ def _check(data: RatingInput, suggestion: Suggestion, current: Rating | None, *,
     return errors
 
 
+def blind_footage_ids(session: Session, user_id: int | None) -> set[int]:
+    """Clips this user owes a blind second rating: until it is given, no page or API shows them the first."""
+    if user_id is None:
+        return set()
+    return set(
+        session.exec(
+            select(CalibrationAssignment.footage_id).where(
+                CalibrationAssignment.assigned_to_user_id == user_id,
+                CalibrationAssignment.completed_at == None,  # noqa: E711
+            )
+        ).all()
+    )
+
+
 def pending_assignment(session: Session, footage_id: int, user_id: int | None) -> CalibrationAssignment | None:
     return session.exec(
         select(CalibrationAssignment).where(
@@ -263,9 +277,11 @@ class OfficerRollup:
     footage_ids: list[int]
 
 
-def incident_rollup(session: Session, incident: Incident) -> dict[str, Any]:
+def incident_rollup(session: Session, incident: Incident, *, viewer_id: int | None = None) -> dict[str, Any]:
     """Per officer: the worst current rating of their clips (an officer with no clip counts as red only via
-    the activation check, not here); per incident: the worst of all its clips."""
+    the activation check, not here); per incident: the worst of all its clips. Clips the viewer owes a blind
+    second rating count as not rated for them."""
+    hidden = blind_footage_ids(session, viewer_id)
     clips = session.exec(
         select(Footage)
         .join(FootageIncident, col(FootageIncident.footage_id) == Footage.id)
@@ -282,6 +298,7 @@ def incident_rollup(session: Session, incident: Incident) -> dict[str, Any]:
                 Rating.is_calibration == False,  # noqa: E712
             )
         ).all()
+        if r.footage_id not in hidden
     }
     involved = session.exec(
         select(StaffMember)
@@ -363,6 +380,7 @@ class ClipRow:
     rating: Rating | None
     in_sample: bool
     pending_calibration: bool = False
+    blind: bool = False  # the viewer owes this clip a blind second rating: its first rating is not shown
 
     @property
     def flagged(self) -> bool:

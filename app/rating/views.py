@@ -94,6 +94,10 @@ def review_queue(request: Request, principal: Coordinator, session: SessionDep) 
     assert est.id is not None
     filters, errors = parse_filters(params)
     queue = service.build_queue(session, est.id, filters)
+    hidden = service.blind_footage_ids(session, principal.user.id)
+    for group in queue.groups:
+        for row in group.clips:
+            row.blind = row.footage.id in hidden
     staff = session.exec(
         select(StaffMember).where(StaffMember.establishment_id == est.id).order_by(StaffMember.name)
     ).all()

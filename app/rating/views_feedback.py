@@ -214,7 +214,10 @@ def coordinator_feedback(
 ) -> Response:
     est = _establishment_of(principal)
     n = get_settings().ack_overdue_days if days is None else days
-    overdue = feedback.overdue(session, est, n)
+    from app.rating.service import blind_footage_ids
+
+    hidden = blind_footage_ids(session, principal.user.id)
+    overdue = [o for o in feedback.overdue(session, est, n) if o.footage.id not in hidden]
     record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail={"days": n})
     return render(
         request,

@@ -92,7 +92,7 @@ def officer(
     """One officer's improvement: ratings and activation lag month by month, first guidance, before/after.
     Officers may see their own; coordinators and governors their establishment's."""
     sm = resolve_officer(session, principal, staff_number, establishment)
-    report = service.officer_report(session, sm, months=months)
+    report = service.without_blind(session, service.officer_report(session, sm, months=months), principal.user.id)
     record(
         session,
         principal.actor,

@@ -850,3 +850,14 @@ def find_officer(session: Session, establishment_id: int | None, staff_number: s
         stmt = stmt.where(STAFF.c.establishment_id == establishment_id)
     rows = session.execute(stmt).scalars().all()
     return rows[0] if len(rows) == 1 else None
+
+
+def without_blind(session: Session, report: OfficerReport, viewer_id: int | None) -> OfficerReport:
+    """The report as this viewer may see it: clips they owe a blind second rating are left out of the rating
+    history until they have given it (the monthly counts are aggregates and stay as they are)."""
+    from app.rating.service import blind_footage_ids
+
+    hidden = blind_footage_ids(session, viewer_id)
+    if not hidden:
+        return report
+    return report.model_copy(update={"history": [h for h in report.history if h.footage_id not in hidden]})

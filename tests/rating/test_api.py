@@ -219,3 +219,38 @@ def test_ratings_carry_their_clips_recording_time(as_user, clip, session):  # ty
     versions = session.exec(select(Rating).where(Rating.footage_id == clip.id).order_by(Rating.version)).all()
     assert [(v.id, v.is_current) for v in versions] == [(first["id"], False), (r.json()["id"], True)]
     assert [v.recorded_at for v in versions] == [clip.recording_started_at] * 2
+
+
+def test_blind_second_rater_sees_the_first_rating_nowhere(as_user, make_incident, make_clip, world):  # type: ignore[no-untyped-def]
+    """While a coordinator owes a clip its blind second rating, the first rating is hidden from them on every
+    page and API that shows per-clip ratings (queue, incident page and roll-up, officer report); the first
+    rater still sees it. (Seen failing before the viewer's pending assignments were taken into account.)"""
+    from tests.support import browser_sign_in, make_client
+
+    c1, c2 = as_user("coordinator.a"), as_user("coordinator2.a")
+    inc = make_incident(staff=("a1",))
+    clip = make_clip(inc, "a1")
+    r = c1.post(
+        f"/api/v1/footage/{clip.id}/ratings",
+        json=rating_body("red", guidance="Switch on earlier.", override_reason="Start of restraint missing"),
+    )
+    assert r.status_code == 201, r.text
+    r = c1.post(
+        "/api/v1/calibration", json={"assigned_to_user_id": world.users["coordinator2_a"], "footage_ids": [clip.id]}
+    )
+    assert r.status_code == 201, r.text
+
+    assert c2.get(f"/api/v1/incidents/{inc.id}/ratings").json()["rag"] is None
+    assert c1.get(f"/api/v1/incidents/{inc.id}/ratings").json()["rag"] == "red"
+    history = c2.get("/api/v1/reports/officers/A001").json()["history"]
+    assert all(h["footage_id"] != clip.id for h in history)
+    assert any(h["footage_id"] == clip.id for h in c1.get("/api/v1/reports/officers/A001").json()["history"])
+
+    web = make_client(c2.app)
+    browser_sign_in(web, "coordinator2.a")
+    incident_page = web.get(f"/incidents/{inc.id}").text
+    assert "Red" not in incident_page and "Not rated" in incident_page
+    queue = web.get("/review", params={"status": "all"}).text
+    assert "Your blind second rating is due" in queue
+    assert "Red" not in queue.split("Your blind second rating is due")[0].rsplit(inc.reference, 1)[-1]
+    assert "Switch on earlier." not in web.get("/officers/A001").text
