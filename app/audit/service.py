@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent, AuditHead
+from app.core.csvsafe import safe_row
 from app.core.db import unit_of_work
 from app.core.types import utcnow
 
@@ -178,21 +179,23 @@ def to_csv_rows(events: Iterable[AuditEvent]) -> Iterator[str]:
         buf.seek(0)
         buf.truncate()
         writer.writerow(
-            [
-                e.id,
-                e.at.isoformat(),
-                e.actor_username,
-                e.actor_role,
-                e.establishment_id,
-                e.action,
-                e.object_type,
-                e.object_id,
-                e.outcome,
-                e.reason,
-                e.ip,
-                json.dumps(e.detail, sort_keys=True),
-                e.hash,
-            ]
+            safe_row(
+                [
+                    e.id,
+                    e.at.isoformat(),
+                    e.actor_username,
+                    e.actor_role,
+                    e.establishment_id,
+                    e.action,
+                    e.object_type,
+                    e.object_id,
+                    e.outcome,
+                    e.reason,
+                    e.ip,
+                    json.dumps(e.detail, sort_keys=True),
+                    e.hash,
+                ]
+            )
         )
         yield buf.getvalue()
 

@@ -7,6 +7,7 @@ import csv
 import io
 from typing import Any
 
+from app.core.csvsafe import safe_row
 from app.report.schemas import ComplianceSummary
 from app.report.sql import tz
 
@@ -25,13 +26,6 @@ def _v(x: Any) -> Any:
         return ""
     if isinstance(x, float):
         return round(x, 6)
-    return x
-
-
-def _safe(x: Any) -> Any:
-    """Text that a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
-    if isinstance(x, str) and x[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + x
     return x
 
 
@@ -86,5 +80,5 @@ def to_csv(summary: ComplianceSummary, anonymise: bool = False) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
-    w.writerows([[_safe(c) for c in row] for row in summary_rows(summary, anonymise)])
+    w.writerows(safe_row(row) for row in summary_rows(summary, anonymise))
     return buf.getvalue()
