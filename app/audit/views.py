@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session
 
+from app.audit.models import AuditEvent
 from app.audit.service import record, search_events, to_csv_rows
 from app.core.config import get_settings
 from app.core.deps import Governor, SessionDep, scope_establishment
@@ -30,41 +32,45 @@ def _day(value: str | None, *, end: bool = False) -> datetime | None:
     return local
 
 
+FILTERS = ("action", "username", "object_type", "object_id", "from", "to")
+
+
+def _filtered(
+    session: Session, establishment_id: int | None, filters: dict[str, str], *, limit: int | None, offset: int = 0
+) -> list[AuditEvent]:
+    """The entries the list shows for these filters: the page and the export both ask here, so an export
+    holds exactly what was on screen (all pages of it)."""
+    return search_events(
+        session,
+        establishment_id=establishment_id,
+        action=filters["action"] or None,
+        username=filters["username"] or None,
+        object_type=filters["object_type"] or None,
+        object_id=filters["object_id"] or None,
+        since=_day(filters["from"]),
+        until=_day(filters["to"], end=True),
+        limit=limit,
+        offset=offset,
+    )
+
+
 @router.get("/audit")
 def audit_page(
     request: Request,
     principal: Governor,
     session: SessionDep,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    username: Annotated[str | None, Query(max_length=64)] = None,
-    object_type: Annotated[str | None, Query(max_length=32)] = None,
-    object_id: Annotated[str | None, Query(max_length=64)] = None,
-    date_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    action: Annotated[str, Query(max_length=64)] = "",
+    username: Annotated[str, Query(max_length=64)] = "",
+    object_type: Annotated[str, Query(max_length=32)] = "",
+    object_id: Annotated[str, Query(max_length=64)] = "",
+    date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> Response:
     est = scope_establishment(principal)
-    events = search_events(
-        session,
-        establishment_id=est,
-        action=action or None,
-        username=username or None,
-        object_type=object_type or None,
-        object_id=object_id or None,
-        since=_day(date_from),
-        until=_day(date_to, end=True),
-        limit=PAGE + 1,
-        offset=(page - 1) * PAGE,
-    )
+    filters = dict(zip(FILTERS, (action, username, object_type, object_id, date_from, date_to), strict=True))
+    events = _filtered(session, est, filters, limit=PAGE + 1, offset=(page - 1) * PAGE)
     record(session, principal.actor, "audit_view", detail={"via": "browser", "page": page})
-    filters = {
-        "action": action or "",
-        "username": username or "",
-        "object_type": object_type or "",
-        "object_id": object_id or "",
-        "from": date_from or "",
-        "to": date_to or "",
-    }
     return render(
         request,
         "audit/list.html",
@@ -80,21 +86,23 @@ def audit_export(
     reason: Annotated[str, Form(min_length=3, max_length=500)],
     action: Annotated[str, Form(max_length=64)] = "",
     username: Annotated[str, Form(max_length=64)] = "",
+    object_type: Annotated[str, Form(max_length=32)] = "",
+    object_id: Annotated[str, Form(max_length=64)] = "",
     date_from: Annotated[str, Form(alias="from", max_length=10)] = "",
     date_to: Annotated[str, Form(alias="to", max_length=10)] = "",
 ) -> Response:
-    """An export is a disclosure: it needs a reason, and is itself audited."""
+    """An export is a disclosure: it needs a reason, and is itself audited (with the filters it used)."""
     est = scope_establishment(principal)
-    events = search_events(
+    filters = dict(zip(FILTERS, (action, username, object_type, object_id, date_from, date_to), strict=True))
+    events = _filtered(session, est, filters, limit=None)
+    used = {k: v for k, v in filters.items() if v}
+    record(
         session,
-        establishment_id=est,
-        action=action or None,
-        username=username or None,
-        since=_day(date_from),
-        until=_day(date_to, end=True),
-        limit=None,
+        principal.actor,
+        "audit_export",
+        reason=reason,
+        detail={"rows": len(events), "format": "csv", "filters": used},
     )
-    record(session, principal.actor, "audit_export", reason=reason, detail={"rows": len(events), "format": "csv"})
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         to_csv_rows(events),
