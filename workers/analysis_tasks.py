@@ -1,4 +1,4 @@
-"""Celery tasks for video analysis (footage.analyse, footage.sweep_stuck).
+"""Celery tasks for video analysis (footage.analyse, footage.key_moments, footage.sweep_stuck).
 
 Thin: load the clip's facts, run the pure pipeline (workers.video), store through app.footage.analysis.
 Idempotent: a rerun replaces the previous results in one transaction. Late acknowledgement and
@@ -136,7 +136,7 @@ def run_analysis(footage_id: int) -> str:
                 thumbs_dir=work,
                 progress=analysis.ProgressWriter(footage_id, delay_s=delay),
             )
-        saved = analysis.save_results(footage_id, result.to_dict(), work)
+        saved = analysis.save_results(footage_id, result.to_dict(), work, key_moments_used=job.key_moments)
     except (VideoOpenFailure, FootageFileMissing) as exc:
         shutil.rmtree(work, ignore_errors=True)
         analysis.mark_failed(footage_id, str(exc))
@@ -173,6 +173,49 @@ def run_analysis(footage_id: int) -> str:
 def analyse(footage_id: int) -> str:
     """Analyse one clip (idempotent: reruns replace the results)."""
     return run_analysis(int(footage_id))
+
+
+def run_key_moments(footage_id: int) -> str:
+    """Bring an analysed clip's force began/ended keyframes up to date with its links (app.footage.key_moments).
+    Returns the outcome word (saved, requeued, skipped, failed)."""
+    from app.footage import key_moments
+    from workers.video import VideoOpenFailure
+    from workers.video.moments import frames_at
+
+    refresh = key_moments.start(footage_id)
+    if refresh is None:
+        return "skipped"
+    work = key_moments.new_work_dir(footage_id)
+    try:
+        records: list[dict[str, Any]] = []
+        if refresh.moments:
+            with _local_copy(refresh.storage_key) as path:
+                records = frames_at(path, refresh.moments, thumbs_dir=work)
+        outcome = key_moments.save(refresh, records, work)
+    except (VideoOpenFailure, FootageFileMissing) as exc:
+        # The clip read once; the integrity check reports a file that has gone or changed since.
+        log.warning("key_moments_failed", footage=footage_id, reason=str(exc))
+        return "failed"
+    finally:
+        key_moments.discard(work)
+    log.info("key_moments_" + outcome, footage=footage_id, moments=len(refresh.moments))
+    return outcome
+
+
+@celery.task(
+    name="footage.key_moments",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def refresh_key_moments(footage_id: int) -> str:
+    """Replace one analysed clip's key-moment keyframes (idempotent: reruns replace them)."""
+    return run_key_moments(int(footage_id))
 
 
 def sweep() -> int:

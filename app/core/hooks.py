@@ -15,7 +15,7 @@ _footage_linked: list[Callable[[Session, int, int], None]] = []
 
 # Modules that register reactions when imported; loaded before the first hook fires, so a reaction runs
 # whoever triggers it (web, worker, CLI, demo) without every entry point importing every domain.
-HOOK_MODULES = ["app.incident.activation"]
+HOOK_MODULES = ["app.incident.activation", "app.footage.key_moments"]
 _loaded = False
 
 

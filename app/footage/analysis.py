@@ -203,11 +203,19 @@ def _segment_kind(kind: str) -> SegmentKind | None:
         return None
 
 
-def save_results(footage_id: int, result: dict[str, Any], work_dir: Path | None) -> bool:
+def save_results(
+    footage_id: int,
+    result: dict[str, Any],
+    work_dir: Path | None,
+    key_moments_used: list[tuple[float, str]] | None = None,
+) -> bool:
     """Replace the clip's analysis results in ONE transaction, then swap its thumbnails in.
 
-    `result` is `AnalysisResult.to_dict()`. Returns False if the clip disappeared or was purged meanwhile.
+    `result` is `AnalysisResult.to_dict()`; `key_moments_used` the moments the run was given (`Job.key_moments`):
+    if the links or force times changed while it ran, a key-moment refresh is queued in the same transaction.
+    Returns False if the clip disappeared or was purged meanwhile.
     """
+    from app.footage.key_moments import KEY_MOMENTS_TASK, moments_dir, remove_files
     from app.incident.activation import recompute_for_footage
 
     prefix = str(int(footage_id))
@@ -215,6 +223,12 @@ def save_results(footage_id: int, result: dict[str, Any], work_dir: Path | None)
         footage = session.exec(select(Footage).where(Footage.id == footage_id).with_for_update()).first()
         if footage is None or footage.status == FootageStatus.purged:
             return False
+        # Thumbnails a key-moment refresh added (outside the run folder swapped below) go with their rows.
+        refreshed = [
+            p
+            for key in session.exec(select(Keyframe.image_key).where(Keyframe.footage_id == footage_id)).all()
+            if key and key.startswith(moments_dir(footage_id).name + "/") and (p := image_path(key))
+        ]
         for model in (Keyframe, Segment, Finding):
             session.exec(sa.delete(model).where(col(model.footage_id) == footage_id))  # type: ignore[attr-defined, call-overload]
         for kf in result.get("keyframes", []):
@@ -268,8 +282,12 @@ def save_results(footage_id: int, result: dict[str, Any], work_dir: Path | None)
                 "activation_rechecked": incidents,
             },
         )
+        if key_moments_used is not None and key_moments(session, footage) != key_moments_used:
+            enqueue(session, KEY_MOMENTS_TASK, footage_id)
         if work_dir is not None:
             after_commit(session, lambda: _swap_in(footage_id, work_dir))
+        if refreshed:
+            after_commit(session, lambda: remove_files(refreshed))
     return True
 
 

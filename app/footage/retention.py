@@ -138,9 +138,10 @@ def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: s
     ).one()
     if not others:
         get_storage().delete(footage.storage_key)
-    derived = get_settings().derived_dir / str(footage.id)
-    if derived.exists():
-        shutil.rmtree(derived, ignore_errors=True)
+    derived = get_settings().derived_dir
+    for folder in (derived / str(footage.id), derived / f"{footage.id}-moments"):  # analysis, key-moment refresh
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
     footage.status = FootageStatus.purged
     footage.purged_at = utcnow()
     footage.purge_due_at = None

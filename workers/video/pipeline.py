@@ -144,6 +144,13 @@ def _mismatch(claimed: float, measured: float, frame_s: float) -> bool:
     return diff > 2 * frame_s + 1e-6 and (diff > 1.0 or diff > 0.02 * max(claimed, measured))
 
 
+def write_thumbnail(frame: Any, path: Path) -> None:
+    """A keyframe's JPEG thumbnail, THUMB_WIDTH wide (the decoder scales; only this frame is converted)."""
+    h = max(2, int(round(THUMB_WIDTH * frame.height / frame.width / 2)) * 2)
+    bgr = frame.to_ndarray(format="bgr24", width=THUMB_WIDTH, height=h)
+    cv2.imwrite(str(path), bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])
+
+
 class _Keyframes:
     """Decides which frames become keyframes and writes their thumbnails straight to disk."""
 
@@ -172,9 +179,7 @@ class _Keyframes:
         name: str | None = None
         if self.dir is not None:
             name = f"kf_{len(self.files):04d}_{int(round(t * 1000)):08d}.jpg"
-            h = max(2, int(round(THUMB_WIDTH * frame.height / frame.width / 2)) * 2)
-            bgr = frame.to_ndarray(format="bgr24", width=THUMB_WIDTH, height=h)
-            cv2.imwrite(str(self.dir / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])
+            write_thumbnail(frame, self.dir / name)
             self.files.append(name)
         for reason in reasons:
             record: dict[str, Any] = {"t": round(t, 3), "reason": reason}

@@ -1,0 +1,192 @@
+"""Keyframes at "force began" and "force ended" that follow a clip's incident links and those incidents' times.
+
+The full analysis makes them from the links it finds when it starts. A link made later (API, accepted
+suggestion, footage page, bulk import), a correction of an incident's force times, or an unlink changes the
+key moments of a clip that is already analysed: the hooks below then queue `footage.key_moments` (through the
+outbox, so only once the change is committed) for each analysed clip whose stored key-moment keyframes no
+longer match. The task (workers/analysis_tasks.py) seeks to just those moments in the clip
+(workers.video.moments) and `save` replaces the clip's key-moment keyframes in one transaction, leaving its
+scene-change and interval keyframes alone. Idempotent: a rerun replaces, never adds.
+
+Races: a change made while the full analysis runs is caught by `analysis.save_results` (it compares the moments
+it used with the current ones and queues this task); a change made while this task runs makes `save` queue it
+again rather than store moments already out of date; a full analysis finishing meanwhile wins (its own
+keyframes stand, checked the same way).
+
+Thumbnails go to `derived/<id>-moments/` with names unique to the run, beside the analysis run's folder (which a
+rerun swaps as a whole); the files of replaced rows are removed after the commit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.audit.service import SYSTEM, record
+from app.core.db import after_commit, unit_of_work
+from app.core.hooks import on_footage_linked, on_incident_changed
+from app.core.jobs import enqueue
+from app.footage.analysis import derived_root, image_path, key_moments
+from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe
+
+KEY_MOMENTS_TASK = "footage.key_moments"
+KEY_MOMENT_REASONS = ("force_started", "force_ended")
+# Stored clip times are rounded to the millisecond.
+ROUNDING_S = 0.0015
+
+
+def moments_dir(footage_id: int) -> Path:
+    return derived_root() / f"{int(footage_id)}-moments"
+
+
+def stored(session: Session, footage_id: int) -> list[Keyframe]:
+    """The clip's key-moment keyframes (not its scene-change or interval ones)."""
+    return list(
+        session.exec(
+            select(Keyframe)
+            .where(Keyframe.footage_id == footage_id, col(Keyframe.reason).in_(KEY_MOMENT_REASONS))
+            .order_by(col(Keyframe.t), col(Keyframe.id))
+        ).all()
+    )
+
+
+def up_to_date(footage: Footage, moments: Sequence[tuple[float, str]], rows: Sequence[Keyframe]) -> bool:
+    """Whether `rows` are the keyframes `moments` give: one per moment inside the clip, at the first frame at
+    or after it (so within one frame after the moment). Unsure (no measured frame rate) counts as stale: a
+    refresh is cheap and replaces, a wrong frame kept is not."""
+    if not footage.fps or footage.duration_s is None:
+        return not moments and not rows
+    frame_s = 1.0 / footage.fps
+    last_frame = footage.duration_s - frame_s  # moments after the last frame get none (as in the full pass)
+    expected = sorted((label, t) for t, label in moments if 0 <= t <= last_frame + ROUNDING_S)
+    have = sorted((r.reason, r.t) for r in rows)
+    if len(expected) != len(have):
+        return False
+    return all(
+        label == reason and moment - ROUNDING_S <= t <= moment + frame_s + ROUNDING_S
+        for (label, moment), (reason, t) in zip(expected, have, strict=True)
+    )
+
+
+def refresh_if_stale(session: Session, footage_id: int) -> bool:
+    """Queue the key-moment refresh of an analysed clip whose key-moment keyframes no longer match its links
+    (caller's transaction). Clips not analysed yet get theirs from the analysis, which reads the links when it
+    starts. Returns whether a job was queued."""
+    footage = session.get(Footage, footage_id)
+    if footage is None or footage.status != FootageStatus.analysed:
+        return False
+    if up_to_date(footage, key_moments(session, footage), stored(session, footage_id)):
+        return False
+    enqueue(session, KEY_MOMENTS_TASK, footage_id)
+    return True
+
+
+@on_footage_linked
+def _on_link(session: Session, footage_id: int, _incident_id: int) -> None:
+    refresh_if_stale(session, footage_id)
+
+
+@on_incident_changed
+def _on_incident(session: Session, incident_id: int) -> None:
+    for footage_id in session.exec(
+        select(FootageIncident.footage_id).where(FootageIncident.incident_id == incident_id)
+    ).all():
+        refresh_if_stale(session, footage_id)
+
+
+# ---------------------------------------------------------------- the task's two short transactions
+@dataclass
+class Refresh:
+    """What one refresh needs, read in a short transaction; `attempt` tells whether an analysis ran since."""
+
+    footage_id: int
+    storage_key: str
+    attempt: int
+    moments: list[tuple[float, str]]
+
+
+def start(footage_id: int) -> Refresh | None:
+    """None when there is nothing to refresh: gone, purged, or not analysed (the analysis makes them)."""
+    with unit_of_work() as session:
+        footage = session.get(Footage, footage_id)
+        if footage is None or footage.status != FootageStatus.analysed:
+            return None
+        return Refresh(
+            footage_id=footage_id,
+            storage_key=footage.storage_key,
+            attempt=footage.analysis_attempts,
+            moments=key_moments(session, footage),
+        )
+
+
+def new_work_dir(footage_id: int) -> Path:
+    root = derived_root()
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f".moments-run-{int(footage_id)}-{uuid.uuid4().hex[:12]}"
+    path.mkdir()
+    return path
+
+
+def remove_files(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def save(refresh: Refresh, records: list[dict[str, Any]], work_dir: Path | None) -> str:
+    """Replace the clip's key-moment keyframes with `records` (from `workers.video.moments.frames_at`) in ONE
+    transaction. Returns "saved", "requeued" (the links or times changed meanwhile) or "skipped" (re-analysed,
+    purged or gone meanwhile)."""
+    fid = refresh.footage_id
+    with unit_of_work() as session:
+        footage = session.exec(select(Footage).where(Footage.id == fid).with_for_update()).first()
+        if footage is None or footage.status != FootageStatus.analysed or footage.analysis_attempts != refresh.attempt:
+            return "skipped"
+        if key_moments(session, footage) != refresh.moments:
+            enqueue(session, KEY_MOMENTS_TASK, fid)
+            return "requeued"
+        old = stored(session, fid)
+        prefix = f"{fid}-moments/"
+        old_files = [p for r in old if (r.image_key or "").startswith(prefix) and (p := image_path(r.image_key))]
+        session.exec(
+            sa.delete(Keyframe).where(  # type: ignore[call-overload]
+                col(Keyframe.footage_id) == fid, col(Keyframe.reason).in_(KEY_MOMENT_REASONS)
+            )
+        )
+        token = uuid.uuid4().hex[:12]
+        target = moments_dir(fid)
+        moved: dict[str, str] = {}
+        for kf in records:
+            key = None
+            name = kf.get("file")
+            if name and work_dir is not None:
+                if name not in moved:
+                    target.mkdir(parents=True, exist_ok=True)
+                    moved[name] = f"{token}_{name}"
+                    # Before the commit: the rows never point at a file that is not there yet. A rollback
+                    # leaves an unreferenced file, removed with the folder when the clip is purged.
+                    os.replace(work_dir / name, target / moved[name])
+                key = prefix + moved[name]
+            session.add(Keyframe(footage_id=fid, t=float(kf["t"]), reason=str(kf["reason"])[:32], image_key=key))
+        record(
+            session,
+            SYSTEM,
+            "footage_key_moments_refreshed",
+            object_type="footage",
+            object_id=fid,
+            establishment_id=footage.establishment_id,
+            detail={"keyframes": [{"t": kf["t"], "reason": kf["reason"]} for kf in records]},
+        )
+        after_commit(session, lambda: remove_files(old_files))
+    return "saved"
+
+
+def discard(work_dir: Path) -> None:
+    shutil.rmtree(work_dir, ignore_errors=True)

@@ -1,0 +1,242 @@
+"""Force began / force ended keyframes follow links and force times after a clip was analysed (issue 4).
+
+A clip analysed before it is linked gets them once linked; moving the incident's force times moves them;
+unlinking removes them; a rerun gives one set; a change made while the analysis runs is not lost. The jobs go
+through the outbox like every other, and are run here eagerly by task name. SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+import app.footage.analysis as analysis_mod
+from app.core.db import unit_of_work
+from app.footage import analysis, key_moments
+from app.footage.models import Footage, Keyframe, OutboxJob, OutboxStatus
+from app.footage.service import link
+from app.incident.models import IncidentCreate, InvolvedStaffIn
+from app.incident.service import create_incident
+from tests.footage.test_analysis_service import FIRST_FRAME, register
+from workers.analysis_tasks import run_analysis
+from workers.celery_app import celery
+from workers.video.synth import make_clip
+
+CLIP_S = 12.0
+TASK = "footage.key_moments"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s at 25 fps, a cut at 6 s: interval keyframes at 0 and 10 s, a scene change at 6 s."""
+    path = tmp_path_factory.mktemp("moments") / "clip.mp4"
+    make_clip(path, seconds=CLIP_S, size=(320, 180), scenes=[6.0], overlay_text="CAM A1", seed=5)
+    return path
+
+
+def _incident(world, ref: str, *, force_at: float, force_s: float) -> int:
+    with unit_of_work() as s:
+        inc = create_incident(
+            s,
+            establishment_id=world.est_a,
+            user_id=None,
+            data=IncidentCreate(
+                reference=ref,
+                location="A wing",
+                incident_started_at=FIRST_FRAME,
+                force_started_at=FIRST_FRAME + timedelta(seconds=force_at),
+                force_ended_at=FIRST_FRAME + timedelta(seconds=force_at + force_s),
+                incident_ended_at=FIRST_FRAME + timedelta(seconds=60),
+                staff=[InvolvedStaffIn(staff_number="A001")],
+            ),
+        )
+        return inc.id  # type: ignore[return-value]
+
+
+def _pending(session) -> list[OutboxJob]:
+    return list(
+        session.exec(
+            select(OutboxJob)
+            .where(OutboxJob.task_name == TASK, OutboxJob.status == OutboxStatus.pending)
+            .order_by(col(OutboxJob.id))
+        ).all()
+    )
+
+
+def _run_pending(session) -> list[str]:
+    """Run the queued key-moment jobs as a worker would (by task name, eagerly), marking them sent."""
+    outcomes = []
+    for job in _pending(session):
+        result = celery.tasks[job.task_name].apply(args=job.args)
+        assert result.successful(), result.traceback
+        outcomes.append(result.result)
+        job.status = OutboxStatus.sent
+        session.add(job)
+        session.commit()
+    return outcomes
+
+
+def _moments(session, fid: int) -> list[tuple[float, str]]:
+    rows = session.exec(
+        select(Keyframe).where(Keyframe.footage_id == fid, col(Keyframe.reason).in_(key_moments.KEY_MOMENT_REASONS))
+    ).all()
+    return sorted((k.t, k.reason) for k in rows)
+
+
+def _others(session, fid: int) -> list[tuple[int | None, float, str, str | None]]:
+    rows = session.exec(
+        select(Keyframe).where(
+            Keyframe.footage_id == fid, col(Keyframe.reason).not_in(key_moments.KEY_MOMENT_REASONS)
+        )
+    ).all()
+    return sorted((k.id, k.t, k.reason, k.image_key) for k in rows)
+
+
+def _images(session, fid: int) -> list[Path | None]:
+    keys = session.exec(
+        select(Keyframe.image_key).where(
+            Keyframe.footage_id == fid, col(Keyframe.reason).in_(key_moments.KEY_MOMENT_REASONS)
+        )
+    ).all()
+    return [analysis.image_path(k) for k in keys]
+
+
+def test_linked_after_analysis_moved_and_unlinked(as_user, engine, world, session, clip, tmp_path) -> None:
+    c = as_user("coordinator.a")
+    fid = register(world, clip, tmp_path, claimed=CLIP_S)
+    assert run_analysis(fid) == "analysed"
+    assert _moments(session, fid) == []  # not linked yet: no force keyframes
+    others = _others(session, fid)
+    assert {r[2] for r in others} == {"interval", "scene_change"}
+    inc = _incident(world, "UOF-KM-1", force_at=3.0, force_s=5.0)
+    assert _pending(session) == []  # the incident has no clips yet
+
+    # Linked later (the API; a suggestion, the footage page and bulk import go through the same link()).
+    assert c.put(f"/api/v1/incidents/{inc}/footage/{fid}").status_code == 200
+    assert [j.args for j in _pending(session)] == [[fid]]
+    assert _run_pending(session) == ["saved"]
+    assert _moments(session, fid) == [(3.0, "force_started"), (8.0, "force_ended")]
+    first_images = _images(session, fid)
+    assert len(first_images) == 2 and all(p is not None for p in first_images)
+    assert _others(session, fid) == others  # scene-change and interval keyframes untouched
+
+    # Run twice: one set, the replaced thumbnails gone.
+    job = celery.tasks[TASK].apply(args=[fid])
+    assert job.result == "saved"
+    assert _moments(session, fid) == [(3.0, "force_started"), (8.0, "force_ended")]
+    assert all(not p.exists() for p in first_images if p is not None)  # type: ignore[union-attr]
+    assert len(list(key_moments.moments_dir(fid).iterdir())) == 2
+
+    # An edit that does not touch the times queues nothing.
+    r = c.patch(f"/api/v1/incidents/{inc}", json={"description": "Refused to return to cell", "reason": "detail"})
+    assert r.status_code == 200, r.text
+    assert _pending(session) == []
+
+    # The force times corrected: the keyframes move with them.
+    r = c.patch(
+        f"/api/v1/incidents/{inc}",
+        json={
+            "force_started_at": (FIRST_FRAME + timedelta(seconds=4.5)).isoformat(),
+            "force_ended_at": (FIRST_FRAME + timedelta(seconds=9.3)).isoformat(),
+            "reason": "times checked against the CCTV",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert len(_pending(session)) == 1
+    assert _run_pending(session) == ["saved"]
+    assert _moments(session, fid) == [(4.52, "force_started"), (9.32, "force_ended")]  # first frame at or after
+    assert all(p is not None for p in _images(session, fid))
+    assert _others(session, fid) == others
+
+    # Unlinked: they go, files included.
+    r = c.delete(f"/api/v1/incidents/{inc}/footage/{fid}", params={"reason": "wrong incident"})
+    assert r.status_code == 200 and r.json()["changed"] is True
+    assert _run_pending(session) == ["saved"]
+    assert _moments(session, fid) == []
+    assert list(key_moments.moments_dir(fid).iterdir()) == []
+    assert _others(session, fid) == others
+
+
+def test_frames_match_what_the_full_analysis_picks(engine, world, session, clip, tmp_path) -> None:
+    """The refresh and a fresh analysis of the linked clip agree to the frame."""
+    fid = register(world, clip, tmp_path, claimed=CLIP_S)
+    assert run_analysis(fid) == "analysed"
+    inc = _incident(world, "UOF-KM-2", force_at=2.01, force_s=9.0)
+    with unit_of_work() as s:
+        link(s, s.get(Footage, fid), inc, user_id=None, source="suggestion")  # type: ignore[arg-type]
+    assert _run_pending(session) == ["saved"]
+    refreshed = _moments(session, fid)
+    assert refreshed == [(2.04, "force_started"), (11.04, "force_ended")]
+    assert run_analysis(fid) == "analysed"  # the full pass, now that the link exists
+    assert _moments(session, fid) == refreshed
+    assert _pending(session) == []  # it used the current moments: nothing more to do
+    assert list(key_moments.moments_dir(fid).iterdir()) == []  # the refresh's thumbnails went with its rows
+
+
+def test_link_made_while_the_analysis_runs_is_not_lost(
+    engine, world, session, clip, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fid = register(world, clip, tmp_path, claimed=CLIP_S)
+    inc = _incident(world, "UOF-KM-3", force_at=1.0, force_s=4.0)
+    real_start = analysis_mod.start
+
+    def start_then_link(footage_id: int):  # type: ignore[no-untyped-def]
+        job = real_start(footage_id)  # reads the links: none yet
+        with unit_of_work() as s:  # the coordinator links it while it is being analysed
+            link(s, s.get(Footage, footage_id), inc, user_id=None, source="manual")  # type: ignore[arg-type]
+        return job
+
+    monkeypatch.setattr(analysis_mod, "start", start_then_link)
+    assert run_analysis(fid) == "analysed"
+    assert _moments(session, fid) == []  # the run did not know about the link...
+    assert [j.args for j in _pending(session)] == [[fid]]  # ...so its save queued the refresh
+    assert _run_pending(session) == ["saved"]
+    assert _moments(session, fid) == [(1.0, "force_started"), (5.0, "force_ended")]
+
+
+def test_refresh_overtaken_by_a_change_or_a_reanalysis(engine, world, session, clip, tmp_path) -> None:
+    fid = register(world, clip, tmp_path, claimed=CLIP_S)
+    assert run_analysis(fid) == "analysed"
+    inc = _incident(world, "UOF-KM-4", force_at=3.0, force_s=2.0)
+    with unit_of_work() as s:
+        link(s, s.get(Footage, fid), inc, user_id=None, source="manual")  # type: ignore[arg-type]
+    _run_pending(session)
+
+    # The times change between reading the moments and saving: not stored, queued again.
+    refresh = key_moments.start(fid)
+    assert refresh is not None and refresh.moments == [(3.0, "force_started"), (5.0, "force_ended")]
+    refresh.moments = [(1.0, "force_started"), (2.0, "force_ended")]  # what it read before the change
+    assert key_moments.save(refresh, [{"t": 1.0, "reason": "force_started"}], None) == "requeued"
+    assert _moments(session, fid) == [(3.0, "force_started"), (5.0, "force_ended")]
+    assert len(_pending(session)) == 1
+    _run_pending(session)
+
+    # A full analysis finished meanwhile: its keyframes stand.
+    refresh = key_moments.start(fid)
+    assert refresh is not None
+    assert run_analysis(fid) == "analysed"
+    assert key_moments.save(refresh, [], None) == "skipped"
+    assert _moments(session, fid) == [(3.0, "force_started"), (5.0, "force_ended")]
+
+
+def test_clips_not_analysed_wait_for_their_analysis(engine, world, session, clip, tmp_path) -> None:
+    fid = register(world, clip, tmp_path, claimed=CLIP_S)  # queued, not analysed
+    inc = _incident(world, "UOF-KM-5", force_at=3.0, force_s=2.0)
+    with unit_of_work() as s:
+        link(s, s.get(Footage, fid), inc, user_id=None, source="import")  # type: ignore[arg-type]
+    assert _pending(session) == []  # the analysis reads the link when it starts
+    assert celery.tasks[TASK].apply(args=[fid]).result == "skipped"
+    assert run_analysis(fid) == "analysed"
+    assert _moments(session, fid) == [(3.0, "force_started"), (5.0, "force_ended")]
+    assert _pending(session) == []
+
+
+def test_task_is_registered_with_late_acks_and_retries() -> None:
+    import sqlalchemy.exc
+
+    task = celery.tasks[TASK]
+    assert task.acks_late and task.reject_on_worker_lost and task.max_retries == 5
+    assert sqlalchemy.exc.OperationalError in task.autoretry_for
