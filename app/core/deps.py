@@ -8,9 +8,10 @@ answers 404, exactly like a record that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
+import sqlalchemy.exc
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, SQLModel
@@ -20,8 +21,11 @@ from app.auth.models import Role, SessionKind, User, UserSession
 from app.auth.service import resolve_session
 from app.core.config import get_settings
 from app.core.db import get_session
+from app.core.logging import get_logger
 from app.core.security import tokens_match
 from app.establishment.models import Establishment
+
+log = get_logger("bwv.access")
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -143,7 +147,13 @@ async def optional_principal(request: Request, session: SessionDep) -> Principal
     request.state.principal = principal
     if user.establishment_id is not None:
         request.state.establishment_name = est_name
-    await _check_csrf(request, principal)
+    try:
+        await _check_csrf(request, principal)
+    except CsrfFailure:
+        session.rollback()  # as in `refuse`: the entry is written in its own transaction
+        detail = {"method": request.method, "path": request.url.path, "origin": request.headers.get("origin")}
+        await run_in_threadpool(_record_refusal, principal.actor, "csrf_refused", detail)
+        raise
     return principal
 
 
@@ -157,21 +167,41 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def require_roles(*roles: Role) -> Any:
-    """A dependency that lets only the given roles through (admins always), recording refusals."""
+def _record_refusal(actor: Actor, action: str, detail: dict[str, Any]) -> None:
+    """Write a refusal in a transaction of its own. The refusal stands even if it cannot be written (the
+    database went away mid-request): that is logged, and the caller still answers 403."""
+    try:
+        record_now(actor, action, outcome="denied", detail=detail)
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        log.warning("refusal_not_audited", action=action, error=str(exc).splitlines()[0][:200], **detail)
+
+
+async def refuse(request: Request, principal: Principal, session: Session, needs: list[str], message: str) -> NoReturn:
+    """Answer 403 and write an `access_denied` entry: every role refusal goes through here."""
+    session.rollback()  # release this request's locks: the refusal is written in its own transaction
+    detail = {"method": request.method, "path": request.url.path, "needs": needs}
+    # Off the event loop, like every database write (see optional_principal).
+    await run_in_threadpool(_record_refusal, principal.actor, "access_denied", detail)
+    raise Forbidden(message)
+
+
+def may_act_as(principal: Principal, roles: tuple[Role, ...], admins: bool) -> bool:
+    if admins and principal.is_admin:
+        return True
+    if principal.role not in roles:
+        return False
+    # An officer acts only through their own staff record (create_user refuses a staff user without one).
+    return principal.role != Role.staff or principal.user.staff_member_id is not None
+
+
+def require_roles(*roles: Role, admins: bool = True, message: str = "Your role does not allow this.") -> Any:
+    """A dependency that lets only the given roles through (and admins, unless `admins=False`), recording
+    refusals."""
 
     async def _check(request: Request, principal: CurrentPrincipal, session: SessionDep) -> Principal:
-        if principal.role in roles or principal.is_admin:
+        if may_act_as(principal, roles, admins):
             return principal
-        session.rollback()  # release this request's locks: the refusal is written in its own transaction
-        await run_in_threadpool(  # off the event loop, like every database write (see optional_principal)
-            record_now,
-            principal.actor,
-            "access_denied",
-            outcome="denied",
-            detail={"method": request.method, "path": request.url.path, "needs": [r.value for r in roles]},
-        )
-        raise Forbidden()
+        await refuse(request, principal, session, [r.value for r in roles], message)
 
     return Depends(_check)
 
@@ -180,6 +210,10 @@ Coordinator = Annotated[Principal, require_roles(Role.coordinator)]
 Governor = Annotated[Principal, require_roles(Role.governor)]
 CoordinatorOrGovernor = Annotated[Principal, require_roles(Role.coordinator, Role.governor)]
 Admin = Annotated[Principal, require_roles()]
+# Officers only, with their staff record: feedback is about the footage they wore (admins have none).
+Officer = Annotated[
+    Principal, require_roles(Role.staff, admins=False, message="Only officers have feedback of their own.")
+]
 
 T = TypeVar("T", bound=SQLModel)
 

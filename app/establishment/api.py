@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import select
 
 from app.audit.service import record
-from app.auth.models import Role, User, UserCreate, UserPublic
+from app.auth.models import User, UserCreate, UserPublic
 from app.auth.service import create_user
-from app.core.deps import Admin, CoordinatorOrGovernor, Forbidden, SessionDep, scope_establishment
+from app.core.deps import Admin, Coordinator, CoordinatorOrGovernor, Principal, SessionDep, scope_establishment
 from app.establishment import service
 from app.establishment.models import CameraCreate, CameraPublic, Establishment, EstablishmentCreate, EstablishmentPublic
 from app.staff.models import StaffMemberCreate, StaffMemberPublic
@@ -49,7 +49,7 @@ def list_staff(
     return [StaffMemberPublic.model_validate(s, from_attributes=True) for s in service.list_staff(session, est)]
 
 
-def _target_establishment(principal: CoordinatorOrGovernor, establishment_id: int | None) -> int:
+def _target_establishment(principal: Principal, establishment_id: int | None) -> int:
     est = scope_establishment(principal, establishment_id)
     if est is None:
         raise HTTPException(status_code=422, detail="Give establishment_id.")
@@ -59,12 +59,10 @@ def _target_establishment(principal: CoordinatorOrGovernor, establishment_id: in
 @router.post("/staff", response_model=StaffMemberPublic, status_code=201, responses={409: {}})
 def add_staff(
     data: StaffMemberCreate,
-    principal: CoordinatorOrGovernor,
+    principal: Coordinator,
     session: SessionDep,
     establishment_id: Annotated[int | None, Query()] = None,
 ) -> StaffMemberPublic:
-    if principal.role == Role.governor:
-        raise Forbidden("Governors read records; coordinators and admins add staff.")
     est = _target_establishment(principal, establishment_id)
     sm = service.add_staff_member(session, est, data)
     record(
@@ -90,12 +88,10 @@ def list_cameras(
 @router.post("/cameras", response_model=CameraPublic, status_code=201, responses={409: {}})
 def add_camera(
     data: CameraCreate,
-    principal: CoordinatorOrGovernor,
+    principal: Coordinator,
     session: SessionDep,
     establishment_id: Annotated[int | None, Query()] = None,
 ) -> CameraPublic:
-    if principal.role == Role.governor:
-        raise Forbidden("Governors read records; coordinators and admins register cameras.")
     est = _target_establishment(principal, establishment_id)
     cam = service.add_camera(session, est, data)
     record(

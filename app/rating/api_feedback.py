@@ -9,9 +9,16 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from app.audit.service import record
-from app.auth.models import Role
 from app.core.config import get_settings
-from app.core.deps import Coordinator, CoordinatorOrGovernor, CurrentPrincipal, Principal, SessionDep, get_visible
+from app.core.deps import (
+    Coordinator,
+    CoordinatorOrGovernor,
+    CurrentPrincipal,
+    Officer,
+    Principal,
+    SessionDep,
+    get_visible,
+)
 from app.footage.models import Footage
 from app.rating import feedback
 from app.rating.models import Rating
@@ -84,14 +91,15 @@ def _ack(a: Any) -> AcknowledgementPublic | None:
 
 
 def staff_member_id(principal: Principal) -> int:
-    """The signed-in officer's staff record (feedback is only ever about the footage they wore)."""
-    if principal.role != Role.staff or principal.user.staff_member_id is None:
-        raise HTTPException(status_code=403, detail="Only officers have feedback of their own.")
-    return principal.user.staff_member_id
+    """The signed-in officer's staff record (feedback is only ever about the footage they wore). `Officer`
+    has already refused, and audited, anyone without one."""
+    sid = principal.user.staff_member_id
+    assert sid is not None, "Officer lets through only staff users with a staff record"
+    return sid
 
 
 @router.get("/my/feedback", response_model=list[FeedbackItem], responses={403: {}})
-def my_feedback(principal: CurrentPrincipal, session: SessionDep) -> list[FeedbackItem]:
+def my_feedback(principal: Officer, session: SessionDep) -> list[FeedbackItem]:
     sid = staff_member_id(principal)
     rows = feedback.my_feedback(session, sid)
     record(session, principal.actor, "feedback_list_view", object_type="staff_member", object_id=sid)
@@ -121,7 +129,7 @@ def my_feedback(principal: CurrentPrincipal, session: SessionDep) -> list[Feedba
 def acknowledge(
     rating_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     data: AcknowledgeIn,
-    principal: CurrentPrincipal,
+    principal: Officer,
     session: SessionDep,
 ) -> AcknowledgementPublic:
     """The officer acknowledges the guidance on their own footage (recorded with the time)."""
