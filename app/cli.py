@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from app.core.config import get_settings
+from app.establishment.models import EstablishmentKind
 
 
 @click.group()
@@ -43,16 +44,24 @@ def migrate() -> None:
 @main.command("create-establishment")
 @click.option("--code", required=True, help="Short code, e.g. LPI")
 @click.option("--name", required=True)
-@click.option("--kind", default="prison", show_default=True)
+@click.option("--kind", type=click.Choice([k.value for k in EstablishmentKind]), default="prison", show_default=True)
 def create_establishment(code: str, name: str, kind: str) -> None:
     """Add an establishment."""
+    from fastapi import HTTPException
+    from pydantic import ValidationError
+
     from app.audit.service import SYSTEM, record
     from app.core.db import unit_of_work
     from app.establishment.models import EstablishmentCreate
     from app.establishment.service import create_establishment as create
 
     with unit_of_work() as session:
-        est = create(session, EstablishmentCreate(code=code.upper(), name=name, kind=kind))  # type: ignore[arg-type]
+        try:
+            est = create(session, EstablishmentCreate(code=code.upper(), name=name, kind=EstablishmentKind(kind)))
+        except HTTPException as exc:  # the code is taken
+            raise click.UsageError(str(exc.detail)) from None
+        except ValidationError as exc:
+            raise click.UsageError("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from None
         record(
             session,
             SYSTEM,
@@ -79,12 +88,13 @@ def create_user(
     from sqlmodel import select
 
     from app.audit.service import SYSTEM, record
-    from app.auth.models import Role
+    from app.auth.models import Role, User
     from app.auth.service import create_user as create
     from app.core.db import unit_of_work
     from app.establishment.models import Establishment
     from app.staff.models import StaffMember
 
+    username = username.strip().lower()
     with unit_of_work() as session:
         est_id = None
         staff_id = None
@@ -102,6 +112,8 @@ def create_user(
             if sm is None:
                 raise click.UsageError(f"no staff member {staff_number} at that establishment")
             staff_id = sm.id
+        if session.exec(select(User).where(User.username == username)).first():
+            raise click.UsageError(f"username {username} is taken")
         try:
             user = create(
                 session,

@@ -26,8 +26,12 @@ class Role(StrEnum):
         }[self.value]
 
 
+# SQLModel passes `regex=` nowhere (pydantic 2 calls it `pattern`): patterns go in schema_extra.
+USERNAME_PATTERN = r"^[a-z0-9._\-]{3,64}$"
+
+
 class UserBase(SQLModel):
-    username: str = Field(min_length=3, max_length=64, regex=r"^[a-z0-9._\-]+$")
+    username: str = Field(min_length=3, max_length=64, schema_extra={"pattern": USERNAME_PATTERN})
     display_name: str = Field(min_length=1, max_length=120)
     role: Role = enum_field(Role)
     establishment_id: int | None = Field(default=None, foreign_key="establishment.id", index=True)

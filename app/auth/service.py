@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.auth.models import Role, SessionKind, SignInAttempt, User, UserSession
+from app.auth.models import USERNAME_PATTERN, Role, SessionKind, SignInAttempt, User, UserSession
 from app.core.config import get_settings
 from app.core.security import hash_password, new_token, token_digest, verify_password
 from app.core.types import utcnow
@@ -142,6 +143,9 @@ def create_user(
     establishment_id: int | None,
     staff_member_id: int | None = None,
 ) -> User:
+    username = username.strip().lower()
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        raise ValueError("a username is 3 to 64 of a-z, 0-9, dot, dash and underscore")
     if role != Role.admin and establishment_id is None:
         raise ValueError("every role except admin belongs to an establishment")
     if role == Role.staff and staff_member_id is None:
@@ -149,7 +153,7 @@ def create_user(
     if len(password) < 12:
         raise ValueError("passwords must be at least 12 characters")
     user = User(
-        username=username.strip().lower(),
+        username=username,
         display_name=display_name,
         role=role,
         establishment_id=establishment_id,

@@ -32,7 +32,12 @@ class EstablishmentKind(StrEnum):
 
 
 class EstablishmentBase(SQLModel):
-    code: str = Field(min_length=2, max_length=10, regex=r"^[A-Z0-9]+$", description="e.g. LPI for HMP Liverpool")
+    code: str = Field(
+        min_length=2,
+        max_length=10,
+        schema_extra={"pattern": r"^[A-Z0-9]+$"},  # not regex=: SQLModel drops it
+        description="e.g. LPI for HMP Liverpool",
+    )
     name: str = Field(min_length=2, max_length=120)
     kind: EstablishmentKind = enum_field(EstablishmentKind, default=EstablishmentKind.prison)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -9,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from app.audit.service import record
-from app.auth.models import Role, User
+from app.auth.models import USERNAME_PATTERN, Role, User
 from app.auth.service import create_user
 from app.core.deps import Admin, SessionDep
 from app.core.templates import render
@@ -115,6 +116,8 @@ def users_create(
         errors["role"] = "Choose a role"
     if not username.strip():
         errors["username"] = "Enter a username"
+    elif not re.fullmatch(USERNAME_PATTERN, username.strip().lower()):
+        errors["username"] = "Enter a username of 3 to 64 letters, digits, dots, dashes or underscores"
     elif session.exec(select(User).where(User.username == username.strip().lower())).first():
         errors["username"] = "That username is taken"
     if not display_name.strip():

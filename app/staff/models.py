@@ -11,7 +11,7 @@ from app.core.models import utc_field
 
 
 class StaffMemberBase(SQLModel):
-    staff_number: str = Field(min_length=1, max_length=32, regex=r"^[A-Za-z0-9\-]+$")
+    staff_number: str = Field(min_length=1, max_length=32, schema_extra={"pattern": r"^[A-Za-z0-9\-]+$"})  # not regex=
     name: str = Field(min_length=1, max_length=120)
     active: bool = True
 
