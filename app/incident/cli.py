@@ -12,7 +12,7 @@ import click
 
 COLUMNS = (
     "reference, location, incident_started_at, force_started_at, force_ended_at, incident_ended_at, planned, "
-    "force_types, description, staff, subject_reference, ethnicity, age_band, sex, disability"
+    "force_types, description, staff, cameras, subject_reference, ethnicity, age_band, sex, disability"
 )
 TIME_COLUMNS = ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at")
 
@@ -30,6 +30,11 @@ class RowError(Exception):
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "y", "planned")
+
+
+def split_list(value: str) -> list[str]:
+    """A `;`-separated cell (force types, camera serials) as a list, blanks dropped."""
+    return [item.strip() for item in value.split(";") if item.strip()]
 
 
 def row_to_incident(row: dict[str, str]) -> Any:
@@ -70,10 +75,11 @@ def row_to_incident(row: dict[str, str]) -> Any:
             reference=get("reference"),
             location=get("location"),
             planned=_bool(get("planned")),
-            force_types=[t.strip() for t in get("force_types").split(";") if t.strip()],
+            force_types=split_list(get("force_types")),
             description=get("description"),
             staff=staff,
             subjects=subjects,
+            camera_serials=split_list(get("cameras")),
             **times,
         )
     except ValidationError as exc:
@@ -158,7 +164,10 @@ def import_incidents_command(file: Path, code: str | None) -> None:
 import_incidents_command.help = (
     "Import incidents from a CSV file, safe to run again (existing references are skipped). Columns: "
     + COLUMNS
-    + ". Times are ISO 8601 with an offset; force_types and staff are ;-separated (staff as number:part)."
+    + ". Times are ISO 8601 with an offset; force_types, staff and cameras are ;-separated (staff as "
+    "number:part, e.g. A001:head;A002:left arm; cameras as serials, e.g. CAM-A1;CAM-A7: footage from a camera "
+    "named here is suggested for the incident whoever wore it). A row naming an unknown officer or camera is "
+    "rejected with the reason; the other rows are imported."
 )
 
 commands = [import_incidents_command]

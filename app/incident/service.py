@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -29,11 +30,42 @@ from app.staff.models import StaffMember
 
 class UnknownStaff(HTTPException):
     def __init__(self, numbers: Sequence[str]) -> None:
+        self.numbers = list(numbers)
         super().__init__(
             status_code=422,
             detail=f"Unknown staff number(s) at this establishment: {', '.join(numbers)}. "
             "Add the officer first or correct the number.",
         )
+
+
+class UnknownCamera(HTTPException):
+    def __init__(self, serials: Sequence[str]) -> None:
+        self.serials = list(serials)
+        super().__init__(
+            status_code=422,
+            detail=f"Unknown camera serial(s) at this establishment: {', '.join(serials)}. "
+            "Register the camera first or correct the serial.",
+        )
+
+
+class RepeatedStaff(HTTPException):
+    def __init__(self, numbers: Sequence[str]) -> None:
+        self.numbers = list(numbers)
+        super().__init__(
+            status_code=422,
+            detail=f"Staff number(s) listed more than once: {', '.join(numbers)}. List each officer once, "
+            "with their part.",
+        )
+
+
+# The pattern IncidentBase declares with `regex=`, which SQLModel drops (pydantic 2 calls it `pattern`): enforced
+# here for new incidents (API, form, import) without making reads of older records fail validation.
+REFERENCE = re.compile(r"^[A-Za-z0-9/\-_.]+$")
+REFERENCE_RULE = "Incident reference must only include letters, numbers, and / - _ ."
+
+
+def reference_problem(reference: str) -> str | None:
+    return None if not reference or REFERENCE.match(reference) else REFERENCE_RULE
 
 
 def _validate_force_types(types: Sequence[str]) -> list[str]:
@@ -62,7 +94,11 @@ def _staff_by_number(session: Session, establishment_id: int, numbers: Sequence[
 
 
 def _set_staff(session: Session, incident: Incident, staff: Sequence[InvolvedStaffIn]) -> None:
-    found = _staff_by_number(session, incident.establishment_id, [s.staff_number for s in staff])
+    numbers = [s.staff_number for s in staff]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise RepeatedStaff(repeated)
+    found = _staff_by_number(session, incident.establishment_id, numbers)
     existing = session.exec(select(IncidentStaff).where(IncidentStaff.incident_id == incident.id)).all()
     for row in existing:
         session.delete(row)
@@ -72,6 +108,8 @@ def _set_staff(session: Session, incident: Incident, staff: Sequence[InvolvedSta
 
 
 def create_incident(session: Session, *, establishment_id: int, data: IncidentCreate, user_id: int | None) -> Incident:
+    if problem := reference_problem(data.reference):
+        raise HTTPException(status_code=422, detail=problem)
     dup = session.exec(
         select(Incident).where(Incident.establishment_id == establishment_id, Incident.reference == data.reference)
     ).first()
@@ -86,14 +124,13 @@ def create_incident(session: Session, *, establishment_id: int, data: IncidentCr
     for subject in data.subjects:
         session.add(IncidentSubject(**subject.model_dump(), incident_id=incident.id))  # type: ignore[arg-type]
     if data.camera_serials:
+        serials = list(dict.fromkeys(data.camera_serials))
         cams = session.exec(
-            select(Camera).where(
-                Camera.establishment_id == establishment_id, col(Camera.serial).in_(data.camera_serials)
-            )
+            select(Camera).where(Camera.establishment_id == establishment_id, col(Camera.serial).in_(serials))
         ).all()
-        missing = set(data.camera_serials) - {c.serial for c in cams}
-        if missing:
-            raise HTTPException(status_code=422, detail=f"Unknown camera(s): {', '.join(sorted(missing))}")
+        known = {c.serial for c in cams}
+        if missing := [s for s in serials if s not in known]:
+            raise UnknownCamera(missing)
         for cam in cams:
             session.add(IncidentCamera(incident_id=incident.id, camera_id=cam.id))  # type: ignore[arg-type]
     session.flush()
