@@ -289,8 +289,10 @@ def seed() -> None:
         _copy(conn, "incident_subject", ["incident_id", "reference", "ethnicity", "age_band", "sex", "disability"],
               subjects)  # fmt: skip
         n_fo = _copy(conn, "footage", fo_cols, fo_rows())
-        _copy(conn, "footage_incident", ["footage_id", "incident_id", "linked_at", "source"],
-              ((n, inc, rec + timedelta(hours=1), "upload") for inc, _sid, rec, n in clips))  # fmt: skip
+        _copy(conn, "footage_incident",
+              ["footage_id", "incident_id", "linked_at", "source", "establishment_id", "force_started_at"],
+              ((n, inc, rec + timedelta(hours=1), "upload", est_id, incidents[inc - 1][1])
+               for inc, _sid, rec, n in clips))  # fmt: skip
         n_rt = _copy(conn, "rating", rt_cols, rt_rows())
         # Acknowledgements: most current amber/red guidance, a few days after it was given.
         conn.execute(

@@ -77,8 +77,22 @@ class FootageIncident(SQLModel, table=True):
     """Many-to-many: a clip can show several incidents, an incident can have many clips."""
 
     __tablename__ = "footage_incident"
+    __table_args__ = (
+        sa.Index(
+            "ix_footage_incident_establishment_id_force_started_at",
+            "establishment_id",
+            "force_started_at",
+            "incident_id",
+            "footage_id",
+        ),
+    )
     footage_id: int = Field(foreign_key="footage.id", primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", primary_key=True, index=True)
+    # The incident's establishment and force start, copied when the link is made and again whenever the
+    # incident's force start changes (same transaction): the reports read a period's links by this index,
+    # with no join to the incidents.
+    establishment_id: int = Field(foreign_key="establishment.id")
+    force_started_at: datetime = utc_field()
     linked_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     linked_at: datetime = utc_field(default_now=True)
     source: str = Field(default="manual", max_length=16)  # manual | upload | suggestion | import

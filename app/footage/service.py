@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from app.core.jobs import enqueue
 from app.core.storage import get_storage, key_for
 from app.footage.models import Footage, FootageIncident, FootageStatus
+from app.incident.models import Incident
 
 ANALYSE_TASK = "footage.analyse"
 
@@ -75,12 +76,18 @@ def link(session: Session, footage: Footage, incident_id: int, *, user_id: int |
     existing = session.get(FootageIncident, (footage.id, incident_id))
     if existing is not None:
         return False
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise LookupError(f"no incident {incident_id}")
     session.add(
         FootageIncident(
             footage_id=footage.id,
             incident_id=incident_id,
             linked_by_user_id=user_id,
             source=source,
+            # Copies for the reports; `incident.service.update_incident` keeps them in step.
+            establishment_id=incident.establishment_id,
+            force_started_at=incident.force_started_at,
         )
     )
     session.flush()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import HTTPException
 from sqlmodel import Session, col, func, select
 
@@ -167,7 +168,20 @@ def update_incident(session: Session, incident: Incident, data: IncidentUpdate) 
         changes["staff"] = [s.model_dump() for s in data.staff]
     session.add(incident)
     session.flush()
+    if "force_started_at" in changes:
+        _copy_force_start_to_links(session, incident)
     return changes
+
+
+def _copy_force_start_to_links(session: Session, incident: Incident) -> None:
+    """The incident's links to footage carry its force start for the reports: move it with the incident, in
+    this transaction. (The activation checks carry it too; `activation.recompute` rewrites them.)"""
+    session.execute(
+        sa.update(FootageIncident)
+        .where(col(FootageIncident.incident_id) == incident.id)
+        .values(force_started_at=incident.force_started_at)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def involved_staff(session: Session, incident_id: int) -> list[tuple[StaffMember, str]]:

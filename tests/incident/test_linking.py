@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
@@ -171,3 +172,101 @@ def test_officers_with_no_footage_are_listed(as_user, world, tmp_path) -> None:
     assert [(m["incident_id"], [o["staff_number"] for o in m["officers"]]) for m in body] == [(inc, ["A002"])]
     _clip(world, tmp_path, wearer="a2", start=T0 + timedelta(minutes=3), seconds=60, n=2)
     assert as_user("coordinator.a").get("/api/v1/footage/missing").json() == []
+
+
+def test_links_carry_the_incidents_force_start(as_user, session, world, tmp_path) -> None:
+    """The reports read a period's links by the incident's establishment and force start copied onto the
+    link: the copy is made with the link, follows a change of force start, and goes with the link."""
+    from app.report.service import Period, compliance_summary
+
+    inc = _incident(world)
+    other = _incident(world, ref="UOF-11")
+    f1 = _clip(world, tmp_path, wearer="a1", start=T0, seconds=600, n=1)
+    f2 = _clip(world, tmp_path, wearer="a2", start=T0, seconds=600, n=2)
+    c = as_user("coordinator.a")
+    for fid, iid in ((f1, inc), (f2, inc), (f2, other)):
+        assert c.put(f"/api/v1/incidents/{iid}/footage/{fid}").json()["changed"] is True
+
+    def copies() -> dict[tuple[int, int], tuple[int, datetime]]:
+        session.expire_all()
+        rows = session.exec(select(FootageIncident)).all()
+        return {(r.footage_id, r.incident_id): (r.establishment_id, r.force_started_at) for r in rows}
+
+    force = T0 + timedelta(minutes=5)
+    assert copies() == {
+        (f1, inc): (world.est_a, force),
+        (f2, inc): (world.est_a, force),
+        (f2, other): (world.est_a, force),
+    }
+
+    # The incident's times are corrected to a month later: its links move with it, the other incident's stay.
+    later = timedelta(days=31)
+    r = c.patch(
+        f"/api/v1/incidents/{inc}",
+        json={
+            "incident_ended_at": (T0 + later + timedelta(minutes=20)).isoformat(),
+            "force_ended_at": (T0 + later + timedelta(minutes=10)).isoformat(),
+            "force_started_at": (T0 + later + timedelta(minutes=5)).isoformat(),
+            "incident_started_at": (T0 + later).isoformat(),
+            "reason": "wrong month typed",
+        },
+    )
+    assert r.status_code == 200, r.text
+    moved = force + later
+    assert copies() == {
+        (f1, inc): (world.est_a, moved),
+        (f2, inc): (world.est_a, moved),
+        (f2, other): (world.est_a, force),
+    }
+    # A change that leaves force start alone leaves the copies alone.
+    assert c.patch(f"/api/v1/incidents/{inc}", json={"location": "B wing", "reason": "typo"}).status_code == 200
+    assert copies()[(f1, inc)] == (world.est_a, moved)
+    # The summary follows: October keeps only the other incident; November has the moved one, with footage.
+    with unit_of_work() as s:
+        october = compliance_summary(s, world.est_a, Period(date(2026, 10, 1), date(2026, 10, 31)))
+        november = compliance_summary(s, world.est_a, Period(date(2026, 11, 1), date(2026, 11, 30)))
+    assert (october.incidents, october.incidents_with_footage) == (1, 1)
+    assert (november.incidents, november.incidents_with_footage) == (1, 1)
+
+    # Unlinking takes the copy away; linking again copies the force start as it is now.
+    assert c.delete(f"/api/v1/incidents/{inc}/footage/{f1}", params={"reason": "wrong clip"}).json()["changed"]
+    assert (f1, inc) not in copies()
+    with unit_of_work() as s:
+        assert (
+            compliance_summary(s, world.est_a, Period(date(2026, 11, 1), date(2026, 11, 30))).incidents_with_footage
+            == 1
+        )
+    assert c.delete(f"/api/v1/incidents/{inc}/footage/{f2}", params={"reason": "wrong clip"}).json()["changed"]
+    with unit_of_work() as s:
+        assert (
+            compliance_summary(s, world.est_a, Period(date(2026, 11, 1), date(2026, 11, 30))).incidents_with_footage
+            == 0
+        )
+    assert c.put(f"/api/v1/incidents/{inc}/footage/{f1}").json()["changed"] is True
+    assert copies()[(f1, inc)] == (world.est_a, moved)
+
+
+def test_migration_backfills_the_link_copies(engine, session, world, tmp_path) -> None:
+    """0004 adds the copies to links made before it, on SQLite and PostgreSQL alike."""
+    from alembic import command
+    from app.cli import _alembic_config
+    from app.footage.service import link
+
+    inc = _incident(world)
+    fid = _clip(world, tmp_path, wearer="a1", start=T0, seconds=600, n=1)
+    with unit_of_work() as s:
+        assert link(s, s.get(Footage, fid), inc, user_id=None, source="manual")  # type: ignore[arg-type]
+    cfg = _alembic_config()
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        try:
+            command.downgrade(cfg, "0003_report_indexes")
+            conn.commit()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("footage_incident")}
+            assert "force_started_at" not in columns
+        finally:
+            command.upgrade(cfg, "head")
+            conn.commit()
+    session.expire_all()
+    row = session.get(FootageIncident, (fid, inc))
+    assert row is not None and (row.establishment_id, row.force_started_at) == (world.est_a, T0 + timedelta(minutes=5))

@@ -83,7 +83,15 @@ def make_clip(session, world) -> Callable[..., Footage]:  # type: ignore[no-unty
         session.add(f)
         session.commit()
         if incident is not None:
-            session.add(FootageIncident(footage_id=f.id, incident_id=incident.id, source="manual"))
+            session.add(
+                FootageIncident(
+                    footage_id=f.id,
+                    incident_id=incident.id,
+                    source="manual",
+                    establishment_id=incident.establishment_id,
+                    force_started_at=incident.force_started_at,
+                )
+            )
         for kind, a, b in segments:
             session.add(Segment(footage_id=f.id, kind=kind, start=a, end=b))
         for t in keyframes:

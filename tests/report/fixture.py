@@ -111,7 +111,16 @@ def build(session: Session, world) -> ReportWorld:  # type: ignore[no-untyped-de
         footage[key] = f.id  # type: ignore[assignment]
         recorded_by_clip[key] = recorded
         if inc is not None:
-            session.add(FootageIncident(footage_id=f.id, incident_id=inc))
+            linked = session.get(Incident, inc)  # what footage.service.link copies from the incident
+            assert linked is not None
+            session.add(
+                FootageIncident(
+                    footage_id=f.id,
+                    incident_id=inc,
+                    establishment_id=linked.establishment_id,
+                    force_started_at=linked.force_started_at,
+                )
+            )
         return f.id  # type: ignore[return-value]
 
     def rate(key: str, fkey: str, wearer: int, rag: Rag, at: datetime, **kw) -> int:  # type: ignore[no-untyped-def]
