@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -16,9 +17,10 @@ from app.auth.models import Role
 from app.core.config import get_settings
 from app.core.deps import Coordinator, CoordinatorOrGovernor, SessionDep, get_visible, scope_establishment
 from app.core.templates import render
+from app.establishment.models import Camera
 from app.footage.models import Footage, FootageIncident
 from app.incident import service
-from app.incident.models import ActivationResult, ForceType, Incident, IncidentCreate, InvolvedStaffIn, SubjectBase
+from app.incident.models import ActivationResult, ForceType, Incident, IncidentCreate, InvolvedStaffIn
 from app.staff.models import StaffMember
 
 router = APIRouter(include_in_schema=False)
@@ -79,7 +81,61 @@ def incident_list(
 
 @router.get("/incidents/new")
 def incident_new(request: Request, principal: Coordinator, session: SessionDep) -> Response:
-    return _form(request, session, principal.establishment_id, {}, {})
+    values: dict[str, Any] = {"officers": _blank_rows(OFFICER_ROWS)}
+    return _form(request, session, principal.establishment_id, values, {})
+
+
+# The officer rows shown at first; "Add another officer" adds one (no script needed), up to the most a
+# use-of-force report lists.
+OFFICER_ROWS = 4
+MAX_OFFICER_ROWS = 30
+TIME_LABELS = {
+    "incident_started_at": "when the incident began",
+    "force_started_at": "when force began",
+    "force_ended_at": "when force ended",
+    "incident_ended_at": "when the incident ended",
+}
+TEXT_FIELDS = (
+    "reference",
+    "location",
+    *TIME_LABELS,
+    "planned",
+    "description",
+    "cameras",
+    "subject_reference",
+    "subject_ethnicity",
+    "subject_age_band",
+    "subject_sex",
+    "subject_disability",
+)
+
+
+# Where each field is on the page, so the error summary lists problems in the order the person meets them.
+PAGE_ORDER = [
+    "reference",
+    "location",
+    "incident_started_at",
+    "incident_ended_at",
+    "force_started_at",
+    "force_ended_at",
+    "planned",
+    "force_types",
+    "officer-",
+    "cameras",
+    "subject_reference",
+    "description",
+]
+
+
+def _page_order(field: str) -> tuple[int, int, str]:
+    if field.startswith("officer-"):
+        row = field.split("-")[1]
+        return PAGE_ORDER.index("officer-"), int(row) if row.isdigit() else 0, field
+    return (PAGE_ORDER.index(field) if field in PAGE_ORDER else len(PAGE_ORDER)), 0, field
+
+
+def _blank_rows(n: int) -> list[dict[str, str]]:
+    return [{"staff_number": "", "part": ""} for _ in range(n)]
 
 
 def _form(
@@ -99,99 +155,197 @@ def _form(
         if est
         else []
     )
+    cameras = (
+        session.exec(
+            select(Camera)
+            .where(Camera.establishment_id == est, Camera.active == True)  # noqa: E712
+            .order_by(Camera.serial)
+        ).all()
+        if est
+        else []
+    )
     return render(
         request,
         "incident/new.html",
-        {"values": values, "errors": errors, "staff": staff, "force_types": list(ForceType)},
+        {
+            "values": values,
+            "errors": dict(sorted(errors.items(), key=lambda item: _page_order(item[0]))),
+            "staff": staff,
+            "cameras": cameras,
+            "force_types": list(ForceType),
+            "max_officer_rows": MAX_OFFICER_ROWS,
+        },
         page_title="Record an incident",
         status_code=status_code,
     )
 
 
 def _local(value: str, tz: ZoneInfo) -> datetime | None:
+    """A datetime-local value (to the minute, or to the second with step=1) as that local time zone."""
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=tz) if value else None
+        except ValueError:
+            continue
+    return None
+
+
+def split_serials(value: str) -> list[str]:
+    """Camera serials typed as on the report: separated by commas, semicolons, spaces or new lines."""
+    return list(dict.fromkeys(s for s in re.split(r"[,;\s]+", value) if s))
+
+
+def _officer_rows(form: Any) -> list[dict[str, str]]:
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M").replace(tzinfo=tz) if value else None
+        n = int(str(form.get("officer_rows", OFFICER_ROWS)))
     except ValueError:
-        return None
+        n = OFFICER_ROWS
+    n = max(1, min(MAX_OFFICER_ROWS, n))
+    return [
+        {
+            "staff_number": str(form.get(f"officer-{i}-staff_number", "")).strip(),
+            "part": str(form.get(f"officer-{i}-part", "")).strip(),
+        }
+        for i in range(1, n + 1)
+    ]
+
+
+def _officer_errors(rows: list[dict[str, str]], names: dict[str, str]) -> tuple[list[InvolvedStaffIn], dict[str, str]]:
+    """The rows as involved officers; per-row errors keyed by the field a message should take the reader to."""
+    staff: list[InvolvedStaffIn] = []
+    errors: dict[str, str] = {}
+    first_row: dict[str, int] = {}
+    for i, row in enumerate(rows, start=1):
+        number, part = row["staff_number"], row["part"]
+        if not number:
+            if part:
+                errors[f"officer-{i}-staff_number"] = f"Choose the officer for officer {i}, or clear their part"
+            continue
+        if number not in names:  # a stale page (officer since removed) or a crafted form
+            errors[f"officer-{i}-staff_number"] = (
+                f"Officer {i}: staff number {number} is not an officer at this establishment"
+            )
+            continue
+        if number in first_row:
+            errors[f"officer-{i}-staff_number"] = (
+                f"{names[number]} is already listed as officer {first_row[number]}: list each officer once"
+            )
+            continue
+        first_row[number] = i
+        if len(part) > 64:
+            errors[f"officer-{i}-part"] = f"Officer {i}'s part must be 64 characters or fewer"
+            continue
+        staff.append(InvolvedStaffIn(staff_number=number, part=part))
+    return staff, errors
+
+
+FIELD_NAMES = {
+    "reference": "Incident reference",
+    "location": "Where it happened",
+    "description": "What happened",
+    "subject_reference": "Prison number or reference",
+    "subject_ethnicity": "Ethnicity",
+    "subject_age_band": "Age band",
+    "subject_sex": "Sex",
+    "subject_disability": "Disability",
+}
+MISSING = {"reference": "Enter the incident reference", "location": "Enter where it happened"}
+
+
+def _message(field: str, err: Any) -> str:
+    """A model validation error in the words of the form (GOV.UK error message style)."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    name = FIELD_NAMES.get(field, field.replace("_", " ").capitalize())
+    if kind in ("string_too_short", "missing") and field in MISSING:
+        return MISSING[field]
+    if kind == "string_too_long":
+        return f"{name} must be {ctx.get('max_length')} characters or fewer"
+    return str(err.get("msg", "")).removeprefix("Value error, ")
+
+
+def _check(session: Any, est: int, values: dict[str, Any]) -> tuple[IncidentCreate | None, dict[str, str]]:
+    """Every problem with the form at once, each against its field; the incident to create when there are none.
+
+    The service checks the officers and cameras again (and the API relies on that); checking them here too lets
+    the person see all that needs fixing in one go."""
+    tz = ZoneInfo(get_settings().timezone)
+    errors: dict[str, str] = {}
+    times: dict[str, Any] = {}
+    for name, label in TIME_LABELS.items():
+        times[name] = parsed = _local(values[name], tz)
+        if parsed is None:
+            errors[name] = f"Enter {label} as a date and time"
+    if not errors:
+        for later, earlier, message in (
+            ("force_started_at", "incident_started_at", "Force began must be the same as or after the incident began"),
+            ("force_ended_at", "force_started_at", "Force ended must be the same as or after force began"),
+            ("incident_ended_at", "force_ended_at", "The incident ended must be the same as or after force ended"),
+        ):
+            if times[later] < times[earlier]:
+                errors[later] = message
+    names = {
+        s.staff_number: s.name
+        for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == est)).all()
+    }
+    staff, row_errors = _officer_errors(values["officers"], names)
+    errors.update(row_errors)
+    if problem := service.reference_problem(values["reference"].strip()):
+        errors["reference"] = problem
+    serials = split_serials(values["cameras"])
+    if serials:
+        known = set(session.exec(select(Camera.serial).where(Camera.establishment_id == est)).all())
+        if unknown := [x for x in serials if x not in known]:
+            _refusal_errors(service.UnknownCamera(unknown), values, errors)
+    subject = {k: values[f"subject_{k}"] or None for k in ("reference", "ethnicity", "age_band", "sex", "disability")}
+    times_ok = not any(k in errors for k in TIME_LABELS)
+    if not times_ok:  # still check every other field: one stand-in time for all four, in order by definition
+        times = dict.fromkeys(TIME_LABELS, datetime(2000, 1, 1, tzinfo=tz))
+    try:
+        data = IncidentCreate.model_validate(
+            {
+                "reference": values["reference"].strip(),
+                "location": values["location"].strip(),
+                "planned": values["planned"] == "planned",
+                "force_types": values["force_types"],
+                "description": values["description"],
+                "staff": staff,
+                "subjects": [subject] if subject["reference"] else [],
+                "camera_serials": serials,
+                **times,
+            }
+        )
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = [str(x) for x in err["loc"]]
+            field = f"subject_{loc[-1]}" if loc[:1] == ["subjects"] else (loc[0] if loc else "incident_started_at")
+            errors.setdefault(field, _message(field, err))
+        return None, errors
+    return (data if times_ok else None), errors
 
 
 @router.post("/incidents/new")
 async def incident_create(request: Request, principal: Coordinator, session: SessionDep) -> Response:
     form = await request.form()
-    values: dict[str, Any] = {
-        k: form.get(k, "")
-        for k in (
-            "reference",
-            "location",
-            "incident_started_at",
-            "force_started_at",
-            "force_ended_at",
-            "incident_ended_at",
-            "planned",
-            "description",
-            "subject_reference",
-            "subject_ethnicity",
-            "subject_age_band",
-            "subject_sex",
-            "subject_disability",
-        )
-    }
-    values["force_types"] = form.getlist("force_types")
-    values["staff"] = form.getlist("staff")
-    tz = ZoneInfo(get_settings().timezone)
-    errors: dict[str, str] = {}
-    times: dict[str, Any] = {}
-    labels = {
-        "incident_started_at": "when the incident began",
-        "force_started_at": "when force began",
-        "force_ended_at": "when force ended",
-        "incident_ended_at": "when the incident ended",
-    }
-    for name, label in labels.items():
-        parsed = _local(str(values[name]), tz)
-        if parsed is None:
-            errors[name] = f"Enter {label} as a date and time"
-        times[name] = parsed
+    values: dict[str, Any] = {k: str(form.get(k, "")) for k in TEXT_FIELDS}
+    values["force_types"] = [str(f) for f in form.getlist("force_types")]
+    values["officers"] = _officer_rows(form)
     if principal.establishment_id is None:
         raise HTTPException(status_code=422, detail="Admins record incidents through the API with establishment_id.")
-    staff_numbers = [str(s) for s in values["staff"]]
-    subjects = []
-    if values["subject_reference"]:
-        subjects.append(
-            SubjectBase(
-                reference=str(values["subject_reference"]),
-                ethnicity=str(values["subject_ethnicity"]) or None,
-                age_band=str(values["subject_age_band"]) or None,
-                sex=str(values["subject_sex"]) or None,
-                disability=str(values["subject_disability"]) or None,
-            )
-        )
-    if not errors:
-        try:
-            data = IncidentCreate(
-                reference=str(values["reference"]).strip(),
-                location=str(values["location"]).strip(),
-                planned=values["planned"] == "planned",
-                force_types=[str(f) for f in values["force_types"]],
-                description=str(values["description"]),
-                staff=[InvolvedStaffIn(staff_number=n) for n in staff_numbers],
-                subjects=subjects,
-                **times,
-            )
-        except ValidationError as exc:
-            for err in exc.errors():
-                field = str(err["loc"][0]) if err["loc"] else "incident_started_at"
-                errors[field] = str(err["msg"]).removeprefix("Value error, ")
-    if errors:
-        return _form(request, session, principal.establishment_id, values, errors, status_code=400)
+    est = principal.establishment_id
+    if form.get("action") == "add_officer":  # "Add another officer": the same form, one more row, nothing checked
+        if len(values["officers"]) < MAX_OFFICER_ROWS:
+            values["officers"].append({"staff_number": "", "part": ""})
+        values["focus"] = f"officer-{len(values['officers'])}-staff_number"
+        return _form(request, session, est, values, {})
+    data, errors = _check(session, est, values)
+    if data is None or errors:
+        return _form(request, session, est, values, errors, status_code=400)
     try:
-        incident = service.create_incident(
-            session, establishment_id=principal.establishment_id, data=data, user_id=principal.user.id
-        )
+        incident = service.create_incident(session, establishment_id=est, data=data, user_id=principal.user.id)
     except HTTPException as exc:
-        errors["reference" if exc.status_code == 409 else "staff"] = str(exc.detail)
-        session.rollback()
-        return _form(request, session, principal.establishment_id, values, errors, status_code=400)
+        session.rollback()  # nothing of the incident is kept
+        _refusal_errors(exc, values, errors)
+        return _form(request, session, est, values, errors, status_code=400)
     record(
         session,
         principal.actor,
@@ -202,6 +356,27 @@ async def incident_create(request: Request, principal: Coordinator, session: Ses
         detail={"reference": incident.reference, "via": "browser"},
     )
     return RedirectResponse(f"/incidents/{incident.id}", status_code=303)
+
+
+def _refusal_errors(exc: HTTPException, values: dict[str, Any], errors: dict[str, str]) -> None:
+    """The service's refusal as a message next to the field that caused it."""
+    if isinstance(exc, service.UnknownStaff):
+        for i, row in enumerate(values["officers"], start=1):
+            if row["staff_number"] in exc.numbers:
+                errors[f"officer-{i}-staff_number"] = (
+                    f"Officer {i}: staff number {row['staff_number']} is not an officer at this establishment"
+                )
+    elif isinstance(exc, service.UnknownCamera):
+        serials = ", ".join(exc.serials)
+        errors["cameras"] = (
+            f"{'Camera' if len(exc.serials) == 1 else 'Cameras'} {serials} "
+            f"{'is' if len(exc.serials) == 1 else 'are'} not registered at this establishment: check the serial "
+            "on the report, or ask an administrator to register the camera"
+        )
+    elif exc.status_code == 409:
+        errors["reference"] = str(exc.detail)
+    else:  # unknown force types (a crafted form) and anything else the service refuses
+        errors["force_types" if "force type" in str(exc.detail) else "reference"] = str(exc.detail)
 
 
 @router.get("/incidents/{incident_id}")

@@ -1,0 +1,287 @@
+"""The browser form that records an incident (`/incidents/new`), as a coordinator uses it.
+
+Times typed in UK local time are stored in UTC (summer and winter); each officer's part and the cameras named on
+the report are kept; every problem is shown at once, next to its field and in the GOV.UK error summary, with what
+was typed kept; an unknown officer or camera stores nothing; the form needs the session's CSRF token. SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.core.db import unit_of_work
+from app.footage.service import NewFootage, register_footage
+from app.incident.models import Incident, IncidentCamera, IncidentStaff, IncidentSubject
+from app.staff.models import StaffMember
+from tests.support import browser_sign_in
+
+
+@pytest.fixture
+def browser(client, world):  # type: ignore[no-untyped-def]
+    """A coordinator of HMP Alpha signed in through the form, and their CSRF token."""
+    return client, browser_sign_in(client, "coordinator.a")
+
+
+def form(csrf: str, day: str = "2026-07-01", **over: Any) -> dict[str, Any]:
+    """A complete, valid entry: force began 14:02:30 local time on `day`."""
+    data: dict[str, Any] = {
+        "csrf_token": csrf,
+        "reference": "UOF-2026-0301",
+        "location": "B wing, landing 2",
+        "incident_started_at": f"{day}T14:00",
+        "force_started_at": f"{day}T14:02:30",
+        "force_ended_at": f"{day}T14:05",
+        "incident_ended_at": f"{day}T14:20",
+        "planned": "spontaneous",
+        "force_types": ["guiding_hold", "handcuffs"],
+        "officer_rows": "4",
+        "officer-1-staff_number": "A001",
+        "officer-1-part": "head",
+        "officer-2-staff_number": "A002",
+        "officer-2-part": "left arm",
+        "officer-3-staff_number": "",
+        "officer-3-part": "",
+        "officer-4-staff_number": "",
+        "officer-4-part": "",
+        "cameras": "CAM-A1",
+        "subject_reference": "A1234BC",
+        "subject_age_band": "21-24",
+        "description": "Refused to return to cell; guided back by two officers.",
+    }
+    data.update(over)
+    return data
+
+
+def _incidents(session) -> list[Incident]:
+    return list(session.exec(select(Incident)).all())
+
+
+def _nothing_stored(session) -> None:
+    assert _incidents(session) == []
+    assert session.exec(select(IncidentStaff)).all() == []
+    assert session.exec(select(IncidentCamera)).all() == []
+    assert session.exec(select(IncidentSubject)).all() == []
+    assert "incident_create" not in session.exec(select(AuditEvent.action)).all()
+
+
+def _summary_links(html: str) -> list[tuple[str, str]]:
+    summary = html.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    return re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary)
+
+
+@pytest.mark.parametrize(
+    ("day", "utc_hour", "season"),
+    [("2026-07-01", 13, "BST, UTC+1"), ("2026-12-01", 14, "GMT, UTC+0")],
+    ids=["summer", "winter"],
+)
+def test_valid_entry_is_stored_with_times_in_utc(browser, session, world, day, utc_hour, season) -> None:
+    client, csrf = browser
+    r = client.post("/incidents/new", data=form(csrf, day=day))
+    assert r.status_code == 303, r.text[:2000]
+    (inc,) = _incidents(session)
+    assert r.headers["location"] == f"/incidents/{inc.id}"
+    y, m, d = (int(x) for x in day.split("-"))
+    assert inc.incident_started_at == datetime(y, m, d, utc_hour, 0, tzinfo=UTC), season
+    assert inc.force_started_at == datetime(y, m, d, utc_hour, 2, 30, tzinfo=UTC), season  # seconds kept
+    assert inc.force_ended_at == datetime(y, m, d, utc_hour, 5, tzinfo=UTC)
+    assert inc.incident_ended_at == datetime(y, m, d, utc_hour, 20, tzinfo=UTC)
+    assert (inc.reference, inc.location, inc.establishment_id) == ("UOF-2026-0301", "B wing, landing 2", world.est_a)
+    assert inc.force_types == ["guiding_hold", "handcuffs"] and inc.planned is False
+    parts = {
+        number: part
+        for number, part in session.exec(
+            select(StaffMember.staff_number, IncidentStaff.part)
+            .join(IncidentStaff, IncidentStaff.staff_member_id == StaffMember.id)  # type: ignore[arg-type]
+            .where(IncidentStaff.incident_id == inc.id)
+        ).all()
+    }
+    assert parts == {"A001": "head", "A002": "left arm"}
+    cams = session.exec(select(IncidentCamera.camera_id).where(IncidentCamera.incident_id == inc.id)).all()
+    assert cams == [world.cameras["a"]]
+    (subject,) = session.exec(select(IncidentSubject).where(IncidentSubject.incident_id == inc.id)).all()
+    assert (subject.reference, subject.age_band, subject.ethnicity) == ("A1234BC", "21-24", None)
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "incident_create")).one()
+    assert event.detail == {"reference": "UOF-2026-0301", "via": "browser"}
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and "UOF-2026-0301" in page.text
+
+
+def test_camera_named_on_the_form_brings_its_footage_as_a_suggestion(browser, as_user, session, world, tmp_path):
+    """Footage from a named camera is suggested even when whoever wore it is not listed (issue 3)."""
+    client, csrf = browser
+    r = client.post("/incidents/new", data=form(csrf, **{"officer-1-staff_number": "", "officer-1-part": ""}))
+    assert r.status_code == 303, r.text[:2000]
+    (inc,) = _incidents(session)
+    data = b"clip worn by someone not on the report" * 10
+    path = tmp_path / "clip.bin"
+    path.write_bytes(data)
+    with unit_of_work() as s:
+        f = register_footage(
+            s,
+            NewFootage(
+                establishment_id=world.est_a,
+                camera_id=world.cameras["a"],
+                wearer_id=None,
+                recording_started_at=datetime(2026, 7, 1, 13, 1, tzinfo=UTC),
+                claimed_duration_s=300,
+                original_filename="clip.mp4",
+            ),
+            path=path,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+        )
+        fid = f.id
+    got = as_user("coordinator.a").get(f"/api/v1/incidents/{inc.id}/footage-suggestions").json()
+    assert [(s["footage_id"], s["why"]) for s in got] == [(fid, "camera named on the incident")]
+
+
+def test_every_problem_is_shown_with_what_was_typed_kept(browser, session) -> None:
+    client, csrf = browser
+    r = client.post(
+        "/incidents/new",
+        data=form(
+            csrf,
+            reference="",
+            incident_started_at="2026-07-01T25:61",  # not a time
+            force_ended_at="2026-07-01T14:01",  # before force began: not checked until every time reads
+            **{"officer-3-part": "legs"},  # a part with no officer
+        ),
+    )
+    assert r.status_code == 400
+    html = r.text
+    assert "<title>Error: Record an incident" in html
+    assert _summary_links(html) == [
+        ("reference", "Enter the incident reference"),
+        ("incident_started_at", "Enter when the incident began as a date and time"),
+        ("officer-3-staff_number", "Choose the officer for officer 3, or clear their part"),
+    ]
+    # Each message also next to its field, which is marked and described by it.
+    assert 'id="reference-error"' in html and 'aria-describedby="reference-hint reference-error"' in html
+    assert 'id="officer-3-staff_number-error"' in html
+    # What was typed is still there.
+    assert 'value="B wing, landing 2"' in html
+    assert 'value="2026-07-01T14:02:30"' in html and 'value="2026-07-01T14:01"' in html
+    assert re.search(r'<option value="A002" selected>Officer a2 \(A002\)</option>', html)
+    assert 'id="officer-2-part" name="officer-2-part" type="text" value="left arm"' in html
+    assert 'id="officer-3-part" name="officer-3-part" type="text" value="legs"' in html
+    assert 'value="CAM-A1"' in html and 'value="handcuffs" checked' in html
+    assert "Refused to return to cell" in html
+    _nothing_stored(session)
+
+    # Times out of order, a repeated officer and a reference with spaces: all reported together.
+    r = client.post(
+        "/incidents/new",
+        data=form(
+            csrf,
+            reference="UOF 12",
+            force_ended_at="2026-07-01T14:01",
+            **{"officer-4-staff_number": "A001"},
+        ),
+    )
+    assert r.status_code == 400
+    assert _summary_links(r.text) == [
+        ("reference", "Incident reference must only include letters, numbers, and / - _ ."),
+        ("force_ended_at", "Force ended must be the same as or after force began"),
+        ("officer-4-staff_number", "Officer a1 is already listed as officer 1: list each officer once"),
+    ]
+    _nothing_stored(session)
+
+
+@pytest.mark.parametrize(
+    ("over", "field", "message"),
+    [
+        (
+            {"officer-2-staff_number": "Z999"},
+            "officer-2-staff_number",
+            "Officer 2: staff number Z999 is not an officer at this establishment",
+        ),
+        (  # an officer of another prison is unknown here
+            {"officer-1-staff_number": "B001"},
+            "officer-1-staff_number",
+            "Officer 1: staff number B001 is not an officer at this establishment",
+        ),
+        (
+            {"cameras": "CAM-A1, CAM-ZZ9"},
+            "cameras",
+            "Camera CAM-ZZ9 is not registered at this establishment: check the serial on the report, or ask an "
+            "administrator to register the camera",
+        ),
+        (
+            {"cameras": "CAM-B1;CAM-Q"},
+            "cameras",
+            "Cameras CAM-B1, CAM-Q are not registered at this establishment: check the serial on the report, or ask "
+            "an administrator to register the camera",
+        ),
+    ],
+    ids=["unknown-officer", "officer-elsewhere", "unknown-camera", "cameras-elsewhere"],
+)
+def test_unknown_officer_or_camera_is_refused_and_nothing_stored(browser, session, over, field, message) -> None:
+    client, csrf = browser
+    r = client.post("/incidents/new", data=form(csrf, **over))
+    assert r.status_code == 400
+    assert _summary_links(r.text) == [(field, message)]
+    if field == "cameras":
+        assert f'value="{over["cameras"]}"' in r.text
+    else:
+        number = over[field]
+        assert f'<option value="{number}" selected>{number} (not found at this establishment)</option>' in r.text
+    _nothing_stored(session)
+
+
+def test_reference_already_recorded_is_refused(browser, session) -> None:
+    client, csrf = browser
+    assert client.post("/incidents/new", data=form(csrf)).status_code == 303
+    r = client.post("/incidents/new", data=form(csrf, location="Reception"))
+    assert r.status_code == 400
+    assert _summary_links(r.text) == [("reference", "An incident with reference UOF-2026-0301 already exists.")]
+    assert 'value="Reception"' in r.text
+    (inc,) = _incidents(session)
+    assert inc.location == "B wing, landing 2"
+    assert len(session.exec(select(IncidentStaff)).all()) == 2
+
+
+def test_add_another_officer_keeps_everything_and_stores_nothing(browser, session) -> None:
+    client, csrf = browser
+    page = client.get("/incidents/new")
+    assert page.status_code == 200
+    assert page.text.count('class="govuk-fieldset bwv-officer-row"') == 4
+    r = client.post("/incidents/new", data=form(csrf, action="add_officer", reference=""))
+    assert r.status_code == 200
+    html = r.text
+    assert html.count('class="govuk-fieldset bwv-officer-row"') == 5
+    assert 'name="officer_rows" value="5"' in html
+    assert 'id="officer-5-staff_number" name="officer-5-staff_number" autofocus' in html
+    assert "govuk-error-summary" not in html  # nothing is checked until the incident is saved
+    assert 'value="left arm"' in html and 'value="CAM-A1"' in html
+    _nothing_stored(session)
+    # The fifth officer is saved with the rest.
+    data = form(csrf, officer_rows="5", **{"officer-5-staff_number": "A002", "officer-2-staff_number": ""})
+    data["officer-5-part"] = "legs"
+    data["officer-2-part"] = ""
+    assert client.post("/incidents/new", data=data).status_code == 303
+    parts = set(session.exec(select(IncidentStaff.part)).all())
+    assert parts == {"head", "legs"}
+
+
+def test_csrf_token_is_required(browser, session) -> None:
+    client, csrf = browser
+    data = form(csrf)
+    del data["csrf_token"]
+    r = client.post("/incidents/new", data=data)
+    assert r.status_code == 403
+    r = client.post("/incidents/new", data={**data, "csrf_token": "x" * len(csrf)})
+    assert r.status_code == 403
+    _nothing_stored(session)
+    assert session.exec(select(AuditEvent.action).where(AuditEvent.action == "csrf_refused")).all() == [
+        "csrf_refused",
+        "csrf_refused",
+    ]
+    assert client.post("/incidents/new", data=form(csrf)).status_code == 303  # the same form with its token
