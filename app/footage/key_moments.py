@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,9 +128,20 @@ def start(footage_id: int) -> Refresh | None:
         )
 
 
+STALE_WORK_S = 3600
+
+
 def new_work_dir(footage_id: int) -> Path:
+    """A fresh folder for one refresh's thumbnails (moved out by `save`, removed by `discard`). Folders a killed
+    worker left are removed once they are an hour old (a refresh takes seconds; a younger one may be running)."""
     root = derived_root()
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(f".moments-run-{int(footage_id)}-*"):
+        try:
+            if time.time() - stale.stat().st_mtime > STALE_WORK_S:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            continue
     path = root / f".moments-run-{int(footage_id)}-{uuid.uuid4().hex[:12]}"
     path.mkdir()
     return path

@@ -240,3 +240,20 @@ def test_task_is_registered_with_late_acks_and_retries() -> None:
     task = celery.tasks[TASK]
     assert task.acks_late and task.reject_on_worker_lost and task.max_retries == 5
     assert sqlalchemy.exc.OperationalError in task.autoretry_for
+
+
+def test_folders_left_by_a_killed_refresh_are_cleared(engine, world, clip, tmp_path) -> None:
+    import os
+    import time
+
+    old = analysis.derived_root() / ".moments-run-7-deadbeef0000"
+    young = analysis.derived_root() / ".moments-run-7-cafe00000000"
+    for folder in (old, young):
+        folder.mkdir(parents=True)
+        (folder / "km_00001000.jpg").write_bytes(b"jpeg")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    work = key_moments.new_work_dir(7)
+    assert work.is_dir() and not old.exists() and young.exists()  # a young one may belong to a running refresh
+    key_moments.discard(work)
+    key_moments.discard(young)
