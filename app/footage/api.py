@@ -1,11 +1,12 @@
 """Footage JSON routes: upload (streamed), list, details, playback with Range, download, legal hold.
 
-Playback audit rule (one entry per viewing, not per range request):
-- The footage page gives its player a fresh `view` id (`/api/v1/footage/{id}/video?view=...`). The first
-  request carrying a given view id is audited as `footage_play`; the player's later range requests (seeking,
-  buffering) carry the same id and are not.
-- Without a view id (API clients), a request with no Range header or a Range starting at byte 0 starts a
-  viewing and is audited; requests for later ranges are not.
+Playback audit rule (one entry per viewing, not per range request; app/footage/viewing.py):
+- Pages that embed the player give it a signed viewing token (`/api/v1/footage/{id}/video?view=<token>`,
+  bound to the clip, the user, the issue time and the page's purpose, valid 12 h). The first request carrying
+  a valid token is audited as `footage_play`; the player's later range requests (seeking, buffering) carry
+  the same token and are not.
+- A request without a token, or with a forged, expired, another user's or another clip's token, is audited
+  every time (each is its own viewing), whatever its Range: no bytes leave unrecorded.
 Downloads are always audited and need a reason.
 """
 
@@ -37,6 +38,7 @@ from app.core.deps import (
 from app.core.storage import get_storage
 from app.establishment.models import Camera
 from app.footage import linking, upload
+from app.footage import viewing as viewing_tokens
 from app.footage.api_analysis import FootageAnalysis, footage_analysis
 from app.footage.models import Footage, FootageIncident, FootageStatus, IntegrityStatus
 from app.footage.retention import set_legal_hold
@@ -439,23 +441,23 @@ def play_video(
     principal: CurrentPrincipal,
     session: SessionDep,
     view: Annotated[
-        str | None, Query(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Viewing id")
+        str | None,
+        Query(max_length=200, description="Viewing token from the page that embeds the player (see the rule above)"),
     ] = None,
 ) -> Response:
-    """The clip with HTTP Range support (seeking in the browser's player). One audit entry per viewing.
-    Staff may also watch their establishment's good-practice examples (`can_view_footage`)."""
+    """The clip with HTTP Range support (seeking in the browser's player). One audit entry per viewing token;
+    every request without a valid one is audited. Staff may also watch their establishment's good-practice
+    examples (`can_view_footage`)."""
     f = get_viewable_footage(session, principal, footage_id)
     _playable(f)
     header = request.headers.get("range")
-    if view is not None:
-        audit = not _already_played(session, principal, f.id, view)  # type: ignore[arg-type]
-    else:
-        try:
-            rng = parse_range(header, f.size_bytes)
-        except RangeNotSatisfiable:
-            rng = (-1, -1)
-        audit = rng is None or rng[0] == 0
-    if audit:
+    assert f.id is not None and principal.user.id is not None
+    try:
+        viewing: viewing_tokens.Viewing | None = viewing_tokens.check(view, footage_id=f.id, user_id=principal.user.id)
+        verdict = "valid"
+    except viewing_tokens.ViewTokenRefused as refused:
+        viewing, verdict = None, refused.why
+    if viewing is None or not _already_played(session, principal, f.id, viewing.nonce):
         record(
             session,
             principal.actor,
@@ -463,7 +465,12 @@ def play_video(
             object_type="footage",
             object_id=f.id,
             establishment_id=f.establishment_id,
-            detail={"view": view, "range": header},
+            detail={
+                "view": viewing.nonce if viewing else None,
+                "purpose": viewing.purpose if viewing else None,
+                "token": verdict,
+                "range": header,
+            },
         )
     return _serve(f, request)
 

@@ -3,7 +3,6 @@ with no footage, and the suggested-footage section of an incident page."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from app.footage import linking
 from app.footage.api import search
 from app.footage.models import Footage, FootageIncident, FootageStatus, FootageTombstone, IntegrityStatus
 from app.footage.retention import set_legal_hold, warning_due
+from app.footage.viewing import video_url
 from app.incident.models import Incident
 from app.staff.models import StaffMember
 
@@ -198,7 +198,7 @@ def _footage_page(request: Request, principal: Principal, session: Session, f: F
         "incidents": incidents,
         "candidates": candidates,
         "tombstone": tombstone,
-        "view_id": secrets.token_urlsafe(12),
+        "video_src": video_url(f.id, principal.user.id, "footage_page"),  # type: ignore[arg-type]
         "warn": warning_due(f),
         "can_change": principal.role == Role.coordinator or principal.is_admin,
         "can_download": principal.role in (Role.coordinator, Role.governor) or principal.is_admin,

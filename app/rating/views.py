@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -17,6 +16,7 @@ from app.core.deps import Coordinator, Principal, SessionDep, get_visible, scope
 from app.core.templates import render
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe, Segment
+from app.footage.viewing import video_url
 from app.incident.models import Incident
 from app.rating import service
 from app.rating.api import audit_rating
@@ -255,7 +255,9 @@ def filmstrip(
     return sorted(tiles.values(), key=lambda x: x["t"])
 
 
-def _other_clips(session: Session, footage: Footage, incident: Incident | None) -> list[dict[str, Any]]:
+def _other_clips(
+    session: Session, principal: Principal, footage: Footage, incident: Incident | None
+) -> list[dict[str, Any]]:
     if incident is None:
         return []
     rows = session.exec(
@@ -278,6 +280,7 @@ def _other_clips(session: Session, footage: Footage, incident: Incident | None) 
                 "wearer": wearer,
                 "offset": round(offset, 3),
                 "rating": service.current_rating(session, other.id),  # type: ignore[arg-type]
+                "video_src": video_url(other.id, principal.user.id, "side_by_side"),  # type: ignore[arg-type]
             }
         )
     return out
@@ -316,7 +319,6 @@ def screen_context(
     current = None if blind else service.current_rating(session, footage.id)
     ratings = [] if blind else service.history(session, footage.id)
     wearer = session.get(StaffMember, footage.wearer_id) if footage.wearer_id else None
-    view_id = secrets.token_hex(8)  # one viewing = one audit entry, however many Range requests
     queue_pos = None
     next_id = None
     if not blind:
@@ -335,7 +337,7 @@ def screen_context(
         "suggestion": suggestion,
         "timeline": timeline(footage, incident, keyframes, segments),
         "filmstrip": filmstrip(footage.id, keyframes, segments, facts),
-        "others": _other_clips(session, footage, incident),
+        "others": _other_clips(session, principal, footage, incident),
         "current": current,
         "history": _history_items(session, ratings),
         "criteria": service.CRITERIA,
@@ -346,8 +348,8 @@ def screen_context(
         "queue_pos": queue_pos,
         "next_id": next_id,
         "full_width": True,
-        "video_src": f"/api/v1/footage/{footage.id}/video?view={view_id}",
-        "view_id": view_id,
+        # One viewing = one audit entry, however many Range requests (app/footage/viewing.py).
+        "video_src": video_url(footage.id, principal.user.id, "calibration" if blind else "review"),  # type: ignore[arg-type]
         "analysed": footage.status == FootageStatus.analysed,
     }
 

@@ -3,7 +3,6 @@ coordinator's page of guidance not yet acknowledged (and offering green clips as
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
@@ -23,6 +22,7 @@ from app.core.deps import (
 )
 from app.core.templates import render
 from app.footage.models import Footage, FootageIncident
+from app.footage.viewing import video_url
 from app.incident.models import ActivationResult, Incident
 from app.rating import feedback
 from app.rating.models import Rating
@@ -97,7 +97,7 @@ def my_footage(
             "activation": activation,
             "needs_ack": rating is not None and ack is None,
             "just_acknowledged": bool(acknowledged),
-            "video_src": f"/api/v1/footage/{footage.id}/video?view={secrets.token_urlsafe(12)}",
+            "video_src": video_url(footage.id, principal.user.id, "own_footage"),  # type: ignore[arg-type]
             "errors": {},
             "reply": "",
         },
@@ -131,7 +131,7 @@ def my_footage_acknowledge(
                 "activation": None,
                 "needs_ack": True,
                 "just_acknowledged": False,
-                "video_src": f"/api/v1/footage/{footage.id}/video?view={secrets.token_urlsafe(12)}",
+                "video_src": video_url(footage.id, principal.user.id, "own_footage"),  # type: ignore[arg-type]
                 "errors": {"reply": "Your reply must be 2000 characters or fewer"},
                 "reply": reply,
             },
@@ -199,7 +199,7 @@ def good_practice_one(
         {
             "example": example,
             "criteria": _criteria(example.rating),
-            "video_src": f"/api/v1/footage/{footage.id}/video?view={secrets.token_urlsafe(12)}",
+            "video_src": video_url(footage.id, principal.user.id, "good_practice"),  # type: ignore[arg-type]
         },
         page_title="Good-practice example",
     )

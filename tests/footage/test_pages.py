@@ -57,7 +57,7 @@ def test_pages_end_to_end(client, as_user, session, world) -> None:
 
     page = client.get(f"/footage/{fid}")
     assert page.status_code == 200
-    m = re.search(r'src="/api/v1/footage/\d+/video\?view=([A-Za-z0-9_-]+)"', page.text)
+    m = re.search(r'src="/api/v1/footage/\d+/video\?view=([A-Za-z0-9._-]+)"', page.text)
     assert m, page.text
     assert (
         client.get(f"/api/v1/footage/{fid}/video?view={m.group(1)}", headers={"Range": "bytes=0-"}).status_code == 206

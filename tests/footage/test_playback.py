@@ -1,7 +1,9 @@
-"""Playback with HTTP Range (disk and S3), one audit entry per viewing, downloads with a reason."""
+"""Playback with HTTP Range (disk and S3), one audit entry per viewing token and one per request without a valid
+token, downloads with a reason."""
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -48,21 +50,103 @@ def test_range_requests_from_disk(as_user, session, world) -> None:
     _check_ranges(c, fid)
 
 
+def _token(c, fid: int) -> str:  # type: ignore[no-untyped-def]
+    """The viewing token the footage page gives its player."""
+    page = c.get(f"/footage/{fid}")
+    assert page.status_code == 200
+    m = re.search(r'src="/api/v1/footage/(\d+)/video\?view=([A-Za-z0-9._-]+)"', page.text)
+    assert m and int(m.group(1)) == fid, page.text
+    return m.group(2)
+
+
 @pytest.mark.usefixtures("storage_root")
 def test_one_audit_entry_per_viewing(as_user, session, world) -> None:
+    """The player's range requests with its page's token make one entry; the next page load is a new viewing."""
     c = as_user("coordinator.a")
     fid = post_footage(c, DATA).json()["id"]
-    url = f"/api/v1/footage/{fid}/video?view=viewing-0001"
-    for rng in ("bytes=0-", "bytes=500000-", "bytes=900000-", "bytes=0-"):
+    url = f"/api/v1/footage/{fid}/video?view={_token(c, fid)}"
+    for rng in ("bytes=500000-", "bytes=0-", "bytes=900000-", "bytes=0-", "bytes=-100"):
         assert c.get(url, headers={"Range": rng}).status_code == 206
-    assert len(_plays(session)) == 1
-    c.get(f"/api/v1/footage/{fid}/video?view=viewing-0002", headers={"Range": "bytes=0-"})
+    assert c.get(url).status_code == 200
+    [play] = _plays(session)
+    assert (play.actor_username, play.object_id) == ("coordinator.a", str(fid))
+    assert play.detail["purpose"] == "footage_page" and play.detail["token"] == "valid"
+    assert play.detail["range"] == "bytes=500000-"  # the first request counts, whatever its range
+    c.get(f"/api/v1/footage/{fid}/video?view={_token(c, fid)}", headers={"Range": "bytes=0-"})
     assert len(_plays(session)) == 2
-    # Without a viewing id: requests starting at byte 0 start a viewing, later ranges do not.
-    c.get(f"/api/v1/footage/{fid}/video", headers={"Range": "bytes=700000-"})
-    assert len(_plays(session)) == 2
-    c.get(f"/api/v1/footage/{fid}/video", headers={"Range": "bytes=0-10"})
-    assert len(_plays(session)) == 3
+
+
+@pytest.mark.usefixtures("storage_root")
+def test_every_request_without_a_token_is_audited(as_user, session, world) -> None:
+    """No way round the audit: a Range not starting at byte 0 (`bytes=1-` is nearly the whole file) is a
+    viewing of its own. Seen failing before the fix: `bytes=1-` and `bytes=700000-` made no entry."""
+    c = as_user("coordinator.a")
+    fid = post_footage(c, DATA).json()["id"]
+    url = f"/api/v1/footage/{fid}/video"
+    nearly_all = c.get(url, headers={"Range": "bytes=1-"})
+    assert nearly_all.status_code == 206 and nearly_all.content == DATA[1:]
+    for rng in ("bytes=700000-", "bytes=-500", "bytes=0-10"):
+        assert c.get(url, headers={"Range": rng}).status_code == 206
+    assert c.get(url).status_code == 200
+    plays = _plays(session)
+    assert [p.detail["range"] for p in plays] == ["bytes=1-", "bytes=700000-", "bytes=-500", "bytes=0-10", None]
+    assert {p.detail["token"] for p in plays} == {"missing"} and {p.detail["view"] for p in plays} == {None}
+
+
+def _forge(token: str, **change: str) -> str:
+    """The token with some fields changed and its signature kept."""
+    v, fid, uid, issued, purpose, nonce, sig = token.split(".")
+    fields = {"fid": fid, "uid": uid, "issued": issued, "purpose": purpose, "nonce": nonce, "sig": sig, **change}
+    return ".".join([v, *(fields[k] for k in ("fid", "uid", "issued", "purpose", "nonce", "sig"))])
+
+
+@pytest.mark.usefixtures("storage_root")
+def test_forged_expired_and_other_users_tokens_are_audited_every_time(as_user, session, world) -> None:
+    """A made-up, reused-by-someone-else, tampered, re-signed, expired or other clip's token is no viewing:
+    each request with it is audited. Seen failing before the fix: a made-up `view` id was audited only the
+    first time (1 entry for 3 requests)."""
+    import base64
+    import hashlib
+    import hmac
+    import time
+
+    from app.footage import viewing
+
+    c = as_user("coordinator.a")
+    fid = post_footage(c, DATA).json()["id"]
+    other_fid = post_footage(c, mp4_bytes(200_000, seed=22)).json()["id"]
+    me, governor = world.users["coordinator_a"], world.users["governor_a"]
+    good = viewing.issue(fid, me, "review")
+    payload = good.rsplit(".", 1)[0]
+    resigned = hmac.new(b"not-the-secret-key", payload.encode(), hashlib.sha256).digest()
+    twelve_hours = viewing.TTL_SECONDS
+    cases = {
+        "viewing-0001": "forged",  # made up
+        _forge(good, fid=str(other_fid)): "forged",  # another clip's number, signature kept
+        _forge(good, uid=str(governor)): "forged",  # another user's number, signature kept
+        _forge(good, issued=str(int(time.time()) + 3600)): "forged",
+        _forge(good, sig=good[-43:-1] + ("A" if good[-1] != "A" else "B")): "forged",
+        _forge(good, sig=base64.urlsafe_b64encode(resigned).decode().rstrip("=")): "forged",
+        viewing.issue(fid, governor, "review"): "other_user",  # the governor's own genuine token
+        viewing.issue(other_fid, me, "review"): "other_footage",
+        viewing.issue(fid, me, "review", now=time.time() - twelve_hours - 5): "expired",
+        viewing.issue(fid, me, "review", now=time.time() + 3600): "expired",  # issued in the future
+    }
+    for token, why in cases.items():
+        before = len(_plays(session))
+        for rng in ("bytes=0-", "bytes=1-", "bytes=500000-"):
+            assert (
+                c.get(f"/api/v1/footage/{fid}/video", params={"view": token}, headers={"Range": rng}).status_code == 206
+            )
+        new = _plays(session)[before:]
+        assert len(new) == 3, (token, why)
+        assert {p.detail["token"] for p in new} == {why} and {p.detail["view"] for p in new} == {None}, token
+    # The genuine token still counts once, and only for its own user.
+    for _ in range(3):
+        c.get(f"/api/v1/footage/{fid}/video", params={"view": good}, headers={"Range": "bytes=1-"})
+    assert len(_plays(session)) == 3 * len(cases) + 1
+    assert as_user("governor.a").get(f"/api/v1/footage/{fid}/video", params={"view": good}).status_code == 200
+    assert _plays(session)[-1].detail["token"] == "other_user"
 
 
 @pytest.mark.usefixtures("storage_root")

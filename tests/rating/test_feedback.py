@@ -160,3 +160,27 @@ def test_colleagues_can_play_a_good_practice_clip_and_nothing_else(as_user, rw, 
     # Only watching: the colleague cannot download it, nor see its ratings.
     assert a2.get(f"/api/v1/footage/{f3.id}/download").status_code in (403, 404)
     assert a2.get(f"/api/v1/footage/{rw.footage['F1']}/video").status_code == 404  # a colleague's amber clip
+
+
+def test_officers_players_carry_a_viewing_token_of_their_own(as_user, rw, world):  # type: ignore[no-untyped-def]
+    """The officer's own-footage page and a good-practice example give the player a signed viewing token for
+    that officer, that clip and that purpose (app/footage/viewing.py)."""
+    import re
+
+    from app.footage import viewing
+
+    def token_on(page: str) -> tuple[int, str]:
+        m = re.search(r'<video[^>]* src="/api/v1/footage/(\d+)/video\?view=([A-Za-z0-9._-]+)"', page)
+        assert m, page
+        return int(m.group(1)), m.group(2)
+
+    fid, token = token_on(as_user("officer.a1").get(f"/my/footage/{rw.footage['F1']}").text)
+    seen = viewing.check(token, footage_id=fid, user_id=world.users["staff_a1"])
+    assert (fid, seen.purpose) == (rw.footage["F1"], "own_footage")
+    coordinator = as_user("coordinator.a")
+    assert coordinator.put(f"/api/v1/footage/{rw.footage['F6']}/good-practice", json={"good_practice": True}).is_success
+    fid, token = token_on(as_user("officer.a2").get(f"/good-practice/{rw.footage['F6']}").text)
+    seen = viewing.check(token, footage_id=fid, user_id=world.users["staff_a2"])
+    assert (fid, seen.purpose) == (rw.footage["F6"], "good_practice")
+    with pytest.raises(viewing.ViewTokenRefused):
+        viewing.check(token, footage_id=fid, user_id=world.users["staff_a1"])

@@ -168,3 +168,20 @@ def test_guidance_templates_defaults_add_change_delete(web, make_incident, make_
     assert session.exec(select(GuidanceTemplate).where(GuidanceTemplate.id == t.id)).first() is None
     actions = {e.action for e in session.exec(select(AuditEvent)).all()}
     assert {"guidance_template_create", "guidance_template_change", "guidance_template_delete"} <= actions
+
+
+def test_review_players_carry_viewing_tokens_for_the_coordinator(web, make_incident, make_clip, world):  # type: ignore[no-untyped-def]
+    """The review screen's player and the side-by-side player of another camera at the same incident each get a
+    signed viewing token for this coordinator and that clip, with the purpose recorded on playback."""
+    from app.footage import viewing
+
+    inc = make_incident(at=T0, staff=("a1", "a2"))
+    a, b = make_clip(inc, "a1"), make_clip(inc, "a2")
+    html = web.get(f"/review/{a.id}").text
+    main = re.search(r'data-bwv-video src="/api/v1/footage/(\d+)/video\?view=([A-Za-z0-9._-]+)"', html)
+    side = re.search(r'data-bwv-side="/api/v1/footage/(\d+)/video\?view=([A-Za-z0-9._-]+)"', html)
+    assert main and side, html
+    me = world.users["coordinator_a"]
+    assert viewing.check(main.group(2), footage_id=a.id, user_id=me).purpose == "review"
+    assert viewing.check(side.group(2), footage_id=b.id, user_id=me).purpose == "side_by_side"
+    assert (int(main.group(1)), int(side.group(1))) == (a.id, b.id)

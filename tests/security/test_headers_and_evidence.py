@@ -7,6 +7,7 @@ signed out.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -99,15 +100,23 @@ def test_viewing_from_the_review_screen_is_logged_with_review_as_its_purpose(
 
 
 def test_playback_is_logged_once_per_viewing(estate: Estate, as_user: Any, session: Any) -> None:
+    """The review screen's player (its viewing token) is logged once, with review as its purpose, however many
+    range requests it makes; the same ranges without the token are logged one by one."""
     fid = estate.ids["footage_id"]
     c = as_user("coordinator.a")
+    page = c.get(f"/review/{fid}").text
+    src = re.search(r'data-bwv-video src="([^"]+)"', page)
+    assert src, page
     before = len(_events(session, "footage_play"))
     for rng in ("bytes=0-99", "bytes=100-199", "bytes=200-299"):
-        assert (
-            c.get(f"/api/v1/footage/{fid}/video", params={"view": "viewing-1234"}, headers={"Range": rng}).status_code
-            == 206
-        )
-    assert len(_events(session, "footage_play")) == before + 1
+        assert c.get(src.group(1).replace("&amp;", "&"), headers={"Range": rng}).status_code == 206
+    plays = _events(session, "footage_play")
+    assert len(plays) == before + 1
+    detail = plays[-1][3] if isinstance(plays[-1][3], dict) else json.loads(plays[-1][3])
+    assert detail["purpose"] == "review"
+    for rng in ("bytes=0-99", "bytes=100-199", "bytes=200-299"):
+        assert c.get(f"/api/v1/footage/{fid}/video", headers={"Range": rng}).status_code == 206
+    assert len(_events(session, "footage_play")) == before + 4
 
 
 def test_download_needs_a_reason_and_records_it(estate: Estate, as_user: Any, session: Any) -> None:
