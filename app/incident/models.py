@@ -30,7 +30,9 @@ class ForceType(StrEnum):
 
 
 class IncidentBase(SQLModel):
-    reference: str = Field(min_length=1, max_length=40, regex=r"^[A-Za-z0-9/\-_.]+$")
+    # Letters, numbers and / - _ . : checked for new incidents by app.incident.service.reference_problem
+    # (API, form, import), not here, so reading back an older record never fails validation.
+    reference: str = Field(min_length=1, max_length=40)
     location: str = Field(min_length=1, max_length=120, description="Wing, cell, reception, yard...")
     incident_started_at: datetime = utc_field()
     force_started_at: datetime = utc_field()

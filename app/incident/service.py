@@ -59,8 +59,8 @@ class RepeatedStaff(HTTPException):
         )
 
 
-# The pattern IncidentBase declares with `regex=`, which SQLModel drops (pydantic 2 calls it `pattern`): enforced
-# here for new incidents (API, form, import) without making reads of older records fail validation.
+# The reference pattern, enforced here for new incidents (API, form, import) rather than on the model, so that
+# reading back an older record never fails validation.
 REFERENCE = re.compile(r"^[A-Za-z0-9/\-_.]+$")
 REFERENCE_RULE = "Incident reference must only include letters, numbers, and / - _ ."
 
