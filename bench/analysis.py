@@ -1,6 +1,7 @@
 """Speed and memory of the video pipeline, as ratios against bare decoding and PySceneDetect.
 
-Targets: pipeline >= 0.9x the speed of ``ffmpeg -threads 2 -i FILE -f null -``; >= 1.3x faster than
+Targets: pipeline >= 0.9x the speed of ``ffmpeg -threads N -i FILE -f null -`` (N = the decoder threads
+the pipeline gets, one per core); >= 1.3x faster than
 PySceneDetect's content detector with default settings; peak RSS for a 60-minute clip within 10% of a
 10-minute one (memory flat in clip length). Each measurement runs in a fresh subprocess so imports,
 caches and peak RSS do not leak between them. Prints ratios, never asserts: the machine drifts ~15%.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -67,19 +70,27 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run_child(mode: str, path: Path) -> dict[str, float]:
+    cpu0 = _children_cpu_s()
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "cpu_s": _children_cpu_s() - cpu0}
 
 
-def _ffmpeg_seconds(path: Path) -> float:
-    t0 = time.perf_counter()
+def _ffmpeg(path: Path, threads: int) -> dict[str, float]:
+    """Wall and CPU seconds of a bare decode with as many decoder threads as the pipeline gets."""
+    t0, cpu0 = time.perf_counter(), _children_cpu_s()
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-threads", "2", "-i", str(path), "-f", "null", "-"], check=True
+        ["ffmpeg", "-v", "error", "-nostdin", "-threads", str(threads), "-i", str(path), "-f", "null", "-"],
+        check=True,
     )
-    return time.perf_counter() - t0
+    return {"wall_s": time.perf_counter() - t0, "cpu_s": _children_cpu_s() - cpu0}
 
 
 def _make(path: Path, seconds: float, size: tuple[int, int], fps: float) -> Path:
@@ -130,26 +141,37 @@ def main() -> int:
         for m in (long_short, long_long)
     }
 
-    print("\nspeed (median of", repeats, "runs; ratios > 1 mean the pipeline is faster)")
+    from workers.video.pipeline import decode_threads
+
+    threads = decode_threads()
+    print(f"\nspeed (median of {repeats} runs, interleaved; ratios > 1 mean the pipeline is faster)")
+    print(f"  baseline: ffmpeg -threads {threads} -i FILE -f null - ; the pipeline's decoder gets the same "
+          f"{threads} frame threads (one per core); {os.getloadavg()[0]:.1f} load average at the start")  # fmt: skip
     print(f"{'clip':<9} {'ffmpeg s':>9} {'pipe s':>8} {'scdet s':>8} {'vs ffmpeg':>10} {'(no imports)':>12} "
-          f"{'vs scdet':>9} {'pipe fps':>9} {'x realtime':>11} {'cuts p/s':>9}")  # fmt: skip
+          f"{'(cpu)':>6} {'vs scdet':>9} {'pipe fps':>9} {'x realtime':>11} {'cuts p/s':>9}")  # fmt: skip
     for name, path in clips.items():
-        ff = statistics.median(_ffmpeg_seconds(path) for _ in range(repeats))
-        pipe_runs = [_run_child("pipeline", path) for _ in range(repeats)]
-        sd_runs = [_run_child("scenedetect", path) for _ in range(repeats)]
+        ff_runs, pipe_runs, sd_runs = [], [], []
+        for _ in range(repeats):  # interleaved, so a drift of the shared machine hits all three alike
+            ff_runs.append(_ffmpeg(path, threads))
+            pipe_runs.append(_run_child("pipeline", path))
+            sd_runs.append(_run_child("scenedetect", path))
+        ff = statistics.median(r["wall_s"] for r in ff_runs)
+        ff_cpu = statistics.median(r["cpu_s"] for r in ff_runs)
         pipe = statistics.median(r["wall_s"] for r in pipe_runs)
         pipe_work = statistics.median(r["work_s"] for r in pipe_runs)
+        pipe_cpu = statistics.median(r["cpu_s"] for r in pipe_runs)
         sd = statistics.median(r["wall_s"] for r in sd_runs)
         frames = pipe_runs[0]["frames"]
         duration = seconds
         print(f"{name:<9} {ff:9.2f} {pipe:8.2f} {sd:8.2f} {ff / pipe:9.2f}x {ff / pipe_work:11.2f}x "
-              f"{sd / pipe:8.2f}x "
+              f"{ff_cpu / pipe_cpu:5.2f}x {sd / pipe:8.2f}x "
               f"{frames / pipe_work:9.0f} {duration / pipe_work:10.1f}x "
               f"{pipe_runs[0]['cuts']:>4.0f}/{sd_runs[0]['cuts']:<4.0f}")  # fmt: skip
     print(
         "  (wall time of each whole process incl. Python imports; '(no imports)' uses the analysis time only,"
     )
-    print("   as do fps and x realtime; cuts: found by pipeline / PySceneDetect)")
+    print("   as do fps and x realtime; '(cpu)': ffmpeg's CPU seconds / the pipeline's, steadier than wall")
+    print("   time on a busy machine; cuts: found by pipeline / PySceneDetect)")
 
     print("\nmemory: peak RSS of the pipeline process")
     rss = {}

@@ -1,15 +1,23 @@
 """One streaming pass over a clip: measure it, find cuts, dark and frozen stretches, save keyframes.
 
 Why it looks like this (see /work/shared/VIDEO-NOTES.md): the decoder runs with frame threads
-(``thread_type="AUTO"``) and is the only expensive part; analysis touches a sampled subset of frames
-(about 5 per second), uses the Y plane as the grey picture without colour conversion, and shrinks it
-before any arithmetic. OpenCV's own thread pool is switched off so it does not fight the decoder.
-Memory stays flat in clip length: only the previous sample is kept; thumbnails go straight to disk.
+(``thread_type="AUTO"``, one per core) and is the only expensive part; analysis touches a sampled subset
+of frames (about 5 per second), uses the Y plane as the grey picture without colour conversion, and
+shrinks it before any arithmetic. OpenCV's own thread pool is switched off so it does not fight the
+decoder. Memory stays flat in clip length: only the previous sample is kept; thumbnails go straight to disk.
+
+Decoding less than everything: frames are counted and timed from the demuxed packets, so the decoder may
+skip what analysis does not need: non-reference frames (nothing is predicted from them, so every other
+frame decodes exactly as before; with B-frames that is a third or more of the frames, and samples land at
+most a few frames later). A frame that must be exact, the first at or after an interval or key moment, is
+always decoded. Skipping the deblocking filter as well was measured and rejected: its drift made the
+re-encoding flicker of a frozen picture look like change (a frozen stretch was missed at noise 8).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +42,17 @@ THUMB_WIDTH = 320
 FILMSTRIP_HEIGHT = 80
 FILMSTRIP_MAX_THUMBS = 40
 PROGRESS_EVERY_FRAMES = 100
+# What the decoder may leave out when ``fast_decode`` is on (an FFmpeg AVDISCARD level, see module doc).
+SKIP_FRAMES = "NONREF"
+
+
+def decode_threads() -> int:
+    """Frame threads for the decoder: one per core this process may use (the bench gives ffmpeg the same)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
 
 # Demuxers that hold real video. Image demuxers (png_pipe, image2, jpeg_pipe...) also "open" a photo
 # renamed .mp4, so the extension or a successful open proves nothing.
@@ -83,6 +102,7 @@ class AnalysisResult:
     segments: list[dict[str, Any]] = field(default_factory=list)
     filmstrip: str | None = None
     decode_seconds: float = 0.0
+    frames_decoded: int = 0  # frames the decoder produced; fewer than frame_count when it skipped some
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,6 +185,10 @@ class _Keyframes:
         self.records: list[dict[str, Any]] = []
         self.files: list[str] = []
 
+    def next_due(self) -> float:
+        """Clip time of the next interval or key moment: the first frame at or after it must be decoded."""
+        return min(self.next_interval, self.moments[0][0] if self.moments else math.inf)
+
     def due(self, t: float) -> list[str]:
         reasons: list[str] = []
         if t + 1e-6 >= self.next_interval:
@@ -219,11 +243,13 @@ def analyse_file(
     dark_min_s: float = 2.0,
     frozen_min_s: float = 2.0,
     sample_hz: float = SAMPLE_HZ,
+    fast_decode: bool = True,
 ) -> AnalysisResult:
     """Analyse one clip in a single decoding pass.
 
     ``key_moments`` are (clip seconds, label) pairs, e.g. ``(12.5, "force_started")``, that get a keyframe;
     ``claimed_duration_s`` is the length the uploader's metadata states, checked against what decodes.
+    ``fast_decode=False`` decodes every frame in full (the reference the fast path is tested against).
     Raises :class:`VideoOpenFailure` when the file is not a readable video with at least one frame.
     """
     started = time.perf_counter()
@@ -237,7 +263,7 @@ def analyse_file(
             path, container, stream, started,
             interval_s=interval_s, key_moments=key_moments, claimed_duration_s=claimed_duration_s,
             thumbs=thumbs, progress=progress, dark_min_s=dark_min_s, frozen_min_s=frozen_min_s,
-            sample_hz=sample_hz,
+            sample_hz=sample_hz, fast_decode=fast_decode,
         )  # fmt: skip
     finally:
         container.close()
@@ -257,8 +283,11 @@ def _analyse(
     dark_min_s: float,
     frozen_min_s: float,
     sample_hz: float,
+    fast_decode: bool,
 ) -> AnalysisResult:
+    ctx = stream.codec_context
     stream.thread_type = "AUTO"
+    ctx.thread_count = decode_threads()
     codec = stream.codec_context.name
     claimed_stream_s = None
     if stream.duration and stream.time_base:
@@ -275,66 +304,89 @@ def _analyse(
     keyframes = _Keyframes(thumbs, interval_s, key_moments)
     sample_step = 1.0 / sample_hz
 
-    count = 0
-    t0: float | None = None
-    t_last = 0.0
-    last_frame_s: float | None = None
+    time_base = float(stream.time_base) if stream.time_base else None
+    count = 0  # frames in the clip: packets the decoder accepted, whether or not it skipped the frame
+    decoded = 0
+    t0: float | None = None  # stream time of the first decoded frame: clip time 0
+    end_t: float | None = None  # stream time of the latest frame (packets come in decode order)
+    end_frame_s: float | None = None  # its duration, or the gap from the one before it
+    t_last = 0.0  # clip time of the latest decoded frame, kept monotonic
     next_sample = 0.0
     prev: Sample | None = None
     small_size: tuple[int, int] | None = None
     blur_size: tuple[int, int] | None = None
     decode_error: str | None = None
     last_progress = 0.0
+    skipping = False
+
+    def analyse_frame(frame: Any) -> None:
+        nonlocal decoded, t0, t_last, next_sample, prev, small_size, blur_size
+        ft = frame.time
+        if ft is None:  # no timestamps at all: fall back to the nominal rate
+            ft = decoded * nominal_frame_s
+        if t0 is None:
+            t0 = ft
+        # max(): an out-of-order timestamp from a broken muxer must not make time run backwards.
+        t = ft - t0 if not decoded else max(ft - t0, t_last)
+        decoded += 1
+        t_last = t
+        reasons = keyframes.due(t)
+        if t + 1e-6 >= next_sample:
+            while next_sample <= t + 1e-6:
+                next_sample += sample_step
+            grey = _grey(frame)
+            if small_size is None or blur_size is None:
+                h, w = grey.shape
+                small_size = (SMALL_WIDTH, max(2, int(round(SMALL_WIDTH * h / w))))
+                blur_size = (BLUR_WIDTH, max(2, int(round(BLUR_WIDTH * h / w))))
+            small = cv2.resize(grey, small_size, interpolation=cv2.INTER_LINEAR)
+            blur = cv2.resize(small, blur_size, interpolation=cv2.INTER_AREA)
+            sample = make_sample(t, small, blur, prev)
+            dark.process_frame(sample)
+            frozen.process_frame(sample)
+            if cuts.process_frame(sample):
+                reasons.append("scene_change")
+            prev = sample
+        if reasons:
+            keyframes.add(t, reasons, frame)
 
     try:
-        for frame in container.decode(stream):
-            ft = frame.time
-            if ft is None:  # no timestamps at all: fall back to the nominal rate
-                ft = count * nominal_frame_s
-            if t0 is None:
-                t0 = ft
-            t = ft - t0
-            if count and t < t_last:  # out-of-order timestamp from a broken muxer: keep time monotonic
-                t = t_last
+        for packet in container.demux(stream):
+            if packet.size == 0:  # end of stream: drain the decoder
+                for frame in stream.decode(packet):
+                    analyse_frame(frame)
+                continue
+            pts = packet.pts if packet.pts is not None else packet.dts
+            pt = pts * time_base if pts is not None and time_base else None
+            if fast_decode:
+                # Until clip time 0 is known, and from the next interval or key moment on, decode in full.
+                skip = t0 is not None and pt is not None and pt - t0 + 1e-6 < keyframes.next_due()
+                if skip != skipping:
+                    ctx.skip_frame = SKIP_FRAMES if skip else "DEFAULT"
+                    skipping = skip
+            for frame in stream.decode(packet):
+                analyse_frame(frame)
+            if packet.is_discard:  # before the edit list's start: not part of the clip
+                continue
             count += 1
-            if count > 1:
-                last_frame_s = t - t_last
-            t_last = t
-            if frame.duration and frame.time_base:
-                last_frame_s = float(frame.duration * frame.time_base)
-
-            reasons = keyframes.due(t)
-            if t + 1e-6 >= next_sample:
-                while next_sample <= t + 1e-6:
-                    next_sample += sample_step
-                grey = _grey(frame)
-                if small_size is None or blur_size is None:
-                    h, w = grey.shape
-                    small_size = (SMALL_WIDTH, max(2, int(round(SMALL_WIDTH * h / w))))
-                    blur_size = (BLUR_WIDTH, max(2, int(round(BLUR_WIDTH * h / w))))
-                small = cv2.resize(grey, small_size, interpolation=cv2.INTER_LINEAR)
-                blur = cv2.resize(small, blur_size, interpolation=cv2.INTER_AREA)
-                sample = make_sample(t, small, blur, prev)
-                dark.process_frame(sample)
-                frozen.process_frame(sample)
-                if cuts.process_frame(sample):
-                    reasons.append("scene_change")
-                prev = sample
-            if reasons:
-                keyframes.add(t, reasons, frame)
-
-            if progress is not None and claimed_s and count % PROGRESS_EVERY_FRAMES == 0:
-                fraction = min(1.0, max(last_progress, t / claimed_s))
+            if pt is None:
+                pt = (count - 1) * nominal_frame_s
+            pkt_s = packet.duration * time_base if packet.duration and time_base else None
+            if end_t is None or pt > end_t:
+                end_frame_s = pkt_s or (pt - end_t if end_t is not None else None)
+                end_t = pt
+            if progress is not None and claimed_s and t0 is not None and count % PROGRESS_EVERY_FRAMES == 0:
+                fraction = min(1.0, max(last_progress, (pt - t0) / claimed_s))
                 last_progress = fraction
                 progress(fraction)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         decode_error = _short(exc)
 
-    if count == 0 or t0 is None:
+    if decoded == 0 or t0 is None or end_t is None:
         raise VideoOpenFailure(f"{path.name}: no video frames could be decoded")
 
-    frame_s = last_frame_s if last_frame_s and last_frame_s > 0 else nominal_frame_s
-    duration = t_last + frame_s
+    frame_s = end_frame_s if end_frame_s and end_frame_s > 0 else nominal_frame_s
+    duration = max(end_t - t0, t_last) + frame_s
     segments = dark.finish(duration) + frozen.finish(duration)
     segments.sort(key=lambda s: (float(s["start"]), str(s["kind"])))
     cuts.finish(duration)
@@ -394,5 +446,6 @@ def _analyse(
         segments=segments,
         filmstrip=film,
         decode_seconds=round(time.perf_counter() - started, 3),
+        frames_decoded=decoded,
         notes=notes,
     )
