@@ -18,7 +18,7 @@ from app.auth.service import (
     start_session,
 )
 from app.core.config import get_settings
-from app.core.deps import CurrentPrincipal, OptionalPrincipal, SessionDep, client_ip
+from app.core.deps import CurrentPrincipal, OptionalPrincipal, SessionDep, client_ip, record_refusal
 from app.core.security import new_token, tokens_match
 from app.core.templates import render
 
@@ -76,6 +76,11 @@ def sign_in(
     s = get_settings()
     next_url = _safe_next(next)
     if not tokens_match(request.cookies.get(s.presession_cookie_name), csrf_token):
+        # Audited like every other CSRF refusal, under the name typed (as failed sign-ins are).
+        session.rollback()  # the entry is written in its own transaction
+        who = Actor(username=username.strip().lower()[:64] or "anonymous", ip=client_ip(request))
+        detail = {"method": "POST", "path": request.url.path, "origin": request.headers.get("origin")}
+        record_refusal(who, "csrf_refused", detail)
         return _sign_in_page(
             request,
             next_url=next_url,

@@ -152,7 +152,7 @@ async def optional_principal(request: Request, session: SessionDep) -> Principal
     except CsrfFailure:
         session.rollback()  # as in `refuse`: the entry is written in its own transaction
         detail = {"method": request.method, "path": request.url.path, "origin": request.headers.get("origin")}
-        await run_in_threadpool(_record_refusal, principal.actor, "csrf_refused", detail)
+        await run_in_threadpool(record_refusal, principal.actor, "csrf_refused", detail)
         raise
     return principal
 
@@ -167,7 +167,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def _record_refusal(actor: Actor, action: str, detail: dict[str, Any]) -> None:
+def record_refusal(actor: Actor, action: str, detail: dict[str, Any]) -> None:
     """Write a refusal in a transaction of its own. The refusal stands even if it cannot be written (the
     database went away mid-request): that is logged, and the caller still answers 403."""
     try:
@@ -181,7 +181,7 @@ async def refuse(request: Request, principal: Principal, session: Session, needs
     session.rollback()  # release this request's locks: the refusal is written in its own transaction
     detail = {"method": request.method, "path": request.url.path, "needs": needs}
     # Off the event loop, like every database write (see optional_principal).
-    await run_in_threadpool(_record_refusal, principal.actor, "access_denied", detail)
+    await run_in_threadpool(record_refusal, principal.actor, "access_denied", detail)
     raise Forbidden(message)
 
 

@@ -31,11 +31,24 @@ def test_browser_sign_in_sets_secure_host_cookie_and_new_id_each_time(client, wo
     assert client.cookies.get("__Host-bwv_session") not in (None, first)
 
 
-def test_sign_in_form_without_its_csrf_token_is_refused(client, world):  # type: ignore[no-untyped-def]
+def test_sign_in_form_without_its_csrf_token_is_refused_and_audited(client, world, session):  # type: ignore[no-untyped-def]
+    """A forged or missing form token (login CSRF) is refused and written to the audit trail as csrf_refused,
+    like the signed-in refusals. Seen failing before the fix: the 403 was answered but nothing was recorded."""
     client.get("/sign-in")
-    r = client.post("/sign-in", data={"username": "coordinator.a", "password": PASSWORD, "csrf_token": "forged"})
+    r = client.post("/sign-in", data={"username": "Coordinator.A", "password": PASSWORD, "csrf_token": "forged"})
     assert r.status_code == 403
     assert "__Host-bwv_session" not in r.headers.get("set-cookie", "")
+    client.cookies.clear()  # no pre-session cookie at all, as from another site
+    r = client.post("/sign-in", data={"username": "", "password": "x"}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    refused = session.exec(select(AuditEvent).where(AuditEvent.action == "csrf_refused").order_by(AuditEvent.id)).all()
+    assert [(e.actor_username, e.outcome, e.detail["path"]) for e in refused] == [
+        ("coordinator.a", "denied", "/sign-in"),
+        ("anonymous", "denied", "/sign-in"),
+    ]
+    assert refused[1].detail["origin"] == "https://evil.example"
+    signed_in = session.exec(select(AuditEvent).where(AuditEvent.action == "sign_in")).all()
+    assert signed_in == [], "a refused form must not sign in or count as a failed sign-in"
 
 
 def test_wrong_password_and_unknown_user_get_the_same_reply(client, world):  # type: ignore[no-untyped-def]

@@ -98,7 +98,7 @@ def test_a_refusal_stands_when_its_audit_entry_cannot_be_written(
 ) -> None:
     """The database goes away between the sign-in check and the audit write: still a plain 403 (not a 500 or
     a 503 that hides the refusal), with a warning in the log. Seen failing (503) with the `except` in
-    `app.core.deps._record_refusal` taken out."""
+    `app.core.deps.record_refusal` taken out."""
     import app.core.deps as deps
 
     def down(*_a: Any, **_k: Any) -> None:
