@@ -150,6 +150,13 @@ def create_user(
         raise ValueError("every role except admin belongs to an establishment")
     if role == Role.staff and staff_member_id is None:
         raise ValueError("a staff user must be linked to their staff member record")
+    if staff_member_id is not None:
+        from app.staff.models import StaffMember
+
+        # Checked here, not left to the foreign key: an unknown officer is bad input (422), not a conflict (409).
+        officer = session.get(StaffMember, staff_member_id)
+        if officer is None or officer.establishment_id != establishment_id:
+            raise ValueError("the staff member must belong to the user's establishment")
     if len(password) < 12:
         raise ValueError("passwords must be at least 12 characters")
     user = User(

@@ -132,12 +132,6 @@ def add_user(data: UserCreate, principal: Admin, session: SessionDep) -> UserPub
         )
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-    if user.staff_member_id is not None:
-        from app.staff.models import StaffMember
-
-        sm = session.get(StaffMember, user.staff_member_id)
-        if sm is None or sm.establishment_id != user.establishment_id:
-            raise HTTPException(status_code=422, detail="The staff member must belong to the user's establishment.")
     record(
         session,
         principal.actor,
