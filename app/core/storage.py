@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from app.core.config import get_settings
+from app.core.logging import get_logger
 
 CHUNK = 1024 * 1024
+log = get_logger("bwv.storage")
 
 
 class StorageError(Exception):
@@ -145,8 +147,10 @@ class LocalStorage:
 
 
 class S3Storage:
-    """Any S3-compatible store (AWS S3, MinIO, Ceph...). Write-once is enforced by checking before writing
-    and with `IfNoneMatch` where the store supports conditional writes."""
+    """Any S3-compatible store (AWS S3, MinIO, Ceph...). Write-once: a key already there is never written
+    again (checked first), and every write, single-part or the completion of a multipart upload, carries
+    `If-None-Match: *`, so a writer racing between the check and the write cannot replace what another stored.
+    A store that does not implement conditional writes (answers 501) is written with the check alone."""
 
     def __init__(
         self, *, endpoint_url: str | None, bucket: str, access_key: str | None, secret_key: str | None, region: str
@@ -163,11 +167,30 @@ class S3Storage:
             region_name=region,
             config=Config(retries={"max_attempts": 3}, s3={"addressing_style": "path"}),
         )
+        self.conditional_writes = True
+        # upload_file() sends PutObject (small files) or a multipart upload (large): both final requests are
+        # made conditional here, as the transfer manager does not pass IfNoneMatch through.
+        for operation in ("PutObject", "CompleteMultipartUpload"):
+            self.client.meta.events.register(f"before-parameter-build.s3.{operation}", self._write_once)
+
+    def _write_once(self, params: dict[str, object], **_: object) -> None:
+        if self.conditional_writes:
+            params.setdefault("IfNoneMatch", "*")
 
     def put_file(self, src: Path, key: str) -> bool:
         if self.exists(key):
             return False
-        self.client.upload_file(str(src), self.bucket, key)
+        try:
+            self.client.upload_file(str(src), self.bucket, key)
+        except Exception as exc:
+            code = _s3_error_code(exc)
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                return False  # stored by someone else meanwhile: the same content, as the key is its hash
+            if code in ("NotImplemented", "501") and self.conditional_writes:
+                log.warning("s3_conditional_writes_unsupported", bucket=self.bucket)
+                self.conditional_writes = False
+                return self.put_file(src, key)
+            raise
         return True
 
     def exists(self, key: str) -> bool:
@@ -205,6 +228,19 @@ class S3Storage:
             return _hash_chunks(body.iter_chunks(CHUNK))
         finally:
             body.close()
+
+
+def _s3_error_code(exc: BaseException) -> str | None:
+    """The S3 error code of a failed call, also when boto3's transfer wrapped it (S3UploadFailedError)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict):
+            error = response.get("Error", {})
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return str(error.get("Code") or status or "") or None
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @lru_cache
