@@ -112,6 +112,11 @@ def test_valid_entry_is_stored_with_times_in_utc(browser, session, world, day, u
     assert event.detail == {"reference": "UOF-2026-0301", "via": "browser"}
     page = client.get(r.headers["location"])
     assert page.status_code == 200 and "UOF-2026-0301" in page.text
+    # Shown back in London time, as typed, whatever the season (stored in UTC above).
+    shown = datetime(y, m, d).strftime("%-d %b %Y")
+    assert f"{shown} 14:02:30" in page.text and f"{shown} 14:20:00" in page.text, season
+    if utc_hour != 14:
+        assert f"{shown} {utc_hour}:02:30" not in page.text
 
 
 def test_camera_named_on_the_form_brings_its_footage_as_a_suggestion(browser, as_user, session, world, tmp_path):
