@@ -103,7 +103,9 @@ class HoldIn(BaseModel):
     reason: str = Field(min_length=3, max_length=500, description="Why the footage must be kept (e.g. claim ref)")
 
 
-def to_public(session: Session, f: Footage) -> dict[str, Any]:
+def to_public(session: Session, f: Footage, *, viewer: Principal) -> dict[str, Any]:
+    """The clip as the API shows it to `viewer`: its video_url carries that user's viewing token."""
+    assert f.id is not None and viewer.user.id is not None
     cam = session.get(Camera, f.camera_id) if f.camera_id else None
     wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
     incident_ids = list(session.exec(select(FootageIncident.incident_id).where(FootageIncident.footage_id == f.id)))
@@ -112,7 +114,7 @@ def to_public(session: Session, f: Footage) -> dict[str, Any]:
         "camera_serial": cam.serial if cam else None,
         "wearer_staff_number": wearer.staff_number if wearer else None,
         "incident_ids": incident_ids,
-        "video_url": f"/api/v1/footage/{f.id}/video",
+        "video_url": viewing_tokens.video_url(f.id, viewer.user.id, "api"),
     }
 
 
@@ -222,7 +224,7 @@ async def upload_footage(
     finally:
         if received is not None:
             received.file.discard()
-    body = {**to_public(session, outcome.footage), "duplicate": outcome.duplicate}
+    body = {**to_public(session, outcome.footage, viewer=principal), "duplicate": outcome.duplicate}
     if outcome.duplicate:
         return JSONResponse(
             {
@@ -261,7 +263,7 @@ def list_footage(
     rows, total = search(
         session, est, status=status, staff_number=staff_number, since=since, until=until, limit=limit, offset=offset
     )
-    return FootagePage(total=total, items=[FootagePublic(**to_public(session, f)) for f in rows])
+    return FootagePage(total=total, items=[FootagePublic(**to_public(session, f, viewer=principal)) for f in rows])
 
 
 def search(
@@ -336,7 +338,7 @@ def get_footage(
         establishment_id=f.establishment_id,
         detail={"via": "api"},
     )
-    return FootagePublic(**to_public(session, f), analysis=footage_analysis(session, f, principal))
+    return FootagePublic(**to_public(session, f, viewer=principal), analysis=footage_analysis(session, f, principal))
 
 
 # ---------------------------------------------------------------- playback
@@ -512,7 +514,7 @@ def put_legal_hold(
     f = get_visible(session, principal, Footage, footage_id)
     _playable_for_hold(f)
     set_legal_hold(session, f, actor=principal.actor, hold=True, reason=data.reason.strip())
-    return FootagePublic(**to_public(session, f))
+    return FootagePublic(**to_public(session, f, viewer=principal))
 
 
 @router.delete("/{footage_id}/legal-hold", response_model=FootagePublic, responses={404: {}, 409: {}, 422: {}})
@@ -528,7 +530,7 @@ def delete_legal_hold(
     if not f.legal_hold:
         raise HTTPException(status_code=409, detail="This footage is not on legal hold.")
     set_legal_hold(session, f, actor=principal.actor, hold=False, reason=reason.strip())
-    return FootagePublic(**to_public(session, f))
+    return FootagePublic(**to_public(session, f, viewer=principal))
 
 
 def _playable_for_hold(f: Footage) -> None:

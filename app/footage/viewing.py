@@ -1,6 +1,7 @@
 """Viewing tokens: one audited playback per viewing, however many Range requests the player makes.
 
-A page that embeds the player gives it `video_url(...)`: `/api/v1/footage/{id}/video?view=<token>`. The token
+A page that embeds the player gives it `video_url(...)`: `/api/v1/footage/{id}/video?view=<token>`; so does the
+JSON API in each clip's `video_url` (purpose "api"), for the user who asked. The token
 is signed with the app's secret key (HMAC-SHA256) and binds the footage, the user, the time it was issued and
 the page's purpose (review, calibration...), plus a random part that makes each page load its own viewing.
 The video route audits the first request carrying a valid token and lets the player's later range requests
@@ -23,7 +24,7 @@ from app.core.config import get_settings
 
 TTL_SECONDS = 12 * 3600  # as long as the longest session (absolute timeout)
 CLOCK_SKEW_SECONDS = 60
-PURPOSES = ("review", "calibration", "side_by_side", "footage_page", "own_footage", "good_practice")
+PURPOSES = ("review", "calibration", "side_by_side", "footage_page", "own_footage", "good_practice", "api")
 # v1.<footage>.<user>.<issued, unix s>.<purpose>.<nonce>.<HMAC-SHA256, base64url>
 _SHAPE = re.compile(r"^v1\.(\d{1,10})\.(\d{1,10})\.(\d{1,12})\.([a-z_]{1,20})\.([\w-]{16})\.([\w-]{43})$", re.ASCII)
 

@@ -20,6 +20,7 @@ from app.core.deps import (
     get_visible,
 )
 from app.footage.models import Footage
+from app.footage.viewing import video_url
 from app.rating import feedback
 from app.rating.models import Rating
 
@@ -220,7 +221,7 @@ def good_practice(
             location=e.location,
             criteria={k: bool(v) for k, v in (e.rating.criteria or {}).items()},
             note=e.rating.guidance,
-            video_url=f"/api/v1/footage/{e.footage.id}/video",
+            video_url=video_url(e.footage.id, principal.user.id, "good_practice"),  # type: ignore[arg-type]
         )
         for e in examples
     ]

@@ -77,6 +77,29 @@ def test_one_audit_entry_per_viewing(as_user, session, world) -> None:
 
 
 @pytest.mark.usefixtures("storage_root")
+def test_the_json_api_video_url_is_one_viewing_for_the_user_who_asked(as_user, session, world) -> None:
+    """An API client playing the `video_url` it was given makes one entry (purpose "api"), however many ranges it
+    asks for; the URL is that user's only. Seen failing before the fix: the URL had no token, so each of the 4
+    range requests was audited as a tokenless viewing."""
+    c = as_user("coordinator.a")
+    fid = post_footage(c, DATA).json()["id"]
+    urls = [
+        c.get(f"/api/v1/footage/{fid}").json()["video_url"],
+        next(i["video_url"] for i in c.get("/api/v1/footage").json()["items"] if i["id"] == fid),
+    ]
+    for url in urls:
+        assert url.startswith(f"/api/v1/footage/{fid}/video?view=v1.{fid}.{world.users['coordinator_a']}.")
+        before = len(_plays(session))
+        for rng in ("bytes=0-99", "bytes=500000-", "bytes=900000-", "bytes=-100"):
+            assert c.get(url, headers={"Range": rng}).status_code == 206
+        new = _plays(session)[before:]
+        assert [(p.detail["purpose"], p.detail["token"]) for p in new] == [("api", "valid")], url
+    assert urls[0] != urls[1], "each answer is a viewing of its own"
+    assert as_user("governor.a").get(urls[0]).status_code == 200
+    assert _plays(session)[-1].detail["token"] == "other_user"
+
+
+@pytest.mark.usefixtures("storage_root")
 def test_every_request_without_a_token_is_audited(as_user, session, world) -> None:
     """No way round the audit: a Range not starting at byte 0 (`bytes=1-` is nearly the whole file) is a
     viewing of its own. Seen failing before the fix: `bytes=1-` and `bytes=700000-` made no entry."""

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
+from app.auth.models import User
 from app.footage.models import Footage
 from app.rating.models import Acknowledgement
 from tests.report.fixture import build
@@ -70,6 +71,12 @@ def test_good_practice_only_green_and_visible_to_colleagues(as_user, rw, session
     # F3 was worn by a1; a2 (same establishment) sees it as an example; b1 does not.
     examples = as_user("officer.a2").get("/api/v1/good-practice").json()
     assert [e["footage_id"] for e in examples] == [rw.footage["F3"]]
+    # Its video_url is a viewing of a2's own (one audit entry, purpose good_practice), not a tokenless one.
+    from app.footage import viewing
+
+    token = examples[0]["video_url"].split("?view=", 1)[1]
+    a2 = session.exec(select(User).where(User.username == "officer.a2")).one()
+    assert viewing.check(token, footage_id=rw.footage["F3"], user_id=a2.id).purpose == "good_practice"
     assert as_user("officer.b1").get("/api/v1/good-practice").json() == []
 
     from app.core.deps import can_view_footage
