@@ -86,6 +86,38 @@ def test_bad_metadata_is_refused_before_any_bytes(as_user, session, world) -> No
     assert incoming_files() == []
 
 
+def test_over_the_limit_unknown_camera_and_future_time_are_refused_at_creation(
+    as_user, session, world, monkeypatch
+) -> None:
+    """The resumable route refuses what the simple upload refuses, before any bytes: each a clear 4xx, audited,
+    no upload session and no file."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.audit.models import AuditEvent
+    from app.core.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "max_upload_bytes", 64 * 1024)
+    c = as_user("coordinator.a")
+    base = {"filename": "a.mp4", **meta()}
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    cases = [
+        ("65537", base, 413, "limit"),
+        ("1000", {**base, "camera_serial": "CAM-B1"}, 422, "Unknown camera"),
+        ("1000", {**base, "recording_started_at": future, "activated_at": future}, 422, "in the future"),
+        ("1000", {**base, "filename": "C:\\clips\\a.mp4"}, 422, "path parts"),
+    ]
+    for length, fields, status, text in cases:
+        r = c.post("/api/v1/uploads", headers={**TUS, "Upload-Length": length, "Upload-Metadata": _metadata(**fields)})
+        assert r.status_code == status, (fields, r.text)
+        assert text in r.json()["detail"], r.json()
+    assert session.exec(select(UploadSession)).all() == []
+    assert incoming_files() == []
+    refused = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "footage_upload_refused").order_by(AuditEvent.id)  # type: ignore[arg-type]
+    ).all()
+    assert [e.detail["status"] for e in refused] == [413, 422, 422, 422]
+
+
 def test_non_video_bytes_end_the_upload(as_user, session, world) -> None:
     c = as_user("coordinator.a")
     url = _create(c, 10_000)
