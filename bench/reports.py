@@ -6,8 +6,9 @@ calibration-free), activation checks for 3 officers an incident, subjects, ackno
 seeding take about a minute.
 
 Then, for a year's compliance summary and one officer's report:
-- "bare SQL": the exact statements the service sends (captured once), replayed on a plain psycopg
-  connection — no ORM, no HTTP;
+- "bare SQL": the exact statements the service sends (captured once), replayed one after the other on a
+  plain psycopg connection — no ORM, no HTTP. (The service runs the summary's two big statements at once
+  on two connections, so through the API it can come out faster than this replay);
 - "API": `GET /api/v1/reports/...` with a bearer token against uvicorn in a subprocess on a free port
   (sign-in check, the audit entry, JSON), timed by the client.
 Prints medians and the ratio. Targets: API within 1.5x of the bare SQL, and under 300 ms for a year's
