@@ -37,15 +37,16 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 8 * 1024**3
 
     # Sessions and sign-in.
-    session_idle_minutes: int = 30
-    session_absolute_hours: int = 12
+    # Floors, so a setting cannot quietly switch a protection off (0 minutes, a weaker hash than OWASP allows).
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
     cookie_secure: bool = True
-    sign_in_max_failures: int = 5
+    sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_minutes: int = 15
     sign_in_max_failures_per_address: int = 30
     api_token_hours: int = 12
-    password_hash_memory_kib: int = 19 * 1024
-    password_hash_time_cost: int = 2
+    password_hash_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)  # OWASP Argon2id minimum
+    password_hash_time_cost: int = Field(default=2, ge=2)
 
     # Analysis, linking, review, feedback.
     keyframe_interval_s: float = 10.0

@@ -62,6 +62,8 @@ def test_wrong_password_and_unknown_user_get_the_same_reply(client, world):  # t
 
 
 def test_lockout_after_repeated_failures_even_with_the_right_password(client, world, session):  # type: ignore[no-untyped-def]
+    """Seen failing with the lockout off (BWV_SIGN_IN_MAX_FAILURES=1000): "the account should be paused after 5
+    failures", the right password answered 200."""
     for _ in range(5):
         r = client.post("/api/v1/auth/token", data={"username": "governor.a", "password": "not-the-password"})
         assert r.status_code == 401
@@ -90,6 +92,7 @@ def test_address_rate_limit(client, world, monkeypatch):  # type: ignore[no-unty
 
 
 def test_cookie_writes_need_the_csrf_token_and_same_origin(client, world):  # type: ignore[no-untyped-def]
+    """Seen failing with `app.core.deps._check_csrf` made a no-op: the tokenless write answered 201, not 403."""
     csrf = browser_sign_in(client, "admin")
     body = {"code": "CCC", "name": "HMP Charlie"}
     assert client.post("/api/v1/establishments", json=body).status_code == 403
@@ -121,6 +124,8 @@ def test_bearer_calls_do_not_need_csrf(client, world):  # type: ignore[no-untype
 
 
 def test_sign_out_ends_the_session(client, world):  # type: ignore[no-untyped-def]
+    """Seen failing with `end_session` made a no-op in the sign-out view: the replayed cookie still opened
+    /incidents (200)."""
     csrf = browser_sign_in(client, "coordinator.a")
     cookie = client.cookies.get("__Host-bwv_session")
     r = client.post("/sign-out", data={"csrf_token": csrf})
@@ -131,6 +136,8 @@ def test_sign_out_ends_the_session(client, world):  # type: ignore[no-untyped-de
 
 
 def test_idle_and_absolute_timeouts(client, world, session):  # type: ignore[no-untyped-def]
+    """30 minutes idle, 12 hours in all (the defaults; BWV_SESSION_IDLE_MINUTES / BWV_SESSION_ABSOLUTE_HOURS).
+    Seen failing with both set to 100000: a session idle for 31 minutes still answered 200."""
     from datetime import timedelta
 
     from app.auth.models import UserSession
@@ -152,9 +159,32 @@ def test_idle_and_absolute_timeouts(client, world, session):  # type: ignore[no-
 
 
 def test_argon2id_parameters(world, session):  # type: ignore[no-untyped-def]
+    """Seen failing with the cost lowered (BWV_PASSWORD_HASH_MEMORY_KIB=8192, before such a setting was refused):
+    "assert (8192 >= (19 * 1024))"."""
     from app.auth.models import User
 
     user = session.exec(select(User).where(User.username == "coordinator.a")).one()
     assert user.password_hash.startswith("$argon2id$")
     params = dict(p.split("=") for p in user.password_hash.split("$")[3].split(","))
     assert int(params["m"]) >= 19 * 1024 and int(params["t"]) >= 2
+
+
+def test_settings_cannot_switch_the_protections_off():  # type: ignore[no-untyped-def]
+    """A weaker hash than the OWASP floor, or sessions/lockout set to nothing, is refused when the settings load
+    (before, BWV_PASSWORD_HASH_MEMORY_KIB=8192 was taken as given and new hashes were weaker)."""
+    import pydantic
+    import pytest
+
+    from app.core.config import Settings
+
+    for bad in (
+        {"password_hash_memory_kib": 19 * 1024 - 1},
+        {"password_hash_time_cost": 1},
+        {"session_idle_minutes": 0},
+        {"session_absolute_hours": 0},
+        {"sign_in_max_failures": 0},
+    ):
+        with pytest.raises(pydantic.ValidationError):
+            Settings(**bad)
+    ok = Settings(password_hash_memory_kib=64 * 1024, password_hash_time_cost=3, session_idle_minutes=15)
+    assert (ok.password_hash_memory_kib, ok.session_idle_minutes, ok.session_absolute_hours) == (64 * 1024, 15, 12)
