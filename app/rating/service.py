@@ -158,8 +158,9 @@ def _check(data: RatingInput, suggestion: Suggestion, current: Rating | None, *,
         errors["criteria"] = f"Unknown criteria: {', '.join(unknown)}. Use: {', '.join(CRITERIA_KEYS)}"
     guidance = (data.guidance or "").strip()
     if data.rag in (Rag.amber, Rag.red) and len(guidance) < GUIDANCE_MIN_CHARS:
+        a_rating = "an amber rating" if data.rag is Rag.amber else "a red rating"
         errors["guidance"] = (
-            f"Enter guidance for the officer: it is required for an {data.rag.value} rating"
+            f"Enter guidance for the officer: it is required for {a_rating}"
             if not guidance
             else f"Guidance must be at least {GUIDANCE_MIN_CHARS} characters, so the officer knows what to change"
         )

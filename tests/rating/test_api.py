@@ -33,6 +33,8 @@ def test_guidance_required_for_amber_and_red(as_user, make_incident, make_clip):
         assert r.status_code == 422, r.text
         assert any(e["field"] == "guidance" for e in r.json()["errors"])
         assert "guidance" in r.json()["detail"].lower()
+        article = "an" if rag == "amber" else "a"
+        assert f"required for {article} {rag} rating" in r.json()["detail"], r.json()["detail"]
     r = c.post(f"/api/v1/footage/{late.id}/ratings", json=rating_body("amber", guidance="  short "))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "guidance"
     r = c.post(
