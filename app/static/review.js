@@ -256,6 +256,8 @@ if (root) {
         if (keys) {
           event.preventDefault()
           keys.open = !keys.open
+          // The list sits at the foot of the rating panel, below the fold on a laptop: bring it into view.
+          if (keys.open) keys.scrollIntoView({ block: 'nearest' })
         }
         break
       default:

@@ -10,6 +10,14 @@ from tests.browser.conftest import LiveServer, shot, sign_in
 PLAYING = "() => { const v = document.querySelector('[data-bwv-video]'); return v.currentTime > 0.5 }"
 
 
+# Whole element inside the window and inside the rating panel's scrolled view (the panel scrolls on its own).
+IN_VIEW = """(sel) => {
+  const r = document.querySelector(sel).getBoundingClientRect()
+  const p = document.querySelector('.bwv-review__side').getBoundingClientRect()
+  return r.top >= 0 && r.bottom <= innerHeight && r.top >= p.top - 1 && r.bottom <= p.bottom + 1
+}"""
+
+
 def now(page: Any) -> float:
     return float(page.evaluate("() => document.querySelector('[data-bwv-video]').currentTime"))
 
@@ -101,9 +109,22 @@ def test_side_by_side_and_history(page: Any, live_server: LiveServer) -> None:
     side = page.evaluate("() => document.querySelector('[data-bwv-side-video]').currentTime")
     # The other camera's first frame is 1 s earlier, so the same clock time is 1 s further into its clip.
     assert abs(side - 6.0) < 0.3, side
+    # Side by side on a laptop screen: both pictures whole in the window at once, next to each other.
+    main_box = page.locator("[data-bwv-video]").bounding_box()
+    side_box = page.locator("[data-bwv-side-video]").bounding_box()
+    height = page.viewport_size["height"]
+    for box in (main_box, side_box):
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (box, height)
+    assert side_box["x"] >= main_box["x"] + main_box["width"] and abs(side_box["y"] - main_box["y"]) < 2
+    shot(page, "review-06-side-by-side", full_page=True)
+    # ? shows the shortcuts where they can be read, though they sit at the foot of the scrolling rating panel.
     page.keyboard.press("?")
     assert page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
-    shot(page, "review-06-side-by-side", full_page=True)
+    page.wait_for_timeout(200)
+    assert page.evaluate(IN_VIEW, "[data-bwv-keys] .bwv-keys__list"), "the shortcuts opened out of sight"
+    shot(page, "review-07-shortcuts")
+    page.keyboard.press("?")
+    assert not page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
 
     # A guidance template is inserted into the guidance box, where it can be edited.
     page.select_option("[data-bwv-template]", label="Lens covered (amber)")
