@@ -14,6 +14,9 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
+# Published values nobody may run production with: the default above and the placeholder in `.env.example`
+# (which a deployment starts from by copying it to `.env`). Anything still saying "change-me" counts too.
+PUBLIC_SECRETS = frozenset({DEV_SECRET, "change-me-to-a-long-random-string-of-at-least-32-characters"})
 
 
 class Settings(BaseSettings):
@@ -78,8 +81,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("BWV_SECRET_KEY must be set to a long random value in production")
+        if self.environment == "production" and (
+            self.secret_key in PUBLIC_SECRETS or "change-me" in self.secret_key.lower()
+        ):
+            raise ValueError(
+                "BWV_SECRET_KEY must be set to a long random value in production, not the published default or the "
+                "placeholder from .env.example (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
         if self.environment == "production" and len(self.secret_key) < 32:
             raise ValueError("BWV_SECRET_KEY must be at least 32 characters in production")
         return self
