@@ -104,6 +104,7 @@ def test_panel_polls_while_active_and_stops_when_done(engine, world, clip, tmp_p
     assert queued.status_code == 200
     assert 'hx-trigger="every 2s"' in queued.text and "Queued" in queued.text
     assert "<html" not in queued.text  # a fragment for htmx
+    assert "Camera activation in linked incidents" in queued.text and "Provisional" in queued.text  # claimed length
     _set_status(fid, FootageStatus.analysing)
     with unit_of_work() as s:
         f = s.get(Footage, fid)
@@ -115,6 +116,10 @@ def test_panel_polls_while_active_and_stops_when_done(engine, world, clip, tmp_p
     assert "hx-trigger" not in done and "Analysed" in done
     assert "Picture frozen" in done and "bwv-filmstrip__thumb" in done and "Force began" in done
     assert "Length (measured)" in done and "320 × 180" in done
+    # The wearer's activation check for the linked incident, from the measured 5 s (force window 2-12 s).
+    assert "Camera activation in linked incidents" in done and "UOF-" in done
+    assert "On before force, not all covered" in done and "Recording stopped before force ended" in done
+    assert "Provisional" not in done
     page = client.get(f"/footage/{fid}/analysis")  # opened directly: a full page
     assert page.status_code == 200 and "<html" in page.text and "Analysis" in page.text
 
