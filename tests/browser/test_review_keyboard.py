@@ -48,6 +48,9 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
         "Camera switched on 2 s after force began; the pre-record buffer caught the start"
     ).is_visible()
     page.wait_for_function("() => document.querySelector('[data-bwv-video]').readyState >= 1")
+    # The suggestion (amber) is shown, never applied: no rating is chosen until the coordinator chooses.
+    assert "suggested" in page.inner_text("label[for=rag-amber]")
+    assert not any(page.is_checked(f"#rag-{rag}") for rag in ("green", "amber", "red"))
     shot(page, "review-02-screen")
 
     # Play and pause (k).
@@ -63,6 +66,10 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
     page.wait_for_timeout(200)
     assert abs(now(page) - target) < 0.15, (now(page), target)
     assert "bwv-filmstrip__frame--current" in (frame.get_attribute("class") or "")
+    # A timeline marker seeks too: record was pressed 2 s after force began, 5 s into this clip.
+    page.click(".bwv-timeline__marker--camera-on")
+    page.wait_for_timeout(200)
+    assert abs(now(page) - 5.0) < 0.15, now(page)
     page.keyboard.press("f")
     page.wait_for_timeout(200)
     assert abs(now(page) - 3.0) < 0.15  # force began 3 s after this clip's first frame
