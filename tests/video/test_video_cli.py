@@ -69,3 +69,25 @@ def test_unreadable_file_exits_2_with_one_line(content: bytes, tmp_path: Path) -
 def test_main_returns_2_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "missing.mp4")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_the_operators_command_bwv_review_analyse(short_clip: SynthClip, tmp_path: Path) -> None:
+    """What operators type: the installed `bwv-review analyse FILE --json`, not only the module."""
+    command = Path(sys.executable).with_name("bwv-review")
+    assert command.is_file(), f"{command} missing: pip install -e ."
+    ok = subprocess.run(
+        [str(command), "analyse", str(short_clip.path), "--json"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(ok.stdout)
+    assert data["frame_count"] == short_clip.frame_count and data["codec"] == "h264"
+    assert [k["t"] for k in data["keyframes"] if k["reason"] == "scene_change"] == pytest.approx([4.0], abs=0.5)
+    assert all(s.keys() >= {"kind", "start", "end"} for s in data["segments"])
+    bad = tmp_path / "not-a-video.mp4"
+    bad.write_text("plain text\n" * 50)
+    refused = subprocess.run(
+        [str(command), "analyse", str(bad), "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("error: not-a-video.mp4")
