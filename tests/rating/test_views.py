@@ -35,6 +35,7 @@ def test_queue_oldest_first_with_no_footage_and_filters(web, make_incident, make
     # Oldest incident first; the incident with no footage is listed, so is the officer with no clip.
     assert html.index(old.reference) < html.index(empty.reference) < html.index(new.reference)
     assert "No footage" in html and "Involved, but no clip of theirs is linked" in html
+    assert "bwv-figure__rag" not in html  # the counts carry no RAG tag: on this page green/amber/red are ratings
     assert f'href="/review/{c_old.id}"' in html and f'href="/review/{c_new.id}"' in html
     assert "Start with the oldest" in html and f'/review/{c_old.id}" data-bwv-start-review' in html
     late = web.get("/review?check=late").text
