@@ -129,7 +129,7 @@ def test_side_by_side_and_history(page: Any, live_server: LiveServer) -> None:
     assert page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
     page.wait_for_timeout(200)
     assert page.evaluate(IN_VIEW, "[data-bwv-keys] .bwv-keys__list"), "the shortcuts opened out of sight"
-    shot(page, "review-07-shortcuts")
+    shot(page, "review-11-shortcuts")
     page.keyboard.press("?")
     assert not page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
 
