@@ -167,11 +167,12 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def record_refusal(actor: Actor, action: str, detail: dict[str, Any]) -> None:
+def record_refusal(actor: Actor, action: str, detail: dict[str, Any], **where: Any) -> None:
     """Write a refusal in a transaction of its own. The refusal stands even if it cannot be written (the
-    database went away mid-request): that is logged, and the caller still answers 403."""
+    database went away mid-request): that is logged, and the caller still answers 403 (or 404).
+    `where`: object_type, object_id, establishment_id of the record refused, if any."""
     try:
-        record_now(actor, action, outcome="denied", detail=detail)
+        record_now(actor, action, outcome="denied", detail=detail, **where)
     except sqlalchemy.exc.SQLAlchemyError as exc:
         log.warning("refusal_not_audited", action=action, error=str(exc).splitlines()[0][:200], **detail)
 
@@ -240,9 +241,24 @@ def get_visible(session: Session, principal: Principal, model: type[T], obj_id: 
         obj = None if out_of_range else session.get(model, obj_id)
     except (ValueError, TypeError):
         obj = None
-    if obj is None or not in_scope(principal, obj):
+    if obj is not None and not in_scope(principal, obj):
+        record_out_of_scope(session, principal, obj)
+        obj = None
+    if obj is None:
         raise HTTPException(status_code=404, detail=f"{model.__name__.lower()} not found")
     return obj
+
+
+def record_out_of_scope(session: Session, principal: Principal, obj: Any) -> None:
+    """A record exists but is not the caller's to see: the caller answers the same 404 as for a record that
+    does not exist (no existence oracle), and this writes an `access_denied` entry, so attempts on other
+    establishments' or officers' records are on the audit trail. The request's transaction is given up first
+    (the request fails anyway; the entry has a transaction of its own)."""
+    kind, obj_id = type(obj).__tablename__, getattr(obj, "id", None)
+    est = getattr(obj, "establishment_id", None)
+    session.rollback()
+    where = {"object_type": kind, "object_id": obj_id, "establishment_id": est}
+    record_refusal(principal.actor, "access_denied", {"why": "out_of_scope"}, **where)
 
 
 def _establishment_exists(establishment_id: int) -> bool:
@@ -302,6 +318,9 @@ def get_viewable_footage(session: Session, principal: Principal, footage_id: Any
         footage = None if out_of_range else session.get(Footage, footage_id)
     except (ValueError, TypeError):
         footage = None
-    if footage is None or not can_view_footage(session, principal, footage):
+    if footage is not None and not can_view_footage(session, principal, footage):
+        record_out_of_scope(session, principal, footage)
+        footage = None
+    if footage is None:
         raise HTTPException(status_code=404, detail="footage not found")
     return footage

@@ -31,7 +31,7 @@ from sqlmodel import Session
 from starlette.requests import ClientDisconnect
 
 from app.audit.service import record_now
-from app.core.deps import Coordinator, CurrentPrincipal, Principal, SessionDep
+from app.core.deps import Coordinator, CurrentPrincipal, Principal, SessionDep, record_out_of_scope
 from app.core.storage import incoming_dir
 from app.core.types import utcnow
 from app.footage import upload
@@ -111,7 +111,10 @@ class UploadStatus(BaseModel):
 
 def _own(session: Session, principal: Principal, upload_id: str) -> UploadSession:
     row = session.get(UploadSession, upload_id)
-    if row is None or (row.user_id != principal.user.id and not principal.is_admin):
+    if row is not None and row.user_id != principal.user.id and not principal.is_admin:
+        record_out_of_scope(session, principal, row)  # someone else's upload: audited, and the same 404
+        row = None
+    if row is None:
         raise HTTPException(status_code=404, detail="upload not found", headers=_tus_headers())
     return row
 

@@ -167,16 +167,44 @@ def test_other_establishment_gets_404_and_no_data(app: Any, estate: Estate, as_u
     of the two a 404 (the scope check itself, not only the role check), and never the record's data."""
     before = _fingerprint(session)
     wrong: list[str] = []
+    unaudited: list[str] = []
     for method, path in id_routes(app):
         codes = []
         for user in OUTSIDERS:
+            denials = _out_of_scope_denials(session, user)
             r = _call(as_user(user), method, path, estate.ids)
             codes.append(r.status_code)
             wrong += _leaks(r, estate)
+            audited = _out_of_scope_denials(session, user) > denials
+            if r.status_code == 404 and not audited and (method, path) not in LOOKED_UP_IN_SCOPE:
+                unaudited.append(f"{method} {path} as {user}")
         if any(c not in (403, 404) for c in codes) or 404 not in codes:
             wrong.append(f"{method} {path} -> {dict(zip(OUTSIDERS, codes, strict=True))}")
     assert not wrong, "establishment B was not answered 404: " + "; ".join(wrong)
     assert _fingerprint(session) == before, "a refused request changed something"
+    # Each 404 for a record that exists elsewhere is an access denial on the audit trail (seen failing before
+    # `record_out_of_scope` in app/core/deps.py: none was written, on every route).
+    assert not unaudited, "out-of-scope 404s not audited: " + "; ".join(unaudited)
+
+
+# Routes whose record is looked up only among the caller's own (their establishment's officers by staff
+# number, its good-practice examples, an officer's own footage): another establishment's record is never
+# fetched, so there is no out-of-scope record to audit; the 404 is "not among yours".
+LOOKED_UP_IN_SCOPE = {
+    ("GET", "/my/footage/{footage_id}"),
+    ("POST", "/my/footage/{footage_id}/acknowledge"),
+    ("GET", "/good-practice/{footage_id}"),
+    ("GET", "/api/v1/reports/officers/{staff_number}"),
+    ("GET", "/officers/{staff_number}"),
+}
+
+
+def _out_of_scope_denials(session: Any, username: str) -> int:
+    q = (
+        "SELECT count(*) FROM audit_event WHERE action = 'access_denied' AND outcome = 'denied'"
+        " AND actor_username = :u AND CAST(detail AS TEXT) LIKE '%out_of_scope%'"
+    )
+    return int(session.execute(sa.text(q), {"u": username}).scalar())
 
 
 def test_other_officer_gets_nothing(app: Any, estate: Estate, as_user: Any, session: Any) -> None:
@@ -185,9 +213,13 @@ def test_other_officer_gets_nothing(app: Any, estate: Estate, as_user: Any, sess
     other = as_user("officer.a2")
     wrong: list[str] = []
     for method, path in id_routes(app):
+        denials = _out_of_scope_denials(session, "officer.a2")
         r = _call(other, method, path, estate.ids)
         if r.status_code not in (403, 404):
             wrong.append(f"{method} {path} -> {r.status_code}")
+        audited = _out_of_scope_denials(session, "officer.a2") > denials
+        if r.status_code == 404 and not audited and (method, path) not in LOOKED_UP_IN_SCOPE:
+            wrong.append(f"{method} {path}: 404 not audited")
         wrong += _leaks(r, estate)
     assert not wrong, "another officer was let through: " + "; ".join(wrong)
     assert _fingerprint(session) == before
