@@ -6,9 +6,9 @@ calibration-free), activation checks for 3 officers an incident, subjects, ackno
 seeding take about a minute.
 
 Then, for a year's compliance summary and one officer's report:
-- "bare SQL": the exact statements the service sends (captured once), replayed one after the other on a
-  plain psycopg connection — no ORM, no HTTP. (The service runs the summary's two big statements at once
-  on two connections, so through the API it can come out faster than this replay);
+- "bare SQL": the exact statements the service sends (captured once, per connection), replayed on plain
+  psycopg connections — no ORM, no HTTP. The summary's service runs its clips' statement on a second
+  connection beside the rest; the replay does the same, and also prints the one-after-another time;
 - "API": `GET /api/v1/reports/...` with a bearer token against uvicorn in a subprocess on a free port
   (sign-in check, the audit entry, JSON), timed by the client.
 Prints medians and the ratio. Targets: API within 1.5x of the bare SQL, and under 300 ms for a year's
@@ -308,8 +308,9 @@ def seed() -> None:
 
 
 # ---------------------------------------------------------------- measuring
-def capture_sql(kind: str, params: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Run the service once in-process and keep every statement it sends (text and parameters)."""
+def capture_sql(kind: str, params: dict[str, Any]) -> list[list[tuple[str, Any]]]:
+    """Run the service once in-process and keep every statement it sends (text and parameters), one list
+    per database connection it used (the summary uses a second one for its clips' statement)."""
     from sqlalchemy import event
     from sqlmodel import Session
 
@@ -318,11 +319,11 @@ def capture_sql(kind: str, params: dict[str, Any]) -> list[tuple[str, Any]]:
     from app.report.access import resolve_period
 
     engine = core_db.make_engine(sa_url(db_url()))
-    seen: list[tuple[str, Any]] = []
+    seen: dict[int, list[tuple[str, Any]]] = {}
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _keep(_conn: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
-        seen.append((statement, parameters))
+    def _keep(conn: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        seen.setdefault(id(conn.connection.dbapi_connection), []).append((statement, parameters))
 
     with Session(engine) as s:
         if kind == "compliance":
@@ -333,22 +334,39 @@ def capture_sql(kind: str, params: dict[str, Any]) -> list[tuple[str, Any]]:
             seen.clear()
             service.officer_report(s, officer)
     engine.dispose()
-    return seen
+    return list(seen.values())
 
 
-def time_bare(statements: list[tuple[str, Any]], runs: int) -> list[float]:
+def _replay(conn: Any, statements: list[tuple[str, Any]]) -> None:
+    with conn.transaction():
+        for sql, params in statements:
+            cur = conn.execute(sql, params)
+            if cur.description is not None:
+                cur.fetchall()
+
+
+def time_bare(per_connection: list[list[tuple[str, Any]]], runs: int, *, at_once: bool) -> list[float]:
+    """Replay the statements on plain psycopg connections: all on one, one after another; or `at_once`,
+    each connection's statements on a connection of their own at the same time, as the service does."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import psycopg
 
+    conns = [psycopg.connect(db_url(), autocommit=True) for _ in per_connection]
     out = []
-    with psycopg.connect(db_url(), autocommit=True) as conn:
-        for _ in range(runs + 2):
-            t0 = time.perf_counter()
-            with conn.transaction():
-                for sql, params in statements:
-                    cur = conn.execute(sql, params)
-                    if cur.description is not None:
-                        cur.fetchall()
-            out.append(time.perf_counter() - t0)
+    try:
+        with ThreadPoolExecutor(max_workers=len(conns)) as pool:
+            for _ in range(runs + 2):
+                t0 = time.perf_counter()
+                if at_once:
+                    for f in [pool.submit(_replay, c, st) for c, st in zip(conns, per_connection, strict=True)]:
+                        f.result()
+                else:
+                    _replay(conns[0], [x for st in per_connection for x in st])
+                out.append(time.perf_counter() - t0)
+    finally:
+        for c in conns:
+            c.close()
     return out[2:]
 
 
@@ -437,10 +455,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'':34} {'bare SQL':>10} {'API':>10} {'ratio':>7}   (medians of {args.runs})")
             for label, kind, params, url in cases:
                 statements = capture_sql(kind, params)
-                bare = statistics.median(time_bare(statements, args.runs))
+                n = sum(len(st) for st in statements)
                 api = statistics.median(time_api(client, url, args.runs))
+                bare = statistics.median(time_bare(statements, args.runs, at_once=True))
                 print(f"{label:34} {bare * 1000:8.1f}ms {api * 1000:8.1f}ms {api / bare:6.2f}x"
-                      f"   ({len(statements)} statements)")  # fmt: skip
+                      f"   ({n} statements, {len(statements)} connection(s) at once, as the service)")  # fmt: skip
+                if len(statements) > 1:
+                    seq = statistics.median(time_bare(statements, args.runs, at_once=False))
+                    print(f"{'  the same, one after another':34} {seq * 1000:8.1f}ms {'':>10} {api / seq:6.2f}x")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

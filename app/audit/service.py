@@ -79,11 +79,16 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one entry in the caller's transaction (it is kept only if the change is)."""
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
-    # Touch the head first so SQLite takes its write lock before we read the chain's end.
-    session.exec(sa.update(AuditHead).where(col(AuditHead.id) == 1).values(last_id=AuditHead.last_id))  # type: ignore[call-overload]
-    session.refresh(head)
-    next_id = head.last_id + 1
+    # One statement takes the chain's end and moves it on. From here to the commit the head row is locked
+    # (PostgreSQL) or the database write-locked (SQLite), so entries are numbered without gaps or forks.
+    # Three round trips in all (this, the entry, the new end's hash): this runs on every view.
+    next_id, prev_hash = session.execute(
+        sa.update(AuditHead)
+        .where(col(AuditHead.id) == 1)
+        .values(last_id=col(AuditHead.last_id) + 1)
+        .returning(col(AuditHead.last_id), col(AuditHead.last_hash))
+        .execution_options(synchronize_session=False)
+    ).one()
     event = AuditEvent(
         id=next_id,
         at=utcnow(),
@@ -98,15 +103,18 @@ def record(
         reason=reason,
         ip=actor.ip,
         detail=detail or {},
-        prev_hash=head.last_hash,
+        prev_hash=prev_hash,
         hash="",
     )
     event.hash = compute_hash(event)
     session.add(event)
-    head.last_id = next_id
-    head.last_hash = event.hash
-    session.add(head)
     session.flush()
+    session.execute(
+        sa.update(AuditHead)
+        .where(col(AuditHead.id) == 1)
+        .values(last_hash=event.hash)
+        .execution_options(synchronize_session=False)
+    )
     return event
 
 

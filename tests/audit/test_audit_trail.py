@@ -40,6 +40,35 @@ def test_intact_chain_verifies(engine, session):  # type: ignore[no-untyped-def]
     assert result.exit_code == 0 and "intact: 5 entries" in result.output
 
 
+def test_concurrent_writers_extend_one_chain(engine, session):  # type: ignore[no-untyped-def]
+    """Requests auditing at the same moment each take the chain's end in turn: ids 1..N with no gap, no
+    fork (two entries on one predecessor), and a failed request's entry leaves no hole. (With the chain's
+    end read by a plain SELECT and written back, PostgreSQL kept 9 entries of 36: the writers collided.)"""
+    import threading
+
+    from app.core.db import unit_of_work
+
+    def writer(k: int) -> None:
+        for i in range(10):
+            try:
+                with unit_of_work() as s:
+                    record(s, SYSTEM, "test_event", object_type="writer", object_id=k, detail={"i": i})
+                    if i == 5:
+                        raise RuntimeError("the request failed after auditing")  # rolled back with it
+            except RuntimeError:
+                pass
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    checked, problems = verify_chain(session)
+    assert (checked, problems) == (36, [])
+    ids = session.exec(select(AuditEvent.id).order_by(AuditEvent.id)).all()  # type: ignore[arg-type]
+    assert ids == list(range(1, 37))
+
+
 def test_database_refuses_updates_and_deletes(engine, session):  # type: ignore[no-untyped-def]
     _seed(session, 2)
     with pytest.raises(sa.exc.DBAPIError):
