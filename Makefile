@@ -41,6 +41,7 @@ worker: install
 
 lint: install-test
 	$(BIN)/ruff check app workers tests bench
+	$(BIN)/ruff format --check app workers tests bench
 
 typecheck: install-test
 	$(BIN)/mypy app workers

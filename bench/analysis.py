@@ -136,10 +136,7 @@ def main() -> int:
         "720p25": _make(work / f"720p25_{seconds:.0f}s.mp4", seconds, (1280, 720), 25),
         "1080p30": _make(work / f"1080p30_{seconds:.0f}s.mp4", seconds, (1920, 1080), 30),
     }
-    low = {
-        f"{m:g} min": _make(work / f"low_{m:g}min.mp4", m * 60, (320, 180), 25)
-        for m in (long_short, long_long)
-    }
+    low = {f"{m:g} min": _make(work / f"low_{m:g}min.mp4", m * 60, (320, 180), 25) for m in (long_short, long_long)}
 
     from workers.video.pipeline import decode_threads
 
@@ -167,9 +164,7 @@ def main() -> int:
               f"{ff_cpu / pipe_cpu:5.2f}x {sd / pipe:8.2f}x "
               f"{frames / pipe_work:9.0f} {duration / pipe_work:10.1f}x "
               f"{pipe_runs[0]['cuts']:>4.0f}/{sd_runs[0]['cuts']:<4.0f}")  # fmt: skip
-    print(
-        "  (wall time of each whole process incl. Python imports; '(no imports)' uses the analysis time only,"
-    )
+    print("  (wall time of each whole process incl. Python imports; '(no imports)' uses the analysis time only,")
     print("   as do fps and x realtime; '(cpu)': ffmpeg's CPU seconds / the pipeline's, steadier than wall")
     print("   time on a busy machine; cuts: found by pipeline / PySceneDetect)")
 

@@ -77,6 +77,8 @@ templates.env.filters.update(
     filesize=filesize,
     percent=percent,
 )
+
+
 def link(href: str, text: object, hidden: str | None = None) -> Markup:
     """An escaped GOV.UK link, for use inside table cells built in templates."""
     extra = Markup(' <span class="govuk-visually-hidden">{}</span>').format(hidden) if hidden else Markup("")

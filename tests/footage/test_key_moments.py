@@ -88,9 +88,7 @@ def _moments(session, fid: int) -> list[tuple[float, str]]:
 
 def _others(session, fid: int) -> list[tuple[int | None, float, str, str | None]]:
     rows = session.exec(
-        select(Keyframe).where(
-            Keyframe.footage_id == fid, col(Keyframe.reason).not_in(key_moments.KEY_MOMENT_REASONS)
-        )
+        select(Keyframe).where(Keyframe.footage_id == fid, col(Keyframe.reason).not_in(key_moments.KEY_MOMENT_REASONS))
     ).all()
     return sorted((k.id, k.t, k.reason, k.image_key) for k in rows)
 

@@ -205,7 +205,7 @@ def test_admin_must_name_the_establishment(as_user, world) -> None:
 
 
 def test_malformed_multipart_is_400(as_user, session, world) -> None:
-    raw = b"--abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n" + mp4_bytes(5000)
+    raw = b'--abc\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n' + mp4_bytes(5000)
     raw += b"\r\n--abc-X garbage"
     r = as_user("coordinator.a").post(
         "/api/v1/footage", content=raw, headers={"Content-Type": "multipart/form-data; boundary=abc"}

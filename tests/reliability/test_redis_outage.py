@@ -156,4 +156,3 @@ def _publish_in_request(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(jobs, "enqueue", enqueue)
     monkeypatch.setattr(service, "enqueue", enqueue)
-

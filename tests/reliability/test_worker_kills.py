@@ -78,9 +78,7 @@ def test_pool_process_killed_20_times_mid_analysis(
     import os
 
     module = "tests.reliability.celery_acks_early" if os.environ.get("BWV_TEST_ACKS_EARLY") == "1" else None
-    worker = start_worker(
-        **({"app_module": module} if module else {}), BWV_ANALYSIS_TEST_DELAY_S="0.3"
-    )
+    worker = start_worker(**({"app_module": module} if module else {}), BWV_ANALYSIS_TEST_DELAY_S="0.3")
     killed = _kill_children_mid_analysis(worker, session, kills=20, max_per_clip=2)
 
     def done() -> bool:

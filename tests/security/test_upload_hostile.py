@@ -35,7 +35,7 @@ def _multipart(filename_header: str, data: bytes, boundary: str = "hostile0bound
     body = b"".join(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in meta().items()
     )
-    body += f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; {filename_header}\r\n".encode()
+    body += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; {filename_header}\r\n'.encode()
     body += b"Content-Type: video/mp4\r\n\r\n" + data + f"\r\n--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
 
@@ -68,9 +68,7 @@ def test_not_a_video_by_content_whatever_its_name(
     as_user: Any, world: Any, session: Any, storage_root: Path, name: str, data: bytes, status: int
 ) -> None:
     before = _state(session, storage_root)
-    r = as_user("coordinator.a").post(
-        "/api/v1/footage", data=meta(), files={"file": ("clip.mp4", data, "video/mp4")}
-    )
+    r = as_user("coordinator.a").post("/api/v1/footage", data=meta(), files={"file": ("clip.mp4", data, "video/mp4")})
     assert r.status_code == status, r.text
     assert r.json()["detail"] and len(r.json()["detail"]) > 20  # a sentence that says what to do
     assert _state(session, storage_root) == before
@@ -158,9 +156,7 @@ def test_hostile_names_through_resumable_upload(as_user: Any, world: Any, sessio
     import base64
 
     for bad in ("../../x.mp4", "clip\x00.mp4", "a" * 300, "%2e%2e%2fx.mp4"):
-        md = ",".join(
-            f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in {**meta(), "filename": bad}.items()
-        )
+        md = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in {**meta(), "filename": bad}.items())
         r = as_user("coordinator.a").post(
             "/api/v1/uploads", headers={"Tus-Resumable": "1.0.0", "Upload-Length": "20000", "Upload-Metadata": md}
         )

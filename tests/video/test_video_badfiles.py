@@ -86,9 +86,7 @@ def test_truncated_faststart_is_analysed_as_far_as_it_reads(short_clip: SynthCli
     assert result.keyframes and result.keyframes[0]["t"] == 0.0
 
 
-def test_truncated_with_index_at_end_cannot_be_opened(
-    short_clip_moov_at_end: SynthClip, tmp_path: Path
-) -> None:
+def test_truncated_with_index_at_end_cannot_be_opened(short_clip_moov_at_end: SynthClip, tmp_path: Path) -> None:
     path = truncate_file(short_clip_moov_at_end.path, tmp_path / "cut.mp4", 0.5)
     with pytest.raises(VideoOpenFailure):
         analyse_file(path)

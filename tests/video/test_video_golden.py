@@ -108,9 +108,7 @@ def test_covered_lens_without_noise_is_dark_not_frozen(clip_dir: Path) -> None:
 def test_short_stretches_below_minimum_are_ignored(clip_dir: Path) -> None:
     from workers.video.synth import make_clip
 
-    clip = make_clip(
-        clip_dir / "brief.mp4", seconds=6, size=(320, 180), dark=[(1.0, 2.0)], frozen=[(3.0, 4.0)]
-    )
+    clip = make_clip(clip_dir / "brief.mp4", seconds=6, size=(320, 180), dark=[(1.0, 2.0)], frozen=[(3.0, 4.0)])
     assert analyse_file(clip.path).segments == []
     result = analyse_file(clip.path, dark_min_s=0.6, frozen_min_s=0.6)
     assert sorted(s["kind"] for s in result.segments) == ["dark", "frozen"]

@@ -110,9 +110,7 @@ def _union(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, d
     return merged
 
 
-def _coverage_and_gaps(
-    clips: Sequence[Clip], window: ForceWindow
-) -> tuple[float, list[tuple[datetime, datetime]]]:
+def _coverage_and_gaps(clips: Sequence[Clip], window: ForceWindow) -> tuple[float, list[tuple[datetime, datetime]]]:
     ws, we = window.force_started_at, window.force_ended_at
     covered = _union((max(c.start, ws), min(c.end, we)) for c in clips if c.end >= ws and c.start <= we)
     if ws == we:

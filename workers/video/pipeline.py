@@ -174,9 +174,7 @@ def write_thumbnail(frame: Any, path: Path) -> None:
 class _Keyframes:
     """Decides which frames become keyframes and writes their thumbnails straight to disk."""
 
-    def __init__(
-        self, thumbs_dir: Path | None, interval_s: float, moments: Sequence[tuple[float, str]]
-    ) -> None:
+    def __init__(self, thumbs_dir: Path | None, interval_s: float, moments: Sequence[tuple[float, str]]) -> None:
         self.dir = thumbs_dir
         self.interval_s = interval_s
         self.next_interval = 0.0 if interval_s > 0 else math.inf
