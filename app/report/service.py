@@ -37,7 +37,7 @@ How the figures are worked out (also shown on the pages under "How these figures
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -132,6 +132,7 @@ def flags_subquery(
     as_of: datetime | None = None,
     window: tuple[datetime, datetime] | None = None,
     staff_member_id: int | None = None,
+    hide_footage: Collection[int] = (),
 ) -> Any:
     """Per officer: first guidance (earliest current amber/red rating) and the number of current non-green
     ratings of clips recorded after it (`after_count`; `in_window`: how many of those clips were recorded
@@ -142,6 +143,8 @@ def flags_subquery(
         given.append(RT.c.rated_at < as_of)
     if staff_member_id is not None:
         given.append(RT.c.wearer_id == staff_member_id)
+    if hide_footage:
+        given.append(RT.c.footage_id.notin_(sorted(hide_footage)))
     non_green = (
         sa.select(
             RT.c.wearer_id.label("sid"),
@@ -650,8 +653,15 @@ def _breakdown_rows(rows: list[Any], total: int, labels: dict[str, str] | None =
 
 # ---------------------------------------------------------------- officer report
 def officer_report(
-    session: Session, officer: StaffMember, *, months: int = 24, today: date | None = None
+    session: Session,
+    officer: StaffMember,
+    *,
+    months: int = 24,
+    today: date | None = None,
+    hide_footage: Collection[int] = (),
 ) -> OfficerReport:
+    """One officer's improvement report. `hide_footage`: clips whose ratings are left out of every figure
+    (those the viewer owes a blind second rating: see `for_viewer`)."""
     dialect = _dialect(session)
     _tune(session, dialect)
     sid = officer.id
@@ -659,7 +669,7 @@ def officer_report(
     today = today or utcnow().astimezone(q.tz()).date()
     month_list = q.months_ending(today, months)
 
-    flags = flags_subquery(est, staff_member_id=sid)
+    flags = flags_subquery(est, staff_member_id=sid, hide_footage=hide_footage)
     flag = session.execute(sa.select(flags.c.first_at, flags.c.after_count).where(flags.c.sid == sid)).first()
     first_at: datetime | None = flag[0] if flag else None
     after_count = int(flag[1]) if flag else 0
@@ -670,6 +680,8 @@ def officer_report(
     # Ratings: mix by phase and month, and unacknowledged guidance, in one pass (no join: the rating
     # carries its clip's recording time).
     mine = sa.and_(RT.c.wearer_id == sid, RT.c.establishment_id == est, _current())
+    if hide_footage:
+        mine = sa.and_(mine, RT.c.footage_id.notin_(sorted(hide_footage)))
 
     # Acknowledgements are looked up rating by rating (a scalar subquery on the unique rating_id index): an
     # officer has a few hundred ratings, and as EXISTS or a join PostgreSQL hashes every acknowledgement of
@@ -928,12 +940,9 @@ def find_officer(session: Session, establishment_id: int | None, staff_number: s
     return rows[0] if len(rows) == 1 else None
 
 
-def without_blind(session: Session, report: OfficerReport, viewer_id: int | None) -> OfficerReport:
-    """The report as this viewer may see it: clips they owe a blind second rating are left out of the rating
-    history until they have given it (the monthly counts are aggregates and stay as they are)."""
+def officer_report_for(session: Session, officer: StaffMember, viewer_id: int | None, **kw: Any) -> OfficerReport:
+    """The report as this viewer may see it: ratings of clips they owe a blind second rating are left out of
+    the history and of every count, share and flag until they have given it."""
     from app.rating.service import blind_footage_ids
 
-    hidden = blind_footage_ids(session, viewer_id)
-    if not hidden:
-        return report
-    return report.model_copy(update={"history": [h for h in report.history if h.footage_id not in hidden]})
+    return officer_report(session, officer, hide_footage=blind_footage_ids(session, viewer_id), **kw)

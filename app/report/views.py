@@ -291,7 +291,7 @@ def officers_page(
 def _officer_page(
     request: Request, session: SessionDep, principal: Principal, officer: StaffMember, *, own: bool
 ) -> Response:
-    report = service.without_blind(session, service.officer_report(session, officer), principal.user.id)
+    report = service.officer_report_for(session, officer, principal.user.id)
     record(
         session,
         principal.actor,

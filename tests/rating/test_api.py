@@ -226,7 +226,8 @@ def test_ratings_carry_their_clips_recording_time(as_user, clip, session):  # ty
 def test_blind_second_rater_sees_the_first_rating_nowhere(as_user, make_incident, make_clip, world):  # type: ignore[no-untyped-def]
     """While a coordinator owes a clip its blind second rating, the first rating is hidden from them on every
     page and API that shows per-clip ratings (queue, incident page and roll-up, officer report); the first
-    rater still sees it. (Seen failing before the viewer's pending assignments were taken into account.)"""
+    rater still sees it. (Seen failing before the viewer's pending assignments were taken into account, and
+    again for the report's counts while only its history left the clip out.)"""
     from tests.support import browser_sign_in, make_client
 
     c1, c2 = as_user("coordinator.a"), as_user("coordinator2.a")
@@ -244,9 +245,13 @@ def test_blind_second_rater_sees_the_first_rating_nowhere(as_user, make_incident
 
     assert c2.get(f"/api/v1/incidents/{inc.id}/ratings").json()["rag"] is None
     assert c1.get(f"/api/v1/incidents/{inc.id}/ratings").json()["rag"] == "red"
-    history = c2.get("/api/v1/reports/officers/A001").json()["history"]
-    assert all(h["footage_id"] != clip.id for h in history)
-    assert any(h["footage_id"] == clip.id for h in c1.get("/api/v1/reports/officers/A001").json()["history"])
+    blind, seen = c2.get("/api/v1/reports/officers/A001").json(), c1.get("/api/v1/reports/officers/A001").json()
+    assert all(h["footage_id"] != clip.id for h in blind["history"])
+    assert any(h["footage_id"] == clip.id for h in seen["history"])
+    # Nor in the counts: a month with one red, or a first-guidance date, would give the first rating away.
+    assert seen["ratings"]["red"] == 1 and seen["first_guidance_at"] is not None
+    assert blind["ratings"]["red"] == 0 and blind["first_guidance_at"] is None and blind["unacknowledged"] == 0
+    assert all(m["rag"]["red"] == 0 for m in blind["months"])
 
     web = make_client(c2.app)
     browser_sign_in(web, "coordinator2.a")
