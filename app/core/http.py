@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.deps import CsrfFailure, Forbidden, SignInRequired
 from app.core.logging import get_logger
+from app.core.storage import StorageBusy
 from app.core.templates import render
 
 log = get_logger("bwv.http")
@@ -205,6 +206,19 @@ def install_error_handlers(app: FastAPI) -> None:
                 {"detail": "The service is busy; try again shortly."}, status_code=503, headers={"Retry-After": "2"}
             )
         return _error_page(request, 503, "Service busy", "The service is busy. Nothing was saved; try again shortly.")
+
+    @app.exception_handler(StorageBusy)
+    async def _storage_busy(request: Request, exc: Exception) -> Response:
+        log.warning("storage_busy", path=request.url.path, error=str(exc)[:200])
+        if wants_json(request):
+            return JSONResponse(
+                {"detail": "Footage storage is busy; nothing was saved. Try again shortly."},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        return _error_page(
+            request, 503, "Service busy", "Footage storage is busy. Nothing was saved; try again shortly."
+        )
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)

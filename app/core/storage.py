@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,10 @@ log = get_logger("bwv.storage")
 
 class StorageError(Exception):
     pass
+
+
+class StorageBusy(StorageError):
+    """The store could not take the file just now (answered 503 with nothing saved; try again)."""
 
 
 def key_for(sha256: str) -> str:
@@ -168,6 +173,7 @@ class S3Storage:
             config=Config(retries={"max_attempts": 3}, s3={"addressing_style": "path"}),
         )
         self.conditional_writes = True
+        self.conflict_waits: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0)  # seconds, for a 409 (below)
         # upload_file() sends PutObject (small files) or a multipart upload (large): both final requests are
         # made conditional here, as the transfer manager does not pass IfNoneMatch through.
         for operation in ("PutObject", "CompleteMultipartUpload"):
@@ -184,8 +190,16 @@ class S3Storage:
             self.client.upload_file(str(src), self.bucket, key)
         except Exception as exc:
             code = _s3_error_code(exc)
-            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+            if code in ("PreconditionFailed", "412"):
                 return False  # stored by someone else meanwhile: the same content, as the key is its hash
+            if code in ("ConditionalRequestConflict", "409"):
+                # Another write of this key is still in flight and may yet fail: only "already stored" once
+                # the object is there.
+                for wait in self.conflict_waits:
+                    time.sleep(wait)
+                    if self.exists(key):
+                        return False
+                raise StorageBusy(f"another upload of {key} was in progress and did not complete") from exc
             if code in ("NotImplemented", "501") and self.conditional_writes:
                 log.warning("s3_conditional_writes_unsupported", bucket=self.bucket)
                 self.conditional_writes = False

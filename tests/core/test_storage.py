@@ -117,3 +117,66 @@ def test_s3_store_without_conditional_writes_is_written_with_the_check_alone(s3:
     assert s3.put_file(src, key) is True
     assert s3.conditional_writes is False and _read(s3, key) == src.read_bytes()
     assert s3.put_file(src, key) is False
+
+
+def _conflict_on_put(s3: S3Storage, then: object = None) -> None:
+    """The store answers 409 ConditionalRequestConflict (another write of the key in flight); `then()` runs
+    first, as the other writer would."""
+    from botocore.awsrequest import AWSResponse
+
+    class _Raw:
+        def stream(self, **_: object) -> Iterator[bytes]:
+            yield b""
+
+    def conflict(request, **_):  # type: ignore[no-untyped-def]
+        if callable(then):
+            then()
+        body = b"<Error><Code>ConditionalRequestConflict</Code><Message>in flight</Message></Error>"
+        response = AWSResponse(request.url, 409, {}, _Raw())
+        response._content = body  # type: ignore[attr-defined]
+        return response
+
+    s3.client.meta.events.register("before-send.s3.PutObject", conflict)
+
+
+def test_s3_conflict_is_stored_only_once_the_other_write_lands(s3: S3Storage, tmp_path: Path) -> None:
+    """409 means another write of the key is still in flight: the backend waits for the object to be there
+    before answering "already stored" (it once took 409 for that at once, and a record could point at an
+    object that never arrived)."""
+    import boto3
+
+    src, key = _file(tmp_path / "a.mp4", b"\x00\x00\x00\x20ftypisom" + b"c" * 4000)
+    other = boto3.client(
+        "s3", endpoint_url=s3.client.meta.endpoint_url, aws_access_key_id="testing",
+        aws_secret_access_key="testing", region_name="eu-west-2",  # noqa: S106
+    )  # fmt: skip
+    _conflict_on_put(s3, then=lambda: other.put_object(Bucket=s3.bucket, Key=key, Body=src.read_bytes()))
+    s3.conflict_waits = (0.0, 0.0)
+    assert s3.put_file(src, key) is False
+    assert _read(s3, key) == src.read_bytes()
+
+
+def test_s3_conflict_that_never_lands_is_a_busy_store(s3: S3Storage, tmp_path: Path) -> None:
+    from app.core.storage import StorageBusy
+
+    src, key = _file(tmp_path / "a.mp4", b"\x00\x00\x00\x20ftypisom" + b"d" * 4000)
+    _conflict_on_put(s3)
+    s3.conflict_waits = (0.0, 0.0)
+    with pytest.raises(StorageBusy):
+        s3.put_file(src, key)
+    assert not s3.exists(key)
+
+
+def test_a_busy_store_answers_503_saying_nothing_was_saved(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    from app.core.storage import StorageBusy
+    from app.main import create_app
+    from tests.support import make_client
+
+    app = create_app()
+
+    def store() -> None:
+        raise StorageBusy("another upload of ab/cd was in progress and did not complete")
+
+    app.add_api_route("/api/v1/_busy_store", store)
+    r = make_client(app).get("/api/v1/_busy_store", headers={"Accept": "application/json"})
+    assert r.status_code == 503 and "nothing was saved" in r.json()["detail"] and r.headers["Retry-After"] == "5"
