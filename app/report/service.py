@@ -207,9 +207,9 @@ def _tune(session: Session | sa.Connection, dialect: str) -> None:
 # the other: on PostgreSQL the clips' statement runs on a second pooled connection while the request's own
 # connection runs the incidents' statement, so the two use two cores. (Under READ COMMITTED each statement
 # reads its own snapshot anyway, as they did one after the other.) At most one side statement per core at
-# once: past that, or when no second connection can be had, the statement simply runs after the first on
-# the request's connection. A request never waits on a side run that waits for it, so the pool cannot
-# deadlock.
+# once, and only while the pool has an idle connection: past that, or when the connection cannot be had
+# after all, the statement simply runs after the first on the request's connection. A request never waits
+# on a side run that waits for it, so the pool cannot deadlock.
 _BESIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="report-beside")
 _BESIDE_SLOTS = threading.BoundedSemaphore(2)
 
@@ -217,12 +217,22 @@ _BESIDE_SLOTS = threading.BoundedSemaphore(2)
 def _beside(session: Session, dialect: str, stmt: Any) -> Callable[[], Sequence[Any]]:
     """Start `stmt` on a connection of its own if it can; the returned function gives its rows."""
     bind = session.get_bind()
-    if dialect != "postgresql" or not isinstance(bind, sa.Engine) or not _BESIDE_SLOTS.acquire(blocking=False):
-        return lambda: session.execute(stmt).all()
 
-    def run() -> Sequence[Any]:
+    def here() -> Sequence[Any]:
+        return session.execute(stmt).all()
+
+    if dialect != "postgresql" or not isinstance(bind, sa.Engine) or not _idle_connection(bind):
+        return here
+    if not _BESIDE_SLOTS.acquire(blocking=False):
+        return here
+
+    def run() -> Sequence[Any] | None:
         try:
-            with bind.connect() as conn:
+            try:
+                conn = bind.connect()
+            except (sa.exc.TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError):
+                return None  # no second connection after all: the request's own runs it
+            with conn:
                 _tune(conn, dialect)
                 rows = conn.execute(stmt).all()
                 conn.rollback()
@@ -234,8 +244,21 @@ def _beside(session: Session, dialect: str, stmt: Any) -> Callable[[], Sequence[
         future = _BESIDE.submit(run)
     except RuntimeError:  # the executor is shutting down (interpreter exit)
         _BESIDE_SLOTS.release()
-        return lambda: session.execute(stmt).all()
-    return future.result
+        return here
+
+    def rows() -> Sequence[Any]:
+        got = future.result()
+        return got if got is not None else here()
+
+    return rows
+
+
+def _idle_connection(engine: sa.Engine) -> bool:
+    """Whether the pool can hand out a connection without waiting for one (or opening past its size)."""
+    pool = engine.pool
+    if isinstance(pool, sa.pool.QueuePool):
+        return pool.checkedout() < pool.size()
+    return True
 
 
 def _incidents_cte(

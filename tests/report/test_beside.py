@@ -4,6 +4,7 @@ and falls back to the request's own connection whenever it cannot."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -58,3 +59,36 @@ def test_slots_come_back_after_success_and_failure(engine: sa.Engine) -> None:
     for _ in range(free):
         service._BESIDE_SLOTS.release()
     assert free == 2
+
+
+def _small_pool(url: str) -> sa.Engine:
+    return sa.create_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+
+
+def test_no_idle_connection_means_no_side_run(pg_database: str) -> None:
+    """With every pooled connection in use the statement runs on the request's own at once, rather than
+    waiting for the pool (and failing after its timeout)."""
+    small = _small_pool(pg_database)
+    try:
+        with Session(small) as s:
+            mine = _pid(s, "postgresql")
+            t0 = time.perf_counter()
+            rows = service._beside(s, "postgresql", sa.select(sa.func.pg_backend_pid()))()
+            assert rows[0][0] == mine and time.perf_counter() - t0 < 0.4
+    finally:
+        small.dispose()
+
+
+def test_a_second_connection_that_cannot_be_had_falls_back(pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool looked free but the connection could not be had (pool timeout, or the server refusing more
+    clients): the request's own connection runs the statement; no error reaches the page. (It raised the
+    pool's TimeoutError before.)"""
+    monkeypatch.setattr(service, "_idle_connection", lambda _engine: True)
+    small = _small_pool(pg_database)
+    try:
+        with Session(small) as s:
+            mine = _pid(s, "postgresql")
+            rows = service._beside(s, "postgresql", sa.select(sa.func.pg_backend_pid()))()
+            assert rows[0][0] == mine
+    finally:
+        small.dispose()
