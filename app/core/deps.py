@@ -15,6 +15,7 @@ import sqlalchemy.exc
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, SQLModel
+from starlette.datastructures import FormData
 
 from app.audit.service import Actor, record_now
 from app.auth.models import Role, SessionKind, User, UserSession
@@ -247,6 +248,17 @@ def get_visible(session: Session, principal: Principal, model: type[T], obj_id: 
     if obj is None:
         raise HTTPException(status_code=404, detail=f"{model.__name__.lower()} not found")
     return obj
+
+
+async def _posted_form(request: Request) -> FormData:
+    return await request.form()
+
+
+# The posted form, read before the handler runs: form handlers can then be plain `def`s, which FastAPI runs in
+# its thread pool. An `async def` handler that touched the database (its reads, its audit entry, the audit
+# chain's lock) would hold up the event loop, and with it every other request, including the one holding
+# that lock until its commit.
+PostedForm = Annotated[FormData, Depends(_posted_form)]
 
 
 def record_out_of_scope(session: Session, principal: Principal, obj: Any) -> None:

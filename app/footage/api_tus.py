@@ -246,7 +246,7 @@ async def patch_upload(
 ) -> Response:
     """Append bytes at `Upload-Offset`."""
     _require_version(request)
-    row = _own(session, principal, upload_id)
+    row = await run_in_threadpool(_own, session, principal, upload_id)  # off the event loop: may write the audit
     if row.completed_footage_id is not None:
         return Response(
             status_code=204,

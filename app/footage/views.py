@@ -10,11 +10,20 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
 
 from app.audit.service import record
 from app.auth.models import Role
 from app.core.config import get_settings
-from app.core.deps import Coordinator, CoordinatorOrGovernor, Principal, SessionDep, get_visible, scope_establishment
+from app.core.deps import (
+    Coordinator,
+    CoordinatorOrGovernor,
+    PostedForm,
+    Principal,
+    SessionDep,
+    get_visible,
+    scope_establishment,
+)
 from app.core.templates import render
 from app.core.types import utcnow
 from app.establishment.models import Camera
@@ -229,14 +238,15 @@ def footage_page(footage_id: int, request: Request, principal: CoordinatorOrGove
     return _footage_page(request, principal, session, f)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
+def _form(form: FormData) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 @router.post("/footage/{footage_id}/legal-hold")
-async def legal_hold_form(footage_id: int, request: Request, principal: Coordinator, session: SessionDep) -> Response:
-    form = await _form(request)
+def legal_hold_form(
+    footage_id: int, request: Request, principal: Coordinator, session: SessionDep, posted: PostedForm
+) -> Response:
+    form = _form(posted)
     f = get_visible(session, principal, Footage, footage_id)
     reason = form.get("reason", "").strip()
     hold = form.get("action") != "release"
@@ -250,8 +260,10 @@ async def legal_hold_form(footage_id: int, request: Request, principal: Coordina
 
 
 @router.post("/footage/{footage_id}/links")
-async def link_form(footage_id: int, request: Request, principal: Coordinator, session: SessionDep) -> Response:
-    form = await _form(request)
+def link_form(
+    footage_id: int, request: Request, principal: Coordinator, session: SessionDep, posted: PostedForm
+) -> Response:
+    form = _form(posted)
     f = get_visible(session, principal, Footage, footage_id)
     try:
         incident_id = int(form.get("incident_id", ""))
@@ -268,10 +280,10 @@ async def link_form(footage_id: int, request: Request, principal: Coordinator, s
 
 
 @router.post("/footage/{footage_id}/links/{incident_id}/remove")
-async def unlink_form(
-    footage_id: int, incident_id: int, request: Request, principal: Coordinator, session: SessionDep
+def unlink_form(
+    footage_id: int, incident_id: int, request: Request, principal: Coordinator, session: SessionDep, posted: PostedForm
 ) -> Response:
-    form = await _form(request)
+    form = _form(posted)
     f = get_visible(session, principal, Footage, footage_id)
     incident = get_visible(session, principal, Incident, incident_id)
     reason = form.get("reason", "").strip()
@@ -303,10 +315,16 @@ def suggestions_fragment(
 
 
 @router.post("/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}")
-async def suggestion_decision(
-    incident_id: int, footage_id: int, decision: str, request: Request, principal: Coordinator, session: SessionDep
+def suggestion_decision(
+    incident_id: int,
+    footage_id: int,
+    decision: str,
+    request: Request,
+    principal: Coordinator,
+    session: SessionDep,
+    posted: PostedForm,
 ) -> Response:
-    form = await _form(request)
+    form = _form(posted)
     if decision not in ("accept", "dismiss"):
         raise HTTPException(status_code=404, detail="not found")
     incident = get_visible(session, principal, Incident, incident_id)

@@ -15,7 +15,7 @@ from sqlmodel import col, func, select
 from app.audit.service import record
 from app.auth.models import Role
 from app.core.config import get_settings
-from app.core.deps import Coordinator, CoordinatorOrGovernor, SessionDep, get_visible, scope_establishment
+from app.core.deps import Coordinator, CoordinatorOrGovernor, PostedForm, SessionDep, get_visible, scope_establishment
 from app.core.templates import render
 from app.establishment.models import Camera
 from app.footage.models import Footage, FootageIncident
@@ -324,8 +324,8 @@ def _check(session: Any, est: int, values: dict[str, Any]) -> tuple[IncidentCrea
 
 
 @router.post("/incidents/new")
-async def incident_create(request: Request, principal: Coordinator, session: SessionDep) -> Response:
-    form = await request.form()
+def incident_create(request: Request, principal: Coordinator, session: SessionDep, posted: PostedForm) -> Response:
+    form = posted
     values: dict[str, Any] = {k: str(form.get(k, "")) for k in TEXT_FIELDS}
     values["force_types"] = [str(f) for f in form.getlist("force_types")]
     values["officers"] = _officer_rows(form)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.auth.models import User
-from app.core.deps import Coordinator, Principal, SessionDep, get_visible, scope_establishment
+from app.core.deps import Coordinator, PostedForm, Principal, SessionDep, get_visible, scope_establishment
 from app.core.templates import render
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe, Segment
@@ -164,9 +164,9 @@ def _selected_filters(params: dict[str, str], f: service.QueueFilters, names: di
 
 
 @router.post("/review/settings")
-async def review_settings(request: Request, principal: Coordinator, session: SessionDep) -> Response:
+def review_settings(request: Request, principal: Coordinator, session: SessionDep, posted: PostedForm) -> Response:
     """Change the share of footage that must be reviewed (audited)."""
-    form = await request.form()
+    form = posted
     params = {k: str(v) for k, v in form.items() if k in QUEUE_KEYS and v}
     est = _establishment(session, principal, params)
     if est is None:
@@ -430,9 +430,11 @@ def _default_values(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/review/{footage_id:int}")
-async def review_save(request: Request, footage_id: FootageId, principal: Coordinator, session: SessionDep) -> Response:
+def review_save(
+    request: Request, footage_id: FootageId, principal: Coordinator, session: SessionDep, posted: PostedForm
+) -> Response:
     footage = get_visible(session, principal, Footage, footage_id)
-    form = await request.form()
+    form = posted
     params = dict(parse_qsl(str(form.get("queue", "") or "")))
     params = {k: v for k, v in params.items() if k in QUEUE_KEYS and v}
     data, values = _form_values(form)

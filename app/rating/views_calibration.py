@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.audit.service import record
 from app.auth.models import User
-from app.core.deps import Coordinator, SessionDep, get_visible
+from app.core.deps import Coordinator, PostedForm, SessionDep, get_visible
 from app.core.templates import render
 from app.footage.models import Footage
 from app.incident.models import Incident
@@ -73,8 +73,8 @@ def calibration_home(request: Request, principal: Coordinator, session: SessionD
 
 
 @router.post("/calibration")
-async def calibration_send(request: Request, principal: Coordinator, session: SessionDep) -> Response:
-    form = await request.form()
+def calibration_send(request: Request, principal: Coordinator, session: SessionDep, posted: PostedForm) -> Response:
+    form = posted
     est = principal.establishment_id
     errors: dict[str, str] = {}
     raw_user = str(form.get("assigned_to", "") or "")
@@ -156,11 +156,11 @@ def calibration_screen(
 
 
 @router.post("/calibration/{assignment_id:int}")
-async def calibration_rate(
-    request: Request, assignment_id: AssignmentId, principal: Coordinator, session: SessionDep
+def calibration_rate(
+    request: Request, assignment_id: AssignmentId, principal: Coordinator, session: SessionDep, posted: PostedForm
 ) -> Response:
     a, footage = _mine(session, principal, assignment_id)
-    form = await request.form()
+    form = posted
     data, values = _form_values(form)
     try:
         rating = service.rate_calibration(session, a, footage, data, user_id=principal.user.id)  # type: ignore[arg-type]

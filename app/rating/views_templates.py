@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from app.audit.service import record
-from app.core.deps import Coordinator, SessionDep, get_visible
+from app.core.deps import Coordinator, PostedForm, SessionDep, get_visible
 from app.core.templates import render
 from app.rating import service
 from app.rating.models import GuidanceTemplate, Rag
@@ -71,15 +72,14 @@ def _validate(form: dict[str, str]) -> tuple[dict[str, str], Rag | None]:
     return errors, (Rag(rag) if rag in {r.value for r in Rag} else None)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
+def _form(form: FormData) -> dict[str, str]:
     return {k: str(form.get(k, "") or "")[:2000] for k in ("title", "text", "rag", "action")}
 
 
 @router.post("/review/templates")
-async def template_add(request: Request, principal: Coordinator, session: SessionDep) -> Response:
+def template_add(request: Request, principal: Coordinator, session: SessionDep, posted: PostedForm) -> Response:
     est = _est(principal)
-    form = await _form(request)
+    form = _form(posted)
     errors, rag = _validate(form)
     if errors:
         return _page(request, session, est, errors, form, status_code=422)
@@ -99,11 +99,11 @@ async def template_add(request: Request, principal: Coordinator, session: Sessio
 
 
 @router.post("/review/templates/{template_id}")
-async def template_change(
-    request: Request, template_id: TemplateId, principal: Coordinator, session: SessionDep
+def template_change(
+    request: Request, template_id: TemplateId, principal: Coordinator, session: SessionDep, posted: PostedForm
 ) -> Response:
     t = get_visible(session, principal, GuidanceTemplate, template_id)
-    form = await _form(request)
+    form = _form(posted)
     if form["action"] == "delete":
         record(
             session,
