@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from app.audit.service import record
 from app.core.deps import Admin, CoordinatorOrGovernor, CurrentPrincipal, SessionDep
 from app.establishment.models import Establishment
+from app.rating.service import blind_footage_ids
 from app.report import service
 from app.report.access import resolve_establishment, resolve_officer, resolve_period
 from app.report.schemas import ComplianceSummary, OfficerOverviewRow, OfficerReport
@@ -76,7 +77,8 @@ def officers(
     principal: CoordinatorOrGovernor, session: SessionDep, establishment: EstablishmentQ = None
 ) -> list[OfficerOverviewRow]:
     est = resolve_establishment(session, principal, establishment)
-    rows = service.officers_overview(session, est.id)  # type: ignore[arg-type]
+    hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
+    rows = service.officers_overview(session, est.id, hide_footage=hidden)  # type: ignore[arg-type]
     record(session, principal.actor, "report_view", object_type="officers_overview", establishment_id=est.id)
     return rows
 

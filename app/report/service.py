@@ -122,6 +122,11 @@ def _int(x: Any) -> int:
     return int(x or 0)
 
 
+def _shown(hide_footage: Collection[int]) -> list[Any]:
+    """Conditions leaving out the ratings of clips the viewer owes a blind second rating (none usually)."""
+    return [RT.c.footage_id.notin_(sorted(hide_footage))] if hide_footage else []
+
+
 def _current() -> Any:
     return sa.and_(RT.c.is_current == sa.true(), RT.c.is_calibration == sa.false())
 
@@ -143,8 +148,7 @@ def flags_subquery(
         given.append(RT.c.rated_at < as_of)
     if staff_member_id is not None:
         given.append(RT.c.wearer_id == staff_member_id)
-    if hide_footage:
-        given.append(RT.c.footage_id.notin_(sorted(hide_footage)))
+    given += _shown(hide_footage)
     non_green = (
         sa.select(
             RT.c.wearer_id.label("sid"),
@@ -702,9 +706,7 @@ def officer_report(
 
     # Ratings: mix by phase and month, and unacknowledged guidance, in one pass (no join: the rating
     # carries its clip's recording time).
-    mine = sa.and_(RT.c.wearer_id == sid, RT.c.establishment_id == est, _current())
-    if hide_footage:
-        mine = sa.and_(mine, RT.c.footage_id.notin_(sorted(hide_footage)))
+    mine = sa.and_(RT.c.wearer_id == sid, RT.c.establishment_id == est, _current(), *_shown(hide_footage))
 
     # Acknowledgements are looked up rating by rating (a scalar subquery on the unique rating_id index): an
     # officer has a few hundred ratings, and as EXISTS or a join PostgreSQL hashes every acknowledgement of
@@ -855,8 +857,10 @@ def officer_report(
 
 # ---------------------------------------------------------------- establishment view of every officer
 def officers_overview(
-    session: Session, establishment_id: int, *, today: date | None = None
+    session: Session, establishment_id: int, *, today: date | None = None, hide_footage: Collection[int] = ()
 ) -> list[OfficerOverviewRow]:
+    """Every officer of the establishment with their trend and flags. `hide_footage`: as for `officer_report`
+    (the overview and an officer's report must not differ by a rating the viewer may not see yet)."""
     dialect = _dialect(session)
     _tune(session, dialect)
     est = establishment_id
@@ -871,7 +875,7 @@ def officers_overview(
     ).all()
     rated = (
         sa.select(RT.c.wearer_id, RT.c.rag, q.month_bucket(RT.c.recorded_at, months).label("month"))
-        .where(RT.c.establishment_id == est, _current(), RT.c.wearer_id.isnot(None))
+        .where(RT.c.establishment_id == est, _current(), RT.c.wearer_id.isnot(None), *_shown(hide_footage))
         .subquery("rated")
     )
     mix: dict[int, RagMix] = {}
@@ -905,7 +909,7 @@ def officers_overview(
         )
     }
     lags = {r[0]: q.as_float(r[1]) for r in session.execute(q.percentiles(dialect, checks, "lag_s", (0.5,), "sid"))}
-    flags = flags_subquery(est)
+    flags = flags_subquery(est, hide_footage=hide_footage)
     flag_rows = {r[0]: (r[1], int(r[2])) for r in session.execute(sa.select(flags))}
     unack = dict(
         session.execute(
@@ -915,6 +919,7 @@ def officers_overview(
                 _current(),
                 RT.c.rag.in_(NON_GREEN),
                 ~sa.exists().where(ACK.c.rating_id == RT.c.id),
+                *_shown(hide_footage),
             )
             .group_by(RT.c.wearer_id)
         ).all()

@@ -16,6 +16,7 @@ from app.core.deps import Admin, CoordinatorOrGovernor, CurrentPrincipal, Princi
 from app.core.templates import render
 from app.core.types import utcnow
 from app.establishment.models import Establishment
+from app.rating.service import blind_footage_ids
 from app.report import export, pdf, service
 from app.report import sql as q
 from app.report.access import resolve_establishment, resolve_officer, resolve_period
@@ -277,7 +278,8 @@ def officers_page(
         first = session.exec(select(Establishment).order_by(Establishment.name)).first()
         establishment = str(first.id) if first else None
     est = resolve_establishment(session, principal, establishment)
-    rows = service.officers_overview(session, est.id)  # type: ignore[arg-type]
+    hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
+    rows = service.officers_overview(session, est.id, hide_footage=hidden)  # type: ignore[arg-type]
     record(session, principal.actor, "report_view", object_type="officers_overview", establishment_id=est.id)
     months = [m.title for m in q.months_ending(utcnow().astimezone(q.tz()).date(), 12)]
     return render(

@@ -252,6 +252,10 @@ def test_blind_second_rater_sees_the_first_rating_nowhere(as_user, make_incident
     assert seen["ratings"]["red"] == 1 and seen["first_guidance_at"] is not None
     assert blind["ratings"]["red"] == 0 and blind["first_guidance_at"] is None and blind["unacknowledged"] == 0
     assert all(m["rag"]["red"] == 0 for m in blind["months"])
+    # And the list of every officer agrees with the report, so comparing the two gives nothing away.
+    row = {o["staff_number"]: o for o in c2.get("/api/v1/reports/officers").json()}["A001"]
+    assert row["rag"]["red"] == 0 and row["first_guidance_at"] is None and row["unacknowledged"] == 0
+    assert {o["staff_number"]: o for o in c1.get("/api/v1/reports/officers").json()}["A001"]["rag"]["red"] == 1
 
     web = make_client(c2.app)
     browser_sign_in(web, "coordinator2.a")
