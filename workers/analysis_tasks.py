@@ -109,6 +109,20 @@ def _back_in_queue(footage_id: int, exc: BaseException) -> None:
         log.warning("requeue_mark_failed", footage=footage_id)
 
 
+# Both clip tasks: acknowledged only once done (a worker killed mid-task leaves it to be redelivered),
+# retried with backoff and jitter on transient errors only, results never kept (they are in the database).
+RELIABLE: dict[str, Any] = {
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
 def run_analysis(footage_id: int) -> str:
     """Analyse one clip and store the results. Returns the outcome word (analysed, failed, skipped)."""
     import cv2
@@ -158,18 +172,7 @@ def run_analysis(footage_id: int) -> str:
     return "analysed"
 
 
-@celery.task(
-    name="footage.analyse",
-    base=AnalysisTask,
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
+@celery.task(name="footage.analyse", base=AnalysisTask, **RELIABLE)
 def analyse(footage_id: int) -> str:
     """Analyse one clip (idempotent: reruns replace the results)."""
     return run_analysis(int(footage_id))
@@ -202,17 +205,7 @@ def run_key_moments(footage_id: int) -> str:
     return outcome
 
 
-@celery.task(
-    name="footage.key_moments",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
+@celery.task(name="footage.key_moments", **RELIABLE)
 def refresh_key_moments(footage_id: int) -> str:
     """Replace one analysed clip's key-moment keyframes (idempotent: reruns replace them)."""
     return run_key_moments(int(footage_id))
