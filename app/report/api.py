@@ -94,7 +94,8 @@ def officer(
     """One officer's improvement: ratings and activation lag month by month, first guidance, before/after.
     Officers may see their own; coordinators and governors their establishment's."""
     sm = resolve_officer(session, principal, staff_number, establishment)
-    report = service.officer_report_for(session, sm, principal.user.id, months=months)
+    hidden = blind_footage_ids(session, principal.user.id)
+    report = service.officer_report(session, sm, months=months, hide_footage=hidden)
     record(
         session,
         principal.actor,

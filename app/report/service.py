@@ -688,7 +688,7 @@ def officer_report(
     hide_footage: Collection[int] = (),
 ) -> OfficerReport:
     """One officer's improvement report. `hide_footage`: clips whose ratings are left out of every figure
-    (those the viewer owes a blind second rating: see `for_viewer`)."""
+    (those the viewer owes a blind second rating: `app.rating.service.blind_footage_ids`)."""
     dialect = _dialect(session)
     _tune(session, dialect)
     sid = officer.id
@@ -966,11 +966,3 @@ def find_officer(session: Session, establishment_id: int | None, staff_number: s
         stmt = stmt.where(STAFF.c.establishment_id == establishment_id)
     rows = session.execute(stmt).scalars().all()
     return rows[0] if len(rows) == 1 else None
-
-
-def officer_report_for(session: Session, officer: StaffMember, viewer_id: int | None, **kw: Any) -> OfficerReport:
-    """The report as this viewer may see it: ratings of clips they owe a blind second rating are left out of
-    the history and of every count, share and flag until they have given it."""
-    from app.rating.service import blind_footage_ids
-
-    return officer_report(session, officer, hide_footage=blind_footage_ids(session, viewer_id), **kw)

@@ -293,7 +293,7 @@ def officers_page(
 def _officer_page(
     request: Request, session: SessionDep, principal: Principal, officer: StaffMember, *, own: bool
 ) -> Response:
-    report = service.officer_report_for(session, officer, principal.user.id)
+    report = service.officer_report(session, officer, hide_footage=blind_footage_ids(session, principal.user.id))
     record(
         session,
         principal.actor,
