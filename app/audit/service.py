@@ -25,6 +25,8 @@ from app.core.db import unit_of_work
 from app.core.types import utcnow
 
 GENESIS = "0" * 64
+EVENTS: sa.Table = sa.inspect(AuditEvent).local_table  # type: ignore[assignment]
+HEAD: sa.Table = sa.inspect(AuditHead).local_table  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -78,16 +80,17 @@ def record(
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one entry in the caller's transaction (it is kept only if the change is)."""
+    """Append one entry in the caller's transaction (it is kept only if the change is). Returns the entry
+    as written (not attached to the session)."""
     # One statement takes the chain's end and moves it on. From here to the commit the head row is locked
     # (PostgreSQL) or the database write-locked (SQLite), so entries are numbered without gaps or forks.
-    # Three round trips in all (this, the entry, the new end's hash): this runs on every view.
+    # This runs on every view, so it is kept to two round trips on PostgreSQL: this, then the entry and the
+    # new end's hash in one statement. Core statements, not the ORM's unit of work.
     next_id, prev_hash = session.execute(
-        sa.update(AuditHead)
-        .where(col(AuditHead.id) == 1)
-        .values(last_id=col(AuditHead.last_id) + 1)
-        .returning(col(AuditHead.last_id), col(AuditHead.last_hash))
-        .execution_options(synchronize_session=False)
+        sa.update(HEAD)
+        .where(HEAD.c.id == 1)
+        .values(last_id=HEAD.c.last_id + 1)
+        .returning(HEAD.c.last_id, HEAD.c.last_hash)
     ).one()
     event = AuditEvent(
         id=next_id,
@@ -107,14 +110,14 @@ def record(
         hash="",
     )
     event.hash = compute_hash(event)
-    session.add(event)
-    session.flush()
-    session.execute(
-        sa.update(AuditHead)
-        .where(col(AuditHead.id) == 1)
-        .values(last_hash=event.hash)
-        .execution_options(synchronize_session=False)
-    )
+    insert = sa.insert(EVENTS).values({c.name: getattr(event, c.name) for c in EVENTS.columns})
+    move_end = sa.update(HEAD).where(HEAD.c.id == 1).values(last_hash=event.hash)
+    if session.get_bind().dialect.name == "postgresql":
+        # A data-modifying WITH runs whether or not the statement refers to it.
+        session.execute(move_end.add_cte(insert.cte("entry")))
+    else:
+        session.execute(insert)
+        session.execute(move_end)
     return event
 
 

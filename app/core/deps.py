@@ -19,12 +19,11 @@ from starlette.datastructures import FormData
 
 from app.audit.service import Actor, record_now
 from app.auth.models import Role, SessionKind, User, UserSession
-from app.auth.service import resolve_session
+from app.auth.service import resolve_signed_in
 from app.core.config import get_settings
 from app.core.db import get_session
 from app.core.logging import get_logger
 from app.core.security import tokens_match
-from app.establishment.models import Establishment
 
 log = get_logger("bwv.access")
 
@@ -116,15 +115,14 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
 
 
 def _resolve(session: Session, token: str, via: SessionKind) -> tuple[UserSession, User, str | None] | None:
-    resolved = resolve_session(session, token, kind=via)
-    if resolved is None:
+    found = resolve_signed_in(session, token, kind=via)
+    if found is None:
         return None
-    row, user = resolved
+    row, user, est_name = found
     # Detached, so error pages can still show who is signed in after the request's transaction rolls back.
     session.expunge(row)
     session.expunge(user)
-    est = session.get(Establishment, user.establishment_id) if user.establishment_id is not None else None
-    return row, user, (est.name if est else None)
+    return row, user, est_name
 
 
 async def optional_principal(request: Request, session: SessionDep) -> Principal | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
 
 from app.audit.service import record
 from app.core.deps import Admin, CoordinatorOrGovernor, CurrentPrincipal, SessionDep
+from app.core.http import ModelJSON
 from app.establishment.models import Establishment
 from app.rating.service import blind_footage_ids
 from app.report import service
@@ -35,7 +37,7 @@ def compliance(
     establishment: EstablishmentQ = None,
     date_from: FromQ = None,
     date_to: ToQ = None,
-) -> ComplianceSummary:
+) -> Response:
     """The governors' compliance summary for one establishment and period (see the module docstring of
     `app.report.service` for how each figure is worked out)."""
     est = resolve_establishment(session, principal, establishment)
@@ -50,7 +52,7 @@ def compliance(
         establishment_id=est.id,
         detail={"from": period.first.isoformat(), "to": period.last.isoformat(), "via": "api"},
     )
-    return summary
+    return ModelJSON(summary)
 
 
 @router.get("/compliance/compare", response_model=list[ComplianceSummary], responses=ERRORS)
@@ -73,14 +75,12 @@ def compare(principal: Admin, session: SessionDep, date_from: FromQ = None, date
 
 
 @router.get("/officers", response_model=list[OfficerOverviewRow], responses=ERRORS)
-def officers(
-    principal: CoordinatorOrGovernor, session: SessionDep, establishment: EstablishmentQ = None
-) -> list[OfficerOverviewRow]:
+def officers(principal: CoordinatorOrGovernor, session: SessionDep, establishment: EstablishmentQ = None) -> Response:
     est = resolve_establishment(session, principal, establishment)
     hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
     rows = service.officers_overview(session, est.id, hide_footage=hidden)  # type: ignore[arg-type]
     record(session, principal.actor, "report_view", object_type="officers_overview", establishment_id=est.id)
-    return rows
+    return ModelJSON(rows)
 
 
 @router.get("/officers/{staff_number}", response_model=OfficerReport, responses=ERRORS)
@@ -90,7 +90,7 @@ def officer(
     session: SessionDep,
     establishment: EstablishmentQ = None,
     months: Annotated[int, Query(ge=1, le=120, description="Months of history, month by month")] = 24,
-) -> OfficerReport:
+) -> Response:
     """One officer's improvement: ratings and activation lag month by month, first guidance, before/after.
     Officers may see their own; coordinators and governors their establishment's."""
     sm = resolve_officer(session, principal, staff_number, establishment)
@@ -105,4 +105,4 @@ def officer(
         establishment_id=sm.establishment_id,
         detail={"staff_number": sm.staff_number, "via": "api"},
     )
-    return report
+    return ModelJSON(report)

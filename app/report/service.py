@@ -41,6 +41,7 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -122,8 +123,11 @@ def _int(x: Any) -> int:
     return int(x or 0)
 
 
-def _shown(hide_footage: Collection[int]) -> list[Any]:
-    """Conditions leaving out the ratings of clips the viewer owes a blind second rating (none usually)."""
+def _shown(hide_footage: Collection[int] | sa.BindParameter[Any]) -> list[Any]:
+    """Conditions leaving out the ratings of clips the viewer owes a blind second rating (none usually).
+    `hide_footage` may be an expanding bind parameter (the officer report's prepared statements)."""
+    if isinstance(hide_footage, sa.BindParameter):
+        return [RT.c.footage_id.notin_(hide_footage)]
     return [RT.c.footage_id.notin_(sorted(hide_footage))] if hide_footage else []
 
 
@@ -679,6 +683,112 @@ def _breakdown_rows(rows: list[Any], total: int, labels: dict[str, str] | None =
 
 
 # ---------------------------------------------------------------- officer report
+@dataclass(frozen=True)
+class _OfficerStatements:
+    """The officer report's statements, built once per (dialect, months, hiding) with bind parameters:
+    building them takes longer than PostgreSQL takes to run them for an officer (bench/reports.py)."""
+
+    flag: Any
+    rated: Any
+    checks: Any
+    history: Any
+
+
+_OFFICER_MONTH_PARAMS = "month_from", "month_end_{}", "month_{}"
+
+
+@lru_cache(maxsize=32)
+def _officer_statements(dialect: str, months: int, hiding: bool) -> _OfficerStatements:
+    sid, est = sa.bindparam("sid", type_=sa.Integer()), sa.bindparam("est", type_=sa.Integer())
+    first_at: Any = sa.bindparam("first_at")  # NULL before any guidance: every comparison with it is then false
+    hidden: Any = sa.bindparam("hidden", expanding=True) if hiding else ()
+    first, end_, label = _OFFICER_MONTH_PARAMS
+    month_list = [
+        q.Month(
+            label=sa.bindparam(label.format(i), type_=sa.String()),  # type: ignore[arg-type]
+            start=sa.bindparam(first) if i == 0 else None,  # type: ignore[arg-type]
+            end=sa.bindparam(end_.format(i)),  # type: ignore[arg-type]
+        )
+        for i in range(months)
+    ]
+
+    flags = flags_subquery(est, staff_member_id=sid, hide_footage=hidden)  # type: ignore[arg-type]
+    flag = sa.select(flags.c.first_at, flags.c.after_count).where(flags.c.sid == sid)
+
+    def after_guidance(recorded: Any) -> Any:
+        return sa.case((recorded > first_at, 1), else_=0)
+
+    # Ratings: mix by phase and month, and unacknowledged guidance, in one pass (no join: the rating
+    # carries its clip's recording time).
+    mine = sa.and_(RT.c.wearer_id == sid, RT.c.establishment_id == est, _current(), *_shown(hidden))
+
+    # Acknowledgements are looked up rating by rating (a scalar subquery on the unique rating_id index): an
+    # officer has a few hundred ratings, and as EXISTS or a join PostgreSQL hashes every acknowledgement of
+    # every establishment instead (~85,000 rows in bench/reports.py; 10x slower).
+    def acknowledgement(column: Any) -> Any:
+        return sa.select(column).where(ACK.c.rating_id == RT.c.id).scalar_subquery()
+
+    unacked = sa.case((RT.c.rag.in_(NON_GREEN), sa.case((acknowledgement(ACK.c.id).is_(None), 1), else_=0)), else_=0)
+    rated_rows = (
+        sa.select(
+            RT.c.rag,
+            after_guidance(RT.c.recorded_at).label("after"),
+            q.month_bucket(RT.c.recorded_at, month_list).label("month"),
+            unacked.label("unacked"),
+        )
+        .where(mine)
+        .subquery("rated")
+    )
+    rated = sa.select(
+        rated_rows.c.rag, rated_rows.c.after, rated_rows.c.month, sa.func.count(), sa.func.sum(rated_rows.c.unacked)
+    ).group_by(rated_rows.c.rag, rated_rows.c.after, rated_rows.c.month)
+
+    # Activation checks: counts by status, phase and month, and the lag medians (overall, by phase, by
+    # month), one statement. The check carries its incident's force start.
+    check_rows = (
+        sa.select(
+            AR.c.status,
+            AR.c.lag_s,
+            after_guidance(AR.c.force_started_at).label("after"),
+            q.month_bucket(AR.c.force_started_at, month_list).label("month"),
+        )
+        .where(AR.c.staff_member_id == sid)
+        .cte("checks")
+    )
+    lags = sa.union_all(
+        sa.select(check_rows.c.lag_s, sa.literal("all").label("g")),
+        sa.select(check_rows.c.lag_s, _s(check_rows.c.after).label("g")),
+        sa.select(check_rows.c.lag_s, check_rows.c.month.label("g")).where(check_rows.c.month.isnot(None)),
+    ).subquery("lags")
+    medians = q.percentiles(dialect, lags, "lag_s", (0.5,), group="g").subquery("medians")
+    checks = sa.union_all(
+        sa.select(
+            sa.literal("checks").label("dim"),
+            _s(check_rows.c.status),
+            _s(check_rows.c.after),
+            _s(check_rows.c.month),
+            _f(sa.func.count()),
+        ).group_by(check_rows.c.status, check_rows.c.after, check_rows.c.month),
+        sa.select(sa.literal("lag"), _s(None), _s(None), _s(medians.c.g), _f(medians.c.p50)),
+    )
+
+    history = (
+        sa.select(
+            RT.c.footage_id,
+            RT.c.recorded_at,
+            RT.c.rag,
+            RT.c.rated_at,
+            RT.c.version,
+            RT.c.guidance,
+            acknowledgement(ACK.c.acknowledged_at),
+        )
+        .where(mine)
+        .order_by(RT.c.recorded_at.desc())
+        .limit(200)
+    )
+    return _OfficerStatements(flag=flag, rated=rated, checks=checks, history=history)
+
+
 def officer_report(
     session: Session,
     officer: StaffMember,
@@ -691,48 +801,27 @@ def officer_report(
     (those the viewer owes a blind second rating: `app.rating.service.blind_footage_ids`)."""
     dialect = _dialect(session)
     _tune(session, dialect)
-    sid = officer.id
     est = officer.establishment_id
     today = today or utcnow().astimezone(q.tz()).date()
     month_list = q.months_ending(today, months)
+    st = _officer_statements(dialect, months, bool(hide_footage))
+    first, end_, label = _OFFICER_MONTH_PARAMS
+    params: dict[str, Any] = {"sid": officer.id, "est": est, first: month_list[0].start}
+    for i, m in enumerate(month_list):
+        params[end_.format(i)] = m.end
+        params[label.format(i)] = m.label
+    if hide_footage:
+        params["hidden"] = sorted(hide_footage)
 
-    flags = flags_subquery(est, staff_member_id=sid, hide_footage=hide_footage)
-    flag = session.execute(sa.select(flags.c.first_at, flags.c.after_count).where(flags.c.sid == sid)).first()
+    flag = session.execute(st.flag, params).first()
     first_at: datetime | None = flag[0] if flag else None
     after_count = int(flag[1]) if flag else 0
+    params["first_at"] = first_at
 
-    def after_guidance(recorded: Any) -> Any:
-        return sa.case((recorded > first_at, 1), else_=0) if first_at is not None else sa.literal(0)
-
-    # Ratings: mix by phase and month, and unacknowledged guidance, in one pass (no join: the rating
-    # carries its clip's recording time).
-    mine = sa.and_(RT.c.wearer_id == sid, RT.c.establishment_id == est, _current(), *_shown(hide_footage))
-
-    # Acknowledgements are looked up rating by rating (a scalar subquery on the unique rating_id index): an
-    # officer has a few hundred ratings, and as EXISTS or a join PostgreSQL hashes every acknowledgement of
-    # every establishment instead (~85,000 rows in bench/reports.py; 10x slower).
-    def acknowledgement(column: Any) -> Any:
-        return sa.select(column).where(ACK.c.rating_id == RT.c.id).scalar_subquery()
-
-    unacked = sa.case((RT.c.rag.in_(NON_GREEN), sa.case((acknowledgement(ACK.c.id).is_(None), 1), else_=0)), else_=0)
-    rated = (
-        sa.select(
-            RT.c.rag,
-            after_guidance(RT.c.recorded_at).label("after"),
-            q.month_bucket(RT.c.recorded_at, month_list).label("month"),
-            unacked.label("unacked"),
-        )
-        .where(mine)
-        .subquery("rated")
-    )
     by_phase: dict[int, RagMix] = {0: RagMix(), 1: RagMix()}
     by_month: dict[str, RagMix] = {}
     unack = 0
-    for rag, after, month, n, n_unacked in session.execute(
-        sa.select(rated.c.rag, rated.c.after, rated.c.month, sa.func.count(), sa.func.sum(rated.c.unacked)).group_by(
-            rated.c.rag, rated.c.after, rated.c.month
-        )
-    ):
+    for rag, after, month, n, n_unacked in session.execute(st.rated, params):
         key = _name(rag)
         mix = by_phase[int(after)]
         setattr(mix, key, getattr(mix, key) + int(n))
@@ -746,40 +835,11 @@ def officer_report(
         red=by_phase[0].red + by_phase[1].red,
     )
 
-    # Activation checks: counts by status, phase and month, and the lag medians (overall, by phase, by
-    # month), one statement. The check carries its incident's force start.
-    checks = (
-        sa.select(
-            AR.c.status,
-            AR.c.lag_s,
-            after_guidance(AR.c.force_started_at).label("after"),
-            q.month_bucket(AR.c.force_started_at, month_list).label("month"),
-        )
-        .where(AR.c.staff_member_id == sid)
-        .cte("checks")
-    )
-    lags = sa.union_all(
-        sa.select(checks.c.lag_s, sa.literal("all").label("g")),
-        sa.select(checks.c.lag_s, _s(checks.c.after).label("g")),
-        sa.select(checks.c.lag_s, checks.c.month.label("g")).where(checks.c.month.isnot(None)),
-    ).subquery("lags")
-    medians = q.percentiles(dialect, lags, "lag_s", (0.5,), group="g").subquery("medians")
     activation = ActivationMix()
     phase_checks = {0: 0, 1: 0}
     month_checks: dict[str, int] = {}
     median_lag: dict[str, float | None] = {}
-    for dim, status, after, month, value in session.execute(
-        sa.union_all(
-            sa.select(
-                sa.literal("checks").label("dim"),
-                _s(checks.c.status),
-                _s(checks.c.after),
-                _s(checks.c.month),
-                _f(sa.func.count()),
-            ).group_by(checks.c.status, checks.c.after, checks.c.month),
-            sa.select(sa.literal("lag"), _s(None), _s(None), _s(medians.c.g), _f(medians.c.p50)),
-        )
-    ):
+    for dim, status, after, month, value in session.execute(st.checks, params):
         if dim == "lag":
             median_lag[month] = q.as_float(value)
             continue
@@ -789,20 +849,6 @@ def officer_report(
         if month is not None:
             month_checks[month] = month_checks.get(month, 0) + n
 
-    history_rows = session.execute(
-        sa.select(
-            RT.c.footage_id,
-            RT.c.recorded_at,
-            RT.c.rag,
-            RT.c.rated_at,
-            RT.c.version,
-            RT.c.guidance,
-            acknowledgement(ACK.c.acknowledged_at),
-        )
-        .where(mine)
-        .order_by(RT.c.recorded_at.desc())
-        .limit(200)
-    ).all()
     history = [
         OfficerRating(
             footage_id=r[0],
@@ -814,7 +860,7 @@ def officer_report(
             acknowledged_at=r[6],
             after_guidance=first_at is not None and r[1] > first_at,
         )
-        for r in history_rows
+        for r in session.execute(st.history, params).all()
     ]
 
     def phase(i: int) -> PhaseFigures:

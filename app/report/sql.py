@@ -72,7 +72,10 @@ def month_bucket(column: Any, months: Sequence[Month]) -> ColumnElement[Any]:
     if not months:
         return sa.null()
     whens: list[tuple[Any, Any]] = [(column < months[0].start, sa.null())]
-    whens += [(column < m.end, sa.literal(m.label)) for m in months]
+    # A label may already be a bind parameter (the officer report builds its statements once).
+    whens += [
+        (column < m.end, m.label if isinstance(m.label, sa.BindParameter) else sa.literal(m.label)) for m in months
+    ]
     return sa.case(*whens, else_=sa.null())
 
 

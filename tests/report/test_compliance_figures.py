@@ -115,6 +115,25 @@ def test_officer_report_before_and_after_guidance(session, world, rw):  # type: 
     assert [h.rag for h in r.history] == ["amber", "red", "amber"]  # F9, F8, F2 newest recording first
 
 
+def test_officer_report_leaves_out_hidden_clips_and_reuses_its_statements(session, world, rw):  # type: ignore[no-untyped-def]
+    """The report's statements are built once and reused with new parameters: what one call hides (a blind
+    second rating the viewer owes) must not leak into the next, nor one officer's figures into another's."""
+    a1 = service.find_officer(session, world.est_a, "A001")
+    a2 = service.find_officer(session, world.est_a, "A002")
+    day = date(2026, 11, 26)
+    hidden = service.officer_report(session, a2, today=day, months=3, hide_footage={rw.footage["F9"]})
+    assert hidden.ratings.model_dump() == {"green": 0, "amber": 1, "red": 1}
+    assert [h.rag for h in hidden.history] == ["red", "amber"]
+    assert (hidden.after.ratings, hidden.non_green_after_guidance, hidden.flagged) == (1, 1, False)
+    both = service.officer_report(session, a2, today=day, months=3, hide_footage={rw.footage["F9"], rw.footage["F8"]})
+    assert both.ratings.model_dump() == {"green": 0, "amber": 1, "red": 0} and len(both.history) == 1
+    again = service.officer_report(session, a2, today=day, months=3)
+    assert again.ratings.model_dump() == {"green": 0, "amber": 2, "red": 1} and again.flagged is True
+    other = service.officer_report(session, a1, today=day, months=3)
+    assert other.ratings.model_dump() == {"green": 2, "amber": 1, "red": 1}
+    assert other.first_guidance_at == utc(2026, 10, 7, 10)
+
+
 def test_officer_report_superseded_rating_is_not_the_first_guidance(session, world, rw):  # type: ignore[no-untyped-def]
     a1 = service.find_officer(session, world.est_a, "A001")
     r = service.officer_report(session, a1, today=date(2026, 11, 26), months=3)
