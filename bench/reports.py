@@ -11,6 +11,8 @@ Then, for a year's compliance summary and one officer's report:
   connection beside the rest; the replay does the same, and also prints the one-after-another time;
 - "API": `GET /api/v1/reports/...` with a bearer token against uvicorn in a subprocess on a free port
   (sign-in check, the audit entry, JSON), timed by the client.
+API and bare runs take turns, so a noisy spell of the machine falls on both alike. For reference, the bare
+statements are also timed run after run with nothing in between (hot caches: the lowest figure).
 Prints medians and the ratio. Targets: API within 1.5x of the bare SQL, and under 300 ms for a year's
 summary. Prints, never asserts.
 
@@ -45,6 +47,7 @@ N_INCIDENTS = 100_000
 N_CLIPS = 300_000
 N_RATINGS = 300_000
 N_OFFICERS = 400
+WARM_UP = 6
 YEARS = 5
 END = datetime(2026, 11, 1, tzinfo=UTC)
 LOCATIONS = [f"{w} wing" for w in "ABCDEFGHJK"] + ["Reception", "Segregation unit", "Healthcare", "Exercise yard"]
@@ -345,29 +348,33 @@ def _replay(conn: Any, statements: list[tuple[str, Any]]) -> None:
                 cur.fetchall()
 
 
-def time_bare(per_connection: list[list[tuple[str, Any]]], runs: int, *, at_once: bool) -> list[float]:
-    """Replay the statements on plain psycopg connections: all on one, one after another; or `at_once`,
+class Bare:
+    """Replays the statements on plain psycopg connections: all on one, one after another; or `at_once`,
     each connection's statements on a connection of their own at the same time, as the service does."""
-    from concurrent.futures import ThreadPoolExecutor
 
-    import psycopg
+    def __init__(self, per_connection: list[list[tuple[str, Any]]]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
 
-    conns = [psycopg.connect(db_url(), autocommit=True) for _ in per_connection]
-    out = []
-    try:
-        with ThreadPoolExecutor(max_workers=len(conns)) as pool:
-            for _ in range(runs + 2):
-                t0 = time.perf_counter()
-                if at_once:
-                    for f in [pool.submit(_replay, c, st) for c, st in zip(conns, per_connection, strict=True)]:
-                        f.result()
-                else:
-                    _replay(conns[0], [x for st in per_connection for x in st])
-                out.append(time.perf_counter() - t0)
-    finally:
-        for c in conns:
+        import psycopg
+
+        self.per_connection = per_connection
+        self.conns = [psycopg.connect(db_url(), autocommit=True) for _ in per_connection]
+        self.pool = ThreadPoolExecutor(max_workers=len(self.conns))
+
+    def once(self, *, at_once: bool) -> float:
+        t0 = time.perf_counter()
+        if at_once:
+            pairs = zip(self.conns, self.per_connection, strict=True)
+            for f in [self.pool.submit(_replay, c, st) for c, st in pairs]:
+                f.result()
+        else:
+            _replay(self.conns[0], [x for st in self.per_connection for x in st])
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.pool.shutdown()
+        for c in self.conns:
             c.close()
-    return out[2:]
 
 
 def free_port() -> int:
@@ -403,14 +410,30 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start")
 
 
-def time_api(client: Any, url: str, runs: int) -> list[float]:
-    out = []
-    for _ in range(runs + 2):
-        t0 = time.perf_counter()
-        r = client.get(url)
-        out.append(time.perf_counter() - t0)
-        assert r.status_code == 200, r.text[:300]
-    return out[2:]
+def time_api(client: Any, url: str) -> float:
+    t0 = time.perf_counter()
+    r = client.get(url)
+    elapsed = time.perf_counter() - t0
+    assert r.status_code == 200, r.text[:300]
+    return elapsed
+
+
+def measure(client: Any, url: str, bare: Bare, runs: int) -> tuple[list[float], list[float], list[float]]:
+    """API, bare (as the service) and bare one after another, interleaved run by run, so that a slower or
+    quieter spell of the machine falls on all three alike. The first runs warm up (psycopg prepares a
+    statement on its 5th run on a connection) and are dropped."""
+    api: list[float] = []
+    at_once: list[float] = []
+    sequential: list[float] = []
+    for i in range(runs + WARM_UP):
+        a = time_api(client, url)
+        b = bare.once(at_once=True)
+        c = bare.once(at_once=False) if len(bare.per_connection) > 1 else b
+        if i >= WARM_UP:
+            api.append(a)
+            at_once.append(b)
+            sequential.append(c)
+    return api, at_once, sequential
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -456,13 +479,24 @@ def main(argv: list[str] | None = None) -> int:
             for label, kind, params, url in cases:
                 statements = capture_sql(kind, params)
                 n = sum(len(st) for st in statements)
-                api = statistics.median(time_api(client, url, args.runs))
-                bare = statistics.median(time_bare(statements, args.runs, at_once=True))
-                print(f"{label:34} {bare * 1000:8.1f}ms {api * 1000:8.1f}ms {api / bare:6.2f}x"
+                bare = Bare(statements)
+                try:
+                    api_t, bare_t, seq_t = measure(client, url, bare, args.runs)
+                finally:
+                    bare.close()
+                api, at_once = statistics.median(api_t), statistics.median(bare_t)
+                print(f"{label:34} {at_once * 1000:8.1f}ms {api * 1000:8.1f}ms {api / at_once:6.2f}x"
                       f"   ({n} statements, {len(statements)} connection(s) at once, as the service)")  # fmt: skip
                 if len(statements) > 1:
-                    seq = statistics.median(time_bare(statements, args.runs, at_once=False))
+                    seq = statistics.median(seq_t)
                     print(f"{'  the same, one after another':34} {seq * 1000:8.1f}ms {'':>10} {api / seq:6.2f}x")
+                bare = Bare(statements)
+                try:
+                    hot = statistics.median([bare.once(at_once=True) for _ in range(args.runs + WARM_UP)][WARM_UP:])
+                finally:
+                    bare.close()
+                print(f"{'  bare SQL alone, run after run':34} {hot * 1000:8.1f}ms {'':>10} {api / hot:6.2f}x"
+                      "   (nothing else between runs: caches stay hot)")  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(timeout=10)

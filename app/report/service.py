@@ -694,7 +694,13 @@ class _OfficerStatements:
     history: Any
 
 
-_OFFICER_MONTH_PARAMS = "month_from", "month_end_{}", "month_{}"
+_OFFICER_MONTH_PARAMS = "month_from", "month_end_{}"
+
+
+def _month_key(i: int) -> str:
+    """The officer report's statements name month i of the report 'm<i>' (written in the SQL, not bound:
+    psycopg reuses its parsing of a statement only while it has at most 50 parameters)."""
+    return f"m{i}"
 
 
 @lru_cache(maxsize=32)
@@ -702,10 +708,10 @@ def _officer_statements(dialect: str, months: int, hiding: bool) -> _OfficerStat
     sid, est = sa.bindparam("sid", type_=sa.Integer()), sa.bindparam("est", type_=sa.Integer())
     first_at: Any = sa.bindparam("first_at")  # NULL before any guidance: every comparison with it is then false
     hidden: Any = sa.bindparam("hidden", expanding=True) if hiding else ()
-    first, end_, label = _OFFICER_MONTH_PARAMS
+    first, end_ = _OFFICER_MONTH_PARAMS
     month_list = [
         q.Month(
-            label=sa.bindparam(label.format(i), type_=sa.String()),  # type: ignore[arg-type]
+            label=sa.literal_column(f"'{_month_key(i)}'", sa.String()),  # type: ignore[arg-type]
             start=sa.bindparam(first) if i == 0 else None,  # type: ignore[arg-type]
             end=sa.bindparam(end_.format(i)),  # type: ignore[arg-type]
         )
@@ -805,11 +811,10 @@ def officer_report(
     today = today or utcnow().astimezone(q.tz()).date()
     month_list = q.months_ending(today, months)
     st = _officer_statements(dialect, months, bool(hide_footage))
-    first, end_, label = _OFFICER_MONTH_PARAMS
+    first, end_ = _OFFICER_MONTH_PARAMS
     params: dict[str, Any] = {"sid": officer.id, "est": est, first: month_list[0].start}
     for i, m in enumerate(month_list):
         params[end_.format(i)] = m.end
-        params[label.format(i)] = m.label
     if hide_footage:
         params["hidden"] = sorted(hide_footage)
 
@@ -890,12 +895,12 @@ def officer_report(
         months=[
             OfficerMonth(
                 month=m.label,
-                rag=by_month.get(m.label, RagMix()),
-                share_green=by_month.get(m.label, RagMix()).share("green"),
-                median_lag_s=median_lag.get(m.label),
-                checks=month_checks.get(m.label, 0),
+                rag=by_month.get(_month_key(i), RagMix()),
+                share_green=by_month.get(_month_key(i), RagMix()).share("green"),
+                median_lag_s=median_lag.get(_month_key(i)),
+                checks=month_checks.get(_month_key(i), 0),
             )
-            for m in month_list
+            for i, m in enumerate(month_list)
         ],
         history=history,
     )

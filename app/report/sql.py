@@ -72,9 +72,9 @@ def month_bucket(column: Any, months: Sequence[Month]) -> ColumnElement[Any]:
     if not months:
         return sa.null()
     whens: list[tuple[Any, Any]] = [(column < months[0].start, sa.null())]
-    # A label may already be a bind parameter (the officer report builds its statements once).
+    # A label may already be an SQL expression (the officer report builds its statements once).
     whens += [
-        (column < m.end, m.label if isinstance(m.label, sa.BindParameter) else sa.literal(m.label)) for m in months
+        (column < m.end, m.label if isinstance(m.label, sa.ColumnElement) else sa.literal(m.label)) for m in months
     ]
     return sa.case(*whens, else_=sa.null())
 
