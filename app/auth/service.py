@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -113,11 +114,9 @@ def resolve_session(session: Session, token: str, *, kind: SessionKind) -> tuple
     return None if found is None else (found[0], found[1])
 
 
-def resolve_signed_in(
-    session: Session, token: str, *, kind: SessionKind
-) -> tuple[UserSession, User, str | None] | None:
-    """As `resolve_session`, with the name of the user's establishment: one statement, as it runs on every
-    request (the establishment stays in the session's identity map for the request's own look-ups)."""
+def resolve_signed_in(session: Session, token: str, *, kind: SessionKind) -> tuple[UserSession, User, Any] | None:
+    """As `resolve_session`, with the user's establishment (None for admins): one statement, as it runs on
+    every request."""
     from app.establishment.models import Establishment
 
     s = get_settings()
@@ -146,7 +145,7 @@ def resolve_signed_in(
         session.exec(
             sa.update(UserSession).where(col(UserSession.id) == row.id).values(last_seen_at=now)  # type: ignore[call-overload]
         )
-    return row, user, (est.name if est is not None else None)
+    return row, user, est
 
 
 def create_user(

@@ -24,6 +24,7 @@ from app.core.config import get_settings
 from app.core.db import get_session
 from app.core.logging import get_logger
 from app.core.security import tokens_match
+from app.establishment.models import Establishment
 
 log = get_logger("bwv.access")
 
@@ -55,6 +56,7 @@ class Principal:
     session_row: UserSession
     via: SessionKind
     ip: str | None
+    establishment: Establishment | None = None  # the user's own, read with the sign-in check (detached)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -114,15 +116,17 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfFailure("The form had expired or was not sent from this service. Go back, reload and try again.")
 
 
-def _resolve(session: Session, token: str, via: SessionKind) -> tuple[UserSession, User, str | None] | None:
+def _resolve(session: Session, token: str, via: SessionKind) -> tuple[UserSession, User, Establishment | None] | None:
     found = resolve_signed_in(session, token, kind=via)
     if found is None:
         return None
-    row, user, est_name = found
+    row, user, est = found
     # Detached, so error pages can still show who is signed in after the request's transaction rolls back.
     session.expunge(row)
     session.expunge(user)
-    return row, user, est_name
+    if est is not None:
+        session.expunge(est)
+    return row, user, est
 
 
 async def optional_principal(request: Request, session: SessionDep) -> Principal | None:
@@ -141,11 +145,11 @@ async def optional_principal(request: Request, session: SessionDep) -> Principal
     found = await run_in_threadpool(_resolve, session, token, via)
     if found is None:
         return None
-    row, user, est_name = found
-    principal = Principal(user=user, session_row=row, via=via, ip=client_ip(request))
+    row, user, est = found
+    principal = Principal(user=user, session_row=row, via=via, ip=client_ip(request), establishment=est)
     request.state.principal = principal
     if user.establishment_id is not None:
-        request.state.establishment_name = est_name
+        request.state.establishment_name = est.name if est is not None else None
     try:
         await _check_csrf(request, principal)
     except CsrfFailure:

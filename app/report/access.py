@@ -28,7 +28,9 @@ def resolve_establishment(session: Session, principal: Principal, requested: str
     """`requested` is an establishment id or code. Others' establishments answer 404, like missing ones."""
     requested = (requested or "").strip() or None
     if not principal.is_admin:
-        own = session.get(Establishment, principal.establishment_id) if principal.establishment_id else None
+        own = principal.establishment  # read with the sign-in check
+        if own is None or own.id != principal.establishment_id:
+            own = session.get(Establishment, principal.establishment_id) if principal.establishment_id else None
         if own is None:
             raise HTTPException(status_code=404, detail="establishment not found")
         if requested is not None and requested not in (str(own.id), own.code):
