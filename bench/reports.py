@@ -47,7 +47,7 @@ N_INCIDENTS = 100_000
 N_CLIPS = 300_000
 N_RATINGS = 300_000
 N_OFFICERS = 400
-WARM_UP = 6
+WARM_UP = 12  # psycopg prepares on a connection's 5th run; the server's pool may rotate two connections
 YEARS = 5
 END = datetime(2026, 11, 1, tzinfo=UTC)
 LOCATIONS = [f"{w} wing" for w in "ABCDEFGHJK"] + ["Reception", "Segregation unit", "Healthcare", "Exercise yard"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -14,6 +14,9 @@ from app.auth.models import USERNAME_PATTERN, Role, SessionKind, SignInAttempt, 
 from app.core.config import get_settings
 from app.core.security import hash_password, new_token, token_digest, verify_password
 from app.core.types import utcnow
+
+if TYPE_CHECKING:
+    from app.establishment.models import Establishment
 
 
 class SignInRefused(Exception):
@@ -108,15 +111,11 @@ def end_session(session: Session, row: UserSession) -> None:
     session.add(row)
 
 
-def resolve_session(session: Session, token: str, *, kind: SessionKind) -> tuple[UserSession, User] | None:
-    """The live session and user for a token, or None if unknown, ended, idle too long or too old."""
-    found = resolve_signed_in(session, token, kind=kind)
-    return None if found is None else (found[0], found[1])
-
-
-def resolve_signed_in(session: Session, token: str, *, kind: SessionKind) -> tuple[UserSession, User, Any] | None:
-    """As `resolve_session`, with the user's establishment (None for admins): one statement, as it runs on
-    every request."""
+def resolve_signed_in(
+    session: Session, token: str, *, kind: SessionKind
+) -> tuple[UserSession, User, Establishment | None] | None:
+    """The live session, its user and the user's establishment (None for admins), or None if the token is
+    unknown, ended, idle too long or too old. One statement, as it runs on every request."""
     from app.establishment.models import Establishment
 
     s = get_settings()

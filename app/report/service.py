@@ -703,7 +703,7 @@ def _month_key(i: int) -> str:
     return f"m{i}"
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=512)  # 2 dialects x 120 month counts x hiding or not; a few KB each
 def _officer_statements(dialect: str, months: int, hiding: bool) -> _OfficerStatements:
     sid, est = sa.bindparam("sid", type_=sa.Integer()), sa.bindparam("est", type_=sa.Integer())
     first_at: Any = sa.bindparam("first_at")  # NULL before any guidance: every comparison with it is then false
@@ -812,7 +812,9 @@ def officer_report(
     month_list = q.months_ending(today, months)
     st = _officer_statements(dialect, months, bool(hide_footage))
     first, end_ = _OFFICER_MONTH_PARAMS
-    params: dict[str, Any] = {"sid": officer.id, "est": est, first: month_list[0].start}
+    params: dict[str, Any] = {"sid": officer.id, "est": est}
+    if month_list:
+        params[first] = month_list[0].start
     for i, m in enumerate(month_list):
         params[end_.format(i)] = m.end
     if hide_footage:

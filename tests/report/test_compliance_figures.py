@@ -132,6 +132,9 @@ def test_officer_report_leaves_out_hidden_clips_and_reuses_its_statements(sessio
     other = service.officer_report(session, a1, today=day, months=3)
     assert other.ratings.model_dump() == {"green": 2, "amber": 1, "red": 1}
     assert other.first_guidance_at == utc(2026, 10, 7, 10)
+    one = service.officer_report(session, a2, today=day, months=1)
+    assert [m.month for m in one.months] == ["2026-11"] and one.ratings.total == 3
+    assert service.officer_report(session, a2, today=day, months=0).months == []
 
 
 def test_officer_report_superseded_rating_is_not_the_first_guidance(session, world, rw):  # type: ignore[no-untyped-def]
