@@ -184,6 +184,7 @@ def run_key_moments(footage_id: int) -> str:
     from app.footage import key_moments
     from workers.video import VideoOpenFailure
     from workers.video.moments import frames_at
+    from workers.video.pipeline import compose_filmstrip
 
     refresh = key_moments.start(footage_id)
     if refresh is None:
@@ -194,7 +195,10 @@ def run_key_moments(footage_id: int) -> str:
         if refresh.moments:
             with _local_copy(refresh.storage_key) as path:
                 records = frames_at(path, refresh.moments, thumbs_dir=work)
-        outcome = key_moments.save(refresh, records, work)
+        # The filmstrip shows every keyframe, so it is made again with the new moments (or without the old).
+        images = key_moments.filmstrip_images(refresh, records, work)
+        made = bool(images) and compose_filmstrip(images, work / key_moments.FILMSTRIP)
+        outcome = key_moments.save(refresh, records, work, filmstrip=key_moments.FILMSTRIP if made else None)
     except (VideoOpenFailure, FootageFileMissing) as exc:
         # The clip read once; the integrity check reports a file that has gone or changed since.
         log.warning("key_moments_failed", footage=footage_id, reason=str(exc))

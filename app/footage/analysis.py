@@ -223,10 +223,12 @@ def save_results(
         footage = session.exec(select(Footage).where(Footage.id == footage_id).with_for_update()).first()
         if footage is None or footage.status == FootageStatus.purged:
             return False
-        # Thumbnails a key-moment refresh added (outside the run folder swapped below) go with their rows.
+        # Thumbnails and the filmstrip a key-moment refresh added (outside the run folder swapped below) go
+        # with their rows.
+        keys = [*session.exec(select(Keyframe.image_key).where(Keyframe.footage_id == footage_id)).all()]
         refreshed = [
             p
-            for key in session.exec(select(Keyframe.image_key).where(Keyframe.footage_id == footage_id)).all()
+            for key in [*keys, footage.filmstrip_key]
             if key and key.startswith(moments_dir(footage_id).name + "/") and (p := image_path(key))
         ]
         for model in (Keyframe, Segment, Finding):

@@ -14,7 +14,8 @@ again rather than store moments already out of date; a full analysis finishing m
 keyframes stand, checked the same way).
 
 Thumbnails go to `derived/<id>-moments/` with names unique to the run, beside the analysis run's folder (which a
-rerun swaps as a whole); the files of replaced rows are removed after the commit.
+rerun swaps as a whole); the files of replaced rows are removed after the commit. The clip's filmstrip, which
+shows every keyframe, is made again from the other keyframes' thumbnails and the new ones, and goes there too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,8 @@ class Refresh:
     storage_key: str
     attempt: int
     moments: list[tuple[float, str]]
+    # The clip's other keyframes' thumbnails (clip time, file), for the filmstrip, which shows every keyframe.
+    other_images: list[tuple[float, Path]] = field(default_factory=list)
 
 
 def start(footage_id: int) -> Refresh | None:
@@ -120,12 +123,34 @@ def start(footage_id: int) -> Refresh | None:
         footage = session.get(Footage, footage_id)
         if footage is None or footage.status != FootageStatus.analysed:
             return None
+        others = session.exec(
+            select(Keyframe.t, Keyframe.image_key).where(
+                Keyframe.footage_id == footage_id, col(Keyframe.reason).not_in(KEY_MOMENT_REASONS)
+            )
+        ).all()
         return Refresh(
             footage_id=footage_id,
             storage_key=footage.storage_key,
             attempt=footage.analysis_attempts,
             moments=key_moments(session, footage),
+            other_images=[(t, path) for t, key in others if (path := image_path(key)) is not None],
         )
+
+
+FILMSTRIP = "filmstrip.jpg"
+
+
+def filmstrip_images(refresh: Refresh, records: list[dict[str, Any]], work_dir: Path) -> list[Path]:
+    """Every keyframe thumbnail of the refreshed clip in clip order, each file once: the other keyframes' and
+    the new key moments' (a frame that is both appears once)."""
+    images = list(refresh.other_images) + [(float(r["t"]), work_dir / r["file"]) for r in records if r.get("file")]
+    seen: set[Path] = set()
+    out = []
+    for _t, path in sorted(images, key=lambda x: (x[0], str(x[1]))):
+        if path not in seen:
+            seen.add(path)
+            out.append(path)
+    return out
 
 
 STALE_WORK_S = 3600
@@ -152,10 +177,12 @@ def remove_files(paths: list[Path]) -> None:
         path.unlink(missing_ok=True)
 
 
-def save(refresh: Refresh, records: list[dict[str, Any]], work_dir: Path | None) -> str:
+def save(
+    refresh: Refresh, records: list[dict[str, Any]], work_dir: Path | None, *, filmstrip: str | None = None
+) -> str:
     """Replace the clip's key-moment keyframes with `records` (from `workers.video.moments.frames_at`) in ONE
-    transaction. Returns "saved", "requeued" (the links or times changed meanwhile) or "skipped" (re-analysed,
-    purged or gone meanwhile)."""
+    transaction, and its filmstrip with `filmstrip` (a file in `work_dir`) when given. Returns "saved",
+    "requeued" (the links or times changed meanwhile) or "skipped" (re-analysed, purged or gone meanwhile)."""
     fid = refresh.footage_id
     with unit_of_work() as session:
         footage = session.exec(select(Footage).where(Footage.id == fid).with_for_update()).first()
@@ -187,6 +214,15 @@ def save(refresh: Refresh, records: list[dict[str, Any]], work_dir: Path | None)
                     os.replace(work_dir / name, target / moved[name])
                 key = prefix + moved[name]
             session.add(Keyframe(footage_id=fid, t=float(kf["t"]), reason=str(kf["reason"])[:32], image_key=key))
+        if filmstrip and work_dir is not None and (work_dir / filmstrip).is_file():
+            target.mkdir(parents=True, exist_ok=True)
+            name = f"{token}_{filmstrip}"
+            os.replace(work_dir / filmstrip, target / name)
+            # The analysis run's own filmstrip stays in its folder (replaced with it); an earlier refresh's goes.
+            if (footage.filmstrip_key or "").startswith(prefix) and (old_strip := image_path(footage.filmstrip_key)):
+                old_files.append(old_strip)
+            footage.filmstrip_key = prefix + name
+            session.add(footage)
         record(
             session,
             SYSTEM,

@@ -7,9 +7,11 @@ through the outbox like every other, and are run here eagerly by task name. SQLi
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import cv2
 import pytest
 from sqlmodel import col, select
 
@@ -23,6 +25,7 @@ from app.incident.service import create_incident
 from tests.footage.test_analysis_service import FIRST_FRAME, register
 from workers.analysis_tasks import run_analysis
 from workers.celery_app import celery
+from workers.video.pipeline import FILMSTRIP_HEIGHT
 from workers.video.synth import make_clip
 
 CLIP_S = 12.0
@@ -35,6 +38,13 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("moments") / "clip.mp4"
     make_clip(path, seconds=CLIP_S, size=(320, 180), scenes=[6.0], overlay_text="CAM A1", seed=5)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_moments_left(engine):  # type: ignore[no-untyped-def]
+    """The data folder outlives each test's database, whose clips are numbered from 1 again."""
+    for folder in analysis.derived_root().glob("*-moments"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _incident(world, ref: str, *, force_at: float, force_s: float) -> int:
@@ -102,6 +112,26 @@ def _images(session, fid: int) -> list[Path | None]:
     return [analysis.image_path(k) for k in keys]
 
 
+def _filmstrip(session, fid: int) -> Path:
+    session.expire_all()
+    path = analysis.image_path(session.get(Footage, fid).filmstrip_key)
+    assert path is not None and path.is_file()
+    return path
+
+
+def _width(path: Path) -> int:
+    img = cv2.imread(str(path))
+    assert img is not None
+    return int(img.shape[1])
+
+
+def _tile_width(thumb: Path) -> int:
+    """The width a keyframe thumbnail takes in the filmstrip (scaled to its height)."""
+    img = cv2.imread(str(thumb))
+    assert img is not None
+    return max(1, int(round(img.shape[1] * FILMSTRIP_HEIGHT / img.shape[0])))
+
+
 def test_linked_after_analysis_moved_and_unlinked(as_user, engine, world, session, clip, tmp_path) -> None:
     c = as_user("coordinator.a")
     fid = register(world, clip, tmp_path, claimed=CLIP_S)
@@ -109,6 +139,7 @@ def test_linked_after_analysis_moved_and_unlinked(as_user, engine, world, sessio
     assert _moments(session, fid) == []  # not linked yet: no force keyframes
     others = _others(session, fid)
     assert {r[2] for r in others} == {"interval", "scene_change"}
+    analysed_width = _width(_filmstrip(session, fid))
     inc = _incident(world, "UOF-KM-1", force_at=3.0, force_s=5.0)
     assert _pending(session) == []  # the incident has no clips yet
 
@@ -120,13 +151,18 @@ def test_linked_after_analysis_moved_and_unlinked(as_user, engine, world, sessio
     first_images = _images(session, fid)
     assert len(first_images) == 2 and all(p is not None for p in first_images)
     assert _others(session, fid) == others  # scene-change and interval keyframes untouched
+    # The filmstrip is made again: the analysis's tiles plus the two new moments.
+    strip = _filmstrip(session, fid)
+    assert strip.parent == key_moments.moments_dir(fid) and strip.is_file()
+    assert _width(strip) == analysed_width + 2 * _tile_width(first_images[0])  # type: ignore[arg-type]
 
     # Run twice: one set, the replaced thumbnails gone.
     job = celery.tasks[TASK].apply(args=[fid])
     assert job.result == "saved"
     assert _moments(session, fid) == [(3.0, "force_started"), (8.0, "force_ended")]
     assert all(not p.exists() for p in first_images if p is not None)  # type: ignore[union-attr]
-    assert len(list(key_moments.moments_dir(fid).iterdir())) == 2
+    assert not strip.exists()  # the earlier refresh's filmstrip went with its thumbnails
+    assert len(list(key_moments.moments_dir(fid).iterdir())) == 3  # two thumbnails and the filmstrip
 
     # An edit that does not touch the times queues nothing.
     r = c.patch(f"/api/v1/incidents/{inc}", json={"description": "Refused to return to cell", "reason": "detail"})
@@ -154,7 +190,9 @@ def test_linked_after_analysis_moved_and_unlinked(as_user, engine, world, sessio
     assert r.status_code == 200 and r.json()["changed"] is True
     assert _run_pending(session) == ["saved"]
     assert _moments(session, fid) == []
-    assert list(key_moments.moments_dir(fid).iterdir()) == []
+    strip = _filmstrip(session, fid)
+    assert list(key_moments.moments_dir(fid).iterdir()) == [strip]  # thumbnails gone; the filmstrip without them
+    assert _width(strip) == analysed_width
     assert _others(session, fid) == others
 
 

@@ -211,23 +211,30 @@ class _Keyframes:
 
     def filmstrip(self) -> str | None:
         """A strip of small thumbnails, read back from disk so memory never grows with clip length."""
-        if self.dir is None or not self.files:
+        if self.dir is None or not compose_filmstrip(
+            [self.dir / name for name in self.files], self.dir / "filmstrip.jpg"
+        ):
             return None
-        files = self.files
-        if len(files) > FILMSTRIP_MAX_THUMBS:
-            step = len(files) / FILMSTRIP_MAX_THUMBS
-            files = [files[int(i * step)] for i in range(FILMSTRIP_MAX_THUMBS)]
-        tiles = []
-        for name in files:
-            img = cv2.imread(str(self.dir / name))
-            if img is None:
-                continue
-            w = max(1, int(round(img.shape[1] * FILMSTRIP_HEIGHT / img.shape[0])))
-            tiles.append(cv2.resize(img, (w, FILMSTRIP_HEIGHT), interpolation=cv2.INTER_AREA))
-        if not tiles:
-            return None
-        cv2.imwrite(str(self.dir / "filmstrip.jpg"), cv2.hconcat(tiles), [cv2.IMWRITE_JPEG_QUALITY, 80])
         return "filmstrip.jpg"
+
+
+def compose_filmstrip(images: Sequence[Path], out: Path) -> bool:
+    """Write `out`: the keyframe thumbnails `images` (in clip order) side by side, FILMSTRIP_HEIGHT high, at
+    most FILMSTRIP_MAX_THUMBS of them evenly spread. Read one at a time. False when none could be read."""
+    if len(images) > FILMSTRIP_MAX_THUMBS:
+        step = len(images) / FILMSTRIP_MAX_THUMBS
+        images = [images[int(i * step)] for i in range(FILMSTRIP_MAX_THUMBS)]
+    tiles = []
+    for path in images:
+        img = cv2.imread(str(path))
+        if img is None:
+            continue
+        w = max(1, int(round(img.shape[1] * FILMSTRIP_HEIGHT / img.shape[0])))
+        tiles.append(cv2.resize(img, (w, FILMSTRIP_HEIGHT), interpolation=cv2.INTER_AREA))
+    if not tiles:
+        return False
+    cv2.imwrite(str(out), cv2.hconcat(tiles), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return True
 
 
 def analyse_file(
