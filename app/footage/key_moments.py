@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,8 +183,32 @@ def save(
     """Replace the clip's key-moment keyframes with `records` (from `workers.video.moments.frames_at`) in ONE
     transaction, and its filmstrip with `filmstrip` (a file in `work_dir`) when given. Returns "saved",
     "requeued" (the links or times changed meanwhile) or "skipped" (re-analysed, purged or gone meanwhile)."""
+    placed: list[Path] = []  # files moved in before the commit: removed again if it does not happen
+    committed = False
+
+    def _committed() -> None:
+        nonlocal committed
+        committed = True
+
+    try:
+        return _save(refresh, records, work_dir, filmstrip, placed, _committed)
+    except BaseException:
+        if not committed:
+            remove_files(placed)
+        raise
+
+
+def _save(
+    refresh: Refresh,
+    records: list[dict[str, Any]],
+    work_dir: Path | None,
+    filmstrip: str | None,
+    placed: list[Path],
+    on_commit: Callable[[], None],
+) -> str:
     fid = refresh.footage_id
     with unit_of_work() as session:
+        after_commit(session, on_commit)  # first, so it runs before the other callbacks
         footage = session.exec(select(Footage).where(Footage.id == fid).with_for_update()).first()
         if footage is None or footage.status != FootageStatus.analysed or footage.analysis_attempts != refresh.attempt:
             return "skipped"
@@ -209,15 +233,17 @@ def save(
                 if name not in moved:
                     target.mkdir(parents=True, exist_ok=True)
                     moved[name] = f"{token}_{name}"
-                    # Before the commit: the rows never point at a file that is not there yet. A rollback
-                    # leaves an unreferenced file, removed with the folder when the clip is purged.
+                    # Before the commit: the rows never point at a file that is not there yet. If the
+                    # transaction rolls back, `save` removes it again.
                     os.replace(work_dir / name, target / moved[name])
+                    placed.append(target / moved[name])
                 key = prefix + moved[name]
             session.add(Keyframe(footage_id=fid, t=float(kf["t"]), reason=str(kf["reason"])[:32], image_key=key))
         if filmstrip and work_dir is not None and (work_dir / filmstrip).is_file():
             target.mkdir(parents=True, exist_ok=True)
             name = f"{token}_{filmstrip}"
             os.replace(work_dir / filmstrip, target / name)
+            placed.append(target / name)
             # The analysis run's own filmstrip stays in its folder (replaced with it); an earlier refresh's goes.
             if (footage.filmstrip_key or "").startswith(prefix) and (old_strip := image_path(footage.filmstrip_key)):
                 old_files.append(old_strip)

@@ -25,7 +25,8 @@ from app.incident.service import create_incident
 from tests.footage.test_analysis_service import FIRST_FRAME, register
 from workers.analysis_tasks import run_analysis
 from workers.celery_app import celery
-from workers.video.pipeline import FILMSTRIP_HEIGHT
+from workers.video.moments import frames_at
+from workers.video.pipeline import FILMSTRIP_HEIGHT, compose_filmstrip
 from workers.video.synth import make_clip
 
 CLIP_S = 12.0
@@ -293,3 +294,30 @@ def test_folders_left_by_a_killed_refresh_are_cleared(engine, world, clip, tmp_p
     assert work.is_dir() and not old.exists() and young.exists()  # a young one may belong to a running refresh
     key_moments.discard(work)
     key_moments.discard(young)
+
+
+def test_a_refresh_that_does_not_commit_leaves_no_files(engine, world, session, clip, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The thumbnails and filmstrip are moved in before the commit (rows never point at a missing file); when
+    the transaction fails they are removed again, and the clip keeps what it had."""
+    fid = register(world, clip, tmp_path, claimed=CLIP_S)
+    assert run_analysis(fid) == "analysed"
+    strip_before = _filmstrip(session, fid)
+    inc = _incident(world, "UOF-KM-9", force_at=3.0, force_s=5.0)
+    with unit_of_work() as s:
+        link(s, s.get(Footage, fid), inc, user_id=None, source="suggestion")  # type: ignore[arg-type]
+    refresh = key_moments.start(fid)
+    assert refresh is not None and len(refresh.moments) == 2
+    work = key_moments.new_work_dir(fid)
+    records = frames_at(clip, refresh.moments, thumbs_dir=work)
+    assert compose_filmstrip(key_moments.filmstrip_images(refresh, records, work), work / key_moments.FILMSTRIP)
+
+    def audit_fails(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(key_moments, "record", audit_fails)
+    with pytest.raises(RuntimeError):
+        key_moments.save(refresh, records, work, filmstrip=key_moments.FILMSTRIP)
+    assert list(key_moments.moments_dir(fid).iterdir()) == []  # moved in, then removed again
+    assert _moments(session, fid) == []
+    assert _filmstrip(session, fid) == strip_before
+    key_moments.discard(work)
