@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
+import os
 import threading
 import uuid
 from collections import OrderedDict
@@ -260,8 +261,47 @@ async def patch_upload(
     length, est, meta_fields = row.length, row.establishment_id, dict(row.metadata_)
     session.commit()  # no transaction (or SQLite write lock) held while bytes arrive
     path = part_path(upload_id)
-    if not path.exists():
-        raise HTTPException(status_code=404, detail="upload not found (its partial file is gone): start again")
+    # One request at a time per upload, from the first byte to the end of its registration: a lock on a
+    # descriptor of its own (the file's own closes when it is complete, before the footage is registered).
+    try:
+        lock_fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return await run_in_threadpool(_gone, session, upload_id)
+    try:
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HTTPException(status_code=409, detail="Another request is already sending this upload.") from None
+        if not path.exists():  # another request completed it (and removed the file) before we locked
+            return await run_in_threadpool(_gone, session, upload_id)
+        return await _append(request, session, principal, upload_id, path, offset_h, length, est, meta_fields)
+    finally:
+        os.close(lock_fd)
+
+
+def _gone(session: Session, upload_id: str) -> Response:
+    """The partial file is gone: completed by another request (answer as for a completed upload), or not."""
+    # A fresh read: the completing request may have committed since this request read the row.
+    row = session.get(UploadSession, upload_id, populate_existing=True)
+    if row is not None and row.completed_footage_id is not None:
+        return Response(
+            status_code=204,
+            headers=_tus_headers(**{"Upload-Offset": str(row.length), "Bwv-Footage-Id": str(row.completed_footage_id)}),
+        )
+    raise HTTPException(status_code=404, detail="upload not found (its partial file is gone): start again")
+
+
+async def _append(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    upload_id: str,
+    path: Any,
+    offset_h: str,
+    length: int,
+    est: int,
+    meta_fields: dict[str, Any],
+) -> Response:
     current = path.stat().st_size
     if int(offset_h) != current:
         raise HTTPException(
@@ -270,14 +310,6 @@ async def patch_upload(
             headers=_tus_headers(**{"Upload-Offset": str(current)}),
         )
     incoming = upload.IncomingFile(length, path=path, sha=_recall(upload_id, current))
-    try:
-        fcntl.flock(incoming.fileno, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        incoming.close()
-        raise HTTPException(status_code=409, detail="Another request is already sending this upload.") from None
-    if incoming.size != current:  # another request appended between our checks
-        incoming.close()
-        raise HTTPException(status_code=409, detail="The upload moved on: HEAD, then resume there.")
     disconnected = False
     try:
         try:
@@ -331,7 +363,9 @@ async def patch_upload(
                 done.completed_footage_id = outcome.footage.id
                 done.updated_at = utcnow()
                 session.add(done)
-                session.flush()
+            # Committed before the partial file goes (below): a request that then finds it gone reads the
+            # footage id here. The request's unit of work still runs the after-commit work at its end.
+            session.commit()
             return outcome
 
         outcome = await run_in_threadpool(_finish)

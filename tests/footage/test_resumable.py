@@ -182,3 +182,45 @@ def test_abandoned_uploads_are_cleared_by_the_purge(as_user, session, world) -> 
         assert purge_due(s).abandoned_uploads == 1
     assert session.get(UploadSession, old_id) is None and not part_path(old_id).exists()
     assert session.get(UploadSession, new_id) is not None and part_path(new_id).exists()
+
+
+def test_a_second_request_waits_out_the_completing_one(as_user, session, world, monkeypatch) -> None:
+    """The PATCH that completes an upload keeps it to itself until the footage is registered: a second PATCH
+    sent meanwhile (a client retrying the last chunk) is told another request is sending it, and one that
+    arrives after gets the footage id, not "start again"."""
+    import fcntl
+    import os
+
+    from app.footage import api_tus, upload
+
+    c = as_user("coordinator.a")
+    data = mp4_bytes(9000, seed=21)
+    url = _create(c, len(data))
+    upload_id = url.rsplit("/", 1)[1]
+    original = upload.finalize_upload
+    during: list[int] = []
+
+    def finalize_while_another_arrives(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fd = os.open(api_tus.part_path(upload_id), os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):  # the completing request still holds the upload
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        during.append(_patch(as_user("coordinator.a"), url, len(data), b"").status_code)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(upload, "finalize_upload", finalize_while_another_arrives)
+    done = _patch(c, url, 0, data)
+    assert done.status_code == 204, done.text
+    assert during == [409]
+    fid = done.headers["bwv-footage-id"]
+
+    # A request that read the row just before the completion was committed, and finds the file gone after.
+    stale = session.get(UploadSession, upload_id)
+    session.expunge(stale)
+    stale.completed_footage_id = None
+    monkeypatch.setattr(api_tus, "_own", lambda *_a: stale)
+    late = _patch(c, url, len(data), b"")
+    assert late.status_code == 204 and late.headers["bwv-footage-id"] == fid
+    assert len(session.exec(select(Footage)).all()) == 1 and incoming_files() == []
