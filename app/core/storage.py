@@ -6,11 +6,13 @@ the same content twice is a no-op. Deleting is only done by the retention purge.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -62,6 +64,27 @@ def incoming_dir() -> Path:
     path = get_settings().footage_dir / ".incoming"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextmanager
+def try_lock(path: Path) -> Iterator[bool]:
+    """Hold the lock a resumable upload's PATCH holds on its partial file (an exclusive `flock` on a
+    descriptor of its own) for the block: True when held or when there is no file, False when a request is
+    sending it now."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield True
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 def _hash_chunks(chunks: Iterator[bytes]) -> str:

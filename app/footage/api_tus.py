@@ -33,7 +33,7 @@ from starlette.requests import ClientDisconnect
 
 from app.audit.service import record_now
 from app.core.deps import Coordinator, CurrentPrincipal, Principal, SessionDep, record_out_of_scope
-from app.core.storage import incoming_dir
+from app.core.storage import incoming_dir, try_lock
 from app.core.types import utcnow
 from app.footage import upload
 from app.footage.models import UploadSession
@@ -274,7 +274,7 @@ async def patch_upload(
             raise HTTPException(status_code=409, detail="Another request is already sending this upload.") from None
         if not path.exists():  # another request completed it (and removed the file) before we locked
             return await run_in_threadpool(_gone, session, upload_id)
-        return await _append(request, session, principal, upload_id, path, offset_h, length, est, meta_fields)
+        return await _append(request, session, principal, upload_id, path, lock_fd, offset_h, length, est, meta_fields)
     finally:
         os.close(lock_fd)
 
@@ -297,6 +297,7 @@ async def _append(
     principal: Principal,
     upload_id: str,
     path: Any,
+    lock_fd: int,
     offset_h: str,
     length: int,
     est: int,
@@ -309,7 +310,13 @@ async def _append(
             detail=f"Upload-Offset {offset_h} does not match the {current} bytes received: HEAD, then resume there.",
             headers=_tus_headers(**{"Upload-Offset": str(current)}),
         )
-    incoming = upload.IncomingFile(length, path=path, sha=_recall(upload_id, current))
+    try:
+        incoming = upload.IncomingFile(length, path=path, sha=_recall(upload_id, current))
+    except FileNotFoundError:  # cancelled or completed since we looked
+        return await run_in_threadpool(_gone, session, upload_id)
+    if os.fstat(incoming.fileno).st_ino != os.fstat(lock_fd).st_ino:  # not the file we locked
+        incoming.close()
+        raise HTTPException(status_code=409, detail="The upload moved on: HEAD, then resume there.")
     disconnected = False
     try:
         try:
@@ -388,7 +395,7 @@ def _save_offset(session: Session, upload_id: str, offset: int) -> None:
         row.offset = offset
         row.updated_at = utcnow()
         session.add(row)
-        session.flush()
+        session.commit()  # while the upload's lock is held, so offsets are committed in order
 
 
 def _drop(session: Session, upload_id: str) -> None:
@@ -414,8 +421,15 @@ def _refused(principal: Principal, est: int, exc: HTTPException) -> None:
 def delete_upload(upload_id: UploadId, principal: Coordinator, session: SessionDep) -> Response:
     """Give up an unfinished upload: its partial file is removed."""
     row = _own(session, principal, upload_id)
-    if row.completed_footage_id is None:
-        part_path(upload_id).unlink(missing_ok=True)
-    session.delete(row)
-    session.flush()
+    with try_lock(part_path(upload_id)) as held:
+        if not held:
+            raise HTTPException(
+                status_code=409,
+                detail="A request is sending this upload now: stop it, then cancel.",
+                headers=_tus_headers(),
+            )
+        if row.completed_footage_id is None:
+            part_path(upload_id).unlink(missing_ok=True)
+        session.delete(row)
+        session.commit()  # before the lock goes, so a PATCH waiting for it finds neither file nor row
     return Response(status_code=204, headers=_tus_headers())

@@ -22,7 +22,7 @@ from app.audit.service import SYSTEM, Actor, record
 from app.core.config import get_settings
 from app.core.hooks import on_footage_linked, on_incident_changed
 from app.core.logging import get_logger
-from app.core.storage import get_storage, incoming_dir
+from app.core.storage import get_storage, incoming_dir, try_lock
 from app.core.types import utcnow
 from app.footage.models import Footage, FootageIncident, FootageStatus, FootageTombstone, UploadSession
 from app.incident.models import Incident
@@ -124,6 +124,9 @@ class PurgeReport:
 
 def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: str) -> bool:
     """Delete one clip's file and thumbnails, keep a tombstone, audit. Idempotent."""
+    # Locked first (PostgreSQL; SQLite's transaction already is): an analysis or key-moment refresh saving
+    # now finishes before the files go, and one that comes after finds the clip purged and stores nothing.
+    session.refresh(footage, with_for_update=True)
     if footage.status == FootageStatus.purged:
         return False
     assert footage.id is not None
@@ -212,7 +215,6 @@ def purge_due(session: Session, *, now: datetime | None = None, actor: Actor = S
         footage = session.get(Footage, fid)
         if footage is None:
             continue
-        session.refresh(footage)
         why = (
             f"retention: linked footage kept {s.retention_linked_years} years after the incident"
             if linked
@@ -232,8 +234,14 @@ def _expire_uploads(session: Session, now: datetime, days: int = 7) -> int:
             col(UploadSession.updated_at) < now - timedelta(days=days),
         )
     ).all()
+    expired = 0
     for up in stale:
-        (incoming_dir() / f"tus-{up.id}.part").unlink(missing_ok=True)
-        session.delete(up)
+        path = incoming_dir() / f"tus-{up.id}.part"
+        with try_lock(path) as held:
+            if not held:  # being sent right now after all: not abandoned
+                continue
+            path.unlink(missing_ok=True)
+            session.delete(up)
+            expired += 1
     session.flush()
-    return len(stale)
+    return expired

@@ -275,11 +275,15 @@ class IncomingFile:
     """A temporary file being filled with an upload, hashed as it is written. Remove with `discard()`."""
 
     def __init__(self, limit: int, *, path: Path | None = None, sha: Any = None) -> None:
-        """A new temporary file, or (`path`) an existing partial upload to append to; `sha` is the hash state
-        of the bytes already there (re-computed from the file when not given)."""
+        """A new temporary file, or (`path`) an existing partial upload to append to (FileNotFoundError when it
+        is not there); `sha` is the hash state of the bytes already there (re-computed from the file when not
+        given)."""
         self.limit = limit
         self.path = path or incoming_dir() / f"{uuid.uuid4().hex}.part"
-        self._fh = open(self.path, "ab" if path is not None else "xb")  # noqa: SIM115 - closed in finish()/discard()
+        if path is not None:  # appending: FileNotFoundError if it has gone (never made again, empty)
+            self._fh = os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND), "ab")
+        else:
+            self._fh = open(self.path, "xb")  # noqa: SIM115 - closed in finish()/discard()
         self.size = self._fh.tell()
         self._head = b""
         self._sniff = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -214,13 +215,85 @@ def test_a_second_request_waits_out_the_completing_one(as_user, session, world, 
     done = _patch(c, url, 0, data)
     assert done.status_code == 204, done.text
     assert during == [409]
-    fid = done.headers["bwv-footage-id"]
-
-    # A request that read the row just before the completion was committed, and finds the file gone after.
-    stale = session.get(UploadSession, upload_id)
-    session.expunge(stale)
-    stale.completed_footage_id = None
-    monkeypatch.setattr(api_tus, "_own", lambda *_a: stale)
-    late = _patch(c, url, len(data), b"")
-    assert late.status_code == 204 and late.headers["bwv-footage-id"] == fid
     assert len(session.exec(select(Footage)).all()) == 1 and incoming_files() == []
+
+
+@pytest.mark.parametrize("stale_row", [False, True], ids=["reads-after-commit", "read-before-commit"])
+def test_a_request_arriving_as_the_upload_completes_gets_its_footage(as_user, session, world, monkeypatch, stale_row):  # type: ignore[no-untyped-def]
+    """Another PATCH that runs just after the completing one removed the partial file (and before that
+    request ends) is answered with the footage id, not "start again": the completion is committed before the
+    file goes, and a row read before that commit is read again."""
+    from app.footage import api_tus, upload
+
+    c = as_user("coordinator.a")
+    data = mp4_bytes(9000, seed=22)
+    url = _create(c, len(data))
+    upload_id = url.rsplit("/", 1)[1]
+    before = session.get(UploadSession, upload_id)
+    session.expunge(before)  # the row as a request that read it before the completion would hold it
+    own = api_tus._own
+    if stale_row:
+        monkeypatch.setattr(api_tus, "_own", lambda s, *_a: s.merge(before, load=False))
+    discard = upload.IncomingFile.discard
+    late: list[Any] = []
+
+    def discard_then_another_arrives(self):  # type: ignore[no-untyped-def]
+        discard(self)
+        if self.path == api_tus.part_path(upload_id) and not late:
+            late.append(_patch(as_user("coordinator.a"), url, len(data), b""))
+
+    monkeypatch.setattr(upload.IncomingFile, "discard", discard_then_another_arrives)
+    done = _patch(c, url, 0, data)
+    monkeypatch.setattr(api_tus, "_own", own)
+    assert done.status_code == 204, done.text
+    assert [(r.status_code, r.headers.get("bwv-footage-id")) for r in late] == [(204, done.headers["bwv-footage-id"])]
+    assert len(session.exec(select(Footage)).all()) == 1 and incoming_files() == []
+
+
+def test_cancel_and_the_purge_leave_an_upload_being_sent_alone(as_user, session, world) -> None:
+    from datetime import timedelta
+
+    from app.core.db import unit_of_work
+    from app.core.storage import try_lock
+    from app.core.types import utcnow
+    from app.footage.api_tus import part_path
+    from app.footage.retention import purge_due
+
+    c = as_user("coordinator.a")
+    url = _create(c, 10_000)
+    upload_id = url.rsplit("/", 1)[1]
+    _patch(c, url, 0, mp4_bytes(5000, seed=23))
+    with unit_of_work() as s:
+        up = s.get(UploadSession, upload_id)
+        up.updated_at = utcnow() - timedelta(days=8)  # type: ignore[union-attr]
+        s.add(up)
+    with try_lock(part_path(upload_id)) as held:  # as a PATCH sending bytes holds it
+        assert held
+        r = c.delete(url, headers=TUS)
+        assert r.status_code == 409 and "sending this upload" in r.json()["detail"]
+        with unit_of_work() as s:
+            assert purge_due(s).abandoned_uploads == 0
+        assert part_path(upload_id).exists() and session.get(UploadSession, upload_id) is not None
+    assert c.delete(url, headers=TUS).status_code == 204
+    assert not part_path(upload_id).exists()
+
+
+def test_a_partial_file_removed_under_a_patch_is_not_made_again(as_user, session, world, monkeypatch) -> None:
+    """Cancelled between the PATCH's checks and its opening the file: 404, and no empty file is left."""
+    from app.footage import api_tus
+
+    c = as_user("coordinator.a")
+    data = mp4_bytes(9000, seed=24)
+    url = _create(c, len(data))
+    upload_id = url.rsplit("/", 1)[1]
+    assert _patch(c, url, 0, data[:4000]).status_code == 204
+    recall = api_tus._recall
+
+    def removed_meanwhile(uid, offset):  # type: ignore[no-untyped-def]
+        api_tus.part_path(uid).unlink()
+        return recall(uid, offset)
+
+    monkeypatch.setattr(api_tus, "_recall", removed_meanwhile)
+    r = _patch(c, url, 4000, data[4000:])
+    assert r.status_code == 404 and "start again" in r.json()["detail"]
+    assert not api_tus.part_path(upload_id).exists() and incoming_files() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -188,3 +189,42 @@ def test_moving_the_incident_moves_the_due_date(as_user, session, world) -> None
     session.expire_all()
     after = session.get(Footage, fid).purge_due_at  # type: ignore[union-attr]
     assert before is not None and after is not None and after - before > timedelta(days=7)
+
+
+def test_purge_waits_for_a_refresh_saving_now(as_user, session, world) -> None:
+    """A key-moment refresh (or an analysis) saving when the clip falls due holds the clip's row: the purge
+    waits, then removes what the refresh stored too. Before, it removed the folders first and the refresh's
+    thumbnails and filmstrip stayed after the purge."""
+    import threading
+    import time
+
+    from sqlmodel import col
+
+    from app.footage.key_moments import moments_dir
+    from app.footage.retention import due_date, purge_due
+
+    fid = _upload(as_user("coordinator.a"), 31)
+    _age(fid, 400)
+    with unit_of_work() as s:  # its due date already stored, so the purge has nothing to write before it
+        f = s.get(Footage, fid)
+        f.purge_due_at = due_date(uploaded_at=f.uploaded_at, latest_incident_end=None, legal_hold=False, purged=False)  # type: ignore[union-attr]
+        s.add(f)
+    outcome: list[Any] = []
+
+    def purge() -> None:
+        with unit_of_work() as s:
+            outcome.append(purge_due(s).purged)
+
+    with unit_of_work() as s:  # as `key_moments.save` does
+        s.exec(select(Footage).where(col(Footage.id) == fid).with_for_update()).one()
+        purger = threading.Thread(target=purge)
+        purger.start()
+        time.sleep(0.5)
+        assert purger.is_alive()  # waiting for the clip's row, not removing files under the refresh
+        moments_dir(fid).mkdir(parents=True, exist_ok=True)
+        (moments_dir(fid) / "abc_filmstrip.jpg").write_bytes(b"\xff\xd8 refresh's filmstrip")
+    purger.join(timeout=60)
+    assert outcome == [[fid]]
+    session.expire_all()
+    assert session.get(Footage, fid).status == FootageStatus.purged  # type: ignore[union-attr]
+    assert not moments_dir(fid).exists()
