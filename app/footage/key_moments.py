@@ -194,8 +194,25 @@ def save(
         return _save(refresh, records, work_dir, filmstrip, placed, _committed)
     except BaseException:
         if not committed:
-            remove_files(placed)
+            _remove_unreferenced(refresh.footage_id, placed)
         raise
+
+
+def _remove_unreferenced(footage_id: int, placed: list[Path]) -> None:
+    """After a failed commit: remove the files it moved in, unless the database kept them after all (a
+    connection lost during COMMIT leaves that unknown). Unsure: keep them (purged with the clip)."""
+    if not placed:
+        return
+    try:
+        with unit_of_work() as session:
+            keys = set(session.exec(select(Keyframe.image_key).where(Keyframe.footage_id == footage_id)).all())
+            footage = session.get(Footage, footage_id)
+            if footage is not None:
+                keys.add(footage.filmstrip_key)
+    except Exception:  # noqa: BLE001 - the database is unreachable: leaving the files is the safe side
+        return
+    referenced = {p for k in keys if k and (p := image_path(k)) is not None}
+    remove_files([p for p in placed if p.resolve() not in referenced])
 
 
 def _save(

@@ -321,3 +321,33 @@ def test_a_refresh_that_does_not_commit_leaves_no_files(engine, world, session, 
     assert _moments(session, fid) == []
     assert _filmstrip(session, fid) == strip_before
     key_moments.discard(work)
+
+
+def test_files_of_a_commit_that_happened_after_all_are_kept(
+    engine, world, session, clip, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A COMMIT that raises although the database kept it (connection lost on the way back): the files the
+    committed rows point at are not removed."""
+    fid = register(world, clip, tmp_path, claimed=CLIP_S)
+    assert run_analysis(fid) == "analysed"
+    inc = _incident(world, "UOF-KM-10", force_at=3.0, force_s=5.0)
+    with unit_of_work() as s:
+        link(s, s.get(Footage, fid), inc, user_id=None, source="suggestion")  # type: ignore[arg-type]
+    original = key_moments._save
+
+    def committed_then_lost(refresh, records, work_dir, filmstrip, placed, _on_commit):  # type: ignore[no-untyped-def]
+        original(refresh, records, work_dir, filmstrip, placed, lambda: None)
+        raise ConnectionError("connection lost while the commit's answer was on its way")
+
+    monkeypatch.setattr(key_moments, "_save", committed_then_lost)
+    refresh = key_moments.start(fid)
+    assert refresh is not None
+    work = key_moments.new_work_dir(fid)
+    records = frames_at(clip, refresh.moments, thumbs_dir=work)
+    assert compose_filmstrip(key_moments.filmstrip_images(refresh, records, work), work / key_moments.FILMSTRIP)
+    with pytest.raises(ConnectionError):
+        key_moments.save(refresh, records, work, filmstrip=key_moments.FILMSTRIP)
+    key_moments.discard(work)
+    assert _moments(session, fid) == [(3.0, "force_started"), (8.0, "force_ended")]
+    assert all(p is not None for p in _images(session, fid))  # the committed rows' files are there
+    assert _filmstrip(session, fid).parent == key_moments.moments_dir(fid)
