@@ -219,41 +219,43 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     async def _pool_exhausted(request: Request, exc: Exception) -> Response:
         log.warning("database_busy", path=request.url.path)
-        if wants_json(request):
-            return JSONResponse(
-                {"detail": "The service is busy; try again shortly."}, status_code=503, headers={"Retry-After": "2"}
-            )
-        return _error_page(request, 503, "Service busy", "The service is busy. Nothing was saved; try again shortly.")
+        return _unavailable(
+            request,
+            "The service is busy; try again shortly.",
+            retry_after=2,
+            title="Service busy",
+            page="The service is busy. Nothing was saved; try again shortly.",
+        )
 
     @app.exception_handler(StorageBusy)
     async def _storage_busy(request: Request, exc: Exception) -> Response:
         log.warning("storage_busy", path=request.url.path, error=str(exc)[:200])
-        if wants_json(request):
-            return JSONResponse(
-                {"detail": "Footage storage is busy; nothing was saved. Try again shortly."},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
-        return _error_page(
-            request, 503, "Service busy", "Footage storage is busy. Nothing was saved; try again shortly."
+        return _unavailable(
+            request,
+            "Footage storage is busy; nothing was saved. Try again shortly.",
+            retry_after=5,
+            title="Service busy",
+            page="Footage storage is busy. Nothing was saved; try again shortly.",
         )
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)
     async def _db_down(request: Request, exc: Exception) -> Response:
         log.error("database_unavailable", error=str(exc).splitlines()[0][:200])
-        if wants_json(request):
-            return JSONResponse(
-                {"detail": "The database is unavailable; try again shortly."},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
-        return _error_page(
+        return _unavailable(
             request,
-            503,
-            "Service unavailable",
-            "The service cannot reach its database. Nothing you entered has been saved; try again in a minute.",
+            "The database is unavailable; try again shortly.",
+            retry_after=5,
+            title="Service unavailable",
+            page="The service cannot reach its database. Nothing you entered has been saved; try again in a minute.",
         )
+
+
+def _unavailable(request: Request, detail: str, *, retry_after: int, title: str, page: str) -> Response:
+    """503: JSON with Retry-After for API clients, an error page for people."""
+    if wants_json(request):
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": str(retry_after)})
+    return _error_page(request, 503, title, page)
 
 
 def not_found(what: str) -> HTTPException:
