@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -67,24 +67,32 @@ def incoming_dir() -> Path:
 
 
 @contextmanager
-def try_lock(path: Path) -> Iterator[bool]:
-    """Hold the lock a resumable upload's PATCH holds on its partial file (an exclusive `flock` on a
-    descriptor of its own) for the block: True when held or when there is no file, False when a request is
-    sending it now."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        yield True
-        return
+def locked(path: Path) -> Iterator[int | None]:
+    """The lock a resumable upload's PATCH holds on its partial file, for the block: an exclusive `flock` on
+    a descriptor of its own (yielded), or None when another request holds it. FileNotFoundError when there
+    is no file."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield False
+            yield None
             return
-        yield True
+        yield fd
     finally:
         os.close(fd)
+
+
+@contextmanager
+def try_lock(path: Path) -> Iterator[bool]:
+    """`locked` for those who only remove the file: True when held or when there is no file, False when a
+    request is sending it now."""
+    with ExitStack() as stack:
+        try:
+            held = stack.enter_context(locked(path)) is not None
+        except FileNotFoundError:
+            held = True
+        yield held
 
 
 def _hash_chunks(chunks: Iterator[bytes]) -> str:

@@ -225,11 +225,12 @@ def save_results(
             return False
         # Thumbnails and the filmstrip a key-moment refresh added (outside the run folder swapped below) go
         # with their rows.
-        keys = [*session.exec(select(Keyframe.image_key).where(Keyframe.footage_id == footage_id)).all()]
+        keys = [
+            *session.exec(select(Keyframe.image_key).where(Keyframe.footage_id == footage_id)).all(),
+            footage.filmstrip_key,
+        ]
         refreshed = [
-            p
-            for key in [*keys, footage.filmstrip_key]
-            if key and key.startswith(moments_dir(footage_id).name + "/") and (p := image_path(key))
+            p for key in keys if key and key.startswith(moments_dir(footage_id).name + "/") and (p := image_path(key))
         ]
         for model in (Keyframe, Segment, Finding):
             session.exec(sa.delete(model).where(col(model.footage_id) == footage_id))  # type: ignore[attr-defined, call-overload]

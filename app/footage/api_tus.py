@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fcntl
 import os
 import threading
 import uuid
 from collections import OrderedDict
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request
@@ -33,7 +33,7 @@ from starlette.requests import ClientDisconnect
 
 from app.audit.service import record_now
 from app.core.deps import Coordinator, CurrentPrincipal, Principal, SessionDep, record_out_of_scope
-from app.core.storage import incoming_dir, try_lock
+from app.core.storage import incoming_dir, locked, try_lock
 from app.core.types import utcnow
 from app.footage import upload
 from app.footage.models import UploadSession
@@ -263,20 +263,16 @@ async def patch_upload(
     path = part_path(upload_id)
     # One request at a time per upload, from the first byte to the end of its registration: a lock on a
     # descriptor of its own (the file's own closes when it is complete, before the footage is registered).
-    try:
-        lock_fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return await run_in_threadpool(_gone, session, upload_id)
-    try:
+    with ExitStack() as stack:
         try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise HTTPException(status_code=409, detail="Another request is already sending this upload.") from None
+            lock_fd = stack.enter_context(locked(path))
+        except FileNotFoundError:
+            return await run_in_threadpool(_gone, session, upload_id)
+        if lock_fd is None:
+            raise HTTPException(status_code=409, detail="Another request is already sending this upload.")
         if not path.exists():  # another request completed it (and removed the file) before we locked
             return await run_in_threadpool(_gone, session, upload_id)
         return await _append(request, session, principal, upload_id, path, lock_fd, offset_h, length, est, meta_fields)
-    finally:
-        os.close(lock_fd)
 
 
 def _gone(session: Session, upload_id: str) -> Response:
