@@ -14,7 +14,9 @@ Then, for a year's compliance summary and one officer's report:
 API and bare runs take turns, so a noisy spell of the machine falls on both alike. For reference, the bare
 statements are also timed run after run with nothing in between (hot caches: the lowest figure).
 Prints medians and the ratio. Targets: API within 1.5x of the bare SQL, and under 300 ms for a year's
-summary. Prints, never asserts.
+summary. Prints, never asserts. Machines differ (session machines here have differed by about 1.5x on the same
+statements), so it also prints a yardstick: PostgreSQL counting 2 million generated rows, nothing read from
+disk; compare absolute times from two machines only beside their yardsticks.
 
     python bench/reports.py                 # seed if needed, then measure
     python bench/reports.py --reseed        # drop and seed again
@@ -377,6 +379,20 @@ class Bare:
             c.close()
 
 
+def yardstick() -> float:
+    """Median time PostgreSQL takes to count 2 million generated rows: CPU only, for comparing machines."""
+    import psycopg
+
+    with psycopg.connect(db_url(), autocommit=True) as conn:
+        conn.execute("SET jit = off")
+        times = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            conn.execute("SELECT count(*) FROM generate_series(1, 2000000)").fetchone()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -501,7 +517,8 @@ def main(argv: list[str] | None = None) -> int:
         proc.terminate()
         proc.wait(timeout=10)
     load = os.getloadavg()
-    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min);"
+          f" yardstick {yardstick() * 1000:.0f} ms (PostgreSQL counts 2 million generated rows)")  # fmt: skip
     print("targets: API within 1.5x of the bare SQL; the year's summary under 300 ms")
     return 0
 

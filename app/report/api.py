@@ -56,7 +56,7 @@ def compliance(
 
 
 @router.get("/compliance/compare", response_model=list[ComplianceSummary], responses=ERRORS)
-def compare(principal: Admin, session: SessionDep, date_from: FromQ = None, date_to: ToQ = None) -> Any:
+def compare(principal: Admin, session: SessionDep, date_from: FromQ = None, date_to: ToQ = None) -> Response:
     """Admins: every establishment's summary for the same period, side by side."""
     from sqlmodel import select
 
@@ -71,7 +71,7 @@ def compare(principal: Admin, session: SessionDep, date_from: FromQ = None, date
         object_type="compliance_comparison",
         detail={"from": period.first.isoformat(), "to": period.last.isoformat(), "via": "api"},
     )
-    return out
+    return ModelJSON(out)
 
 
 @router.get("/officers", response_model=list[OfficerOverviewRow], responses=ERRORS)
