@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from app.auth.models import Role
+from app.core import localtime
 from app.core.config import get_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -24,10 +25,15 @@ def _tz() -> ZoneInfo:
 
 
 def london(value: datetime | None, fmt: str = "%-d %b %Y %H:%M") -> str:
-    """Stored in UTC, shown in Europe/London (GMT or BST as the date requires)."""
+    """Stored in UTC, shown in Europe/London (GMT or BST as the date requires). A time in the hour the clocks
+    go back over, which the clock showed twice, has its zone's name after it ("01:30 BST", "01:30 GMT")."""
     if value is None:
         return ""
-    return value.astimezone(_tz()).strftime(fmt)
+    tz = _tz()
+    shown = value.astimezone(tz).strftime(fmt)
+    if "%H" in fmt and localtime.is_repeated_hour(value, tz):
+        shown += " " + (value.astimezone(tz).tzname() or "")
+    return shown
 
 
 def london_seconds(value: datetime | None) -> str:
@@ -36,7 +42,7 @@ def london_seconds(value: datetime | None) -> str:
 
 def london_input(value: datetime | None) -> str:
     """For `<input type=datetime-local>`."""
-    return london(value, "%Y-%m-%dT%H:%M") if value else ""
+    return value.astimezone(_tz()).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
 def duration(seconds: float | None) -> str:

@@ -14,6 +14,7 @@ from sqlmodel import col, func, select
 
 from app.audit.service import record
 from app.auth.models import Role
+from app.core import localtime
 from app.core.config import get_settings
 from app.core.deps import Coordinator, CoordinatorOrGovernor, PostedForm, SessionDep, get_visible, scope_establishment
 from app.core.templates import render
@@ -95,10 +96,13 @@ TIME_LABELS = {
     "force_ended_at": "when force ended",
     "incident_ended_at": "when the incident ended",
 }
+# For a time in the hour the clocks go back over: which of the two ("0" the first, "1" the second).
+FOLD_FIELDS = tuple(f"{name}_fold" for name in TIME_LABELS)
 TEXT_FIELDS = (
     "reference",
     "location",
     *TIME_LABELS,
+    *FOLD_FIELDS,
     "planned",
     "description",
     "cameras",
@@ -180,14 +184,35 @@ def _form(
     )
 
 
-def _local(value: str, tz: ZoneInfo) -> datetime | None:
-    """A datetime-local value (to the minute, or to the second with step=1) as that local time zone."""
+def _wall(value: str) -> datetime | None:
+    """A datetime-local value (to the minute, or to the second with step=1), as the clock showed it."""
     for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
         try:
-            return datetime.strptime(value, fmt).replace(tzinfo=tz) if value else None
+            return datetime.strptime(value, fmt) if value else None
         except ValueError:
             continue
     return None
+
+
+def _times(values: dict[str, Any], tz: ZoneInfo, errors: dict[str, str]) -> dict[str, datetime | None]:
+    """The four times as instants; problems go in `errors`. A time the clocks showed twice (the night they go
+    back) is shown with a choice of the two, kept in `values["repeated"]` for the form."""
+    times: dict[str, datetime | None] = {}
+    values["repeated"] = {}
+    for name, label in TIME_LABELS.items():
+        times[name] = None
+        wall = _wall(values[name])
+        if wall is None:
+            errors[name] = f"Enter {label} as a date and time"
+            continue
+        if (twice := localtime.repeated(wall, tz)) is not None:
+            values["repeated"][name] = {"time": f"{wall:%H:%M}", "names": twice.names}
+        fold = {"0": 0, "1": 1}.get(values.get(f"{name}_fold", ""))
+        try:
+            times[name] = localtime.to_instant(wall, tz, fold, label.removeprefix("when "))
+        except localtime.LocalTimeProblem as exc:
+            errors[name] = str(exc)
+    return times
 
 
 def split_serials(value: str) -> list[str]:
@@ -270,11 +295,7 @@ def _check(session: Any, est: int, values: dict[str, Any]) -> tuple[IncidentCrea
     the person see all that needs fixing in one go."""
     tz = ZoneInfo(get_settings().timezone)
     errors: dict[str, str] = {}
-    times: dict[str, Any] = {}
-    for name, label in TIME_LABELS.items():
-        times[name] = parsed = _local(values[name], tz)
-        if parsed is None:
-            errors[name] = f"Enter {label} as a date and time"
+    times: dict[str, Any] = _times(values, tz, errors)
     if not errors:
         for later, earlier, message in (
             ("force_started_at", "incident_started_at", "Force began must be the same as or after the incident began"),

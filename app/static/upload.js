@@ -35,23 +35,41 @@ function b64 (text) {
   return btoa(bin)
 }
 
-/** "2026-11-03T14:02:05" as shown on a UK clock -> ISO 8601 in UTC, whatever the browser's own zone. */
-function londonToIso (value) {
-  if (!value) return ''
-  const m = value.match(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/)
-  if (!m) return ''
+const CLOCK = new Intl.DateTimeFormat('en-GB', {
+  timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short'
+})
+
+function clockAt (t) { return Object.fromEntries(CLOCK.formatToParts(new Date(t)).map((x) => [x.type, x.value])) }
+
+function offsetAt (t) {
+  const p = clockAt(t)
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - t
+}
+
+/**
+ * The instants a UK clock showed `value` ("2026-11-03T14:02:05"), whatever the browser's own zone, each with
+ * its zone's name: none for a time in the hour skipped when the clocks go forward, two (BST, then GMT) for
+ * one in the hour they go back over, else one. Null if `value` is not a date and time.
+ */
+function londonInstants (value) {
+  const m = (value || '').match(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/)
+  if (!m) return null
   const [y, mo, d, h, mi, s] = m.slice(1).map((x) => parseInt(x || '0', 10))
   const wall = Date.UTC(y, mo - 1, d, h, mi, s)
-  const fmt = new Intl.DateTimeFormat('en-GB', {
-    timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit'
-  })
-  const offsetAt = (t) => {
-    const p = Object.fromEntries(fmt.formatToParts(new Date(t)).map((x) => [x.type, x.value]))
-    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - t
-  }
-  let t = wall - offsetAt(wall)
-  t = wall - offsetAt(t)
-  return new Date(t).toISOString()
+  const offsets = new Set([offsetAt(wall - 43200000), offsetAt(wall + 43200000)]) // either side of any change
+  const found = [...offsets].map((off) => wall - off).filter((t) => offsetAt(t) === wall - t).sort((a, b) => a - b)
+  return found.map((t) => ({ iso: new Date(t).toISOString(), zone: clockAt(t).timeZoneName }))
+}
+
+const FIRST_FRAME = 'when the first frame was recorded'
+const RECORD_PRESSED = 'when record was pressed'
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']
+
+/** "01:30 on 26 October 2025" for a datetime-local value. */
+function wallText (value) {
+  const [day, time] = value.split('T')
+  const [y, mo, d] = day.split('-').map((x) => parseInt(x, 10))
+  return `${time.slice(0, 5)} on ${d} ${MONTHS[mo - 1]} ${y}`
 }
 
 function fingerprint (file) {
@@ -107,6 +125,16 @@ class Item {
         field.setAttribute('aria-describedby', hint.id)
       }
     }
+    for (const box of this.el.querySelectorAll('[data-fold]')) {
+      const name = box.dataset.fold
+      box.querySelectorAll('input[type=radio]').forEach((radio, i) => {
+        radio.name = `${this.id}-${name}-fold`
+        radio.id = `${this.id}-${name}-fold-${i}`
+        radio.nextElementSibling.setAttribute('for', radio.id)
+      })
+      this.field(name).addEventListener('input', () => this.updateFold(name))
+      this.field(name).addEventListener('change', () => this.updateFold(name))
+    }
     for (const select of this.el.querySelectorAll('[data-copy-options]')) {
       const source = document.querySelector(select.dataset.copyOptions)
       const same = document.createElement('option')
@@ -124,6 +152,43 @@ class Item {
   }
 
   field (name) { return this.el.querySelector(`[data-field="${name}"]`) }
+
+  /** Shows the choice of the two times the night the clocks go back, when the time typed is in that hour. */
+  updateFold (name) {
+    const box = this.el.querySelector(`[data-fold="${name}"]`)
+    const value = this.field(name).value
+    const twice = londonInstants(value)
+    const show = Boolean(twice && twice.length === 2)
+    box.hidden = !show
+    const choices = box.querySelectorAll('input[type=radio]')
+    if (!show) {
+      for (const c of choices) c.checked = false
+      return
+    }
+    box.querySelector('[data-fold-legend]').textContent = `Which ${value.split('T')[1].slice(0, 5)}?`
+    box.querySelectorAll('label').forEach((label, i) => {
+      label.textContent = `${i ? 'The second' : 'The first'}, ${twice[i].zone}`
+    })
+  }
+
+  /** The field's time in UTC (ISO 8601) and, when it cannot be had, why (null if the field is empty). */
+  instant (name, what) {
+    const value = this.field(name).value
+    if (!value) return { iso: '', problem: null }
+    const found = londonInstants(value)
+    if (!found) return { iso: '', problem: `Enter ${what} as a date and time` }
+    if (found.length === 0) {
+      return { iso: '', problem: `There was no ${wallText(value)} in UK time: the clocks went forward an hour that night. Check ${what}` }
+    }
+    if (found.length === 1) return { iso: found[0].iso, problem: null }
+    const chosen = this.el.querySelector(`[data-fold="${name}"] input:checked`)
+    if (chosen) return { iso: found[+chosen.value].iso, problem: null }
+    const hm = value.split('T')[1].slice(0, 5)
+    return {
+      iso: '',
+      problem: `${wallText(value)} happened twice in UK time: the clocks went back an hour that night. Say which ${hm} it was: the first (${found[0].zone}) or the second (${found[1].zone})`
+    }
+  }
 
   setStatus (text) { this.status.textContent = text }
 
@@ -150,10 +215,10 @@ class Item {
       filename: this.file.name,
       staff_number: staff,
       camera_serial: camera,
-      recording_started_at: londonToIso(this.field('recording_started_at').value),
+      recording_started_at: this.instant('recording_started_at', FIRST_FRAME).iso,
       prerecord_seconds: shared.prerecord_seconds || '0'
     }
-    const activated = londonToIso(this.field('activated_at').value)
+    const activated = this.instant('activated_at', RECORD_PRESSED).iso
     if (activated) meta.activated_at = activated
     if (shared.incident_reference) meta.incident_reference = shared.incident_reference
     return meta
@@ -164,7 +229,13 @@ class Item {
     const meta = this.metadata(shared)
     this.fieldError('recording_started_at', '')
     this.fieldError('activated_at', '')
-    if (!meta.recording_started_at) {
+    const first = this.instant('recording_started_at', FIRST_FRAME)
+    const pressed = this.instant('activated_at', RECORD_PRESSED)
+    if (first.problem) {
+      const text = `${first.problem} (${this.file.name})`
+      this.fieldError('recording_started_at', text)
+      problems.push([`${this.id}-recording_started_at`, text])
+    } else if (!meta.recording_started_at) {
       const text = `Enter the time of the first frame of ${this.file.name}`
       this.fieldError('recording_started_at', text)
       problems.push([`${this.id}-recording_started_at`, text])
@@ -173,7 +244,11 @@ class Item {
       this.fieldError('recording_started_at', text)
       problems.push([`${this.id}-recording_started_at`, text])
     }
-    if (meta.activated_at && meta.recording_started_at && meta.activated_at < meta.recording_started_at) {
+    if (pressed.problem) {
+      const text = `${pressed.problem} (${this.file.name})`
+      this.fieldError('activated_at', text)
+      problems.push([`${this.id}-activated_at`, text])
+    } else if (meta.activated_at && meta.recording_started_at && meta.activated_at < meta.recording_started_at) {
       const text = `Record pressed must be after the first frame of ${this.file.name}`
       this.fieldError('activated_at', text)
       problems.push([`${this.id}-activated_at`, text])

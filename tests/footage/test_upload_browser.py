@@ -85,3 +85,56 @@ def test_upload_page_uploads_and_resumes_after_a_failed_chunk(tmp_path: Path, pl
         assert got["recording_started_at"].startswith("2026-10-01T09:00:05")  # 10:00:05 BST is 09:00:05 UTC
     finally:
         server.stop()
+
+
+@pytest.mark.timeout(180)
+def test_upload_page_asks_which_time_the_night_the_clocks_go_back(tmp_path: Path, playwright_browser) -> None:
+    """A first frame at 01:30 on 29 March 2026 never happened (clocks forward): refused. At 01:30:05 on 26
+    October 2025 it happened twice: the page asks which, and sends the one chosen (the second: 01:30:05 GMT)."""
+    server = start_server(tmp_path / "live")
+    clip = tmp_path / "CAM-1_0002.mp4"
+    clip.write_bytes(mp4_bytes(64 * 1024, seed=7))
+    try:
+        page = playwright_browser.new_page(timezone_id="America/New_York")  # the browser's own zone is not used
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server.base}/sign-in")
+        page.fill("#username", "coord")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.goto(f"{server.base}/footage/upload")
+        page.select_option("#shared-staff", "S001")
+        page.select_option("#shared-camera", "CAM-1")
+        page.set_input_files("#files", str(clip))
+        first = '[data-field="recording_started_at"]'
+        fold = '[data-fold="recording_started_at"]'
+
+        page.fill(first, "2026-03-29T01:30:00")
+        assert page.is_hidden(fold)
+        page.click("[data-bwv-start]")
+        summary = page.inner_text("[data-bwv-upload-error-list]")
+        assert "There was no 01:30 on 29 March 2026 in UK time: the clocks went forward an hour that night" in summary
+
+        page.fill(first, "2025-10-26T01:30:05")
+        assert page.is_visible(fold)
+        assert page.inner_text(f"{fold} legend") == "Which 01:30?"
+        assert page.inner_text(f"{fold} .govuk-radios").split("\n") == ["The first, BST", "The second, GMT"]
+        page.click("[data-bwv-start]")
+        summary = page.inner_text("[data-bwv-upload-error-list]")
+        assert "01:30 on 26 October 2025 happened twice in UK time" in summary
+        assert "Say which 01:30 it was: the first (BST) or the second (GMT)" in summary
+        assert not page.query_selector(".bwv-upload__file--done")
+
+        page.check(f"{fold} input[value='1']")
+        page.click("[data-bwv-start]")
+        page.wait_for_selector(".bwv-upload__file--done a", timeout=60_000)
+        href = page.get_attribute(".bwv-upload__file--done a", "href")
+        token = httpx.post(f"{server.base}/api/v1/auth/token", data={"username": "coord", "password": PASSWORD})
+        got = httpx.get(
+            f"{server.base}/api/v1{href}", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+        ).json()
+        assert got["recording_started_at"].startswith("2025-10-26T01:30:05")  # the second 01:30:05, GMT = UTC
+        assert errors == []
+    finally:
+        server.stop()

@@ -290,3 +290,80 @@ def test_csrf_token_is_required(browser, session) -> None:
         "csrf_refused",
     ]
     assert client.post("/incidents/new", data=form(csrf)).status_code == 303  # the same form with its token
+
+
+def _night(day: str, force: str) -> dict[str, str]:
+    """Times of an incident on the night the clocks change: force began at `force` (HH:MM:SS)."""
+    return {
+        "incident_started_at": f"{day}T00:50",
+        "force_started_at": f"{day}T{force}",
+        "force_ended_at": f"{day}T02:10",
+        "incident_ended_at": f"{day}T02:30",
+    }
+
+
+def test_a_time_in_the_hour_the_clocks_skip_is_refused(browser, session) -> None:
+    """29 March 2026: 01:00 became 02:00, so no clock showed 01:30. Read naively it would become 02:30 BST."""
+    client, csrf = browser
+    r = client.post("/incidents/new", data=form(csrf, **_night("2026-03-29", "01:30:00")))
+    assert r.status_code == 400
+    message = (
+        "There was no 01:30 on 29 March 2026 in UK time: the clocks went forward an hour that night. "
+        "Check when force began"
+    )
+    assert ("force_started_at", message) in _summary_links(r.text)
+    assert 'value="2026-03-29T01:30:00"' in r.text  # what was typed is kept
+    _nothing_stored(session)
+
+
+def test_a_time_the_clocks_showed_twice_asks_which_and_stores_the_one_chosen(browser, session) -> None:
+    """26 October 2025: 01:00-01:59 happened in BST, then again in GMT. Force at 01:30:20 is asked about;
+    once the second is chosen it is stored as 01:30:20 UTC (not 00:30:20, the first), and shown with GMT."""
+    client, csrf = browser
+    data = form(csrf, **_night("2025-10-26", "01:30:20"))
+    r = client.post("/incidents/new", data=data)
+    assert r.status_code == 400
+    links = dict(_summary_links(r.text))
+    assert links["force_started_at"] == (
+        "01:30 on 26 October 2025 happened twice in UK time: the clocks went back an hour that night. "
+        "Say whether force began at the first 01:30 (BST) or the second (GMT)"
+    )
+    assert set(links) == {"force_started_at"}  # 00:50, 02:10 and 02:30 happened once each
+    assert 'name="force_started_at_fold" type="radio" value="0"' in r.text
+    assert "The first, BST" in r.text and "The second, GMT" in r.text and "Which 01:30?" in r.text
+    assert 'name="incident_started_at_fold"' not in r.text
+    _nothing_stored(session)
+
+    r = client.post("/incidents/new", data={**data, "force_started_at_fold": "1"})
+    assert r.status_code == 303, r.text[:2000]
+    (inc,) = _incidents(session)
+    assert inc.incident_started_at == datetime(2025, 10, 25, 23, 50, tzinfo=UTC)  # 00:50 BST
+    assert inc.force_started_at == datetime(2025, 10, 26, 1, 30, 20, tzinfo=UTC)  # the second 01:30:20, GMT
+    assert inc.force_ended_at == datetime(2025, 10, 26, 2, 10, tzinfo=UTC)
+    page = client.get(r.headers["location"]).text
+    assert "26 Oct 2025 01:30:20 GMT" in page
+
+
+def test_the_first_of_a_repeated_hour_can_be_chosen_and_order_is_checked_in_real_time(browser, session) -> None:
+    """The first 01:40 (BST) is before the second 01:10 (GMT): force 'began' at 01:40 BST and 'ended' at the
+    second 01:10 is in order, though 01:10 < 01:40 on the clock; the other way round it is refused."""
+    client, csrf = browser
+    times = {
+        "incident_started_at": "2025-10-26T01:35",
+        "force_started_at": "2025-10-26T01:40",
+        "force_ended_at": "2025-10-26T01:10",
+        "incident_ended_at": "2025-10-26T02:00",
+        "incident_started_at_fold": "0",
+        "force_started_at_fold": "0",
+        "force_ended_at_fold": "1",
+    }
+    r = client.post("/incidents/new", data=form(csrf, **{**times, "force_ended_at_fold": "0"}))
+    assert r.status_code == 400
+    assert ("force_ended_at", "Force ended must be the same as or after force began") in _summary_links(r.text)
+    assert 'id="force_ended_at_fold" name="force_ended_at_fold" type="radio" value="0" checked' in r.text
+    _nothing_stored(session)
+    r = client.post("/incidents/new", data=form(csrf, **times))
+    assert r.status_code == 303, r.text[:2000]
+    (inc,) = _incidents(session)
+    assert inc.force_started_at == datetime(2025, 10, 26, 0, 40, tzinfo=UTC)
+    assert inc.force_ended_at == datetime(2025, 10, 26, 1, 10, tzinfo=UTC)

@@ -1,0 +1,92 @@
+"""Times people type as they read them off a clock, around the clock changes.
+
+In the UK the clocks go forward an hour at 01:00 on the last Sunday of March (01:00 to 01:59 never happens)
+and back at 02:00 BST on the last Sunday of October (01:00 to 01:59 happens twice, first in BST, then in GMT).
+A prison's night shift can use force in either hour. Read naively, a time in the gap becomes a real instant an
+hour off, and a time in the repeated hour silently becomes the first of the two: either way a camera switched
+on in time could be judged an hour late. So a time that never happened is refused, and a time that happened
+twice needs the person to say which (`fold`: 0 the first, 1 the second, as in `datetime.fold`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+
+def place_name(tz: ZoneInfo) -> str:
+    """How a form names the zone: "UK time" for Europe/London, else the zone's own name."""
+    return "UK" if tz.key == "Europe/London" else tz.key
+
+
+def _day(naive: datetime) -> str:
+    return f"{naive.day} {naive:%B %Y}"
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A wall time that happened twice: `first` and `second` are the two instants, with their zones' names."""
+
+    naive: datetime
+    first: datetime
+    second: datetime
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return (self.first.tzname() or "", self.second.tzname() or "")
+
+    def message(self, what: str, tz: ZoneInfo) -> str:
+        a, b = self.names
+        return (
+            f"{self.naive:%H:%M} on {_day(self.naive)} happened twice in {place_name(tz)} time: the clocks went back "
+            f"an hour that night. Say whether {what} at the first {self.naive:%H:%M} ({a}) or the second ({b})"
+        )
+
+
+class LocalTimeProblem(ValueError):
+    """The wall time never happened, or happened twice and `fold` did not say which."""
+
+    def __init__(self, message: str, repeated: Repeated | None = None) -> None:
+        super().__init__(message)
+        self.repeated = repeated
+
+
+def repeated(naive: datetime, tz: ZoneInfo) -> Repeated | None:
+    """The two instants if `naive` happened twice on the clocks of `tz`, else None."""
+    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset() or not _exists(naive, tz):
+        return None
+    return Repeated(naive, first, second)
+
+
+def _exists(naive: datetime, tz: ZoneInfo) -> bool:
+    """Whether the clocks of `tz` ever showed `naive` (not in the hour skipped when they go forward)."""
+    aware = naive.replace(tzinfo=tz)
+    return aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive
+
+
+def to_instant(naive: datetime, tz: ZoneInfo, fold: int | None = None, what: str = "it happened") -> datetime:
+    """The instant (in UTC) a clock in `tz` showed `naive`. Raises `LocalTimeProblem` for a time in the skipped hour,
+    and for one in the repeated hour unless `fold` (0 or 1) says which of the two. `what` says in messages what
+    happened then ("force began")."""
+    if not _exists(naive, tz):
+        raise LocalTimeProblem(
+            f"There was no {naive:%H:%M} on {_day(naive)} in {place_name(tz)} time: the clocks went forward an hour "
+            f"that night. Check when {what}"
+        )
+    twice = repeated(naive, tz)
+    if twice is not None:
+        if fold not in (0, 1):
+            raise LocalTimeProblem(twice.message(what, tz), twice)
+        chosen = twice.second if fold == 1 else twice.first
+    else:
+        chosen = naive.replace(tzinfo=tz)
+    # In UTC: Python never finds a time in the repeated hour equal to one in another zone (PEP 495).
+    return chosen.astimezone(UTC)
+
+
+def is_repeated_hour(value: datetime, tz: ZoneInfo) -> bool:
+    """Whether an instant falls in an hour the clocks of `tz` showed twice (shown with its zone's name)."""
+    local = value.astimezone(tz)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
