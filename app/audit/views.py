@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.audit.models import AuditEvent
 from app.audit.service import record, search_events, to_csv_rows
+from app.core import localtime
 from app.core.config import get_settings
 from app.core.deps import Governor, SessionDep, scope_establishment
 from app.core.templates import render
@@ -25,9 +26,9 @@ def _day(value: str | None, *, end: bool = False) -> datetime | None:
     if not value:
         return None
     try:
-        d = datetime.strptime(value, "%Y-%m-%d").date()
+        d = localtime.parse_day(value)
     except ValueError:
-        raise HTTPException(status_code=400, detail="Dates are YYYY-MM-DD") from None
+        raise HTTPException(status_code=400, detail="Enter real dates, for example 3/11/2026") from None
     local = datetime.combine(d + timedelta(days=1) if end else d, time.min, tzinfo=ZoneInfo(get_settings().timezone))
     return local
 

@@ -10,9 +10,43 @@ twice needs the person to say which (`fold`: 0 the first, 1 the second, as in `d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
+
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_HMS = re.compile(r"^(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?$")
+
+
+def parse_day(text: str) -> date:
+    """A day as people type it in the UK, D/M/YYYY (what the MoJ date picker writes: 3/11/2026), or as
+    YYYY-MM-DD (links, the API). Never M/D: a day that is not real raises ValueError."""
+    text = text.strip()
+    if m := _DMY.match(text):
+        d, mo, y = (int(x) for x in m.groups())
+    elif m := _ISO_DAY.match(text):
+        y, mo, d = (int(x) for x in m.groups())
+    else:
+        raise ValueError(f"not a date: {text[:20]!r}")
+    return date(y, mo, d)
+
+
+def day_text(value: date | None) -> str:
+    """A day as the date picker shows it: 3/11/2026."""
+    return f"{value.day}/{value.month}/{value.year}" if value else ""
+
+
+def parse_clock(text: str) -> tuple[int, int, int]:
+    """A 24-hour clock time, HH:MM or HH:MM:SS (a dot for the colon is fine): (hour, minute, second)."""
+    m = _HMS.match(text.strip())
+    if not m:
+        raise ValueError(f"not a time: {text[:20]!r}")
+    h, mi, sec = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if not (h < 24 and mi < 60 and sec < 60):
+        raise ValueError(f"not a time: {text[:20]!r}")
+    return h, mi, sec
 
 
 def place_name(tz: ZoneInfo) -> str:

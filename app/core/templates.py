@@ -79,6 +79,7 @@ templates.env.filters.update(
     london=london,
     london_seconds=london_seconds,
     london_input=london_input,
+    day=localtime.day_text,
     duration=duration,
     filesize=filesize,
     percent=percent,

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from app.audit.service import record
 from app.auth.models import Role
+from app.core import localtime
 from app.core.config import get_settings
 from app.core.deps import (
     Coordinator,
@@ -50,13 +51,16 @@ def _staff_for(session: Session, est: int | None) -> list[StaffMember]:
     return list(session.exec(q.order_by(StaffMember.name)).all())
 
 
-def _day(value: str | None) -> datetime | None:
-    if not value:
+def _day(value: str | None, name: str, errors: dict[str, str]) -> datetime | None:
+    """Midnight UK time of a D/M/YYYY (or YYYY-MM-DD) day; a day that is not real goes in `errors`."""
+    if not value or not value.strip():
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=ZoneInfo(get_settings().timezone))
+        d = localtime.parse_day(value)
     except ValueError:
+        errors[name] = "Enter a real date, for example 3/11/2026"
         return None
+    return datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(get_settings().timezone))
 
 
 @router.get("/footage")
@@ -72,7 +76,8 @@ def footage_list(
 ) -> Response:
     est = scope_establishment(principal)
     status_v = FootageStatus(status) if status in {s.value for s in FootageStatus} else None
-    since_d, until_d = _day(since), _day(until)
+    errors: dict[str, str] = {}
+    since_d, until_d = _day(since, "since", errors), _day(until, "until", errors)
     rows, total = search(
         session,
         est,
@@ -112,8 +117,10 @@ def footage_list(
             },
             "statuses": [s.value for s in FootageStatus],
             "can_upload": principal.role == Role.coordinator or principal.is_admin,
+            "errors": errors,
         },
         page_title="Footage",
+        status_code=400 if errors else 200,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.auth.models import User
+from app.core import localtime
 from app.core.deps import Coordinator, PostedForm, Principal, SessionDep, get_visible, scope_establishment
 from app.core.templates import render
 from app.establishment.models import Establishment
@@ -47,9 +48,9 @@ def parse_filters(params: dict[str, str]) -> tuple[service.QueueFilters, dict[st
         raw = (params.get(name) or "").strip()
         if raw:
             try:
-                setattr(f, name, date.fromisoformat(raw))
+                setattr(f, name, localtime.parse_day(raw))
             except ValueError:
-                errors[name] = "Enter a real date, for example 2026-11-03"
+                errors[name] = "Enter a real date, for example 3/11/2026"
     f.location = (params.get("location") or "").strip()[:120] or None
     officer = (params.get("officer") or "").strip()
     if officer:

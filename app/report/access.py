@@ -54,7 +54,7 @@ def resolve_establishment(session: Session, principal: Principal, requested: str
 
 
 def resolve_period(date_from: str | None, date_to: str | None, today: date | None = None) -> Period:
-    """Dates are YYYY-MM-DD London calendar days, both included. Neither: last calendar month; only
+    """Dates are London calendar days, D/M/YYYY or YYYY-MM-DD, both included. Neither: last calendar month; only
     `from`: up to today; only `to`: from the first of that month."""
     today = today or utcnow().astimezone(q.tz()).date()
     errors = []
@@ -66,7 +66,10 @@ def resolve_period(date_from: str | None, date_to: str | None, today: date | Non
         try:
             parsed[name] = q.parse_day(text.strip())
         except ValueError:
-            errors.append(f"'{name}' must be a real date written YYYY-MM-DD, e.g. 2026-10-01 (got '{text[:20]}')")
+            errors.append(
+                f"'{name}' must be a real date, written D/M/YYYY or YYYY-MM-DD, for example 3/11/2026 or 2026-11-03"
+                f" (got '{text[:20]}')"
+            )
             continue
         if not (EARLIEST <= parsed[name] <= LATEST):  # type: ignore[operator]
             errors.append(f"'{name}' must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")

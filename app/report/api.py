@@ -25,9 +25,9 @@ EstablishmentQ = Annotated[
 ]
 FromQ = Annotated[
     str | None,
-    Query(alias="from", max_length=10, description="First day, YYYY-MM-DD (Europe/London); default: last month"),
+    Query(alias="from", max_length=10, description="First day, YYYY-MM-DD or D/M/YYYY (UK time); default: last month"),
 ]
-ToQ = Annotated[str | None, Query(alias="to", max_length=10, description="Last day (included), YYYY-MM-DD")]
+ToQ = Annotated[str | None, Query(alias="to", max_length=10, description="Last day (included), YYYY-MM-DD or D/M/YYYY")]
 
 
 @router.get("/compliance", response_model=ComplianceSummary, responses=ERRORS)

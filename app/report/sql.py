@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, Select
 
+from app.core import localtime
 from app.core.config import get_settings
 
 
@@ -132,7 +133,8 @@ def as_float(x: Any) -> float | None:
 
 
 def parse_day(text: str) -> date:
-    return datetime.strptime(text, "%Y-%m-%d").date()
+    """D/M/YYYY (the pages' date picker) or YYYY-MM-DD (links, the API)."""
+    return localtime.parse_day(text)
 
 
 def last_calendar_month(today: date) -> tuple[date, date]:

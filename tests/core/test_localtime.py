@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -70,3 +70,39 @@ def test_pages_name_the_zone_only_in_the_repeated_hour() -> None:
     assert london(datetime(2025, 10, 26, 2, 0, tzinfo=UTC)) == "26 Oct 2025 02:00"
     assert london(datetime(2026, 7, 1, 13, 0, tzinfo=UTC)) == "1 Jul 2026 14:00"
     assert london_input(first) == london_input(second) == "2025-10-26T01:30"  # an input's value never has it
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("3/11/2026", date(2026, 11, 3)),  # what the MoJ date picker writes
+        ("03/11/2026", date(2026, 11, 3)),
+        (" 31/12/2026 ", date(2026, 12, 31)),
+        ("2026-11-03", date(2026, 11, 3)),  # links and the API
+        ("29/2/2028", date(2028, 2, 29)),
+    ],
+)
+def test_days_are_read_day_first_or_iso(text: str, day: date) -> None:
+    assert localtime.parse_day(text) == day
+    assert localtime.parse_day(localtime.day_text(day)) == day
+
+
+@pytest.mark.parametrize(
+    "text", ["11/31/2026", "12/13/2026", "29/2/2026", "3/11/26", "2026-11-3", "3-11-2026", "", "x"]
+)
+def test_days_that_are_not_real_or_not_day_first_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        localtime.parse_day(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "hms"), [("14:02", (14, 2, 0)), ("14:02:30", (14, 2, 30)), ("9.05", (9, 5, 0)), ("00:00:00", (0, 0, 0))]
+)
+def test_clock_times_are_24_hour(text: str, hms: tuple[int, int, int]) -> None:
+    assert localtime.parse_clock(text) == hms
+
+
+@pytest.mark.parametrize("text", ["24:00", "12:60", "12:30:60", "2pm", "1430", ""])
+def test_clock_times_that_are_not_real_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        localtime.parse_clock(text)

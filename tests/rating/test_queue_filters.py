@@ -92,6 +92,7 @@ def test_without_filters_everything_is_listed(web, bounds) -> None:  # type: ign
         ("date_from=2026-07-12&date_to=2026-07-12", ("after",)),
         ("date_from=2026-07-09&date_to=2026-07-09", ("before",)),
         ("date_from=2026-07-11&date_to=2026-07-10", ()),  # the wrong way round: nothing, not everything
+        ("date_from=10/7/2026&date_to=11/07/2026", ("first", "last")),  # as the date picker writes them: D/M/YYYY
     ],
 )
 def test_date_filter_uses_whole_london_days(web, bounds, query, expected) -> None:  # type: ignore[no-untyped-def]
@@ -133,7 +134,9 @@ def test_another_establishments_officer_shows_nothing(web, bounds, world) -> Non
     assert (clips, refs, missing) == (set(), set(), set())
 
 
-@pytest.mark.parametrize("query", ["date_from=2026-02-30", "date_to=yesterday", "officer=abc"])
+@pytest.mark.parametrize(
+    "query", ["date_from=2026-02-30", "date_to=yesterday", "date_from=7/13/2026", "date_to=10/7/26", "officer=abc"]
+)
 def test_a_bad_filter_is_explained_and_ignored(web, bounds, query) -> None:  # type: ignore[no-untyped-def]
     page = web.get(f"/review?status=all&{query}")
     assert page.status_code == 200

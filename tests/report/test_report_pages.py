@@ -50,8 +50,14 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
         assert text in t, text
     assert "Officer a1" not in t  # names only for flagged officers
     assert "&lt;a" not in t and 'href="/officers/A002"' in t  # links are links, not escaped text
+    # The form's date pickers show and send D/M/YYYY; the same figures either way.
+    assert 'value="1/10/2026"' in t and 'value="31/10/2026"' in t and 'data-module="moj-date-picker"' in t
+    picked = c.get("/reports/compliance", params={"from": "1/10/2026", "to": "31/10/2026"})
+    assert picked.status_code == 200 and "80%" in picked.text and "22.8 s" in picked.text
     bad = c.get("/reports/compliance", params={"from": "2026-10-31", "to": "2026-10-01"})
     assert bad.status_code == 200 and "on or before" in bad.text
+    american = c.get("/reports/compliance", params={"from": "10/31/2026"})
+    assert "must be a real date" in american.text and 'value="10/31/2026"' in american.text
     assert c.get("/reports/compliance", params={"establishment": "BBB"}).status_code == 404
 
 
