@@ -96,13 +96,13 @@ TIME_LABELS = {
     "force_ended_at": "when force ended",
     "incident_ended_at": "when the incident ended",
 }
-# For a time in the hour the clocks go back over: which of the two ("0" the first, "1" the second).
-FOLD_FIELDS = tuple(f"{name}_fold" for name in TIME_LABELS)
+# Each time is a day (the MoJ date picker: D/M/YYYY, read the same whatever the browser's language) and a
+# 24-hour clock time; and, for a time in the hour the clocks go back over, which of the two ("0" the first).
+TIME_PARTS = ("date", "time", "fold")
 TEXT_FIELDS = (
     "reference",
     "location",
-    *TIME_LABELS,
-    *FOLD_FIELDS,
+    *(f"{name}_{part}" for name in TIME_LABELS for part in TIME_PARTS),
     "planned",
     "description",
     "cameras",
@@ -135,6 +135,9 @@ def _page_order(field: str) -> tuple[int, int, str]:
     if field.startswith("officer-"):
         row = field.split("-")[1]
         return PAGE_ORDER.index("officer-"), int(row) if row.isdigit() else 0, field
+    base, _, part = field.rpartition("_")
+    if base in TIME_LABELS:  # a time's day before its clock time, both after the problem with the whole time
+        return PAGE_ORDER.index(base), 1 + TIME_PARTS.index(part) if part in TIME_PARTS else 0, field
     return (PAGE_ORDER.index(field) if field in PAGE_ORDER else len(PAGE_ORDER)), 0, field
 
 
@@ -184,26 +187,33 @@ def _form(
     )
 
 
-def _wall(value: str) -> datetime | None:
-    """A datetime-local value (to the minute, or to the second with step=1), as the clock showed it."""
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(value, fmt) if value else None
-        except ValueError:
-            continue
-    return None
+def _wall(name: str, label: str, values: dict[str, Any], errors: dict[str, str]) -> datetime | None:
+    """The day and clock time typed for one time, as the clock showed it; problems go in `errors`."""
+    what = label.removeprefix("when ")
+    day = clock = None
+    try:
+        day = localtime.parse_day(values[f"{name}_date"])
+    except ValueError:
+        errors[f"{name}_date"] = f"Enter the day {what}, for example 3/11/2026"
+    try:
+        clock = localtime.parse_clock(values[f"{name}_time"])
+    except ValueError:
+        errors[f"{name}_time"] = f"Enter the time {what} on the 24-hour clock, for example 14:02:30"
+    if day is None or clock is None:
+        return None
+    return datetime(day.year, day.month, day.day, *clock)
 
 
 def _times(values: dict[str, Any], tz: ZoneInfo, errors: dict[str, str]) -> dict[str, datetime | None]:
-    """The four times as instants; problems go in `errors`. A time the clocks showed twice (the night they go
-    back) is shown with a choice of the two, kept in `values["repeated"]` for the form."""
+    """The four times as instants; problems go in `errors` (a problem with the whole time under its name). A
+    time the clocks showed twice (the night they go back) is shown with a choice of the two, kept in
+    `values["repeated"]` for the form."""
     times: dict[str, datetime | None] = {}
     values["repeated"] = {}
     for name, label in TIME_LABELS.items():
         times[name] = None
-        wall = _wall(values[name])
+        wall = _wall(name, label, values, errors)
         if wall is None:
-            errors[name] = f"Enter {label} as a date and time"
             continue
         if (twice := localtime.repeated(wall, tz)) is not None:
             values["repeated"][name] = {"time": f"{wall:%H:%M}", "names": twice.names}
@@ -318,7 +328,7 @@ def _check(session: Any, est: int, values: dict[str, Any]) -> tuple[IncidentCrea
         if unknown := [x for x in serials if x not in known]:
             _refusal_errors(service.UnknownCamera(unknown), values, errors)
     subject = {k: values[f"subject_{k}"] or None for k in ("reference", "ethnicity", "age_band", "sex", "disability")}
-    times_ok = not any(k in errors for k in TIME_LABELS)
+    times_ok = all(times[k] is not None for k in TIME_LABELS) and not any(k in errors for k in TIME_LABELS)
     if not times_ok:  # still check every other field: one stand-in time for all four, in order by definition
         times = dict.fromkeys(TIME_LABELS, datetime(2000, 1, 1, tzinfo=tz))
     try:

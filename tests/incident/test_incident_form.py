@@ -57,6 +57,20 @@ def form(csrf: str, day: str = "2026-07-01", **over: Any) -> dict[str, Any]:
         "description": "Refused to return to cell; guided back by two officers.",
     }
     data.update(over)
+    return _split_times(data)
+
+
+TIMES = ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at")
+
+
+def _split_times(data: dict[str, Any]) -> dict[str, Any]:
+    """The form has a day (D/M/YYYY, as the date picker writes it) and a clock time for each time: tests
+    write "YYYY-MM-DDTHH:MM[:SS]" for short."""
+    for name in TIMES:
+        if name in data:
+            day, clock = data.pop(name).split("T")
+            y, m, d = day.split("-")
+            data[f"{name}_date"], data[f"{name}_time"] = f"{int(d)}/{int(m)}/{y}", clock
     return data
 
 
@@ -165,7 +179,7 @@ def test_every_problem_is_shown_with_what_was_typed_kept(browser, session) -> No
     assert "<title>Error: Record an incident" in html
     assert _summary_links(html) == [
         ("reference", "Enter the incident reference"),
-        ("incident_started_at", "Enter when the incident began as a date and time"),
+        ("incident_started_at_time", "Enter the time the incident began on the 24-hour clock, for example 14:02:30"),
         ("officer-3-staff_number", "Choose the officer for officer 3, or clear their part"),
     ]
     # Each message also next to its field, which is marked and described by it.
@@ -173,7 +187,8 @@ def test_every_problem_is_shown_with_what_was_typed_kept(browser, session) -> No
     assert 'id="officer-3-staff_number-error"' in html
     # What was typed is still there.
     assert 'value="B wing, landing 2"' in html
-    assert 'value="2026-07-01T14:02:30"' in html and 'value="2026-07-01T14:01"' in html
+    assert 'value="1/7/2026"' in html and 'value="25:61"' in html
+    assert 'value="14:02:30"' in html and 'value="14:01"' in html
     assert re.search(r'<option value="A002" selected>Officer a2 \(A002\)</option>', html)
     assert 'id="officer-2-part" name="officer-2-part" type="text" value="left arm"' in html
     assert 'id="officer-3-part" name="officer-3-part" type="text" value="legs"' in html
@@ -194,7 +209,7 @@ def test_every_problem_is_shown_with_what_was_typed_kept(browser, session) -> No
     assert r.status_code == 400
     assert _summary_links(r.text) == [
         ("reference", "Incident reference must only include letters, numbers, and / - _ ."),
-        ("force_ended_at", "Force ended must be the same as or after force began"),
+        ("force_ended_at_date", "Force ended must be the same as or after force began"),  # the whole time's day
         ("officer-4-staff_number", "Officer a1 is already listed as officer 1: list each officer once"),
     ]
     _nothing_stored(session)
@@ -311,8 +326,9 @@ def test_a_time_in_the_hour_the_clocks_skip_is_refused(browser, session) -> None
         "There was no 01:30 on 29 March 2026 in UK time: the clocks went forward an hour that night. "
         "Check when force began"
     )
-    assert ("force_started_at", message) in _summary_links(r.text)
-    assert 'value="2026-03-29T01:30:00"' in r.text  # what was typed is kept
+    assert ("force_started_at_date", message) in _summary_links(r.text)
+    assert 'id="force_started_at-error"' in r.text  # beside the time, which is marked
+    assert 'value="29/3/2026"' in r.text and 'value="01:30:00"' in r.text  # what was typed is kept
     _nothing_stored(session)
 
 
@@ -324,11 +340,11 @@ def test_a_time_the_clocks_showed_twice_asks_which_and_stores_the_one_chosen(bro
     r = client.post("/incidents/new", data=data)
     assert r.status_code == 400
     links = dict(_summary_links(r.text))
-    assert links["force_started_at"] == (
+    assert links["force_started_at_date"] == (
         "01:30 on 26 October 2025 happened twice in UK time: the clocks went back an hour that night. "
         "Say whether force began at the first 01:30 (BST) or the second (GMT)"
     )
-    assert set(links) == {"force_started_at"}  # 00:50, 02:10 and 02:30 happened once each
+    assert set(links) == {"force_started_at_date"}  # 00:50, 02:10 and 02:30 happened once each
     assert 'name="force_started_at_fold" type="radio" value="0"' in r.text
     assert "The first, BST" in r.text and "The second, GMT" in r.text and "Which 01:30?" in r.text
     assert 'name="incident_started_at_fold"' not in r.text
@@ -359,7 +375,7 @@ def test_the_first_of_a_repeated_hour_can_be_chosen_and_order_is_checked_in_real
     }
     r = client.post("/incidents/new", data=form(csrf, **{**times, "force_ended_at_fold": "0"}))
     assert r.status_code == 400
-    assert ("force_ended_at", "Force ended must be the same as or after force began") in _summary_links(r.text)
+    assert ("force_ended_at_date", "Force ended must be the same as or after force began") in _summary_links(r.text)
     assert 'id="force_ended_at_fold" name="force_ended_at_fold" type="radio" value="0" checked' in r.text
     _nothing_stored(session)
     r = client.post("/incidents/new", data=form(csrf, **times))
@@ -367,3 +383,20 @@ def test_the_first_of_a_repeated_hour_can_be_chosen_and_order_is_checked_in_real
     (inc,) = _incidents(session)
     assert inc.force_started_at == datetime(2025, 10, 26, 0, 40, tzinfo=UTC)
     assert inc.force_ended_at == datetime(2025, 10, 26, 1, 10, tzinfo=UTC)
+
+
+def test_a_day_written_month_first_is_refused_not_swapped(browser, session) -> None:
+    """The day is read D/M/YYYY whatever the browser's language: 7/13/2026 (13 July written the American
+    way) is not a day, and 3/4/2026 is the 3rd of April, never the 4th of March."""
+    client, csrf = browser
+    data = form(csrf)
+    r = client.post("/incidents/new", data={**data, "incident_started_at_date": "7/13/2026"})
+    assert r.status_code == 400
+    assert _summary_links(r.text) == [
+        ("incident_started_at_date", "Enter the day the incident began, for example 3/11/2026")
+    ]
+    _nothing_stored(session)
+    april = {f"{name}_date": "3/4/2026" for name in TIMES}
+    assert client.post("/incidents/new", data={**data, **april}).status_code == 303
+    (inc,) = _incidents(session)
+    assert inc.force_started_at == datetime(2026, 4, 3, 13, 2, 30, tzinfo=UTC)  # 14:02:30 BST
