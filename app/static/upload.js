@@ -8,6 +8,8 @@
  * is remembered in localStorage by name, size and modification time).
  */
 
+import * as moj from './vendor/moj/moj-frontend.min.js'
+
 const form = document.querySelector('[data-bwv-upload]')
 const CHUNK = 8 * 1024 * 1024
 const RETRIES = [1000, 2000, 4000, 8000, 15000, 30000]
@@ -47,29 +49,43 @@ function offsetAt (t) {
 }
 
 /**
- * The instants a UK clock showed `value` ("2026-11-03T14:02:05"), whatever the browser's own zone, each with
- * its zone's name: none for a time in the hour skipped when the clocks go forward, two (BST, then GMT) for
- * one in the hour they go back over, else one. Null if `value` is not a date and time.
+ * The instants a UK clock showed the wall time `w` ({y, mo, d, h, mi, s}), whatever the browser's own zone,
+ * each with its zone's name: none for a time in the hour skipped when the clocks go forward, two (BST, then
+ * GMT) for one in the hour they go back over, else one.
  */
-function londonInstants (value) {
-  const m = (value || '').match(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/)
-  if (!m) return null
-  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => parseInt(x || '0', 10))
-  const wall = Date.UTC(y, mo - 1, d, h, mi, s)
+function londonInstants (w) {
+  const wall = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s)
   const offsets = new Set([offsetAt(wall - 43200000), offsetAt(wall + 43200000)]) // either side of any change
   const found = [...offsets].map((off) => wall - off).filter((t) => offsetAt(t) === wall - t).sort((a, b) => a - b)
   return found.map((t) => ({ iso: new Date(t).toISOString(), zone: clockAt(t).timeZoneName }))
 }
 
-const FIRST_FRAME = 'when the first frame was recorded'
-const RECORD_PRESSED = 'when record was pressed'
+/** A day as the date picker writes it, D/M/YYYY (never month first), or null if it is not a real day. */
+function parseDay (text) {
+  const m = (text || '').trim().match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})$/)
+  if (!m) return null
+  const [d, mo, y] = m.slice(1).map((x) => parseInt(x, 10))
+  const check = new Date(Date.UTC(y, mo - 1, d))
+  return check.getUTCFullYear() === y && check.getUTCMonth() === mo - 1 && check.getUTCDate() === d ? { y, mo, d } : null
+}
+
+/** A 24-hour clock time, HH:MM or HH:MM:SS (a dot for the colon is fine), or null. */
+function parseClock (text) {
+  const m = (text || '').trim().match(/^(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?$/)
+  if (!m) return null
+  const [h, mi, s] = m.slice(1).map((x) => parseInt(x || '0', 10))
+  return h < 24 && mi < 60 && s < 60 ? { h, mi, s } : null
+}
+
+const pad = (n) => String(n).padStart(2, '0')
+
+const FIRST_FRAME = 'the first frame was recorded'
+const RECORD_PRESSED = 'record was pressed'
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']
 
-/** "01:30 on 26 October 2025" for a datetime-local value. */
-function wallText (value) {
-  const [day, time] = value.split('T')
-  const [y, mo, d] = day.split('-').map((x) => parseInt(x, 10))
-  return `${time.slice(0, 5)} on ${d} ${MONTHS[mo - 1]} ${y}`
+/** "01:30 on 26 October 2025" for a wall time. */
+function wallText (w) {
+  return `${pad(w.h)}:${pad(w.mi)} on ${w.d} ${MONTHS[w.mo - 1]} ${w.y}`
 }
 
 function fingerprint (file) {
@@ -132,8 +148,16 @@ class Item {
         radio.id = `${this.id}-${name}-fold-${i}`
         radio.nextElementSibling.setAttribute('for', radio.id)
       })
-      this.field(name).addEventListener('input', () => this.updateFold(name))
-      this.field(name).addEventListener('change', () => this.updateFold(name))
+      for (const part of ['date', 'time']) {
+        this.field(`${name}_${part}`).addEventListener('input', () => this.updateFold(name))
+        this.field(`${name}_${part}`).addEventListener('change', () => this.updateFold(name))
+      }
+      const group = this.el.querySelector(`[data-group="${name}"]`)
+      const hint = group.querySelector('[data-hint]')
+      const error = group.querySelector('[data-error]')
+      hint.id = `${this.id}-${name}-hint`
+      error.id = `${this.id}-${name}-error`
+      group.querySelector('fieldset').setAttribute('aria-describedby', hint.id)
     }
     for (const select of this.el.querySelectorAll('[data-copy-options]')) {
       const source = document.querySelector(select.dataset.copyOptions)
@@ -149,44 +173,55 @@ class Item {
     this.el.querySelector('[data-retry]').addEventListener('click', () => this.owner.start([this]))
     this.el.querySelector('[data-cancel]').addEventListener('click', () => this.cancel())
     list.append(this.el)
+    moj.initAll({ scope: this.el }) // the date pickers of this file's times
   }
 
   field (name) { return this.el.querySelector(`[data-field="${name}"]`) }
 
+  /** The wall time typed in a time's day and clock fields: {w} (null when both are empty) or {problem}. */
+  wall (name, what) {
+    const dayText = this.field(`${name}_date`).value.trim()
+    const clockText = this.field(`${name}_time`).value.trim()
+    if (!dayText && !clockText) return { w: null }
+    const day = parseDay(dayText)
+    if (!day) return { problem: `Enter the day ${what}, for example 3/11/2026` }
+    const clock = parseClock(clockText)
+    if (!clock) return { problem: `Enter the time ${what} on the 24-hour clock, for example 14:02:05` }
+    return { w: { ...day, ...clock } }
+  }
+
   /** Shows the choice of the two times the night the clocks go back, when the time typed is in that hour. */
   updateFold (name) {
     const box = this.el.querySelector(`[data-fold="${name}"]`)
-    const value = this.field(name).value
-    const twice = londonInstants(value)
-    const show = Boolean(twice && twice.length === 2)
+    const { w } = this.wall(name, '')
+    const twice = w ? londonInstants(w) : []
+    const show = twice.length === 2
     box.hidden = !show
-    const choices = box.querySelectorAll('input[type=radio]')
     if (!show) {
-      for (const c of choices) c.checked = false
+      for (const c of box.querySelectorAll('input[type=radio]')) c.checked = false
       return
     }
-    box.querySelector('[data-fold-legend]').textContent = `Which ${value.split('T')[1].slice(0, 5)}?`
+    box.querySelector('[data-fold-legend]').textContent = `Which ${pad(w.h)}:${pad(w.mi)}?`
     box.querySelectorAll('label').forEach((label, i) => {
       label.textContent = `${i ? 'The second' : 'The first'}, ${twice[i].zone}`
     })
   }
 
-  /** The field's time in UTC (ISO 8601) and, when it cannot be had, why (null if the field is empty). */
+  /** The time in UTC (ISO 8601) and, when it cannot be had, why (iso '' and no problem if left empty). */
   instant (name, what) {
-    const value = this.field(name).value
-    if (!value) return { iso: '', problem: null }
-    const found = londonInstants(value)
-    if (!found) return { iso: '', problem: `Enter ${what} as a date and time` }
+    const { w, problem } = this.wall(name, what)
+    if (problem) return { iso: '', problem }
+    if (!w) return { iso: '', problem: null }
+    const found = londonInstants(w)
     if (found.length === 0) {
-      return { iso: '', problem: `There was no ${wallText(value)} in UK time: the clocks went forward an hour that night. Check ${what}` }
+      return { iso: '', problem: `There was no ${wallText(w)} in UK time: the clocks went forward an hour that night. Check when ${what}` }
     }
     if (found.length === 1) return { iso: found[0].iso, problem: null }
     const chosen = this.el.querySelector(`[data-fold="${name}"] input:checked`)
     if (chosen) return { iso: found[+chosen.value].iso, problem: null }
-    const hm = value.split('T')[1].slice(0, 5)
     return {
       iso: '',
-      problem: `${wallText(value)} happened twice in UK time: the clocks went back an hour that night. Say which ${hm} it was: the first (${found[0].zone}) or the second (${found[1].zone})`
+      problem: `${wallText(w)} happened twice in UK time: the clocks went back an hour that night. Say which ${pad(w.h)}:${pad(w.mi)} it was: the first (${found[0].zone}) or the second (${found[1].zone})`
     }
   }
 
@@ -203,7 +238,9 @@ class Item {
     if (!group) return
     const err = group.querySelector('[data-error]')
     group.classList.toggle('govuk-form-group--error', Boolean(text))
-    this.field(name).classList.toggle('govuk-input--error', Boolean(text))
+    for (const input of group.querySelectorAll('.bwv-datetime .govuk-input')) input.classList.toggle('govuk-input--error', Boolean(text))
+    const hint = group.querySelector('[data-hint]')
+    group.querySelector('fieldset').setAttribute('aria-describedby', text ? `${hint.id} ${err.id}` : hint.id)
     err.hidden = !text
     err.textContent = text ? `Error: ${text}` : ''
   }
@@ -234,24 +271,24 @@ class Item {
     if (first.problem) {
       const text = `${first.problem} (${this.file.name})`
       this.fieldError('recording_started_at', text)
-      problems.push([`${this.id}-recording_started_at`, text])
+      problems.push([`${this.id}-recording_started_at_date`, text])
     } else if (!meta.recording_started_at) {
       const text = `Enter the time of the first frame of ${this.file.name}`
       this.fieldError('recording_started_at', text)
-      problems.push([`${this.id}-recording_started_at`, text])
+      problems.push([`${this.id}-recording_started_at_date`, text])
     } else if (new Date(meta.recording_started_at) > new Date(Date.now() + 5 * 60000)) {
       const text = `The first frame of ${this.file.name} cannot be in the future`
       this.fieldError('recording_started_at', text)
-      problems.push([`${this.id}-recording_started_at`, text])
+      problems.push([`${this.id}-recording_started_at_date`, text])
     }
     if (pressed.problem) {
       const text = `${pressed.problem} (${this.file.name})`
       this.fieldError('activated_at', text)
-      problems.push([`${this.id}-activated_at`, text])
+      problems.push([`${this.id}-activated_at_date`, text])
     } else if (meta.activated_at && meta.recording_started_at && meta.activated_at < meta.recording_started_at) {
       const text = `Record pressed must be after the first frame of ${this.file.name}`
       this.fieldError('activated_at', text)
-      problems.push([`${this.id}-activated_at`, text])
+      problems.push([`${this.id}-activated_at_date`, text])
     }
     if (!meta.staff_number) problems.push(['shared-staff', `Choose who wore the camera for ${this.file.name}`])
     if (!meta.camera_serial) problems.push(['shared-camera', `Choose the camera for ${this.file.name}`])

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tests.browser.conftest import LiveServer, shot, sign_in
 
@@ -46,11 +45,11 @@ def test_drag_and_drop_upload_with_progress(page: Any, live_server: LiveServer, 
     items = page.locator("[data-bwv-file-list] > li")
     assert items.count() == 3
 
-    london = ZoneInfo("Europe/London")
-    first = (datetime.now(london) - timedelta(hours=2)).replace(microsecond=0)
+    first = datetime(2026, 7, 1, 10, 0, 5)  # a fixed past summer morning: never in a clock change's hour
     for i in range(3):
-        when = (first + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%S")
-        items.nth(i).locator('[data-field="recording_started_at"]').fill(when)
+        when = first + timedelta(minutes=i)
+        items.nth(i).locator('[data-field="recording_started_at_date"]').fill(f"{when.day}/{when.month}/{when.year}")
+        items.nth(i).locator('[data-field="recording_started_at_time"]').fill(when.strftime("%H:%M:%S"))
     shot(page, "upload-01-chosen", full_page=True)
 
     page.click("[data-bwv-start]")

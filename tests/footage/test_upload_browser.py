@@ -67,7 +67,8 @@ def test_upload_page_uploads_and_resumes_after_a_failed_chunk(tmp_path: Path, pl
             route.continue_()
 
         page.route("**/api/v1/uploads/**", flaky)
-        page.fill('[data-field="recording_started_at"]', "2026-10-01T10:00:05")
+        page.fill('[data-field="recording_started_at_date"]', "1/10/2026")  # the date picker's D/M/YYYY
+        page.fill('[data-field="recording_started_at_time"]', "10:00:05")
         page.click("[data-bwv-start]")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not page.query_selector(".bwv-upload__file--done"):
@@ -107,16 +108,18 @@ def test_upload_page_asks_which_time_the_night_the_clocks_go_back(tmp_path: Path
         page.select_option("#shared-staff", "S001")
         page.select_option("#shared-camera", "CAM-1")
         page.set_input_files("#files", str(clip))
-        first = '[data-field="recording_started_at"]'
+        day, clock = '[data-field="recording_started_at_date"]', '[data-field="recording_started_at_time"]'
         fold = '[data-fold="recording_started_at"]'
 
-        page.fill(first, "2026-03-29T01:30:00")
+        page.fill(day, "29/3/2026")
+        page.fill(clock, "01:30")
         assert page.is_hidden(fold)
         page.click("[data-bwv-start]")
         summary = page.inner_text("[data-bwv-upload-error-list]")
         assert "There was no 01:30 on 29 March 2026 in UK time: the clocks went forward an hour that night" in summary
 
-        page.fill(first, "2025-10-26T01:30:05")
+        page.fill(day, "26/10/2025")
+        page.fill(clock, "01:30:05")
         assert page.is_visible(fold)
         assert page.inner_text(f"{fold} legend") == "Which 01:30?"
         assert page.inner_text(f"{fold} .govuk-radios").split("\n") == ["The first, BST", "The second, GMT"]
