@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
@@ -60,3 +61,32 @@ def api_token(client: TestClient, username: str, password: str = PASSWORD) -> di
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+class _Forms(HTMLParser):
+    """The hidden fields of each POST form on a page, by the form's action."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, dict[str, str]] = {}
+        self._current: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "get").lower() == "post":
+            self._current = self.forms.setdefault(a.get("action", ""), {})
+        elif tag == "input" and self._current is not None and a.get("type") == "hidden" and a.get("name"):
+            self._current[a["name"]] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._current = None
+
+
+def form_on_page(html: str, action: str) -> dict[str, str]:
+    """What a browser sends from the page's form that posts to `action`: its hidden fields (the CSRF token
+    among them), to which the test adds what a person types. Fails if the page has no such form."""
+    parser = _Forms()
+    parser.feed(html)
+    assert action in parser.forms, f"no form posting to {action}; forms: {sorted(parser.forms)}"
+    return dict(parser.forms[action])

@@ -92,7 +92,16 @@ def link(href: str, text: object, hidden: str | None = None) -> Markup:
     return Markup('<a class="govuk-link" href="{}">{}{}</a>').format(href, text, extra)
 
 
+def require_token(token: object) -> str:
+    """For `csrf_field`: a form rendered without the page's CSRF token fails here, at render time, instead of
+    every submit being refused as forged."""
+    if not isinstance(token, str) or not token:
+        raise ValueError("csrf_field() needs the page's csrf_token")
+    return token
+
+
 templates.env.globals["Role"] = Role
+templates.env.globals["require_token"] = require_token
 templates.env.globals["link"] = link
 
 NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {

@@ -10,7 +10,7 @@ from app.auth.models import User
 from app.footage.models import Footage
 from app.rating.models import Acknowledgement
 from tests.report.fixture import build
-from tests.support import browser_sign_in
+from tests.support import browser_sign_in, form_on_page
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def rw_est(session, f):  # type: ignore[no-untyped-def]
 
 
 def test_my_footage_page_and_acknowledging_in_the_browser(client, rw, session):  # type: ignore[no-untyped-def]
-    token = browser_sign_in(client, "officer.a1")
+    browser_sign_in(client, "officer.a1")
     home = client.get("/")
     assert home.status_code == 200 and "Waiting for you" in home.text
     page = client.get(f"/my/footage/{rw.footage['F1']}")
@@ -122,9 +122,8 @@ def test_my_footage_page_and_acknowledging_in_the_browser(client, rw, session): 
     assert f"/api/v1/footage/{rw.footage['F1']}/video" in page.text
     # Another officer's clip is not there.
     assert client.get(f"/my/footage/{rw.footage['F8']}").status_code == 404
-    r = client.post(
-        f"/my/footage/{rw.footage['F1']}/acknowledge", data={"csrf_token": token, "reply": "Noted, thank you."}
-    )
+    url = f"/my/footage/{rw.footage['F1']}/acknowledge"
+    r = client.post(url, data={**form_on_page(page.text, url), "reply": "Noted, thank you."})  # the page's form
     assert r.status_code == 303
     after = client.get(r.headers["location"])
     assert "You acknowledged this guidance" in after.text and "Noted, thank you." in after.text
@@ -132,10 +131,11 @@ def test_my_footage_page_and_acknowledging_in_the_browser(client, rw, session): 
 
 
 def test_coordinator_feedback_page_lists_overdue_and_marks_good_practice(client, rw, session):  # type: ignore[no-untyped-def]
-    token = browser_sign_in(client, "coordinator.a")
+    browser_sign_in(client, "coordinator.a")
     page = client.get("/feedback")
     assert page.status_code == 200 and "Officer a1" in page.text and "Not acknowledged" in page.text
-    r = client.post(f"/feedback/good-practice/{rw.footage['F6']}", data={"csrf_token": token, "good_practice": "1"})
+    url = f"/feedback/good-practice/{rw.footage['F6']}"
+    r = client.post(url, data=form_on_page(page.text, url))  # "Offer as example", as the page's form sends it
     assert r.status_code == 303
     assert session.get(Footage, rw.footage["F6"]).good_practice is True
     staff = client.__class__(client.app, base_url="https://testserver", follow_redirects=False)

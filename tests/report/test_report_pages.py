@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from tests.report.fixture import build
-from tests.support import browser_sign_in, make_client
+from tests.support import browser_sign_in, form_on_page, make_client
 
 OCT = {"from": "2026-10-01", "to": "2026-10-31"}
 
@@ -62,8 +62,10 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
 
 
 def test_csv_download_needs_a_reason_and_holds_the_figures(app, rw, session):  # type: ignore[no-untyped-def]
-    c, token = signed_in(app, "governor.a")
-    form = {"csrf_token": token, **OCT, "format": "csv"}
+    c, _ = signed_in(app, "governor.a")
+    page = c.get("/reports/compliance", params=OCT).text
+    form = {**form_on_page(page, "/reports/compliance/export"), "format": "csv"}  # as the page's Download sends
+    assert form["from"] == "2026-10-01" and form["to"] == "2026-10-31"
     refused = c.post("/reports/compliance/export", data={**form, "reason": ""})
     assert refused.status_code == 422 and "Enter why you are downloading" in refused.text
     r = c.post("/reports/compliance/export", data={**form, "reason": "October use-of-force meeting"})
@@ -91,8 +93,9 @@ def test_csv_download_needs_a_reason_and_holds_the_figures(app, rw, session):  #
 
 
 def test_pdf_pack_opens_and_holds_the_figures(app, rw):  # type: ignore[no-untyped-def]
-    c, token = signed_in(app, "governor.a")
-    form = {"csrf_token": token, **OCT, "format": "pdf", "reason": "Monthly meeting"}
+    c, _ = signed_in(app, "governor.a")
+    page = c.get("/reports/compliance", params=OCT).text
+    form = {**form_on_page(page, "/reports/compliance/export"), "format": "pdf", "reason": "Monthly meeting"}
     r = c.post("/reports/compliance/export", data=form)
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(r.content))
