@@ -212,7 +212,8 @@ if (root) {
     switch (event.key) {
       case 'k':
       case ' ':
-        if (event.key === ' ' && el && (el.tagName === 'BUTTON' || el.tagName === 'A' || el.tagName === 'SUMMARY')) return
+        // Space keeps its own meaning on what it works: a button, a link, a radio or a checkbox of the form.
+        if (event.key === ' ' && el && ['BUTTON', 'A', 'SUMMARY', 'INPUT'].includes(el.tagName)) return
         event.preventDefault()
         toggle()
         break

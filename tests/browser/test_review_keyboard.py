@@ -58,6 +58,15 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
     page.wait_for_function(PLAYING, timeout=10_000)
     page.keyboard.press("k")
     assert page.evaluate("() => document.querySelector('[data-bwv-video]').paused")
+    # Space plays and pauses too, except on what Space works itself: a checkbox of the form is ticked.
+    box = "#criteria-sound_clear"
+    was = page.is_checked(box)
+    page.focus(box)
+    page.keyboard.press("Space")
+    assert page.is_checked(box) is not was
+    assert page.evaluate("() => document.querySelector('[data-bwv-video]').paused")
+    page.keyboard.press("Space")  # back as it was
+    assert page.is_checked(box) is was
 
     # Seek via a keyframe (the scene change at 7.6 s), then jump to force start (f) and step a frame (.).
     frame = page.locator("[data-bwv-keyframe]", has_text="Scene change")
