@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import sqlalchemy.exc
 from fastapi import FastAPI, HTTPException, Request
@@ -145,13 +145,37 @@ class RequestLimit:
                 sem.release()
 
 
+def _plain(message: str) -> str:
+    """Pydantic's wording for people: "String should have at most 2000 characters" -> "Text should ..."."""
+    return (
+        message.replace("Value error, ", "")
+        .replace("String should", "Text should")
+        .replace("Input should be a valid integer, unable to parse string as an integer", "Enter a whole number")
+    )
+
+
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/files/")
 
 
-def _error_page(request: Request, status: int, title: str, message: str) -> Response:
-    template = f"errors/{status}.html" if status in (403, 404, 500, 503) else "errors/500.html"
-    return render(request, template, {"message": message, "status": status}, status_code=status, page_title=title)
+def _back(request: Request) -> str | None:
+    """The page the request came from, if it is one of ours (for "Go back and try again")."""
+    referer = request.headers.get("referer") or ""
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc.lower() == (request.headers.get("host") or "").lower():
+        return urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    return None
+
+
+def _error_page(
+    request: Request, status: int, title: str, message: str, problems: list[dict[str, str]] | None = None
+) -> Response:
+    """An error page for people. 403, 404, 500 and 503 have pages of their own; any other answer to a page's
+    request (a form sent with a value the route cannot take: 400, 409, 413, 422 ...) says what was wrong and
+    links back to the form, instead of the API's JSON."""
+    template = f"errors/{status}.html" if status in (403, 404, 500, 503) else "errors/problem.html"
+    context = {"message": message, "status": status, "title": title, "problems": problems or [], "back": _back(request)}
+    return render(request, template, context, status_code=status, page_title=title)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -183,11 +207,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         headers: dict[str, Any] = dict(exc.headers or {})
-        if wants_json(request) or exc.status_code not in (403, 404, 500, 503):
+        if wants_json(request) or exc.status_code < 400 or exc.status_code in (401, 405):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-        return _error_page(
-            request, exc.status_code, "Page not found" if exc.status_code == 404 else "Error", str(exc.detail)
-        )
+        title = {404: "Page not found", 403: "You cannot do this"}.get(exc.status_code, "There is a problem")
+        response = _error_page(request, exc.status_code, title, str(exc.detail))
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -195,6 +220,9 @@ def install_error_handlers(app: FastAPI) -> None:
         for err in exc.errors():
             loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
             errors.append({"field": loc, "message": err.get("msg", "invalid"), "type": err.get("type")})
+        if not wants_json(request):
+            problems = [{"field": e["field"], "message": _plain(e["message"])} for e in errors]
+            return _error_page(request, 422, "There is a problem", "Some of what was sent could not be used:", problems)
         return JSONResponse(
             {"detail": "The request is not valid: fix the fields listed.", "errors": errors}, status_code=422
         )
@@ -203,18 +231,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _out_of_range(request: Request, exc: Exception) -> Response:
         # Safety net: a number or text the database cannot hold (e.g. an id past 2^31) is bad input, not a crash.
         log.warning("database_refused_value", path=request.url.path, error=str(exc).splitlines()[0][:200])
-        return JSONResponse(
-            {"detail": "A value is outside the range the service can store: check the numbers sent."}, status_code=422
-        )
+        detail = "A value is outside the range the service can store: check the numbers sent."
+        if not wants_json(request):
+            return _error_page(request, 422, "There is a problem", detail)
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(sqlalchemy.exc.IntegrityError)
     async def _conflict(request: Request, exc: Exception) -> Response:
         # Safety net: a reference to a record that does not exist, or a duplicate, that no check caught first.
         log.warning("database_refused_write", path=request.url.path, error=str(exc).splitlines()[0][:200])
-        return JSONResponse(
-            {"detail": "This conflicts with an existing record or refers to one that does not exist."},
-            status_code=409,
-        )
+        detail = "This conflicts with an existing record or refers to one that does not exist."
+        if not wants_json(request):
+            return _error_page(request, 409, "There is a problem", detail)
+        return JSONResponse({"detail": detail}, status_code=409)
 
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     async def _pool_exhausted(request: Request, exc: Exception) -> Response:

@@ -100,7 +100,19 @@ def require_token(token: object) -> str:
     return token
 
 
+def footage_href(principal: Any, footage_id: int) -> str:
+    """Where a link to a clip goes for this viewer: coordinators (and admins) its review screen, governors its
+    footage page, officers their own view of it. Each is a page they may open."""
+    role = getattr(principal, "role", None)
+    if role == Role.staff:
+        return f"/my/footage/{footage_id}"
+    if role == Role.governor:
+        return f"/footage/{footage_id}"
+    return f"/review/{footage_id}"
+
+
 templates.env.globals["Role"] = Role
+templates.env.globals["footage_href"] = footage_href
 templates.env.globals["require_token"] = require_token
 templates.env.globals["link"] = link
 
