@@ -51,6 +51,8 @@ def parse_filters(params: dict[str, str]) -> tuple[service.QueueFilters, dict[st
                 setattr(f, name, localtime.parse_day(raw))
             except ValueError:
                 errors[name] = "Enter a real date, for example 3/11/2026"
+    if f.date_from and f.date_to and f.date_to < f.date_from:  # kept: such a range shows nothing, never everything
+        errors["date_to"] = "Incidents to must be the same as or after incidents from"
     f.location = (params.get("location") or "").strip()[:120] or None
     officer = (params.get("officer") or "").strip()
     if officer:
@@ -419,6 +421,13 @@ def review_screen(request: Request, footage_id: FootageId, principal: Coordinato
 def _default_values(ctx: dict[str, Any]) -> dict[str, Any]:
     facts: ClipFacts = ctx["facts"]
     suggestion: Suggestion = ctx["suggestion"]
+    suggested = suggestion.rag.value if suggestion.rag else ""
+    current: Rating | None = ctx.get("current")
+    if current is not None:  # a re-rating starts from the rating it replaces (a reason for the change is asked)
+        rag = current.rag.value if isinstance(current.rag, Rag) else str(current.rag)
+        return {"rag": rag, "criteria": [k for k, v in (current.criteria or {}).items() if v],
+                "guidance": current.guidance or "", "override_reason": current.override_reason or "",
+                "rerating_reason": "", "suggested": suggested}  # fmt: skip
     ticked = []
     if facts.status == "before_force":
         ticked.append("switched_on_before_force")
@@ -427,7 +436,7 @@ def _default_values(ctx: dict[str, Any]) -> dict[str, Any]:
     if ctx["analysed"] and not facts.segments_in_force:
         ticked.append("unobstructed")
     return {"rag": "", "criteria": ticked, "guidance": "", "override_reason": "", "rerating_reason": "",
-            "suggested": suggestion.rag.value if suggestion.rag else ""}  # fmt: skip
+            "suggested": suggested}  # fmt: skip
 
 
 @router.post("/review/{footage_id:int}")
@@ -452,7 +461,13 @@ def review_save(
         ctx["errors"] = exc.errors
         ctx["saved"] = None
         ctx["action"] = f"/review/{footage_id}"
-        return render(request, "review/screen.html", ctx, status_code=exc.status_code, page_title="Error: review")
+        return render(
+            request,
+            "review/screen.html",
+            ctx,
+            status_code=exc.status_code,
+            page_title=f"Review {footage.original_filename}",
+        )
     audit_rating(session, principal, rating, via="form")
     filters, _ = parse_filters(params)
     nxt = service.next_to_review(session, footage.establishment_id, filters, footage_id)

@@ -117,7 +117,7 @@ def calibration_send(request: Request, principal: Coordinator, session: SessionD
                 "sent": None,
                 "values": {"assigned_to": raw_user, "sample_size": raw_n},
             },
-            page_title="Error: Calibration",
+            page_title="Calibration",
             status_code=422,
         )
     assert assignee is not None
@@ -169,7 +169,13 @@ def calibration_rate(
         ctx = screen_context(session, principal, footage, params={}, blind=True, assignment=a)
         ctx.update(values=values, errors=exc.errors, saved=None)
         ctx["action"] = f"/calibration/{assignment_id}"
-        return render(request, "review/screen.html", ctx, status_code=exc.status_code, page_title="Error: rating")
+        return render(
+            request,
+            "review/screen.html",
+            ctx,
+            status_code=exc.status_code,
+            page_title=f"Rate {footage.original_filename}",
+        )
     audit_rating(session, principal, rating, via="calibration")
     nxt = next(iter(service.my_assignments(session, principal.user.id)), None)  # type: ignore[arg-type]
     return RedirectResponse(f"/calibration/{nxt.id}" if nxt else "/calibration?done=1", status_code=303)

@@ -43,7 +43,7 @@ def _page(
             "editing": editing,
             "saved": request.query_params.get("saved"),
         },
-        page_title=("Error: " if errors else "") + "Guidance templates",
+        page_title="Guidance templates",
         status_code=status_code,
     )
 

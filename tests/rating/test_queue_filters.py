@@ -99,6 +99,9 @@ def test_date_filter_uses_whole_london_days(web, bounds, query, expected) -> Non
     clips, refs, _ = _shown(web, query)
     # A clip linked to no incident has no incident date: a date filter leaves it out.
     assert clips == _clips(bounds, *expected), query
+    reversed_range = "Incidents to must be the same as or after incidents from"
+    explained = reversed_range in web.get(f"/review?status=all&{query}").text
+    assert explained is query.startswith("date_from=2026-07-11&")
     assert refs == _refs(bounds, *expected), query
 
 

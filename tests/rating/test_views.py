@@ -84,6 +84,11 @@ def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session)
     # Re-opening a rated clip shows the history and asks for a reason.
     again = web.get(f"/review/{a.id}").text
     assert "Rating history" in again and "Why you are rating it again" in again
+    # ... and starts from the current rating: its RAG, criteria and guidance, to change rather than retype.
+    assert re.search(r'id="rag-amber"[^>]*checked', again), "amber is chosen"
+    assert re.search(r'id="criteria-sound_clear"[^>]*checked', again)
+    assert not re.search(r'id="criteria-recording_announced"[^>]*checked', again)
+    assert ">Press record as you approach the cell.</textarea>" in again
 
 
 def test_form_without_csrf_is_refused(web, make_incident, make_clip):  # type: ignore[no-untyped-def]

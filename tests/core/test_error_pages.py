@@ -1,0 +1,24 @@
+"""People get pages, API clients get JSON: a page's request with a value its route cannot take gets a GOV.UK
+error page that says what was wrong and links back to the form (the browser keeps what was typed)."""
+
+from __future__ import annotations
+
+from tests.support import api_token, browser_sign_in
+
+
+def test_a_page_request_the_route_cannot_take_gets_a_page_not_json(client, world) -> None:  # type: ignore[no-untyped-def]
+    browser_sign_in(client, "coordinator.a")
+    r = client.get("/feedback", params={"days": "abc"}, headers={"referer": "https://testserver/feedback?days=7"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "<title>Error: There is a problem" in r.text and "govuk-error-summary" in r.text
+    assert "<strong>days</strong>: Enter a whole number" in r.text
+    assert '<a class="govuk-link" href="/feedback?days=7">Go back and try again</a>' in r.text
+    # A link back only to this service, never to where another site sent the person from.
+    other = client.get("/feedback", params={"days": "-3"}, headers={"referer": "https://elsewhere.example/x"})
+    assert other.status_code == 422 and "elsewhere.example" not in other.text and "Go to the start page" in other.text
+
+
+def test_the_api_still_answers_json(client, world) -> None:  # type: ignore[no-untyped-def]
+    headers = api_token(client, "coordinator.a")
+    r = client.get("/api/v1/reports/officers/A001", params={"months": "abc"}, headers=headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "months"
