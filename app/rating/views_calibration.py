@@ -86,6 +86,9 @@ def calibration_send(request: Request, principal: Coordinator, session: SessionD
         errors["assigned_to"] = "Choose the coordinator who will give the second rating"
     if not raw_n.isdigit() or not 1 <= int(raw_n) <= 100:
         errors["sample_size"] = "Enter how many clips to send, from 1 to 100"
+    note = str(form.get("note", "") or "").strip()[:20000]
+    if len(note) > 500:
+        errors["note"] = f"The note must be 500 characters or fewer (it has {len(note):,})"
     rows = []
     if not errors:
         assert assignee is not None
@@ -96,7 +99,7 @@ def calibration_send(request: Request, principal: Coordinator, session: SessionD
                 assignee=assignee,
                 requested_by=principal.user.id,  # type: ignore[arg-type]
                 sample_size=int(raw_n),
-                note=str(form.get("note", "") or "")[:500],
+                note=note,
             )
         except service.RatingRejected as exc:
             errors.update(exc.errors)
@@ -115,7 +118,7 @@ def calibration_send(request: Request, principal: Coordinator, session: SessionD
                 "pending_total": 0,
                 "errors": errors,
                 "sent": None,
-                "values": {"assigned_to": raw_user, "sample_size": raw_n},
+                "values": {"assigned_to": raw_user, "sample_size": raw_n, "note": note},
             },
             page_title="Calibration",
             status_code=422,

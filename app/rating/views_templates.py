@@ -63,17 +63,22 @@ def template_edit(request: Request, template_id: TemplateId, principal: Coordina
 def _validate(form: dict[str, str]) -> tuple[dict[str, str], Rag | None]:
     errors: dict[str, str] = {}
     title, text, rag = form["title"].strip(), form["text"].strip(), form["rag"]
-    if not 2 <= len(title) <= 120:
-        errors["title"] = "Enter a short title, up to 120 characters"
-    if not 10 <= len(text) <= 2000:
-        errors["text"] = "Enter the guidance, from 10 to 2000 characters"
+    if len(title) < 2:
+        errors["title"] = "Enter a short title"
+    elif len(title) > 120:
+        errors["title"] = f"The title must be 120 characters or fewer (it has {len(title):,})"
+    if len(text) < 10:
+        errors["text"] = "Enter the guidance, at least 10 characters"
+    elif len(text) > 2000:
+        errors["text"] = f"The guidance must be 2,000 characters or fewer (it has {len(text):,}): shorten it"
     if rag and rag not in {r.value for r in Rag}:
         errors["rag"] = "Choose amber, red, green or any rating"
     return errors, (Rag(rag) if rag in {r.value for r in Rag} else None)
 
 
 def _form(form: FormData) -> dict[str, str]:
-    return {k: str(form.get(k, "") or "")[:2000] for k in ("title", "text", "rag", "action")}
+    # Cut only far past the limits, so that text too long is shown back with its length, never saved cut short.
+    return {k: str(form.get(k, "") or "")[:20000] for k in ("title", "text", "rag", "action")}
 
 
 @router.post("/review/templates")

@@ -200,6 +200,11 @@ def test_calibration_blind_second_rating_and_kappa(as_user, make_incident, make_
     assert len(rep["disagreements"]) == 1 and rep["disagreements"][0]["second_rag"] == "amber"
     page = web.get("/calibration")
     assert page.status_code == 200 and "Disagreements for the monthly meeting (1)" in page.text
+    # A form with a problem comes back with the note as typed; a note too long is refused, never cut.
+    note = "Monthly sample for the use-of-force meeting. " * 12  # 540 characters
+    r = web.post("/calibration", data={"csrf_token": token, "assigned_to": "", "sample_size": "0", "note": note})
+    assert r.status_code == 422 and "The note must be 500 characters or fewer (it has 539)" in r.text
+    assert note.strip() in r.text
 
 
 def test_ratings_carry_their_clips_recording_time(as_user, clip, session):  # type: ignore[no-untyped-def]

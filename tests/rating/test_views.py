@@ -158,6 +158,12 @@ def test_guidance_templates_defaults_add_change_delete(web, make_incident, make_
     assert r.status_code == 303
     t = session.exec(select(GuidanceTemplate).where(GuidanceTemplate.title == "Cell move")).one()
     assert web.post("/review/templates", data={"csrf_token": web.token, "title": "x", "text": ""}).status_code == 422
+    # Too long is refused with its length and shown back whole: never saved cut short.
+    long_text = "Brief the team. " * 180  # 2,880 characters
+    r = web.post("/review/templates", data={"csrf_token": web.token, "title": "Long", "rag": "", "text": long_text})
+    assert r.status_code == 422 and "The guidance must be 2,000 characters or fewer (it has 2,879)" in r.text
+    assert long_text.strip() in r.text and 'data-maxlength="2000"' in r.text
+    assert session.exec(select(GuidanceTemplate).where(GuidanceTemplate.title == "Long")).first() is None
     r = web.post(
         f"/review/templates/{t.id}",
         data={"csrf_token": web.token, "title": "Planned cell move", "rag": "", "text": "Brief the team first."},
