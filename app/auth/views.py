@@ -41,7 +41,7 @@ def _sign_in_page(
         request,
         "auth/sign_in.html",
         {"next": next_url, "error": error, "username": username},
-        page_title="Sign in",
+        page_title=("Error: " if error else "") + "Sign in",
         status_code=status_code,
     )
     s = get_settings()

@@ -39,6 +39,8 @@ CRITERIA: list[tuple[str, str]] = [
 ]
 CRITERIA_KEYS = [k for k, _ in CRITERIA]
 GUIDANCE_MIN_CHARS = 10
+GUIDANCE_MAX_CHARS = 5000  # rating.guidance
+REASON_MAX_CHARS = 1000  # rating.override_reason, rating.rerating_reason
 REASON_MIN_CHARS = 5
 
 DEFAULT_TEMPLATES: list[tuple[str, Rag | None, str]] = [
@@ -176,6 +178,15 @@ def _check(data: RatingInput, suggestion: Suggestion, current: Rating | None, *,
             f"This clip is already rated {current.rag.value} (version {current.version}): "
             "say why you are rating it again"
         )
+    # Too long is refused with its length, never stored cut short (the columns' own limits).
+    for name, label, most in (
+        ("guidance", "Guidance", GUIDANCE_MAX_CHARS),
+        ("override_reason", "The reason for a different rating", REASON_MAX_CHARS),
+        ("rerating_reason", "The reason for rating again", REASON_MAX_CHARS),
+    ):
+        n = len((getattr(data, name) or "").strip())
+        if n > most:
+            errors[name] = f"{label} must be {most:,} characters or fewer (it has {n:,})"
     return errors
 
 

@@ -384,9 +384,10 @@ def _form_values(form: Any) -> tuple[service.RatingInput, dict[str, Any]]:
     data = service.RatingInput(
         rag=rag,
         criteria={k: k in ticked for k in service.CRITERIA_KEYS},
-        guidance=str(form.get("guidance", "") or "")[:5000],
-        override_reason=str(form.get("override_reason", "") or "")[:1000] or None,
-        rerating_reason=str(form.get("rerating_reason", "") or "")[:1000] or None,
+        # Cut only far past the limits: the service refuses text too long, and the form shows it back whole.
+        guidance=str(form.get("guidance", "") or "")[:20000],
+        override_reason=str(form.get("override_reason", "") or "")[:20000] or None,
+        rerating_reason=str(form.get("rerating_reason", "") or "")[:20000] or None,
     )
     values = {
         "rag": rag_raw,

@@ -66,6 +66,11 @@ def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session)
     r = web.post(f"/review/{a.id}", data={"csrf_token": web.token, "rag": "amber", "queue": ""})
     assert r.status_code == 422 and "Enter guidance for the officer" in r.text
     assert session.exec(select(Rating)).all() == []
+    # Guidance too long: refused with its length and shown back whole, never stored cut short.
+    long_guidance = "Press record as you approach. " * 180  # 5,400 characters
+    r = web.post(f"/review/{a.id}", data={"csrf_token": web.token, "rag": "amber", "guidance": long_guidance})
+    assert r.status_code == 422 and "Guidance must be 5,000 characters or fewer (it has 5,399)" in r.text
+    assert long_guidance in r.text and session.exec(select(Rating)).all() == []
     r = web.post(
         f"/review/{a.id}",
         data={"csrf_token": web.token, "rag": "amber", "guidance": "Press record as you approach the cell.",
