@@ -40,10 +40,6 @@ router = APIRouter(include_in_schema=False)
 PAGE = 25
 
 
-def _flash(request: Request, kind: str, text: str) -> None:
-    request.state.flashes = [*getattr(request.state, "flashes", []), {"kind": kind, "text": text}]
-
-
 def _staff_for(session: Session, est: int | None) -> list[StaffMember]:
     q = select(StaffMember).where(StaffMember.active == True)  # noqa: E712
     if est is not None:
@@ -180,7 +176,16 @@ def missing_page(request: Request, principal: CoordinatorOrGovernor, session: Se
     )
 
 
-def _footage_page(request: Request, principal: Principal, session: Session, f: Footage) -> Response:
+def _footage_page(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    f: Footage,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The clip's page; with `errors` (keyed by the id of the field: "hold-reason", "incident_id",
+    "unlink-reason-<incident id>") it comes back as a form with problems, what was typed kept (`values`)."""
     cam = session.get(Camera, f.camera_id) if f.camera_id else None
     wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
     incidents = list(
@@ -220,6 +225,8 @@ def _footage_page(request: Request, principal: Principal, session: Session, f: F
         "can_download": principal.role in (Role.coordinator, Role.governor) or principal.is_admin,
         "settings": get_settings(),
         "IntegrityStatus": IntegrityStatus,
+        "errors": errors or {},
+        "values": values or {},
     }
     try:
         from app.footage.analysis import analysis_context
@@ -227,7 +234,13 @@ def _footage_page(request: Request, principal: Principal, session: Session, f: F
         ctx.update(analysis_context(session, f, principal))
     except ImportError:  # analysis not installed in this build
         pass
-    return render(request, "footage/detail.html", ctx, page_title=f"Footage {f.original_filename}")
+    return render(
+        request,
+        "footage/detail.html",
+        ctx,
+        page_title=f"Footage {f.original_filename}",
+        status_code=400 if errors else 200,
+    )
 
 
 @router.get("/footage/{footage_id}")
@@ -259,10 +272,15 @@ def legal_hold_form(
     hold = form.get("action") != "release"
     if f.status == FootageStatus.purged:
         raise HTTPException(status_code=409, detail="This footage has already been deleted.")
-    if len(reason) < 3:
-        _flash(request, "error", "Give a reason (at least 3 characters) for the legal hold change.")
-        return _footage_page(request, principal, session, f)
-    set_legal_hold(session, f, actor=principal.actor, hold=hold, reason=reason[:500])
+    if not 3 <= len(reason) <= 500:
+        short = len(reason) < 3
+        message = (
+            f"Give the reason {'for the legal hold' if hold else 'for releasing the hold'}, at least 3 characters"
+            if short
+            else f"The reason must be 500 characters or fewer (it has {len(reason):,})"
+        )
+        return _footage_page(request, principal, session, f, {"hold-reason": message}, {"hold-reason": reason})
+    set_legal_hold(session, f, actor=principal.actor, hold=hold, reason=reason)
     return RedirectResponse(f"/footage/{f.id}?done={'hold' if hold else 'released'}", status_code=303)
 
 
@@ -275,14 +293,16 @@ def link_form(
     try:
         incident_id = int(form.get("incident_id", ""))
     except ValueError:
-        _flash(request, "error", "Choose the incident to link this footage to.")
-        return _footage_page(request, principal, session, f)
+        problem = {"incident_id": "Choose the incident to link this footage to"}
+        return _footage_page(request, principal, session, f, problem)
     incident = get_visible(session, principal, Incident, incident_id)
     try:
         linking.make_link(session, f, incident, actor=principal.actor, reason=form.get("reason") or None)
     except linking.LinkRefused as exc:
-        _flash(request, "error", exc.message)
-        return _footage_page(request, principal, session, f)
+        session.rollback()
+        return _footage_page(
+            request, principal, session, f, {"incident_id": exc.message}, {"incident_id": str(incident_id)}
+        )
     return RedirectResponse(f"/footage/{f.id}?done=linked", status_code=303)
 
 
@@ -294,10 +314,15 @@ def unlink_form(
     f = get_visible(session, principal, Footage, footage_id)
     incident = get_visible(session, principal, Incident, incident_id)
     reason = form.get("reason", "").strip()
-    if len(reason) < 3:
-        _flash(request, "error", "Give a reason (at least 3 characters) for removing the link.")
-        return _footage_page(request, principal, session, f)
-    linking.remove_link(session, f, incident, actor=principal.actor, reason=reason[:500])
+    if not 3 <= len(reason) <= 500:
+        key = f"unlink-reason-{incident.id}"
+        message = (
+            f"Give the reason for removing the link to {incident.reference}, at least 3 characters"
+            if len(reason) < 3
+            else f"The reason must be 500 characters or fewer (it has {len(reason):,})"
+        )
+        return _footage_page(request, principal, session, f, {key: message}, {key: reason})
+    linking.remove_link(session, f, incident, actor=principal.actor, reason=reason)
     return RedirectResponse(f"/footage/{f.id}?done=unlinked", status_code=303)
 
 

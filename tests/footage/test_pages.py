@@ -84,8 +84,11 @@ def test_pages_end_to_end(client, as_user, session, world) -> None:
     assert session.get(FootageIncident, (fid, inc)) is not None
 
     # Legal hold: reason required, then set and released.
-    r = client.post(f"/footage/{fid}/legal-hold", data={"csrf_token": csrf, "action": "hold", "reason": ""})
-    assert r.status_code == 200 and "Give a reason" in r.text
+    r = client.post(f"/footage/{fid}/legal-hold", data={"csrf_token": csrf, "action": "hold", "reason": "x"})
+    # The GOV.UK pattern: the summary links to the field, the message is beside it, what was typed is kept.
+    assert r.status_code == 400 and "govuk-error-summary" in r.text
+    assert '<a href="#hold-reason">Give the reason for the legal hold, at least 3 characters</a>' in r.text
+    assert 'id="hold-reason-error"' in r.text and re.search(r'id="hold-reason"[^>]*value="x"', r.text)
     r = client.post(f"/footage/{fid}/legal-hold", data={"csrf_token": csrf, "action": "hold", "reason": "Claim CC-1"})
     assert r.status_code == 303
     session.expire_all()
@@ -95,6 +98,11 @@ def test_pages_end_to_end(client, as_user, session, world) -> None:
     assert r.status_code == 303
 
     # Unlink with a reason, link again by hand from the footage page.
+    r = client.post(f"/footage/{fid}/links/{inc}/remove", data={"csrf_token": csrf, "reason": ""})
+    assert r.status_code == 400 and f'<a href="#unlink-reason-{inc}">Give the reason for removing the link' in r.text
+    assert re.search(r"<details class=\"govuk-details\" open>\s*<summary[^>]*><span[^>]*>Remove link", r.text)
+    r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": ""})
+    assert r.status_code == 400 and '<a href="#incident_id">Choose the incident to link this footage to</a>' in r.text
     r = client.post(f"/footage/{fid}/links/{inc}/remove", data={"csrf_token": csrf, "reason": "wrong incident"})
     assert r.status_code == 303
     r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": str(inc)})
