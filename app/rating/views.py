@@ -89,13 +89,26 @@ def _establishment(session: Session, principal: Principal, params: dict[str, str
 # ---------------------------------------------------------------- the queue
 @router.get("/review")
 def review_queue(request: Request, principal: Coordinator, session: SessionDep) -> Response:
-    params = queue_params(request)
+    return _queue_page(request, principal, session, queue_params(request))
+
+
+def _queue_page(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    params: dict[str, str],
+    sampling: dict[str, str] | None = None,
+) -> Response:
+    """The queue; with `sampling` ({"error", "sample_percent", "reason"}) the sampling form comes back with
+    its problem and what was typed."""
     est = _establishment(session, principal, params)
     if est is None:
         ests = session.exec(select(Establishment).order_by(Establishment.name)).all()
         return render(request, "review/choose.html", {"establishments": ests}, page_title="Review queue")
     assert est.id is not None
     filters, errors = parse_filters(params)
+    if sampling:
+        errors = {**errors, "sample_percent": sampling["error"]}
     queue = service.build_queue(session, est.id, filters)
     hidden = service.blind_footage_ids(session, principal.user.id)
     for group in queue.groups:
@@ -131,8 +144,10 @@ def review_queue(request: Request, principal: Coordinator, session: SessionDep) 
             "status_labels": service.STATUS_LABELS,
             "saved": saved,
             "sample_saved": request.query_params.get("sample_saved"),
+            "sampling": sampling or {},
         },
         page_title="Review queue",
+        status_code=400 if sampling else 200,
     )
 
 
@@ -174,10 +189,16 @@ def review_settings(request: Request, principal: Coordinator, session: SessionDe
     est = _establishment(session, principal, params)
     if est is None:
         raise HTTPException(status_code=404, detail="establishment not found")
-    raw = str(form.get("sample_percent", "")).strip().rstrip("%")
+    raw = str(form.get("sample_percent", "")).strip().rstrip("%").strip()
+    reason = str(form.get("reason", "") or "").strip()
+    problem = None
     if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        qs = urlencode({**params, "sample_error": "1"})
-        return RedirectResponse(f"/review?{qs}#sampling", status_code=303)
+        problem = "Enter the share of footage to review, a whole number from 1 to 100"
+    elif len(reason) > 500:
+        problem = f"The reason must be 500 characters or fewer (it has {len(reason):,})"
+    if problem:
+        values = {"error": problem, "sample_percent": str(form.get("sample_percent", ""))[:20], "reason": reason}
+        return _queue_page(request, principal, session, params, values)
     change = service.set_sample_percent(session, est, int(raw))
     record(
         session,
@@ -186,7 +207,7 @@ def review_settings(request: Request, principal: Coordinator, session: SessionDe
         object_type="establishment",
         object_id=est.id,
         establishment_id=est.id,
-        reason=str(form.get("reason", ""))[:500] or None,
+        reason=reason or None,
         detail={"from": change["from"], "to": change["to"]},
     )
     return RedirectResponse("/review?" + urlencode({**params, "sample_saved": "1"}), status_code=303)

@@ -106,6 +106,11 @@ def test_form_without_csrf_is_refused(web, make_incident, make_clip):  # type: i
 def test_sampling_setting_is_audited_and_applied(web, make_incident, make_clip, session, world):  # type: ignore[no-untyped-def]
     for i in range(10):
         make_clip(make_incident(at=T0 + timedelta(hours=i)), "a1" if i % 2 else "a2")
+    # Not a share: the queue comes back with the problem in its summary and beside the box, what was typed kept.
+    bad = web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "abc", "reason": "adult site"})
+    assert bad.status_code == 400 and "govuk-error-summary" in bad.text
+    assert '<a href="#sample_percent">Enter the share of footage to review, a whole number from 1 to 100</a>' in bad.text
+    assert re.search(r'id="sample_percent"[^>]*value="abc"', bad.text) and 'value="adult site"' in bad.text
     r = web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "20", "reason": "adult site"})
     assert r.status_code == 303
     est = session.get(Establishment, world.est_a)
@@ -123,7 +128,7 @@ def test_sampling_setting_is_audited_and_applied(web, make_incident, make_clip, 
         r'bwv-figure__value">(\d+)</p>\s*<p class="bwv-figure__label"><a[^>]*>Clips waiting for a rating', home
     )
     assert m and m.group(1) == "2", home[:300]
-    assert web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "0"}).status_code == 303
+    assert web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "0"}).status_code == 400
     session.refresh(est)
     assert est.review_sample_percent == 20
 
