@@ -34,11 +34,17 @@
         order: kind === "line" ? 0 : 1
       };
     });
+    // The zero line stands out (a lag below it: camera on before force began); other grid lines stay faint.
+    function zeroLine(others) {
+      return function (c) { return c.tick && c.tick.value === 0 ? COLOURS.grey : others; };
+    }
     var scales = {
       x: { stacked: !!cfg.stacked, grid: { display: false } },
       y: {
         stacked: !!cfg.stacked,
         beginAtZero: true,
+        grace: cfg.percent ? 0 : "10%", // room above and below: no point sits on the chart's edge
+        grid: { color: zeroLine("rgba(0, 0, 0, 0.1)") },
         title: { display: !!cfg.yTitle, text: cfg.yTitle || "" },
         ticks: cfg.percent ? { callback: function (v) { return v + "%"; } } : (cfg.integer ? { precision: 0 } : {})
       }
@@ -46,7 +52,8 @@
     if (cfg.percent) { scales.y.max = 100; }
     if (hasY2) {
       scales.y2 = {
-        position: "right", beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false },
+        position: "right", beginAtZero: true, grace: "10%", ticks: { precision: 0 },
+        grid: { drawOnChartArea: true, color: zeroLine("rgba(0, 0, 0, 0)") },
         title: { display: !!cfg.y2Title, text: cfg.y2Title || "" }
       };
     }
