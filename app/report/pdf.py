@@ -17,7 +17,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.core.config import get_settings
 from app.report.export import officer_labels
@@ -68,7 +68,7 @@ def hours(x: float | None) -> str:
 
 
 def _table(data: list[list[Any]], widths: list[float] | None = None, numeric_from: int = 1) -> Table:
-    t = Table(data, colWidths=widths, repeatRows=1)
+    t = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     t.setStyle(
         TableStyle(
             [
@@ -169,24 +169,29 @@ def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepa
         ),
         Spacer(1, 6 * mm),
         _trend_chart(s),
-        Paragraph("Last 12 months", h2),
-        _table(
-            [["Month", "Incidents", "Footage", "All on", "Median lag", "G", "A", "R"]]
-            + [
-                [
-                    t.month,
-                    t.incidents,
-                    pct(t.share_with_footage),
-                    pct(t.share_all_on_before_force),
-                    secs(t.median_lag_s),
-                    t.rag.green,
-                    t.rag.amber,
-                    t.rag.red,
-                ]
-                for t in s.trend
+        # The month table is kept whole (it moved 5 rows on to a page of their own); the breakdowns follow
+        # it on the same page, each kept whole, rather than after a page break.
+        KeepTogether(
+            [
+                Paragraph("Last 12 months", h2),
+                _table(
+                    [["Month", "Incidents", "Footage", "All on", "Median lag", "G", "A", "R"]]
+                    + [
+                        [
+                            t.month,
+                            t.incidents,
+                            pct(t.share_with_footage),
+                            pct(t.share_all_on_before_force),
+                            secs(t.median_lag_s),
+                            t.rag.green,
+                            t.rag.amber,
+                            t.rag.red,
+                        ]
+                        for t in s.trend
+                    ]
+                ),
             ]
         ),
-        PageBreak(),
     ]
     for b in s.breakdowns:
         story.append(
