@@ -487,7 +487,28 @@ class Uploader {
 
   refresh () {
     this.empty.hidden = this.items.length > 0
-    this.startButton.disabled = this.items.length === 0
+  }
+
+  /** The GOV.UK error beside a shared field (who wore the camera, which camera), or none. */
+  sharedError (id, text) {
+    const field = document.getElementById(id)
+    if (!field) return
+    const group = field.closest('.govuk-form-group')
+    let err = document.getElementById(`${id}-error`)
+    if (!err && text) {
+      err = document.createElement('p')
+      err.className = 'govuk-error-message'
+      err.id = `${id}-error`
+      field.before(err)
+    }
+    if (err) {
+      err.hidden = !text
+      err.textContent = text ? `Error: ${text}` : ''
+    }
+    group.classList.toggle('govuk-form-group--error', Boolean(text))
+    field.classList.toggle('govuk-select--error', Boolean(text))
+    if (text) field.setAttribute('aria-describedby', err.id)
+    else field.removeAttribute('aria-describedby')
   }
 
   shared () {
@@ -516,9 +537,12 @@ class Uploader {
 
   async start (items) {
     const shared = this.shared()
-    const problems = items.flatMap((i) => i.validate(shared))
+    const problems = items.length ? items.flatMap((i) => i.validate(shared)) : [['files', 'Choose the video files to upload']]
     const seen = new Set()
     this.showErrors(problems.filter(([id, text]) => !seen.has(text) && seen.add(text)))
+    const missing = (id) => problems.some(([where]) => where === id)
+    this.sharedError('shared-staff', missing('shared-staff') ? 'Choose who wore the camera' : '')
+    this.sharedError('shared-camera', missing('shared-camera') ? 'Choose the camera' : '')
     if (problems.length) return
     this.startButton.disabled = true
     for (const item of items) {

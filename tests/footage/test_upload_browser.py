@@ -105,9 +105,15 @@ def test_upload_page_asks_which_time_the_night_the_clocks_go_back(tmp_path: Path
         page.click("button[type=submit]")
         page.wait_for_load_state("networkidle")
         page.goto(f"{server.base}/footage/upload")
+        # Nothing chosen yet: the button is there to press, and says what is missing, by each field too.
+        page.click("[data-bwv-start]")
+        assert "Choose the video files to upload" in page.inner_text("[data-bwv-upload-error-list]")
+        page.set_input_files("#files", str(clip))
+        page.click("[data-bwv-start]")
+        assert page.inner_text("#shared-staff-error") == "Error: Choose who wore the camera"
+        assert page.inner_text("#shared-camera-error") == "Error: Choose the camera"
         page.select_option("#shared-staff", "S001")
         page.select_option("#shared-camera", "CAM-1")
-        page.set_input_files("#files", str(clip))
         day, clock = '[data-field="recording_started_at_date"]', '[data-field="recording_started_at_time"]'
         fold = '[data-fold="recording_started_at"]'
 
