@@ -19,6 +19,16 @@ from app.establishment.models import Establishment, EstablishmentCreate, Establi
 from app.staff.models import StaffMember
 
 router = APIRouter(include_in_schema=False)
+# Form fields are read whole (far past any limit) and checked here, so text too long is explained beside its
+# field with the rest of the form kept, instead of the whole request being refused.
+FORM_TEXT_MAX = 10_000
+USER_FIELDS = ("username", "display_name", "role", "establishment_id", "staff_number", "password")
+
+
+def _in_order(errors: dict[str, str], field: str, message: str) -> dict[str, str]:
+    """`errors` with one more, all in the order the user form shows its fields."""
+    errors = {**errors, field: message}
+    return {k: errors[k] for k in USER_FIELDS if k in errors}
 
 
 @router.get("/admin/establishments")
@@ -37,16 +47,28 @@ def establishments_create(
     request: Request,
     principal: Admin,
     session: SessionDep,
-    code: Annotated[str, Form(max_length=10)] = "",
-    name: Annotated[str, Form(max_length=120)] = "",
+    code: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
+    name: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
     kind: Annotated[str, Form(max_length=40)] = "prison",
 ) -> Response:
     errors: dict[str, str] = {}
+    code_v, name_v = code.strip().upper(), name.strip()
+    if not re.fullmatch(r"[A-Z0-9]{2,10}", code_v):
+        errors["code"] = "Enter a code of 2 to 10 capital letters or digits, for example LPI"
+    if not name_v:
+        errors["name"] = "Enter the establishment's name"
+    elif len(name_v) > 120:
+        errors["name"] = f"The name must be 120 characters or fewer (it has {len(name_v):,})"
+    if kind not in {k.value for k in EstablishmentKind}:
+        errors["kind"] = "Choose the kind of establishment"
     try:
-        data = EstablishmentCreate(code=code.strip().upper(), name=name.strip(), kind=EstablishmentKind(kind))
+        if errors:
+            raise ValueError("see errors")
+        data = EstablishmentCreate(code=code_v, name=name_v, kind=EstablishmentKind(kind))
         est = service.create_establishment(session, data)
     except (ValueError, HTTPException) as exc:
-        errors["code"] = getattr(exc, "detail", None) or "Enter a code of 2 to 10 capital letters or digits and a name"
+        if not errors:
+            errors["code"] = getattr(exc, "detail", None) or "Enter a code of 2 to 10 capital letters or digits"
         rows = session.exec(select(Establishment).order_by(Establishment.name)).all()
         return render(
             request,
@@ -96,12 +118,12 @@ def users_create(
     request: Request,
     principal: Admin,
     session: SessionDep,
-    username: Annotated[str, Form(max_length=64)] = "",
-    display_name: Annotated[str, Form(max_length=120)] = "",
+    username: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
+    display_name: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
     role: Annotated[str, Form(max_length=20)] = "",
     establishment_id: Annotated[str, Form(max_length=10)] = "",
-    staff_number: Annotated[str, Form(max_length=32)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
+    staff_number: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
+    password: Annotated[str, Form(max_length=FORM_TEXT_MAX)] = "",
 ) -> Response:
     values = {
         "username": username,
@@ -110,10 +132,8 @@ def users_create(
         "establishment_id": establishment_id,
         "staff_number": staff_number,
     }
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = {}  # in the order of the form's fields: the error summary lists them so
     est_id = int(establishment_id) if establishment_id.isdigit() else None
-    if role not in {r.value for r in Role}:
-        errors["role"] = "Choose a role"
     if not username.strip():
         errors["username"] = "Enter a username"
     elif not re.fullmatch(USERNAME_PATTERN, username.strip().lower()):
@@ -122,6 +142,14 @@ def users_create(
         errors["username"] = "That username is taken"
     if not display_name.strip():
         errors["display_name"] = "Enter the person's name"
+    elif len(display_name.strip()) > 120:
+        errors["display_name"] = f"The name must be 120 characters or fewer (it has {len(display_name.strip()):,})"
+    if role not in {r.value for r in Role}:
+        errors["role"] = "Choose a role"
+    elif role != Role.admin.value and est_id is None:
+        errors["establishment_id"] = "Choose the establishment: every role except administrator belongs to one"
+    if len(password) < 12:
+        errors["password"] = "Enter an initial password of at least 12 characters"  # noqa: S105 - a message
     staff_id = None
     if role == Role.staff.value:
         sm = session.exec(
@@ -130,7 +158,7 @@ def users_create(
             )
         ).first()
         if sm is None:
-            errors["staff_number"] = "Enter the staff number of an officer at that establishment"
+            errors = _in_order(errors, "staff_number", "Enter the staff number of an officer at that establishment")
         else:
             staff_id = sm.id
     if not errors:

@@ -139,7 +139,7 @@ def test_admin_form_refusals_are_shown_and_change_nothing(world, client, session
         ({"username": "coordinator.a"}, "That username is taken"),
         ({"password": "short"}, "at least 12 characters"),
         ({"role": "owner"}, "Choose a role"),
-        ({"establishment_id": ""}, "belongs to an establishment"),
+        ({"establishment_id": ""}, "Choose the establishment: every role except administrator belongs to one"),
     ]
     for change, message in cases:
         r = client.post("/admin/users", data={**base, **change})
@@ -147,6 +147,18 @@ def test_admin_form_refusals_are_shown_and_change_nothing(world, client, session
         assert message in r.text, (change, r.text[:300])
     assert _user(session, "x.form") is None
     assert _user(session, "bad name!") is None
+    # Every problem at once, in the order of the form's fields; text too long is explained, the form kept.
+    r = client.post(
+        "/admin/users",
+        data={**base, "username": "", "display_name": "N" * 300, "role": "", "password": "short"},
+    )
+    assert r.status_code == 400
+    summary = r.text.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r'<a href="#([^"]+)">', summary) == ["username", "display_name", "role", "password"]
+    assert "The name must be 120 characters or fewer (it has 300)" in r.text and "N" * 300 in r.text
+    page = client.get("/admin/users").text
+    assert '<option value="coordinator">Use of force coordinator</option>' in page  # roles as people say them
+    assert f'<option value="{world.est_a}">HMP Alpha' in page  # establishments by name
 
 
 def test_admin_form_is_for_admins_only(world, client, session) -> None:  # type: ignore[no-untyped-def]

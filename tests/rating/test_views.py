@@ -109,7 +109,8 @@ def test_sampling_setting_is_audited_and_applied(web, make_incident, make_clip, 
     # Not a share: the queue comes back with the problem in its summary and beside the box, what was typed kept.
     bad = web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "abc", "reason": "adult site"})
     assert bad.status_code == 400 and "govuk-error-summary" in bad.text
-    assert '<a href="#sample_percent">Enter the share of footage to review, a whole number from 1 to 100</a>' in bad.text
+    message = "Enter the share of footage to review, a whole number from 1 to 100"
+    assert f'<a href="#sample_percent">{message}</a>' in bad.text
     assert re.search(r'id="sample_percent"[^>]*value="abc"', bad.text) and 'value="adult site"' in bad.text
     r = web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "20", "reason": "adult site"})
     assert r.status_code == 303
