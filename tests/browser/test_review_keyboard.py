@@ -142,10 +142,13 @@ def test_side_by_side_and_history(page: Any, live_server: LiveServer) -> None:
     page.keyboard.press("?")
     assert not page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
 
-    # A guidance template is inserted into the guidance box, where it can be edited.
+    # A guidance template is inserted into the guidance box, where it can be edited. (Once the test before
+    # has rated this clip, a re-rating starts from that guidance, and the template is added after it.)
+    before = page.input_value("#guidance")
     page.select_option("[data-bwv-template]", label="Lens covered (amber)")
     page.click("[data-bwv-insert]")
-    assert page.input_value("#guidance").startswith("The lens was covered for part of the restraint.")
+    lead = before + "\n\n" if before else ""
+    assert page.input_value("#guidance").startswith(lead + "The lens was covered for part of the restraint.")
     assert page.evaluate("() => document.activeElement.id") == "guidance"
     page.keyboard.type(" Thank you.")
     assert page.input_value("#guidance").endswith("Thank you.")
