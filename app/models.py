@@ -15,7 +15,14 @@ from app.footage.models import (
     Segment,
     UploadSession,
 )
-from app.incident.models import ActivationResult, Incident, IncidentCamera, IncidentStaff, IncidentSubject
+from app.incident.models import (
+    ActivationResult,
+    Incident,
+    IncidentCamera,
+    IncidentStaff,
+    IncidentSubject,
+    NoFootageExplanation,
+)
 from app.rating.models import Acknowledgement, CalibrationAssignment, GuidanceTemplate, Rag, Rating
 from app.staff.models import StaffMember
 
@@ -40,6 +47,7 @@ __all__ = [
     "IncidentSubject",
     "Keyframe",
     "LinkDismissal",
+    "NoFootageExplanation",
     "OutboxJob",
     "Rag",
     "Rating",

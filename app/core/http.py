@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -266,6 +267,21 @@ def install_error_handlers(app: FastAPI) -> None:
             title="Service busy",
             page="Footage storage is busy. Nothing was saved; try again shortly.",
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # A fault of ours: the GOV.UK "Sorry, there is a problem with the service" page (JSON for the API) with a
+        # reference that is also in the log, instead of the server's bare "Internal Server Error". The server
+        # still logs the traceback (Starlette raises the exception again after this answer).
+        reference = secrets.token_hex(4)
+        log.error("unexpected_error", reference=reference, path=request.url.path, error=repr(exc)[:300])
+        if wants_json(request):
+            return JSONResponse({"detail": "Something went wrong on our side.", "reference": reference}, 500)
+        try:
+            context = {"request_id": reference}
+            return render(request, "errors/500.html", context, status_code=500, page_title="Sorry, there is a problem")
+        except Exception:  # noqa: BLE001 - the page itself failed: say so plainly
+            return Response(f"Sorry, there is a problem with the service. Reference: {reference}", 500)
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)

@@ -33,6 +33,7 @@ from app.footage.api import search
 from app.footage.models import Footage, FootageIncident, FootageStatus, FootageTombstone, IntegrityStatus
 from app.footage.retention import set_legal_hold, warning_due
 from app.footage.viewing import video_url
+from app.incident import no_footage
 from app.incident.models import Incident
 from app.staff.models import StaffMember
 
@@ -168,10 +169,14 @@ def upload_page(
 @router.get("/footage/missing")
 def missing_page(request: Request, principal: CoordinatorOrGovernor, session: SessionDep) -> Response:
     est = scope_establishment(principal)
+    missing = linking.incidents_missing_footage(session, est)
     return render(
         request,
         "footage/missing.html",
-        {"missing": linking.incidents_missing_footage(session, est)},
+        {
+            "missing": missing,
+            "explanations": no_footage.for_incidents(session, [i.id for i, _ in missing if i.id is not None]),
+        },
         page_title="Officers with no footage",
     )
 
@@ -337,6 +342,7 @@ def suggestions_fragment(
         "incident": incident,
         "suggestions": linking.suggestions(session, incident),
         "missing": linking.officers_without_footage(session, incident),
+        "explanations": no_footage.for_incident(session, incident_id),
         "can_change": principal.role == Role.coordinator or principal.is_admin,
         "margin": get_settings().link_margin_minutes,
         "now": utcnow(),

@@ -168,3 +168,38 @@ class ActivationResult(SQLModel, table=True):
     gaps: list[dict[str, Any]] = json_field(list)
     compliant: bool = False
     computed_at: datetime = utc_field(default_now=True)
+
+
+class NoFootageReason(StrEnum):
+    """Why an officer involved in an incident has no footage of it, as the coordinator found out."""
+
+    not_switched_on = "not_switched_on"
+    no_camera = "no_camera"
+    camera_fault = "camera_fault"
+    footage_lost = "footage_lost"
+    other = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "not_switched_on": "Wearing a camera, but did not switch it on",
+            "no_camera": "No camera was issued or worn",
+            "camera_fault": "The camera failed (battery, fault, storage full)",
+            "footage_lost": "Recorded, but the footage was not kept or was lost",
+            "other": "Another reason",
+        }[self.value]
+
+
+class NoFootageExplanation(SQLModel, table=True):
+    """Why an involved officer has no footage of an incident: recorded by a coordinator, changed in place
+    (each change audited, with what it replaced). The officer's activation check stays "no footage": an
+    explanation says why, it does not excuse it in the figures."""
+
+    __tablename__ = "no_footage_explanation"
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    staff_member_id: int = Field(foreign_key="staff_member.id", primary_key=True, index=True)
+    establishment_id: int = Field(foreign_key="establishment.id", index=True)
+    reason: NoFootageReason = enum_field(NoFootageReason)
+    note: str = Field(default="", max_length=500)
+    recorded_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    recorded_at: datetime = utc_field(default_now=True)

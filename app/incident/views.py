@@ -20,7 +20,7 @@ from app.core.deps import Coordinator, CoordinatorOrGovernor, PostedForm, Sessio
 from app.core.templates import render
 from app.establishment.models import Camera
 from app.footage.models import Footage, FootageIncident
-from app.incident import service
+from app.incident import no_footage, service
 from app.incident.models import ActivationResult, ForceType, Incident, IncidentCreate, InvolvedStaffIn
 from app.staff.models import StaffMember
 
@@ -453,6 +453,8 @@ def incident_page(
             "officer_rag": {o.staff_member_id: o for o in rollup["officers"]},
             "clip_rag": {c["footage_id"]: c["rag"] for c in rollup["clip_ratings"]},
             "can_rate": principal.role in (Role.coordinator, Role.admin),
+            "explanations": no_footage.for_incident(session, incident_id),
+            "explained": request.query_params.get("explained"),
         },
         page_title=f"Incident {incident.reference}",
     )

@@ -18,6 +18,7 @@ from app.core.templates import render
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe, Segment
 from app.footage.viewing import video_url
+from app.incident import no_footage
 from app.incident.models import Incident
 from app.rating import service
 from app.rating.api import audit_rating
@@ -145,6 +146,9 @@ def _queue_page(
             "saved": saved,
             "sample_saved": request.query_params.get("sample_saved"),
             "sampling": sampling or {},
+            "explanations": no_footage.for_incidents(
+                session, [g.incident.id for g in queue.groups if g.missing and g.incident and g.incident.id]
+            ),
         },
         page_title="Review queue",
         status_code=400 if sampling else 200,

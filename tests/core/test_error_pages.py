@@ -3,6 +3,10 @@ error page that says what was wrong and links back to the form (the browser keep
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from tests.support import api_token, browser_sign_in
 
 
@@ -22,3 +26,21 @@ def test_the_api_still_answers_json(client, world) -> None:  # type: ignore[no-u
     headers = api_token(client, "coordinator.a")
     r = client.get("/api/v1/reports/officers/A001", params={"months": "abc"}, headers=headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "months"
+
+
+@pytest.mark.allow_error_logs
+def test_a_fault_of_ours_gets_the_sorry_page_with_a_reference(app, world) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/boom", boom)
+    app.add_api_route("/api/v1/boom", boom)
+    client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
+    page = client.get("/boom")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "Sorry, there is a problem with the service" in page.text and "a bug" not in page.text
+    assert re.search(r"give this reference: <strong[^>]*>[0-9a-f]{8}</strong>", page.text)
+    api = client.get("/api/v1/boom")
+    assert api.status_code == 500 and set(api.json()) == {"detail", "reference"} and "a bug" not in api.text

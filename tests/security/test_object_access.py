@@ -86,6 +86,8 @@ CASES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/review/templates/{template_id}"): {},
     ("POST", "/review/templates/{template_id}"): {"data": {"action": "delete"}},
     ("POST", "/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}"): {"data": {"reason": "No"}},
+    ("GET", "/incidents/{incident_id}/officers/{staff_number}/no-footage"): {},
+    ("POST", "/incidents/{incident_id}/officers/{staff_number}/no-footage"): {"data": {"reason": "camera_fault"}},
     ("POST", "/my/footage/{footage_id}/acknowledge"): {"data": {"reply": "Not mine"}},
     ("GET", "/good-practice/{footage_id}"): {},
     ("POST", "/feedback/good-practice/{footage_id}"): {"data": {"good_practice": "1"}},

@@ -128,6 +128,8 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("POST", "/footage/{footage_id}/links/{incident_id}/remove"): frozenset({C}),
     ("GET", "/incidents/{incident_id}/footage-suggestions"): frozenset({C, G}),
     ("POST", "/incidents/{incident_id}/footage-suggestions/{footage_id}/{decision}"): frozenset({C}),
+    ("GET", "/incidents/{incident_id}/officers/{staff_number}/no-footage"): frozenset({C}),
+    ("POST", "/incidents/{incident_id}/officers/{staff_number}/no-footage"): frozenset({C}),
     ("GET", "/review/templates"): frozenset({C}),
     ("GET", "/review/templates/{template_id}"): frozenset({C}),
     ("POST", "/review/templates"): frozenset({C}),
