@@ -19,7 +19,7 @@ from app.auth.service import (
 )
 from app.core.config import get_settings
 from app.core.deps import CurrentPrincipal, OptionalPrincipal, SessionDep, client_ip, record_refusal
-from app.core.security import new_token, tokens_match
+from app.core.security import local_path, new_token, tokens_match
 from app.core.templates import render
 
 router = APIRouter(include_in_schema=False)
@@ -27,9 +27,7 @@ router = APIRouter(include_in_schema=False)
 
 def _safe_next(value: str | None) -> str:
     """Only paths on this site, never `//evil.example` or `https://...`."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+    return local_path(value) or "/"
 
 
 def _sign_in_page(

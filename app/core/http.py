@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.deps import CsrfFailure, Forbidden, SignInRequired
 from app.core.logging import get_logger
+from app.core.security import local_path
 from app.core.storage import StorageBusy
 from app.core.templates import render
 
@@ -164,7 +165,7 @@ def _back(request: Request) -> str | None:
     referer = request.headers.get("referer") or ""
     parts = urlsplit(referer)
     if parts.netloc and parts.netloc.lower() == (request.headers.get("host") or "").lower():
-        return urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        return local_path(urlunsplit(("", "", parts.path or "/", parts.query, "")))
     return None
 
 

@@ -30,6 +30,8 @@ def parse_day(text: str) -> date:
         y, mo, d = (int(x) for x in m.groups())
     else:
         raise ValueError(f"not a date: {text[:20]!r}")
+    if not 1900 <= y <= 2999:  # a typing slip, and room for "the day after" (31/12/9999 + 1 would not exist)
+        raise ValueError(f"not a date of these times: {text[:20]!r}")
     return date(y, mo, d)
 
 

@@ -52,3 +52,18 @@ def token_digest(token: str) -> str:
 
 def tokens_match(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+def local_path(value: str | None) -> str | None:
+    """`value` if it is a path on this site, else None: never `//evil.example`, `/\\evil.example` (browsers
+    read both as another site) or `https://...`. For every link built from what a request sent."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return None
+
+
+def form_text(value: object, most: int = 20_000) -> str:
+    """Text from a form as people count it: a browser sends each line break as CR LF (2 characters) while the
+    GOV.UK character count shows it as 1, so "\r\n" becomes "\n" before anything is counted or stored. Cut
+    only far past any limit (a limit refuses text too long; it is never stored cut short)."""
+    return str(value or "").replace("\r\n", "\n")[:most]

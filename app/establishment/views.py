@@ -22,6 +22,7 @@ router = APIRouter(include_in_schema=False)
 # Form fields are read whole (far past any limit) and checked here, so text too long is explained beside its
 # field with the rest of the form kept, instead of the whole request being refused.
 FORM_TEXT_MAX = 10_000
+PASSWORD_MAX = 256  # as the API's UserCreate; the sign-in form takes up to 1,024
 USER_FIELDS = ("username", "display_name", "role", "establishment_id", "staff_number", "password")
 
 
@@ -133,7 +134,7 @@ def users_create(
         "staff_number": staff_number,
     }
     errors: dict[str, str] = {}  # in the order of the form's fields: the error summary lists them so
-    est_id = int(establishment_id) if establishment_id.isdigit() else None
+    est_id = int(establishment_id) if establishment_id.isascii() and establishment_id.isdigit() else None
     if not username.strip():
         errors["username"] = "Enter a username"
     elif not re.fullmatch(USERNAME_PATTERN, username.strip().lower()):
@@ -150,6 +151,8 @@ def users_create(
         errors["establishment_id"] = "Choose the establishment: every role except administrator belongs to one"
     if len(password) < 12:
         errors["password"] = "Enter an initial password of at least 12 characters"  # noqa: S105 - a message
+    elif len(password) > PASSWORD_MAX:
+        errors["password"] = f"The password must be {PASSWORD_MAX} characters or fewer"  # noqa: S105 - a message
     staff_id = None
     if role == Role.staff.value:
         sm = session.exec(

@@ -188,7 +188,7 @@ async def upload_footage(
     filename = None
     try:
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
+        if length is not None and length.isascii() and length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
             raise upload.problem(413, upload.too_large(limit))
 
         def early(fields: dict[str, str]) -> None:

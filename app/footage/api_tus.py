@@ -156,7 +156,7 @@ def create_upload(
 
     est = _establishment_for_upload(principal, establishment_id)
     length_h = request.headers.get("upload-length")
-    if length_h is None or not length_h.strip().isdigit():
+    if length_h is None or not (length_h.strip().isascii() and length_h.strip().isdigit()):
         raise HTTPException(status_code=400, detail="Send Upload-Length: the file's size in bytes.")
     length = int(length_h)
     limit = upload.max_upload_bytes()
@@ -256,7 +256,7 @@ async def patch_upload(
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/offset+octet-stream":
         raise HTTPException(status_code=415, detail="Send Content-Type: application/offset+octet-stream.")
     offset_h = request.headers.get("upload-offset", "")
-    if not offset_h.isdigit():
+    if not (offset_h.isascii() and offset_h.isdigit()):
         raise HTTPException(status_code=400, detail="Send Upload-Offset: where these bytes start.")
     length, est, meta_fields = row.length, row.establishment_id, dict(row.metadata_)
     session.commit()  # no transaction (or SQLite write lock) held while bytes arrive

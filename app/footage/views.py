@@ -55,7 +55,8 @@ def _day(value: str | None, name: str, errors: dict[str, str]) -> datetime | Non
     try:
         d = localtime.parse_day(value)
     except ValueError:
-        errors[name] = "Enter a real date, for example 3/11/2026"
+        label = "Recorded from" if name == "since" else "Recorded to"
+        errors[name] = f"Enter a real date for {label}, for example 3/11/2026"
         return None
     return datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(get_settings().timezone))
 
@@ -67,8 +68,8 @@ def footage_list(
     session: SessionDep,
     status: Annotated[str | None, Query(max_length=16)] = None,
     wearer: Annotated[str | None, Query(max_length=32)] = None,
-    since: Annotated[str | None, Query(max_length=10)] = None,
-    until: Annotated[str | None, Query(max_length=10)] = None,
+    since: Annotated[str | None, Query(max_length=40)] = None,
+    until: Annotated[str | None, Query(max_length=40)] = None,
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> Response:
     est = scope_establishment(principal)

@@ -134,7 +134,7 @@ PAGE_ORDER = [
 def _page_order(field: str) -> tuple[int, int, str]:
     if field.startswith("officer-"):
         row = field.split("-")[1]
-        return PAGE_ORDER.index("officer-"), int(row) if row.isdigit() else 0, field
+        return PAGE_ORDER.index("officer-"), int(row) if row.isascii() and row.isdigit() else 0, field
     base, _, part = field.rpartition("_")
     if base in TIME_LABELS:  # a time's day before its clock time, both after the problem with the whole time
         return PAGE_ORDER.index(base), 1 + TIME_PARTS.index(part) if part in TIME_PARTS else 0, field
@@ -367,6 +367,7 @@ def incident_create(request: Request, principal: Coordinator, session: SessionDe
         if len(values["officers"]) < MAX_OFFICER_ROWS:
             values["officers"].append({"staff_number": "", "part": ""})
         values["focus"] = f"officer-{len(values['officers'])}-staff_number"
+        _times(values, ZoneInfo(get_settings().timezone), {})  # keeps a clock-change choice on show; not checked
         return _form(request, session, est, values, {})
     data, errors = _check(session, est, values)
     if data is None or errors:

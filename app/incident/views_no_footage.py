@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.core.deps import Coordinator, PostedForm, SessionDep, get_visible
+from app.core.security import form_text
 from app.core.templates import render
 from app.footage.models import Footage, FootageIncident
 from app.incident import no_footage
@@ -92,7 +93,7 @@ def no_footage_save(
 ) -> Response:
     incident = get_visible(session, principal, Incident, incident_id)
     officer = _officer(session, incident, staff_number)
-    values = {k: str(posted.get(k, "") or "")[:20000] for k in ("reason", "note")}
+    values = {k: form_text(posted.get(k)) for k in ("reason", "note")}
     try:
         row, before = no_footage.record(
             session, incident, officer, values["reason"], values["note"], user_id=principal.user.id

@@ -14,6 +14,7 @@ from app.audit.service import record
 from app.auth.models import User
 from app.core import localtime
 from app.core.deps import Coordinator, PostedForm, Principal, SessionDep, get_visible, scope_establishment
+from app.core.security import form_text
 from app.core.templates import render
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe, Segment
@@ -45,19 +46,19 @@ KEYFRAME_REASONS = {
 def parse_filters(params: dict[str, str]) -> tuple[service.QueueFilters, dict[str, str]]:
     f = service.QueueFilters()
     errors: dict[str, str] = {}
-    for name in ("date_from", "date_to"):
+    for name, label in (("date_from", "Incidents from"), ("date_to", "Incidents to")):
         raw = (params.get(name) or "").strip()
         if raw:
             try:
                 setattr(f, name, localtime.parse_day(raw))
             except ValueError:
-                errors[name] = "Enter a real date, for example 3/11/2026"
+                errors[name] = f"Enter a real date for {label}, for example 3/11/2026"
     if f.date_from and f.date_to and f.date_to < f.date_from:  # kept: such a range shows nothing, never everything
         errors["date_to"] = "Incidents to must be the same as or after incidents from"
     f.location = (params.get("location") or "").strip()[:120] or None
     officer = (params.get("officer") or "").strip()
     if officer:
-        if officer.isdigit() and len(officer) < 10:
+        if officer.isascii() and officer.isdigit() and len(officer) < 10:
             f.officer = int(officer)
         else:
             errors["officer"] = "Choose an officer from the list"
@@ -82,7 +83,9 @@ def queue_params(request: Request) -> dict[str, str]:
 
 def _establishment(session: Session, principal: Principal, params: dict[str, str]) -> Establishment | None:
     requested = params.get("establishment_id")
-    req_id = int(requested) if requested and requested.isdigit() and len(requested) < 10 else None
+    req_id = (
+        int(requested) if requested and requested.isascii() and requested.isdigit() and len(requested) < 10 else None
+    )
     est_id = scope_establishment(principal, req_id)
     return session.get(Establishment, est_id) if est_id is not None else None
 
@@ -99,17 +102,18 @@ def _queue_page(
     session: Session,
     params: dict[str, str],
     sampling: dict[str, str] | None = None,
+    sampling_errors: dict[str, str] | None = None,
 ) -> Response:
-    """The queue; with `sampling` ({"error", "sample_percent", "reason"}) the sampling form comes back with
-    its problem and what was typed."""
+    """The queue; with `sampling` ({"sample_percent", "reason"} as typed) and `sampling_errors` (by field) the
+    sampling form comes back with its problems."""
     est = _establishment(session, principal, params)
     if est is None:
         ests = session.exec(select(Establishment).order_by(Establishment.name)).all()
         return render(request, "review/choose.html", {"establishments": ests}, page_title="Review queue")
     assert est.id is not None
     filters, errors = parse_filters(params)
-    if sampling:
-        errors = {**errors, "sample_percent": sampling["error"]}
+    if sampling_errors:
+        errors = {**errors, **sampling_errors}
     queue = service.build_queue(session, est.id, filters)
     hidden = service.blind_footage_ids(session, principal.user.id)
     for group in queue.groups:
@@ -195,14 +199,14 @@ def review_settings(request: Request, principal: Coordinator, session: SessionDe
         raise HTTPException(status_code=404, detail="establishment not found")
     raw = str(form.get("sample_percent", "")).strip().rstrip("%").strip()
     reason = str(form.get("reason", "") or "").strip()
-    problem = None
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        problem = "Enter the share of footage to review, a whole number from 1 to 100"
-    elif len(reason) > 500:
-        problem = f"The reason must be 500 characters or fewer (it has {len(reason):,})"
-    if problem:
-        values = {"error": problem, "sample_percent": str(form.get("sample_percent", ""))[:20], "reason": reason}
-        return _queue_page(request, principal, session, params, values)
+    problems: dict[str, str] = {}
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
+        problems["sample_percent"] = "Enter the share of footage to review, a whole number from 1 to 100"
+    if len(reason) > 500:
+        problems["reason"] = f"The reason must be 500 characters or fewer (it has {len(reason):,})"
+    if problems:
+        values = {"sample_percent": str(form.get("sample_percent", ""))[:20], "reason": reason}
+        return _queue_page(request, principal, session, params, values, problems)
     change = service.set_sample_percent(session, est, int(raw))
     record(
         session,
@@ -300,6 +304,7 @@ def _other_clips(
         .order_by(col(Footage.recording_started_at))
     ).all()
     out = []
+    blind = service.blind_footage_ids(session, principal.user.id)  # their first ratings are not shown to them
     for other, wearer in rows:
         offset = (other.recording_started_at - footage.recording_started_at).total_seconds()
         out.append(
@@ -307,7 +312,7 @@ def _other_clips(
                 "footage": other,
                 "wearer": wearer,
                 "offset": round(offset, 3),
-                "rating": service.current_rating(session, other.id),  # type: ignore[arg-type]
+                "rating": None if other.id in blind else service.current_rating(session, other.id),  # type: ignore[arg-type]
                 "video_src": video_url(other.id, principal.user.id, "side_by_side"),  # type: ignore[arg-type]
             }
         )
@@ -410,9 +415,9 @@ def _form_values(form: Any) -> tuple[service.RatingInput, dict[str, Any]]:
         rag=rag,
         criteria={k: k in ticked for k in service.CRITERIA_KEYS},
         # Cut only far past the limits: the service refuses text too long, and the form shows it back whole.
-        guidance=str(form.get("guidance", "") or "")[:20000],
-        override_reason=str(form.get("override_reason", "") or "")[:20000] or None,
-        rerating_reason=str(form.get("rerating_reason", "") or "")[:20000] or None,
+        guidance=form_text(form.get("guidance")),
+        override_reason=form_text(form.get("override_reason")) or None,
+        rerating_reason=form_text(form.get("rerating_reason")) or None,
     )
     values = {
         "rag": rag_raw,
@@ -436,7 +441,9 @@ def review_screen(request: Request, footage_id: FootageId, principal: Coordinato
     params = queue_params(request)
     ctx = screen_context(session, principal, footage, params=params)
     saved = request.query_params.get("saved")
-    ctx["saved"] = session.get(Rating, int(saved)) if saved and saved.isdigit() and len(saved) < 10 else None
+    ctx["saved"] = (
+        session.get(Rating, int(saved)) if saved and saved.isascii() and saved.isdigit() and len(saved) < 10 else None
+    )
     ctx["values"] = _default_values(ctx)
     ctx["errors"] = {}
     ctx["action"] = f"/review/{footage_id}"

@@ -11,6 +11,7 @@ from sqlmodel import select
 from app.audit.service import record
 from app.auth.models import User
 from app.core.deps import Coordinator, PostedForm, SessionDep, get_visible
+from app.core.security import form_text
 from app.core.templates import render
 from app.footage.models import Footage
 from app.incident.models import Incident
@@ -79,14 +80,16 @@ def calibration_send(request: Request, principal: Coordinator, session: SessionD
     errors: dict[str, str] = {}
     raw_user = str(form.get("assigned_to", "") or "")
     raw_n = str(form.get("sample_size", "") or "").strip()
-    assignee = session.get(User, int(raw_user)) if raw_user.isdigit() and len(raw_user) < 10 else None
+    assignee = (
+        session.get(User, int(raw_user)) if raw_user.isascii() and raw_user.isdigit() and len(raw_user) < 10 else None
+    )
     if est is None:
         raise HTTPException(status_code=404, detail="Admins send clips for calibration through the API.")
     if assignee is None or assignee.establishment_id != est:
         errors["assigned_to"] = "Choose the coordinator who will give the second rating"
-    if not raw_n.isdigit() or not 1 <= int(raw_n) <= 100:
+    if not (raw_n.isascii() and raw_n.isdigit()) or not 1 <= int(raw_n) <= 100:
         errors["sample_size"] = "Enter how many clips to send, from 1 to 100"
-    note = str(form.get("note", "") or "").strip()[:20000]
+    note = form_text(form.get("note")).strip()
     if len(note) > 500:
         errors["note"] = f"The note must be 500 characters or fewer (it has {len(note):,})"
     rows = []

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from app.audit.service import record
 from app.core.deps import Coordinator, PostedForm, SessionDep, get_visible
+from app.core.security import form_text
 from app.core.templates import render
 from app.rating import service
 from app.rating.models import GuidanceTemplate, Rag
@@ -78,7 +79,7 @@ def _validate(form: dict[str, str]) -> tuple[dict[str, str], Rag | None]:
 
 def _form(form: FormData) -> dict[str, str]:
     # Cut only far past the limits, so that text too long is shown back with its length, never saved cut short.
-    return {k: str(form.get(k, "") or "")[:20000] for k in ("title", "text", "rag", "action")}
+    return {k: form_text(form.get(k)) for k in ("title", "text", "rag", "action")}
 
 
 @router.post("/review/templates")

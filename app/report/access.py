@@ -41,11 +41,11 @@ def resolve_establishment(session: Session, principal: Principal, requested: str
         if len(rows) == 1:
             return rows[0]
         raise HTTPException(status_code=422, detail="Give establishment: the id or code of one establishment.")
-    if requested.isdigit() and not 1 <= int(requested) <= 2**31 - 1:
+    if requested.isascii() and requested.isdigit() and not 1 <= int(requested) <= 2**31 - 1:
         raise HTTPException(status_code=404, detail="establishment not found")
     found = (
         session.get(Establishment, int(requested))
-        if requested.isdigit()
+        if requested.isascii() and requested.isdigit()
         else session.exec(select(Establishment).where(Establishment.code == requested.upper())).first()
     )
     if found is None:
@@ -53,9 +53,12 @@ def resolve_establishment(session: Session, principal: Principal, requested: str
     return found
 
 
-def resolve_period(date_from: str | None, date_to: str | None, today: date | None = None) -> Period:
-    """Dates are London calendar days, D/M/YYYY or YYYY-MM-DD, both included. Neither: last calendar month; only
-    `from`: up to today; only `to`: from the first of that month."""
+def resolve_period(
+    date_from: str | None, date_to: str | None, today: date | None = None, *, iso_only: bool = False
+) -> Period:
+    """Dates are London calendar days, both included: D/M/YYYY (the pages' date picker) or YYYY-MM-DD; the API
+    takes YYYY-MM-DD only (`iso_only`), so a program's 11/3/2026 is never read as either day. Neither: last
+    calendar month; only `from`: up to today; only `to`: from the first of that month."""
     today = today or utcnow().astimezone(q.tz()).date()
     errors = []
     parsed: dict[str, date | None] = {}
@@ -64,12 +67,12 @@ def resolve_period(date_from: str | None, date_to: str | None, today: date | Non
             parsed[name] = None
             continue
         try:
+            if iso_only and "/" in text:
+                raise ValueError("day first")
             parsed[name] = q.parse_day(text.strip())
         except ValueError:
-            errors.append(
-                f"'{name}' must be a real date, written D/M/YYYY or YYYY-MM-DD, for example 3/11/2026 or 2026-11-03"
-                f" (got '{text[:20]}')"
-            )
+            written = "YYYY-MM-DD, for example 2026-11-03" if iso_only else "D/M/YYYY, for example 3/11/2026"
+            errors.append(f"'{name}' must be a real date, written {written} (got '{text[:20]}')")
             continue
         if not (EARLIEST <= parsed[name] <= LATEST):  # type: ignore[operator]
             errors.append(f"'{name}' must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")

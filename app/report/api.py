@@ -25,9 +25,9 @@ EstablishmentQ = Annotated[
 ]
 FromQ = Annotated[
     str | None,
-    Query(alias="from", max_length=10, description="First day, YYYY-MM-DD or D/M/YYYY (UK time); default: last month"),
+    Query(alias="from", max_length=10, description="First day, YYYY-MM-DD (UK time); default: last month"),
 ]
-ToQ = Annotated[str | None, Query(alias="to", max_length=10, description="Last day (included), YYYY-MM-DD or D/M/YYYY")]
+ToQ = Annotated[str | None, Query(alias="to", max_length=10, description="Last day (included), YYYY-MM-DD")]
 
 
 @router.get("/compliance", response_model=ComplianceSummary, responses=ERRORS)
@@ -41,7 +41,7 @@ def compliance(
     """The governors' compliance summary for one establishment and period (see the module docstring of
     `app.report.service` for how each figure is worked out)."""
     est = resolve_establishment(session, principal, establishment)
-    period = resolve_period(date_from, date_to)
+    period = resolve_period(date_from, date_to, iso_only=True)
     summary = service.compliance_summary(session, est.id, period)  # type: ignore[arg-type]
     record(
         session,
@@ -60,7 +60,7 @@ def compare(principal: Admin, session: SessionDep, date_from: FromQ = None, date
     """Admins: every establishment's summary for the same period, side by side."""
     from sqlmodel import select
 
-    period = resolve_period(date_from, date_to)
+    period = resolve_period(date_from, date_to, iso_only=True)
     out = []
     for est in session.exec(select(Establishment).order_by(Establishment.name)).all():
         out.append(service.compliance_summary(session, est.id, period))  # type: ignore[arg-type]

@@ -20,6 +20,9 @@ def test_a_page_request_the_route_cannot_take_gets_a_page_not_json(client, world
     # A link back only to this service, never to where another site sent the person from.
     other = client.get("/feedback", params={"days": "-3"}, headers={"referer": "https://elsewhere.example/x"})
     assert other.status_code == 422 and "elsewhere.example" not in other.text and "Go to the start page" in other.text
+    for sneaky in ("https://testserver//elsewhere.example/x", "https://testserver/\\elsewhere.example/x"):
+        r = client.get("/feedback", params={"days": "-3"}, headers={"referer": sneaky})
+        assert "elsewhere.example" not in r.text and "Go to the start page" in r.text, sneaky
 
 
 def test_the_api_still_answers_json(client, world) -> None:  # type: ignore[no-untyped-def]

@@ -88,7 +88,7 @@ def test_days_are_read_day_first_or_iso(text: str, day: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["11/31/2026", "12/13/2026", "29/2/2026", "3/11/26", "2026-11-3", "3-11-2026", "", "x"]
+    "text", ["11/31/2026", "12/13/2026", "29/2/2026", "3/11/26", "2026-11-3", "3-11-2026", "", "x", "31/12/9999"]
 )
 def test_days_that_are_not_real_or_not_day_first_are_refused(text: str) -> None:
     with pytest.raises(ValueError):

@@ -52,9 +52,10 @@ def test_pages_end_to_end(client, as_user, session, world) -> None:
     assert client.get("/footage", params={"status": "queued", "since": "2020-01-01"}).status_code == 200
     assert client.get("/footage", params={"since": "1/1/2020", "until": "31/12/2099"}).text.count(f"/footage/{fid}")
     assert client.get("/footage", params={"until": "31/12/2019"}).text.count(f"/footage/{fid}") == 0
+    assert client.get("/footage", params={"until": "31/12/9999"}).status_code == 400  # not a crash
     bad = client.get("/footage", params={"since": "12/31/2020"})  # month and day the American way round
     assert bad.status_code == 400 and "govuk-error-summary" in bad.text
-    assert '<a href="#since">Enter a real date, for example 3/11/2026</a>' in bad.text
+    assert '<a href="#since">Enter a real date for Recorded from, for example 3/11/2026</a>' in bad.text
     assert 'value="12/31/2020"' in bad.text  # what was typed is kept
 
     up = client.get("/footage/upload")

@@ -282,6 +282,11 @@ def test_add_another_officer_keeps_everything_and_stores_nothing(browser, sessio
     assert "govuk-error-summary" not in html  # nothing is checked until the incident is saved
     assert 'value="left arm"' in html and 'value="CAM-A1"' in html
     _nothing_stored(session)
+    # A clock-change choice already made stays on show and chosen.
+    night = form(csrf, action="add_officer", **_night("2025-10-26", "01:30:20"), force_started_at_fold="1")
+    html = client.post("/incidents/new", data=night).text
+    assert re.search(r'id="force_started_at_fold-2" name="force_started_at_fold" type="radio" value="1" checked', html)
+    assert "govuk-error-summary" not in html
     # The fifth officer is saved with the rest.
     data = form(csrf, officer_rows="5", **{"officer-5-staff_number": "A002", "officer-2-staff_number": ""})
     data["officer-5-part"] = "legs"
@@ -340,11 +345,13 @@ def test_a_time_the_clocks_showed_twice_asks_which_and_stores_the_one_chosen(bro
     r = client.post("/incidents/new", data=data)
     assert r.status_code == 400
     links = dict(_summary_links(r.text))
-    assert links["force_started_at_date"] == (
+    assert links["force_started_at_fold"] == (
         "01:30 on 26 October 2025 happened twice in UK time: the clocks went back an hour that night. "
         "Say whether force began at the first 01:30 (BST) or the second (GMT)"
     )
-    assert set(links) == {"force_started_at_date"}  # 00:50, 02:10 and 02:30 happened once each
+    assert set(links) == {
+        "force_started_at_fold"
+    }  # the link goes to the choice; 00:50, 02:10 and 02:30 happened once each
     assert 'name="force_started_at_fold" type="radio" value="0"' in r.text
     assert "The first, BST" in r.text and "The second, GMT" in r.text and "Which 01:30?" in r.text
     assert 'name="incident_started_at_fold"' not in r.text

@@ -270,3 +270,8 @@ def test_blind_second_rater_sees_the_first_rating_nowhere(as_user, make_incident
     assert "Your blind second rating is due" in queue
     assert "Red" not in queue.split("Your blind second rating is due")[0].rsplit(inc.reference, 1)[-1]
     assert "Switch on earlier." not in web.get("/officers/A001").text
+    # Nor beside another camera of the same incident, where its clip is offered side by side.
+    beside = make_clip(inc, "a2")
+    screen = web.get(f"/review/{beside.id}").text
+    others = screen.split("Other cameras at this incident")[1].split("</section>")[0]
+    assert "Officer a1" in others and "Red" not in others and "Not rated" in others

@@ -138,7 +138,8 @@ def test_another_establishments_officer_shows_nothing(web, bounds, world) -> Non
 
 
 @pytest.mark.parametrize(
-    "query", ["date_from=2026-02-30", "date_to=yesterday", "date_from=7/13/2026", "date_to=10/7/26", "officer=abc"]
+    "query",
+    ["date_from=2026-02-30", "date_to=yesterday", "date_from=7/13/2026", "date_to=10/7/26", "officer=abc", "officer=²"],
 )
 def test_a_bad_filter_is_explained_and_ignored(web, bounds, query) -> None:  # type: ignore[no-untyped-def]
     page = web.get(f"/review?status=all&{query}")

@@ -112,6 +112,10 @@ def test_sampling_setting_is_audited_and_applied(web, make_incident, make_clip, 
     message = "Enter the share of footage to review, a whole number from 1 to 100"
     assert f'<a href="#sample_percent">{message}</a>' in bad.text
     assert re.search(r'id="sample_percent"[^>]*value="abc"', bad.text) and 'value="adult site"' in bad.text
+    long_reason = web.post(
+        "/review/settings", data={"csrf_token": web.token, "sample_percent": "20", "reason": "r" * 501}
+    )
+    assert '<a href="#reason">The reason must be 500 characters or fewer (it has 501)</a>' in long_reason.text
     r = web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "20", "reason": "adult site"})
     assert r.status_code == 303
     est = session.get(Establishment, world.est_a)
@@ -175,6 +179,12 @@ def test_guidance_templates_defaults_add_change_delete(web, make_incident, make_
     assert r.status_code == 422 and "The guidance must be 2,000 characters or fewer (it has 2,879)" in r.text
     assert long_text.strip() in r.text and 'data-maxlength="2000"' in r.text
     assert session.exec(select(GuidanceTemplate).where(GuidanceTemplate.title == "Long")).first() is None
+    # A line break is one character, as the page's count shows it, though the browser sends CR LF.
+    two_lines = "a" * 1000 + "\r\n" + "b" * 999  # 2,000 as counted on the page, 2,001 as sent
+    r = web.post("/review/templates", data={"csrf_token": web.token, "title": "Full", "rag": "", "text": two_lines})
+    assert r.status_code == 303, r.text[:500]
+    full = session.exec(select(GuidanceTemplate).where(GuidanceTemplate.title == "Full")).one()
+    assert full.text == "a" * 1000 + "\n" + "b" * 999
     r = web.post(
         f"/review/templates/{t.id}",
         data={"csrf_token": web.token, "title": "Planned cell move", "rag": "", "text": "Brief the team first."},

@@ -52,6 +52,7 @@ def test_compliance_default_period_is_last_calendar_month(as_user, rw):  # type:
         "to=2026-02-30",
         "from=9999-12-01&to=9999-12-31",
         "from=0001-01-01",
+        "from=1/10/2026&to=31/10/2026",  # the API takes YYYY-MM-DD only: 11/3/2026 is never guessed at
     ],
 )
 def test_bad_dates_are_a_clear_422(as_user, world, query):  # type: ignore[no-untyped-def]
