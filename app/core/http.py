@@ -233,19 +233,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _out_of_range(request: Request, exc: Exception) -> Response:
         # Safety net: a number or text the database cannot hold (e.g. an id past 2^31) is bad input, not a crash.
         log.warning("database_refused_value", path=request.url.path, error=str(exc).splitlines()[0][:200])
-        detail = "A value is outside the range the service can store: check the numbers sent."
-        if not wants_json(request):
-            return _error_page(request, 422, "There is a problem", detail)
-        return JSONResponse({"detail": detail}, status_code=422)
+        return _refused(request, 422, "A value is outside the range the service can store: check the numbers sent.")
 
     @app.exception_handler(sqlalchemy.exc.IntegrityError)
     async def _conflict(request: Request, exc: Exception) -> Response:
         # Safety net: a reference to a record that does not exist, or a duplicate, that no check caught first.
         log.warning("database_refused_write", path=request.url.path, error=str(exc).splitlines()[0][:200])
-        detail = "This conflicts with an existing record or refers to one that does not exist."
-        if not wants_json(request):
-            return _error_page(request, 409, "There is a problem", detail)
-        return JSONResponse({"detail": detail}, status_code=409)
+        return _refused(request, 409, "This conflicts with an existing record or refers to one that does not exist.")
 
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     async def _pool_exhausted(request: Request, exc: Exception) -> Response:
@@ -295,6 +289,13 @@ def install_error_handlers(app: FastAPI) -> None:
             title="Service unavailable",
             page="The service cannot reach its database. Nothing you entered has been saved; try again in a minute.",
         )
+
+
+def _refused(request: Request, status: int, detail: str) -> Response:
+    """A request the database refused as sent: JSON for API clients, the problem page for people."""
+    if wants_json(request):
+        return JSONResponse({"detail": detail}, status_code=status)
+    return _error_page(request, status, "There is a problem", detail)
 
 
 def _unavailable(request: Request, detail: str, *, retry_after: int, title: str, page: str) -> Response:

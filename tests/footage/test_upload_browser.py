@@ -30,6 +30,14 @@ def playwright_browser():  # type: ignore[no-untyped-def]
         browser.close()
 
 
+def _sign_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/sign-in")
+    page.fill("#username", "coord")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
 @pytest.mark.timeout(180)
 def test_upload_page_uploads_and_resumes_after_a_failed_chunk(tmp_path: Path, playwright_browser) -> None:
     server = start_server(tmp_path / "live")
@@ -40,11 +48,7 @@ def test_upload_page_uploads_and_resumes_after_a_failed_chunk(tmp_path: Path, pl
         page = playwright_browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server.base}/sign-in")
-        page.fill("#username", "coord")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _sign_in(page, server.base)
         page.goto(f"{server.base}/footage/upload")
         page.select_option("#shared-staff", "S001")
         page.select_option("#shared-camera", "CAM-1")
@@ -99,11 +103,7 @@ def test_upload_page_asks_which_time_the_night_the_clocks_go_back(tmp_path: Path
         page = playwright_browser.new_page(timezone_id="America/New_York")  # the browser's own zone is not used
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server.base}/sign-in")
-        page.fill("#username", "coord")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _sign_in(page, server.base)
         page.goto(f"{server.base}/footage/upload")
         # Nothing chosen yet: the button is there to press, and says what is missing, by each field too.
         page.click("[data-bwv-start]")
