@@ -13,7 +13,8 @@ import * as moj from './vendor/moj/moj-frontend.min.js'
 const form = document.querySelector('[data-bwv-upload]')
 const CHUNK = 8 * 1024 * 1024
 const RETRIES = [1000, 2000, 4000, 8000, 15000, 30000]
-const TZ = 'Europe/London'
+// The zone the server reads times in (BWV_TIMEZONE), so that page and server never disagree.
+const TZ = (form && form.dataset.timezone) || 'Europe/London'
 
 function csrfToken () {
   const meta = document.querySelector('meta[name="csrf-token"]')
