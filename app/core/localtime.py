@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")  # one separator throughout: 3/11/2026, 3-11-2026, 3.11.2026
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _HMS = re.compile(r"^(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?$")
 
 
 def parse_day(text: str) -> date:
-    """A day as people type it in the UK, D/M/YYYY (what the MoJ date picker writes: 3/11/2026), or as
-    YYYY-MM-DD (links, the API). Never M/D: a day that is not real raises ValueError."""
+    """A day as people type it in the UK, D/M/YYYY (what the MoJ date picker writes: 3/11/2026; its calendar
+    also takes 3-11-2026 and 3.11.2026, and so does this), or as YYYY-MM-DD (links, the API). A year first
+    means ISO, a day first means day-month-year; never M/D. A day that is not real raises ValueError."""
     text = text.strip()
     if m := _DMY.match(text):
-        d, mo, y = (int(x) for x in m.groups())
+        d, mo, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
     elif m := _ISO_DAY.match(text):
         y, mo, d = (int(x) for x in m.groups())
     else:

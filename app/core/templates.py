@@ -115,6 +115,7 @@ templates.env.globals["Role"] = Role
 templates.env.globals["footage_href"] = footage_href
 templates.env.globals["require_token"] = require_token
 templates.env.globals["link"] = link
+templates.env.globals["timezone_name"] = lambda: _tz().key  # what the pages' scripts read clock times in
 
 NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.coordinator: [

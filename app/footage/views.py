@@ -160,7 +160,6 @@ def upload_page(
             "staff": _staff_for(session, est) if est else [],
             "incidents": incidents,
             "max_bytes": get_settings().max_upload_bytes,
-            "timezone": get_settings().timezone,  # upload.js reads clock times in the zone the server does
             "preselect": {"incident": incident or "", "staff_number": staff_number or ""},
             "is_admin_without_establishment": est is None,
         },

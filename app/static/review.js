@@ -49,11 +49,12 @@ if (root) {
     if (timeEl) timeEl.textContent = fmt(t)
     if (clockEl && clockStart && !Number.isNaN(clockStart.getTime())) {
       const at = new Date(clockStart.getTime() + t * 1000)
+      const clockZone = clockEl.dataset.timezone || 'Europe/London' // the server's BWV_TIMEZONE
       // The night the clocks go back, 01:00-01:59 is shown twice: then with its zone (BST, then GMT).
-      const wall = (d) => d.toLocaleString('en-GB', { timeZone: 'Europe/London', hour12: false })
+      const wall = (d) => d.toLocaleString('en-GB', { timeZone: clockZone, hour12: false })
       const twice = [3600000, -3600000].some((dt) => wall(new Date(at.getTime() + dt)) === wall(at))
       const zone = twice ? { timeZoneName: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit' } : {}
-      clockEl.textContent = at.toLocaleTimeString('en-GB', { timeZone: 'Europe/London', hour12: false, ...zone })
+      clockEl.textContent = at.toLocaleTimeString('en-GB', { timeZone: clockZone, hour12: false, ...zone })
     }
     let current = null
     for (const f of frames) if (Number(f.dataset.seek) <= t + 0.05) current = f

@@ -63,9 +63,9 @@ function londonInstants (w) {
 
 /** A day as the date picker writes it, D/M/YYYY (never month first), or null if it is not a real day. */
 function parseDay (text) {
-  const m = (text || '').trim().match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})$/)
+  const m = (text || '').trim().match(/^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$/) // 3/11/2026, 3-11-2026, 3.11.2026
   if (!m) return null
-  const [d, mo, y] = m.slice(1).map((x) => parseInt(x, 10))
+  const [d, mo, y] = [m[1], m[3], m[4]].map((x) => parseInt(x, 10))
   const check = new Date(Date.UTC(y, mo - 1, d))
   return check.getUTCFullYear() === y && check.getUTCMonth() === mo - 1 && check.getUTCDate() === d ? { y, mo, d } : null
 }

@@ -3,7 +3,9 @@ only and sees the queue move on. Screenshots of each screen are saved to tests/a
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.browser.conftest import LiveServer, shot, sign_in
 
@@ -89,6 +91,20 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
         "() => getComputedStyle(document.querySelector('[data-bwv-playhead]')).getPropertyValue('--bwv-at')"
     )
     assert abs(float(playhead) - 3.04 / 12 * 100) < 1
+    # The clock beside the player is the recording's wall time at the playhead, in the server's zone
+    # (BWV_TIMEZONE, given by the page); a page in another zone shows that zone's wall time.
+    clock = page.locator("[data-bwv-clock]")
+    assert clock.get_attribute("data-timezone") == "Europe/London"
+    started = datetime.fromisoformat(clock.get_attribute("data-start") or "")
+
+    def wall(zone: str) -> str:
+        return (started + timedelta(seconds=now(page))).astimezone(ZoneInfo(zone)).strftime("%H:%M:%S")
+
+    assert clock.inner_text() == wall("Europe/London")
+    page.evaluate("() => { document.querySelector('[data-bwv-clock]').dataset.timezone = 'Asia/Tokyo' }")
+    page.keyboard.press(",")  # a frame back: the clock is drawn again
+    page.wait_for_timeout(200)
+    assert clock.inner_text() == wall("Asia/Tokyo") != wall("Europe/London")
 
     # Amber with guidance, keyboard only: 2 selects amber and goes to the guidance box; Ctrl+Enter saves.
     page.keyboard.press("2")

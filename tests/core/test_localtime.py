@@ -80,6 +80,8 @@ def test_pages_name_the_zone_only_in_the_repeated_hour() -> None:
         (" 31/12/2026 ", date(2026, 12, 31)),
         ("2026-11-03", date(2026, 11, 3)),  # links and the API
         ("29/2/2028", date(2028, 2, 29)),
+        ("3-11-2026", date(2026, 11, 3)),  # what the date picker's calendar also takes: still day first
+        ("3.11.2026", date(2026, 11, 3)),
     ],
 )
 def test_days_are_read_day_first_or_iso(text: str, day: date) -> None:
@@ -88,7 +90,8 @@ def test_days_are_read_day_first_or_iso(text: str, day: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["11/31/2026", "12/13/2026", "29/2/2026", "3/11/26", "2026-11-3", "3-11-2026", "", "x", "31/12/9999"]
+    "text",
+    ["11/31/2026", "12/13/2026", "29/2/2026", "3/11/26", "2026-11-3", "3/11-2026", "3 11 2026", "", "x", "31/12/9999"],
 )
 def test_days_that_are_not_real_or_not_day_first_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
