@@ -41,7 +41,7 @@ from app.footage import linking, upload
 from app.footage import viewing as viewing_tokens
 from app.footage.api_analysis import FootageAnalysis, footage_analysis
 from app.footage.models import Footage, FootageIncident, FootageStatus, IntegrityStatus
-from app.footage.retention import set_legal_hold
+from app.footage.retention import AlreadyPurged, set_legal_hold
 from app.incident.models import Incident
 from app.staff.models import StaffMember
 
@@ -513,7 +513,7 @@ def put_legal_hold(
     """Keep this footage (whatever the retention policy says) until the hold is released."""
     f = get_visible(session, principal, Footage, footage_id)
     _playable_for_hold(f)
-    set_legal_hold(session, f, actor=principal.actor, hold=True, reason=data.reason.strip())
+    _set_hold(session, principal, f, hold=True, reason=data.reason.strip())
     return FootagePublic(**to_public(session, f, viewer=principal))
 
 
@@ -529,13 +529,20 @@ def delete_legal_hold(
     _playable_for_hold(f)
     if not f.legal_hold:
         raise HTTPException(status_code=409, detail="This footage is not on legal hold.")
-    set_legal_hold(session, f, actor=principal.actor, hold=False, reason=reason.strip())
+    _set_hold(session, principal, f, hold=False, reason=reason.strip())
     return FootagePublic(**to_public(session, f, viewer=principal))
 
 
 def _playable_for_hold(f: Footage) -> None:
     if f.status == FootageStatus.purged:
         raise HTTPException(status_code=409, detail="This footage has already been deleted.")
+
+
+def _set_hold(session: Session, principal: Principal, f: Footage, *, hold: bool, reason: str) -> None:
+    try:
+        set_legal_hold(session, f, actor=principal.actor, hold=hold, reason=reason)
+    except AlreadyPurged:  # by a retention run that finished while this request waited for the clip
+        raise HTTPException(status_code=409, detail="This footage has already been deleted.") from None
 
 
 def _incident(session: Session, principal: Principal, incident_id: int) -> Incident:

@@ -69,6 +69,8 @@ class Footage(SQLModel, table=True):
     legal_hold: bool = False
     legal_hold_reason: str | None = Field(default=None, max_length=500)
     purge_due_at: datetime | None = utc_field(nullable=True, index=True)
+    # When its last incident link was removed: unlinked footage is kept the unlinked period from then too.
+    unlinked_at: datetime | None = utc_field(nullable=True)
     purged_at: datetime | None = utc_field(nullable=True)
     good_practice: bool = False
 

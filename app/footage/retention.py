@@ -1,6 +1,7 @@
 """Retention: when footage is due for deletion, legal holds, and the purge itself.
 
-- Not linked to any incident: deleted `retention_unlinked_days` (default 31) after it was uploaded.
+- Not linked to any incident: deleted `retention_unlinked_days` (default 31) after it was uploaded, or after
+  its last link was removed if that is later (a clip unlinked by mistake is not deleted within the hour).
 - Linked to incidents: kept `retention_linked_years` after the end of the latest linked incident.
 - On legal hold: never deleted until the hold is released.
 
@@ -20,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from app.audit.service import SYSTEM, Actor, record
 from app.core.config import get_settings
+from app.core.db import after_commit, unit_of_work
 from app.core.hooks import on_footage_linked, on_incident_changed
 from app.core.logging import get_logger
 from app.core.storage import get_storage, incoming_dir, try_lock
@@ -38,9 +40,16 @@ def _add_years(value: datetime, years: int) -> datetime:
 
 
 def due_date(
-    *, uploaded_at: datetime, latest_incident_end: datetime | None, legal_hold: bool, purged: bool
+    *,
+    uploaded_at: datetime,
+    latest_incident_end: datetime | None,
+    legal_hold: bool,
+    purged: bool,
+    unlinked_at: datetime | None = None,
 ) -> datetime | None:
-    """The retention rule itself: when footage may be deleted; None while on legal hold (or purged)."""
+    """The retention rule itself: when footage may be deleted; None while on legal hold (or purged).
+    Unlinked footage is kept the unlinked period from its upload, or from when its last link was removed
+    if that is later."""
     if legal_hold or purged:
         return None
     s = get_settings()
@@ -48,7 +57,8 @@ def due_date(
         if latest_incident_end.tzinfo is None:  # an aggregate that bypassed the column type (SQLite)
             latest_incident_end = latest_incident_end.replace(tzinfo=UTC)
         return _add_years(latest_incident_end, s.retention_linked_years)
-    return uploaded_at + timedelta(days=s.retention_unlinked_days)
+    since = max(uploaded_at, unlinked_at) if unlinked_at is not None else uploaded_at
+    return since + timedelta(days=s.retention_unlinked_days)
 
 
 def compute_purge_due(session: Session, footage: Footage) -> datetime | None:
@@ -63,6 +73,7 @@ def compute_purge_due(session: Session, footage: Footage) -> datetime | None:
         latest_incident_end=latest_end,
         legal_hold=footage.legal_hold,
         purged=footage.status == FootageStatus.purged,
+        unlinked_at=footage.unlinked_at,
     )
 
 
@@ -98,7 +109,17 @@ def _on_incident(session: Session, incident_id: int) -> None:
             refresh_purge_due(session, footage)
 
 
+class AlreadyPurged(Exception):
+    """The clip was deleted (by retention) before this change could be made to it."""
+
+
 def set_legal_hold(session: Session, footage: Footage, *, actor: Actor, hold: bool, reason: str) -> None:
+    """Set or release the hold. The clip's row is locked first, so a purge run that is deleting this clip
+    right now either finishes first (AlreadyPurged: the hold is refused, not recorded on a deleted clip)
+    or waits for the hold and then finds it (`purge_footage` re-reads the rule under the same lock)."""
+    session.refresh(footage, with_for_update=True)
+    if footage.status == FootageStatus.purged:
+        raise AlreadyPurged(footage.id)
     footage.legal_hold = hold
     footage.legal_hold_reason = reason if hold else None
     session.add(footage)
@@ -122,29 +143,23 @@ class PurgeReport:
     abandoned_uploads: int = 0
 
 
-def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: str) -> bool:
-    """Delete one clip's file and thumbnails, keep a tombstone, audit. Idempotent."""
+def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: str, now: datetime) -> bool:
+    """Mark one clip purged, keep a tombstone, audit; its file and thumbnails are deleted once that has
+    committed. False if it is not due after all (or already purged)."""
     # Locked first (PostgreSQL; SQLite's transaction already is): an analysis or key-moment refresh saving
     # now finishes before the files go, and one that comes after finds the clip purged and stores nothing.
     session.refresh(footage, with_for_update=True)
     if footage.status == FootageStatus.purged:
         return False
     assert footage.id is not None
-    others = session.exec(
-        select(func.count())
-        .select_from(Footage)
-        .where(
-            Footage.storage_key == footage.storage_key,
-            Footage.id != footage.id,
-            Footage.status != FootageStatus.purged,
-        )
-    ).one()
-    if not others:
-        get_storage().delete(footage.storage_key)
-    derived = get_settings().derived_dir
-    for folder in (derived / str(footage.id), derived / f"{footage.id}-moments"):  # analysis, key-moment refresh
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
+    # The run read every clip's hold and links before it got here; a legal hold or a link committed since
+    # then counts. Read again under the lock (a hold being set now waits for it, and the other way round).
+    due = compute_purge_due(session, footage)
+    if due is None or due > now:
+        footage.purge_due_at = due
+        session.add(footage)
+        return False
+    _delete_files_after_commit(session, footage)
     footage.status = FootageStatus.purged
     footage.purged_at = utcnow()
     footage.purge_due_at = None
@@ -196,6 +211,7 @@ def purge_due(session: Session, *, now: datetime | None = None, actor: Actor = S
             col(Footage.uploaded_at),
             col(Footage.legal_hold),
             col(Footage.purge_due_at),
+            col(Footage.unlinked_at),
             latest.c.latest_end,
         )
         .outerjoin(latest, latest.c.footage_id == Footage.id)
@@ -203,8 +219,14 @@ def purge_due(session: Session, *, now: datetime | None = None, actor: Actor = S
         .order_by(col(Footage.id))
     ).all()
     due_ids: list[tuple[int, bool]] = []
-    for fid, uploaded_at, hold, stored, latest_end in rows:
-        due = due_date(uploaded_at=uploaded_at, latest_incident_end=latest_end, legal_hold=hold, purged=False)
+    for fid, uploaded_at, hold, stored, unlinked_at, latest_end in rows:
+        due = due_date(
+            uploaded_at=uploaded_at,
+            latest_incident_end=latest_end,
+            legal_hold=hold,
+            purged=False,
+            unlinked_at=unlinked_at,
+        )
         if due != stored:
             session.execute(sa_update(Footage).where(col(Footage.id) == fid).values(purge_due_at=due))
             report.refreshed += 1
@@ -220,10 +242,35 @@ def purge_due(session: Session, *, now: datetime | None = None, actor: Actor = S
             if linked
             else f"retention: not linked to any incident within {s.retention_unlinked_days} days"
         )
-        if purge_footage(session, footage, actor=actor, reason=why):
+        if purge_footage(session, footage, actor=actor, reason=why, now=now):
             report.purged.append(fid)
     report.abandoned_uploads = _expire_uploads(session, now)
     return report
+
+
+def _delete_files_after_commit(session: Session, footage: Footage) -> None:
+    """The bytes go only once the purge (status, tombstone, audit entry) has committed: a run that fails
+    later, or a commit that fails, leaves the clip as it was, with its file. A file whose deletion fails
+    after the commit is logged (the clip is recorded as purged and can no longer be played)."""
+    fid, key = footage.id, footage.storage_key
+
+    def delete() -> None:
+        try:
+            with unit_of_work() as s:  # the same bytes uploaded elsewhere share one stored object
+                shared = s.exec(
+                    select(func.count())
+                    .select_from(Footage)
+                    .where(Footage.storage_key == key, Footage.id != fid, Footage.status != FootageStatus.purged)
+                ).one()
+            if not shared:
+                get_storage().delete(key)
+            derived = get_settings().derived_dir
+            for folder in (derived / str(fid), derived / f"{fid}-moments"):  # analysis, key-moment refresh
+                shutil.rmtree(folder, ignore_errors=True)
+        except Exception:
+            log.exception("purge_files_left", footage_id=fid, storage_key=key)
+
+    after_commit(session, delete)
 
 
 def _expire_uploads(session: Session, now: datetime, days: int = 7) -> int:

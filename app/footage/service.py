@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app.core.jobs import enqueue
 from app.core.storage import get_storage, key_for
+from app.core.types import utcnow
 from app.footage.models import Footage, FootageIncident, FootageStatus
 from app.incident.models import Incident
 
@@ -105,6 +106,15 @@ def unlink(session: Session, footage: Footage, incident_id: int) -> bool:
         return False
     session.delete(existing)
     session.flush()
+    still_linked = session.exec(
+        select(FootageIncident.incident_id).where(FootageIncident.footage_id == footage.id).limit(1)
+    ).first()
+    if still_linked is None:
+        # Its last link: a clip uploaded long ago must not become due the moment it is unlinked (by mistake,
+        # perhaps): it is kept the unlinked period from now too.
+        footage.unlinked_at = utcnow()
+        session.add(footage)
+        session.flush()
     from app.core.hooks import footage_linked
 
     footage_linked(session, footage.id, incident_id)

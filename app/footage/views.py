@@ -31,7 +31,7 @@ from app.establishment.models import Camera
 from app.footage import linking
 from app.footage.api import search
 from app.footage.models import Footage, FootageIncident, FootageStatus, FootageTombstone, IntegrityStatus
-from app.footage.retention import set_legal_hold, warning_due
+from app.footage.retention import AlreadyPurged, set_legal_hold, warning_due
 from app.footage.viewing import video_url
 from app.incident import no_footage
 from app.incident.models import Incident
@@ -286,7 +286,10 @@ def legal_hold_form(
             else f"The reason must be 500 characters or fewer (it has {len(reason):,})"
         )
         return _footage_page(request, principal, session, f, {"hold-reason": message}, {"hold-reason": reason})
-    set_legal_hold(session, f, actor=principal.actor, hold=hold, reason=reason)
+    try:
+        set_legal_hold(session, f, actor=principal.actor, hold=hold, reason=reason)
+    except AlreadyPurged:  # by a retention run that finished while this request waited for the clip
+        raise HTTPException(status_code=409, detail="This footage has already been deleted.") from None
     return RedirectResponse(f"/footage/{f.id}?done={'hold' if hold else 'released'}", status_code=303)
 
 

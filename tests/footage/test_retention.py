@@ -228,3 +228,146 @@ def test_purge_waits_for_a_refresh_saving_now(as_user, session, world) -> None:
     session.expire_all()
     assert session.get(Footage, fid).status == FootageStatus.purged  # type: ignore[union-attr]
     assert not moments_dir(fid).exists()
+
+
+def _due_now(fid: int) -> None:
+    """Uploaded 60 days ago and its due date stored, as the nightly run leaves a clip that is due."""
+    from app.footage.retention import refresh_purge_due
+
+    _age(fid, 60)
+    with unit_of_work() as s:
+        refresh_purge_due(s, s.get(Footage, fid))  # type: ignore[arg-type]
+
+
+def test_a_hold_committed_during_a_purge_run_is_honoured(as_user, session, engine, monkeypatch) -> None:
+    """The run reads every clip's hold and links first; a hold committed after that, before the run reaches
+    the clip, must still keep it. (SQLite's run holds the write lock throughout: nothing commits meanwhile.)"""
+    import threading
+
+    from app.footage import retention
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite the run holds the database's write lock from its first statement")
+    c = as_user("coordinator.a")
+    fid = _upload(c, 41)
+    _due_now(fid)
+    original = retention.purge_footage
+
+    def hold_arrives_first(s, footage, **kw):  # type: ignore[no-untyped-def]
+        def put_hold() -> None:
+            r = c.put(f"/api/v1/footage/{fid}/legal-hold", json={"reason": "Police investigation"})
+            assert r.status_code == 200, r.text
+
+        other = threading.Thread(target=put_hold)
+        other.start()
+        other.join()
+        return original(s, footage, **kw)
+
+    monkeypatch.setattr(retention, "purge_footage", hold_arrives_first)
+    with unit_of_work() as s:
+        report = retention.purge_due(s)
+    assert report.purged == []
+    f = session.get(Footage, fid)
+    assert f is not None and f.legal_hold and f.status != FootageStatus.purged and f.purge_due_at is None
+    assert get_storage().exists(f.storage_key)
+
+
+def test_a_hold_that_waits_for_a_purge_is_refused_not_recorded(as_user, session, engine, monkeypatch) -> None:
+    """The other order: the run has the clip locked and deletes it; a hold asked for meanwhile waits, then
+    answers 409 (already deleted) and records nothing."""
+    import threading
+    import time
+
+    from app.footage import retention
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite the run holds the database's write lock from its first statement")
+    c = as_user("coordinator.a")
+    fid = _upload(c, 42)
+    _due_now(fid)
+    answers: list[Any] = []
+    original = retention._expire_uploads
+
+    def hold_asked_before_commit(s, now):  # type: ignore[no-untyped-def]
+        asker = threading.Thread(
+            target=lambda: answers.append(c.put(f"/api/v1/footage/{fid}/legal-hold", json={"reason": "Claim"}))
+        )
+        asker.start()
+        time.sleep(0.5)
+        assert asker.is_alive()  # waiting for the clip's row
+        s.info["asker"] = asker
+        return original(s, now)
+
+    monkeypatch.setattr(retention, "_expire_uploads", hold_asked_before_commit)
+    with unit_of_work() as s:
+        report = retention.purge_due(s)
+        asker = s.info["asker"]
+    asker.join(10)
+    assert report.purged == [fid]
+    assert answers[0].status_code == 409 and "already been deleted" in answers[0].text
+    f = session.get(Footage, fid)
+    assert f is not None and f.status == FootageStatus.purged and not f.legal_hold
+    holds = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_legal_hold_set")).all()
+    assert holds == []
+
+
+def test_files_are_deleted_only_once_the_purge_has_committed(as_user, session, monkeypatch) -> None:
+    """A run that fails part way (here: the second clip) rolls back: the first clip is not recorded as
+    purged, and so it must keep its bytes and its thumbnails."""
+    import sqlalchemy as sa
+
+    from app.core.config import get_settings
+    from app.footage import retention
+
+    c = as_user("coordinator.a")
+    ids = [_upload(c, 43), _upload(c, 44)]
+    for fid in ids:
+        _due_now(fid)
+    thumbs = get_settings().derived_dir / str(ids[0])
+    thumbs.mkdir(parents=True)
+    (thumbs / "thumb-0001.jpg").write_bytes(b"jpeg")
+    original = retention.purge_footage
+    calls: list[int] = []
+
+    def second_fails(s, footage, **kw):  # type: ignore[no-untyped-def]
+        calls.append(footage.id)
+        if len(calls) == 2:
+            raise sa.exc.OperationalError("UPDATE footage", {}, Exception("server closed the connection"))
+        return original(s, footage, **kw)
+
+    monkeypatch.setattr(retention, "purge_footage", second_fails)
+    with pytest.raises(sa.exc.OperationalError), unit_of_work() as s:
+        retention.purge_due(s)
+    first = session.get(Footage, ids[0])
+    assert first is not None and first.status != FootageStatus.purged
+    assert get_storage().exists(first.storage_key), "the bytes of a clip that was not purged were deleted"
+    assert (thumbs / "thumb-0001.jpg").exists()
+    # The next run (nothing failing) purges both, files and all.
+    monkeypatch.setattr(retention, "purge_footage", original)
+    with unit_of_work() as s:
+        assert sorted(retention.purge_due(s).purged) == sorted(ids)
+    assert not get_storage().exists(first.storage_key) and not thumbs.exists()
+
+
+def test_unlinking_an_old_clip_gives_it_the_unlinked_period_from_then(as_user, session) -> None:
+    """A clip uploaded 60 days ago and unlinked today (by mistake, perhaps) is not due at once: it is kept
+    31 days from the unlinking, so the next hourly run does not delete it before anyone can link it back."""
+    from app.footage.retention import purge_due
+
+    c = as_user("coordinator.a")
+    fid = _upload(c, 45)
+    inc = _incident(c, "UOF-U", ended_days_ago=50)
+    assert c.put(f"/api/v1/incidents/{inc}/footage/{fid}").status_code == 200
+    _age(fid, 60)
+    r = c.delete(f"/api/v1/incidents/{inc}/footage/{fid}", params={"reason": "Linked to the wrong incident"})
+    assert r.status_code in (200, 204), r.text
+    with unit_of_work() as s:
+        assert purge_due(s).purged == []
+    f = session.get(Footage, fid)
+    assert f is not None and f.unlinked_at is not None and f.status != FootageStatus.purged
+    assert f.purge_due_at is not None
+    assert abs((f.purge_due_at - f.unlinked_at) - timedelta(days=31)) < timedelta(seconds=1)
+    # Linked again, then unlinked once more: the period counts from the latest unlinking.
+    assert c.put(f"/api/v1/incidents/{inc}/footage/{fid}").status_code == 200
+    session.refresh(f)
+    assert f.purge_due_at is not None and f.purge_due_at > utcnow() + timedelta(days=365)
