@@ -348,7 +348,8 @@ def send_for_calibration(
 @router.get("/calibration/agreement", response_model=AgreementReport)
 def calibration_agreement(principal: Coordinator, session: SessionDep) -> AgreementReport:
     """Per pair of raters: clips both rated, share agreeing, Cohen's kappa; and the disagreements."""
-    pairs, disagreements = service.calibration_results(session, principal.establishment_id)
+    hidden = service.blind_footage_ids(session, principal.user.id)
+    pairs, disagreements = service.calibration_results(session, principal.establishment_id, hidden=hidden)
     record(
         session,
         principal.actor,

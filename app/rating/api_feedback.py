@@ -23,6 +23,7 @@ from app.footage.models import Footage
 from app.footage.viewing import video_url
 from app.rating import feedback
 from app.rating.models import Rating
+from app.rating.service import blind_footage_ids
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -164,7 +165,7 @@ def overdue(
     if est is None:
         raise HTTPException(status_code=422, detail="Give establishment_id.")
     n = get_settings().ack_overdue_days if days is None else days
-    rows = feedback.overdue(session, est, n)
+    rows = feedback.overdue(session, est, n, hidden=blind_footage_ids(session, principal.user.id))
     record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail={"days": n})
     return [
         OverdueItem(
@@ -189,7 +190,7 @@ def put_good_practice(
 ) -> GoodPracticeOut:
     """Offer (or withdraw) a green clip as a good-practice example for staff of the same establishment."""
     f = get_visible(session, principal, Footage, footage_id)
-    feedback.set_good_practice(session, f, data.good_practice)
+    feedback.set_good_practice(session, f, data.good_practice, by_user_id=principal.user.id)
     record(
         session,
         principal.actor,
@@ -211,7 +212,7 @@ def good_practice(
     est = principal.establishment_id if not principal.is_admin else establishment_id
     if est is None:
         raise HTTPException(status_code=422, detail="Give establishment_id.")
-    examples = feedback.good_practice_examples(session, est)
+    examples = feedback.good_practice_examples(session, est, hidden=blind_footage_ids(session, principal.user.id))
     record(session, principal.actor, "good_practice_list_view", establishment_id=est, detail={"via": "api"})
     return [
         ExamplePublic(

@@ -7,6 +7,7 @@ exception (green, marked by a coordinator, same establishment: see `app.core.dep
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from app.core.types import utcnow
 from app.footage.models import Footage, FootageIncident
 from app.incident.models import Incident
 from app.rating.models import Acknowledgement, Rag, Rating
+from app.rating.service import blind_footage_ids
 from app.staff.models import StaffMember
 
 
@@ -87,8 +89,11 @@ class Overdue:
     days_waiting: int
 
 
-def overdue(session: Session, establishment_id: int, days: int, now: datetime | None = None) -> list[Overdue]:
-    """Current amber/red ratings not acknowledged `days` or more days after they were given."""
+def overdue(
+    session: Session, establishment_id: int, days: int, now: datetime | None = None, *, hidden: Collection[int] = ()
+) -> list[Overdue]:
+    """Current amber/red ratings not acknowledged `days` or more days after they were given. `hidden`, here
+    and below: clips left out (those the viewer owes a blind second rating: `blind_footage_ids`)."""
     now = now or utcnow()
     cutoff = now - timedelta(days=days)
     rows = session.exec(
@@ -102,14 +107,21 @@ def overdue(session: Session, establishment_id: int, days: int, now: datetime | 
             col(Rating.rag).in_([Rag.amber, Rag.red]),
             col(Rating.rated_at) <= cutoff,
             col(Rating.id).not_in(select(Acknowledgement.rating_id)),
+            col(Rating.footage_id).not_in(sorted(hidden)),
         )
         .order_by(col(Rating.rated_at))
     ).all()
     return [Overdue(r, f, s, (now - r.rated_at).days) for r, f, s in rows]
 
 
-def set_good_practice(session: Session, footage: Footage, on: bool) -> Rating | None:
-    """Mark (or unmark) a clip as a good-practice example; only a clip whose current rating is green."""
+def set_good_practice(session: Session, footage: Footage, on: bool, *, by_user_id: int | None) -> Rating | None:
+    """Mark (or unmark) a clip as a good-practice example; only a clip whose current rating is green. Not by
+    a coordinator who owes the clip a blind second rating: whether it may be marked would tell them its
+    first rating."""
+    if footage.id in blind_footage_ids(session, by_user_id):
+        raise HTTPException(
+            status_code=409, detail="You have been asked for a blind second rating of this clip: give that first."
+        )
     rating = current_rating(session, footage.id)  # type: ignore[arg-type]
     if on:
         if footage.purged_at is not None:
@@ -131,7 +143,7 @@ class Example:
     location: str | None
 
 
-def good_practice_examples(session: Session, establishment_id: int) -> list[Example]:
+def good_practice_examples(session: Session, establishment_id: int, *, hidden: Collection[int] = ()) -> list[Example]:
     """Marked clips of the establishment whose current rating is (still) green, newest first."""
     rows = session.exec(
         select(Footage, Rating)
@@ -140,6 +152,7 @@ def good_practice_examples(session: Session, establishment_id: int) -> list[Exam
             Footage.establishment_id == establishment_id,
             Footage.good_practice == True,  # noqa: E712
             col(Footage.purged_at).is_(None),
+            col(Footage.id).not_in(sorted(hidden)),
             Rating.is_current == True,  # noqa: E712
             Rating.is_calibration == False,  # noqa: E712
             Rating.rag == Rag.green,
@@ -158,7 +171,9 @@ def good_practice_examples(session: Session, establishment_id: int) -> list[Exam
     return [Example(f, r, locations.get(f.id)) for f, r in rows]  # type: ignore[arg-type]
 
 
-def green_candidates(session: Session, establishment_id: int, limit: int = 20) -> list[tuple[Footage, Rating]]:
+def green_candidates(
+    session: Session, establishment_id: int, limit: int = 20, *, hidden: Collection[int] = ()
+) -> list[tuple[Footage, Rating]]:
     """Recently rated green clips not yet marked: what a coordinator might offer as examples."""
     rows = session.exec(
         select(Footage, Rating)
@@ -167,6 +182,7 @@ def green_candidates(session: Session, establishment_id: int, limit: int = 20) -
             Footage.establishment_id == establishment_id,
             Footage.good_practice == False,  # noqa: E712
             col(Footage.purged_at).is_(None),
+            col(Footage.id).not_in(sorted(hidden)),
             Rating.is_current == True,  # noqa: E712
             Rating.is_calibration == False,  # noqa: E712
             Rating.rag == Rag.green,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -810,8 +810,12 @@ class Disagreement:
     second_rater: User
 
 
-def calibration_results(session: Session, establishment_id: int | None) -> tuple[list[PairReport], list[Disagreement]]:
-    """Agreement per pair of raters (Cohen's kappa) and the clips they disagreed on."""
+def calibration_results(
+    session: Session, establishment_id: int | None, *, hidden: Collection[int] = ()
+) -> tuple[list[PairReport], list[Disagreement]]:
+    """Agreement per pair of raters (Cohen's kappa) and the clips they disagreed on. `hidden`: clips left
+    out altogether (those the viewer owes a blind second rating: `blind_footage_ids`), as a clip calibrated
+    before may be sent to a third coordinator, whose view must not show its first rating."""
     stmt = select(CalibrationAssignment).where(CalibrationAssignment.completed_at != None)  # noqa: E711
     if establishment_id is not None:
         stmt = stmt.where(CalibrationAssignment.establishment_id == establishment_id)
@@ -828,6 +832,8 @@ def calibration_results(session: Session, establishment_id: int | None) -> tuple
     pairs: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
     disagreements: list[Disagreement] = []
     for a in done:
+        if a.footage_id in hidden:
+            continue
         first = session.get(Rating, a.first_rating_id)
         second = session.exec(
             select(Rating).where(Rating.calibration_id == a.id, Rating.is_calibration == True)  # noqa: E712

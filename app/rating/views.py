@@ -440,15 +440,22 @@ def review_screen(request: Request, footage_id: FootageId, principal: Coordinato
         return RedirectResponse(f"/calibration/{pending.id}", status_code=303)
     params = queue_params(request)
     ctx = screen_context(session, principal, footage, params=params)
-    saved = request.query_params.get("saved")
-    ctx["saved"] = (
-        session.get(Rating, int(saved)) if saved and saved.isascii() and saved.isdigit() and len(saved) < 10 else None
-    )
+    ctx["saved"] = _own_rating(session, principal, request.query_params.get("saved"))
     ctx["values"] = _default_values(ctx)
     ctx["errors"] = {}
     ctx["action"] = f"/review/{footage_id}"
     _audit_view(session, principal, footage, blind=False)
     return render(request, "review/screen.html", ctx, page_title=f"Review {footage.original_filename}")
+
+
+def _own_rating(session: Session, principal: Principal, saved: str | None) -> Rating | None:
+    """The rating the viewer just saved, for "Saved: Amber for the previous clip". Only their own: the id
+    comes from the address, and anyone else's rating (another establishment's, or the first rating of a
+    clip this viewer owes a blind second rating) is not theirs to see here."""
+    if not (saved and saved.isascii() and saved.isdigit() and len(saved) < 10):
+        return None
+    rating = session.get(Rating, int(saved))
+    return rating if rating is not None and rating.rated_by_user_id == principal.user.id else None
 
 
 def _default_values(ctx: dict[str, Any]) -> dict[str, Any]:

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app.audit.service import record
 from app.auth.models import User
-from app.core.deps import Coordinator, PostedForm, SessionDep, get_visible
+from app.core.deps import Coordinator, PostedForm, Principal, SessionDep, get_visible
 from app.core.security import form_text
 from app.core.templates import render
 from app.footage.models import Footage
@@ -37,7 +37,9 @@ def calibration_home(request: Request, principal: Coordinator, session: SessionD
         wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
         by = session.get(User, a.requested_by_user_id)
         mine.append({"a": a, "footage": f, "incident": inc, "wearer": wearer, "by": by})
-    pairs, disagreements = service.calibration_results(session, est)
+    pairs, disagreements = service.calibration_results(
+        session, est, hidden=service.blind_footage_ids(session, principal.user.id)
+    )
     others = [u for u in service.coordinators(session, est) if u.id != principal.user.id] if est else []
     pending_sent = (
         session.exec(
@@ -108,7 +110,9 @@ def calibration_send(request: Request, principal: Coordinator, session: SessionD
             errors.update(exc.errors)
     if errors:
         session.rollback()
-        pairs, disagreements = service.calibration_results(session, est)
+        pairs, disagreements = service.calibration_results(
+            session, est, hidden=service.blind_footage_ids(session, principal.user.id)
+        )
         others = [u for u in service.coordinators(session, est) if u.id != principal.user.id]
         return render(
             request,
@@ -188,3 +192,10 @@ def calibration_rate(
 
 
 __all__ = ["router", "Incident"]
+
+
+def _results(
+    session: Session, est: int | None, principal: Principal
+) -> tuple[list[service.PairReport], list[service.Disagreement]]:
+    """Agreement and disagreements, without the clips this coordinator still owes a blind rating."""
+    return service.calibration_results(session, est, hidden=service.blind_footage_ids(session, principal.user.id))

@@ -26,6 +26,7 @@ from app.footage.viewing import video_url
 from app.incident.models import ActivationResult, Incident
 from app.rating import feedback
 from app.rating.models import Rating
+from app.rating.service import blind_footage_ids
 from app.staff.models import StaffMember
 
 router = APIRouter(include_in_schema=False)
@@ -165,7 +166,7 @@ def _establishment_of(principal: Principal) -> int:
 @router.get("/good-practice")
 def good_practice(request: Request, principal: CurrentPrincipal, session: SessionDep) -> Response:
     est = _establishment_of(principal)
-    examples = feedback.good_practice_examples(session, est)
+    examples = feedback.good_practice_examples(session, est, hidden=blind_footage_ids(session, principal.user.id))
     record(session, principal.actor, "good_practice_list_view", establishment_id=est, detail={"via": "page"})
     return render(
         request,
@@ -180,7 +181,8 @@ def good_practice_one(
     request: Request, footage_id: FootageId, principal: CurrentPrincipal, session: SessionDep
 ) -> Response:
     est = _establishment_of(principal)
-    examples = {e.footage.id: e for e in feedback.good_practice_examples(session, est)}
+    hidden = blind_footage_ids(session, principal.user.id)
+    examples = {e.footage.id: e for e in feedback.good_practice_examples(session, est, hidden=hidden)}
     example = examples.get(footage_id)
     if example is None:
         raise HTTPException(status_code=404, detail="Not found")
@@ -214,10 +216,8 @@ def coordinator_feedback(
 ) -> Response:
     est = _establishment_of(principal)
     n = get_settings().ack_overdue_days if days is None else days
-    from app.rating.service import blind_footage_ids
-
     hidden = blind_footage_ids(session, principal.user.id)
-    overdue = [o for o in feedback.overdue(session, est, n) if o.footage.id not in hidden]
+    overdue = feedback.overdue(session, est, n, hidden=hidden)
     record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail={"days": n})
     return render(
         request,
@@ -225,8 +225,8 @@ def coordinator_feedback(
         {
             "overdue": overdue,
             "days": n,
-            "examples": feedback.good_practice_examples(session, est),
-            "candidates": feedback.green_candidates(session, est),
+            "examples": feedback.good_practice_examples(session, est, hidden=hidden),
+            "candidates": feedback.green_candidates(session, est, hidden=hidden),
             "can_mark": principal.role == Role.coordinator,
             "names": _names(session, est),
         },
@@ -249,7 +249,7 @@ def coordinator_mark_good_practice(
 ) -> Response:
     footage = get_visible(session, principal, Footage, footage_id)
     on = good_practice == "1"
-    feedback.set_good_practice(session, footage, on)
+    feedback.set_good_practice(session, footage, on, by_user_id=principal.user.id)
     record(
         session,
         principal.actor,
