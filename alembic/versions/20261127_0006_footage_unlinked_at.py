@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("footage", schema=None) as batch_op:
-        batch_op.drop_column("unlinked_at")
+    # Not in batch mode: on SQLite that rebuilds `footage`, and dropping the old table fails while other
+    # tables' foreign keys point at it. SQLite (3.35 and later) drops a plain column in place.
+    op.drop_column("footage", "unlinked_at")
