@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from app.audit.service import record, search_events, verify_chain
 from app.core.deps import Governor, SessionDep, scope_establishment
+from app.core.types import Instant
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -44,10 +45,10 @@ def list_events(
     username: Annotated[str | None, Query(max_length=64)] = None,
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     establishment_id: int | None = None,
 ) -> list[Any]:
     est = scope_establishment(principal, establishment_id)

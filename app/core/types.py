@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import AfterValidator
 from sqlalchemy.engine import Dialect
+
+# How far ahead of our clock a time that has happened may be (a camera's or a PC's clock running fast).
+CLOCK_SKEW = timedelta(minutes=5)
+YEARS = (1900, 2999)  # as `app.core.localtime.parse_day`: a typing slip outside these, not a real time
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -40,3 +45,28 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def instant_problem(value: datetime) -> str | None:
+    """Why a time sent to the service cannot be an instant of these times (None if it can): it has no offset
+    from UTC (a time without a zone could be an hour out in summer), or its year is out of range (years 1
+    and 9999 do not survive conversion to UTC)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return "must include a time zone offset, e.g. 2026-11-03T14:02:00+00:00"
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = value.year
+    if not YEARS[0] <= year <= YEARS[1] or not YEARS[0] <= value.year <= YEARS[1]:
+        return f"must be a time between the years {YEARS[0]} and {YEARS[1]}"
+    return None
+
+
+def _instant(value: datetime) -> datetime:
+    if problem := instant_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+# A date and time in a query string or a body: with its offset, in range (else a 422, never a 500).
+Instant = Annotated[datetime, AfterValidator(_instant)]

@@ -36,6 +36,7 @@ from app.core.deps import (
     scope_establishment,
 )
 from app.core.storage import get_storage
+from app.core.types import Instant
 from app.establishment.models import Camera
 from app.footage import linking, upload
 from app.footage import viewing as viewing_tokens
@@ -253,10 +254,10 @@ def list_footage(
     session: SessionDep,
     status: FootageStatus | None = None,
     staff_number: Annotated[str | None, Query(max_length=32)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     establishment_id: int | None = None,
 ) -> FootagePage:
     est = scope_establishment(principal, establishment_id)
@@ -272,8 +273,8 @@ def search(
     *,
     status: FootageStatus | None = None,
     staff_number: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Footage], int]:

@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 from app.audit.service import Actor, record
 from app.core.config import get_settings
 from app.core.storage import incoming_dir
-from app.core.types import utcnow
+from app.core.types import CLOCK_SKEW, instant_problem, utcnow
 from app.establishment.models import Camera
 from app.footage.models import Footage
 from app.footage.service import NewFootage, find_by_hash, link, register_footage
@@ -40,7 +40,6 @@ from app.staff.models import StaffMember
 from workers.video.probe import content_type_for, sniff_video_container
 
 SNIFF_BYTES = 4096
-CLOCK_SKEW = timedelta(minutes=5)
 # A wearer may press record a while after the first frame only within the pre-record buffer and the clip:
 # without a claimed duration, anything later than this is not plausible.
 MAX_ACTIVATION_DELAY = timedelta(hours=12)
@@ -101,6 +100,8 @@ def parse_time(name: str, value: str) -> datetime:
             f"{name} has no time zone: add the offset the camera recorded in, e.g. {text}+00:00 "
             "(a time without a zone could be an hour out in summer).",
         )
+    if why := instant_problem(parsed):
+        raise problem(422, f"{name} {why}.")
     return parsed
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
@@ -11,6 +10,7 @@ from pydantic import BaseModel
 from app.audit.service import record
 from app.core.deps import Coordinator, CoordinatorOrGovernor, SessionDep, get_visible, scope_establishment
 from app.core.hooks import incident_changed
+from app.core.types import Instant
 from app.incident import service
 from app.incident.models import Incident, IncidentCreate, IncidentPublic, IncidentUpdate
 
@@ -51,12 +51,12 @@ def create_incident(
 def list_incidents(
     principal: CoordinatorOrGovernor,
     session: SessionDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     location: str | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     establishment_id: int | None = None,
 ) -> IncidentPage:
     est = scope_establishment(principal, establishment_id)

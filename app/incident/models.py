@@ -11,6 +11,7 @@ from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.models import enum_field, json_field, utc_field
+from app.core.types import instant_problem
 
 
 class ForceType(StrEnum):
@@ -29,6 +30,13 @@ class ForceType(StrEnum):
         return self.value.replace("_", " ").capitalize().replace("Pava", "PAVA")
 
 
+def _check_instants(model: Any) -> None:
+    for name in ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at"):
+        value = getattr(model, name)
+        if isinstance(value, datetime) and (problem := instant_problem(value)):
+            raise ValueError(f"{name} {problem}")
+
+
 class IncidentBase(SQLModel):
     # Letters, numbers and / - _ . : checked for new incidents by app.incident.service.reference_problem
     # (API, form, import), not here, so reading back an older record never fails validation.
@@ -44,10 +52,7 @@ class IncidentBase(SQLModel):
 
     @model_validator(mode="after")
     def _times_in_order(self) -> Any:
-        for name in ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at"):
-            value = getattr(self, name)
-            if isinstance(value, datetime) and value.tzinfo is None:
-                raise ValueError(f"{name} must include a time zone offset, e.g. 2026-11-03T14:02:00+00:00")
+        _check_instants(self)
         times = [self.incident_started_at, self.force_started_at, self.force_ended_at, self.incident_ended_at]
         if all(isinstance(t, datetime) for t in times) and not (times[0] <= times[1] <= times[2] <= times[3]):
             raise ValueError("times must be in order: incident start <= force started <= force ended <= incident end")
@@ -122,6 +127,11 @@ class IncidentUpdate(SQLModel):
     description: str | None = Field(default=None, max_length=5000)
     staff: list[InvolvedStaffIn] | None = None
     reason: str = Field(min_length=3, max_length=500, description="Why the record is being changed")
+
+    @model_validator(mode="after")
+    def _instants(self) -> Any:
+        _check_instants(self)
+        return self
 
 
 class InvolvedStaffPublic(SQLModel):

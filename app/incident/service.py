@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi import HTTPException
 from sqlmodel import Session, col, func, select
 
+from app.core.types import CLOCK_SKEW, utcnow
 from app.establishment.models import Camera
 from app.footage.models import FootageIncident
 from app.incident.models import (
@@ -108,8 +109,22 @@ def _set_staff(session: Session, incident: Incident, staff: Sequence[InvolvedSta
         session.add(IncidentStaff(incident_id=incident.id, staff_member_id=found[s.staff_number].id, part=s.part))  # type: ignore[arg-type]
 
 
+TIME_NAMES = ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at")
+
+
+def future_problem(record: Any, now: datetime | None = None) -> str | None:
+    """An incident is recorded after it happened: a time ahead of now (beyond a fast clock's minutes) is a
+    slip of the date, and left in it would sit at the top of every list and count as an incident without
+    footage. None if every time has happened."""
+    limit = (now or utcnow()) + CLOCK_SKEW
+    ahead = [n for n in TIME_NAMES if isinstance(t := getattr(record, n, None), datetime) and t > limit]
+    if not ahead:
+        return None
+    return f"{ahead[0]} is in the future: an incident's times must be in the past. Check the date."
+
+
 def create_incident(session: Session, *, establishment_id: int, data: IncidentCreate, user_id: int | None) -> Incident:
-    if problem := reference_problem(data.reference):
+    if problem := reference_problem(data.reference) or future_problem(data):
         raise HTTPException(status_code=422, detail=problem)
     dup = session.exec(
         select(Incident).where(Incident.establishment_id == establishment_id, Incident.reference == data.reference)
@@ -163,6 +178,8 @@ def update_incident(session: Session, incident: Incident, data: IncidentUpdate) 
             status_code=422,
             detail="Times must be in order: incident start <= force started <= force ended <= incident end.",
         )
+    if (problem := future_problem(incident)) and any(n in changes for n in TIME_NAMES):
+        raise HTTPException(status_code=422, detail=problem)
     if data.staff is not None:
         _set_staff(session, incident, data.staff)
         changes["staff"] = [s.model_dump() for s in data.staff]

@@ -18,6 +18,7 @@ from app.core import localtime
 from app.core.config import get_settings
 from app.core.deps import Coordinator, CoordinatorOrGovernor, PostedForm, SessionDep, get_visible, scope_establishment
 from app.core.templates import render
+from app.core.types import CLOCK_SKEW, utcnow
 from app.establishment.models import Camera
 from app.footage.models import Footage, FootageIncident
 from app.incident import no_footage, service
@@ -194,11 +195,19 @@ def _wall(name: str, label: str, values: dict[str, Any], errors: dict[str, str])
     try:
         day = localtime.parse_day(values[f"{name}_date"])
     except ValueError:
-        errors[f"{name}_date"] = f"Enter the day {what}, for example 3/11/2026"
+        errors[f"{name}_date"] = (
+            f"The day {what} must be a real date, for example 3/11/2026"
+            if values[f"{name}_date"].strip()
+            else f"Enter the day {what}, for example 3/11/2026"
+        )
     try:
         clock = localtime.parse_clock(values[f"{name}_time"])
     except ValueError:
-        errors[f"{name}_time"] = f"Enter the time {what} on the 24-hour clock, for example 14:02:30"
+        errors[f"{name}_time"] = (
+            f"The time {what} must be a real time on the 24-hour clock, for example 14:02:30"
+            if values[f"{name}_time"].strip()
+            else f"Enter the time {what} on the 24-hour clock, for example 14:02:30"
+        )
     if day is None or clock is None:
         return None
     return datetime(day.year, day.month, day.day, *clock)
@@ -314,6 +323,10 @@ def _check(session: Any, est: int, values: dict[str, Any]) -> tuple[IncidentCrea
         ):
             if times[later] < times[earlier]:
                 errors[later] = message
+        limit = utcnow() + CLOCK_SKEW
+        for name, label in TIME_LABELS.items():
+            if name not in errors and times[name] > limit:
+                errors[name] = f"The time {label.removeprefix('when ')} must be in the past"
     names = {
         s.staff_number: s.name
         for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == est)).all()

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.core.db import unit_of_work
+from app.core.types import utcnow
 from app.footage.service import NewFootage, register_footage
 from app.incident.models import Incident, IncidentCamera, IncidentStaff, IncidentSubject
 from app.staff.models import StaffMember
@@ -93,7 +95,7 @@ def _summary_links(html: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     ("day", "utc_hour", "season"),
-    [("2026-07-01", 13, "BST, UTC+1"), ("2026-12-01", 14, "GMT, UTC+0")],
+    [("2026-07-01", 13, "BST, UTC+1"), ("2025-12-01", 14, "GMT, UTC+0")],
     ids=["summer", "winter"],
 )
 def test_valid_entry_is_stored_with_times_in_utc(browser, session, world, day, utc_hour, season) -> None:
@@ -179,7 +181,10 @@ def test_every_problem_is_shown_with_what_was_typed_kept(browser, session) -> No
     assert "<title>Error: Record an incident" in html
     assert _summary_links(html) == [
         ("reference", "Enter the incident reference"),
-        ("incident_started_at_time", "Enter the time the incident began on the 24-hour clock, for example 14:02:30"),
+        (
+            "incident_started_at_time",
+            "The time the incident began must be a real time on the 24-hour clock, for example 14:02:30",
+        ),
         ("officer-3-staff_number", "Choose the officer for officer 3, or clear their part"),
     ]
     # Each message also next to its field, which is marked and described by it.
@@ -400,10 +405,38 @@ def test_a_day_written_month_first_is_refused_not_swapped(browser, session) -> N
     r = client.post("/incidents/new", data={**data, "incident_started_at_date": "7/13/2026"})
     assert r.status_code == 400
     assert _summary_links(r.text) == [
-        ("incident_started_at_date", "Enter the day the incident began, for example 3/11/2026")
+        ("incident_started_at_date", "The day the incident began must be a real date, for example 3/11/2026")
     ]
     _nothing_stored(session)
     april = {f"{name}_date": "3/4/2026" for name in TIMES}
     assert client.post("/incidents/new", data={**data, **april}).status_code == 303
     (inc,) = _incidents(session)
     assert inc.force_started_at == datetime(2026, 4, 3, 13, 2, 30, tzinfo=UTC)  # 14:02:30 BST
+
+
+def test_times_in_the_future_are_refused_on_the_form_and_the_api(browser, session, as_user) -> None:
+    """An incident is recorded after it happened: a date a year ahead (a slip for this year) is refused, on
+    the form against the times that are ahead, and by the API; nothing is stored."""
+    client, csrf = browser
+    data = form(csrf)
+    ahead = (utcnow() + timedelta(days=370)).astimezone(ZoneInfo("Europe/London"))
+    later = {f"{n}_date": f"{ahead.day}/{ahead.month}/{ahead.year}" for n in ("force_ended_at", "incident_ended_at")}
+    r = client.post("/incidents/new", data={**data, **later})
+    assert r.status_code == 400
+    assert _summary_links(r.text) == [  # in the page's order: the incident's times, then force's
+        ("incident_ended_at_date", "The time the incident ended must be in the past"),
+        ("force_ended_at_date", "The time force ended must be in the past"),
+    ]
+    _nothing_stored(session)
+    body = {
+        "reference": "UOF-FUTURE",
+        "location": "A wing",
+        "incident_started_at": "2026-10-05T14:00:00+00:00",
+        "force_started_at": "2026-10-05T14:01:00+00:00",
+        "force_ended_at": "2026-10-05T14:02:00+00:00",
+        "incident_ended_at": ahead.isoformat(),
+        "staff": [{"staff_number": "A001"}],
+    }
+    r = as_user("coordinator.a").post("/api/v1/incidents", json=body)
+    assert r.status_code == 422 and "incident_ended_at is in the future" in r.text, r.text
+    _nothing_stored(session)
