@@ -191,3 +191,31 @@ def green_candidates(
         .limit(limit)
     ).all()
     return [(f, r) for f, r in rows]
+
+
+@dataclass
+class Reply:
+    acknowledgement: Acknowledgement
+    rating: Rating
+    officer: StaffMember
+
+
+def recent_replies(
+    session: Session, establishment_id: int, *, days: int = 90, limit: int = 50, hidden: Collection[int] = ()
+) -> list[Reply]:
+    """Officers' replies to guidance, newest first: what they wrote back when they acknowledged it."""
+    since = utcnow() - timedelta(days=days)
+    rows = session.exec(
+        select(Acknowledgement, Rating, StaffMember)
+        .join(Rating, col(Rating.id) == Acknowledgement.rating_id)
+        .join(StaffMember, col(StaffMember.id) == Acknowledgement.staff_member_id)
+        .where(
+            Rating.establishment_id == establishment_id,
+            Acknowledgement.reply != "",
+            col(Acknowledgement.acknowledged_at) >= since,
+            col(Rating.footage_id).not_in(sorted(hidden)),
+        )
+        .order_by(col(Acknowledgement.acknowledged_at).desc())
+        .limit(limit)
+    ).all()
+    return [Reply(a, r, s) for a, r, s in rows]

@@ -23,7 +23,7 @@ from app.incident import no_footage
 from app.incident.models import Incident
 from app.rating import service
 from app.rating.api import audit_rating
-from app.rating.models import CalibrationAssignment, Rag, Rating
+from app.rating.models import Acknowledgement, CalibrationAssignment, Rag, Rating
 from app.rating.rules import ClipFacts, Suggestion, suggest
 from app.staff.models import StaffMember
 
@@ -320,13 +320,20 @@ def _other_clips(
 
 
 def _history_items(session: Session, ratings: list[Rating]) -> list[dict[str, Any]]:
+    """Each version with who rated it and, once the officer has acknowledged it, when and their reply."""
     names: dict[int, str] = {}
+    acks = {
+        a.rating_id: a
+        for a in session.exec(
+            select(Acknowledgement).where(col(Acknowledgement.rating_id).in_([r.id for r in ratings]))
+        ).all()
+    }
     items = []
     for r in ratings:
         if r.rated_by_user_id not in names:
             u = session.get(User, r.rated_by_user_id)
             names[r.rated_by_user_id] = u.display_name if u else "unknown"
-        items.append({"rating": r, "by": names[r.rated_by_user_id]})
+        items.append({"rating": r, "by": names[r.rated_by_user_id], "ack": acks.get(r.id)})  # type: ignore[arg-type]
     return items
 
 

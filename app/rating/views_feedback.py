@@ -227,6 +227,7 @@ def coordinator_feedback(
             "days": n,
             "examples": feedback.good_practice_examples(session, est, hidden=hidden),
             "candidates": feedback.green_candidates(session, est, hidden=hidden),
+            "replies": feedback.recent_replies(session, est, hidden=hidden),
             "can_mark": principal.role == Role.coordinator,
             "names": _names(session, est),
         },

@@ -108,6 +108,7 @@ class OfficerRating(BaseModel):
     version: int
     guidance: str
     acknowledged_at: datetime | None
+    reply: str = Field("", description="The officer's reply when they acknowledged the guidance")
     after_guidance: bool
 
 

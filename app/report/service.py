@@ -787,6 +787,7 @@ def _officer_statements(dialect: str, months: int, hiding: bool) -> _OfficerStat
             RT.c.version,
             RT.c.guidance,
             acknowledgement(ACK.c.acknowledged_at),
+            acknowledgement(ACK.c.reply),
         )
         .where(mine)
         .order_by(RT.c.recorded_at.desc())
@@ -865,6 +866,7 @@ def officer_report(
             version=r[4],
             guidance=r[5] or "",
             acknowledged_at=r[6],
+            reply=r[7] or "",
             after_guidance=first_at is not None and r[1] > first_at,
         )
         for r in session.execute(st.history, params).all()

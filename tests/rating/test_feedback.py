@@ -191,3 +191,34 @@ def test_officers_players_carry_a_viewing_token_of_their_own(as_user, rw, world)
     assert (fid, seen.purpose) == (rw.footage["F6"], "good_practice")
     with pytest.raises(viewing.ViewTokenRefused):
         viewing.check(token, footage_id=fid, user_id=world.users["staff_a1"])
+
+
+def test_an_officers_reply_reaches_the_coordinator_and_the_officer_report(as_user, rw, app):  # type: ignore[no-untyped-def]
+    """The reply is addressed to the coordinator: it is shown in the clip's rating history on the review
+    screen, on the feedback page and in the officer's report (page and JSON); never to another officer.
+    (Before, only the officer who wrote it ever saw it again.)"""
+    from tests.support import make_client
+
+    reply = "The camera slipped off my vest <during> the restraint; I have a new clip."
+    r = as_user("officer.a1").post(f"/api/v1/ratings/{rw.ratings['F1v2']}/acknowledgement", json={"reply": reply})
+    assert r.status_code == 201, r.text
+    escaped = reply.replace("<", "&lt;").replace(">", "&gt;")
+
+    coordinator = make_client(app)
+    browser_sign_in(coordinator, "coordinator.a")
+    screen = coordinator.get(f"/review/{rw.footage['F1']}").text
+    history = screen.split('id="history-h"')[1]
+    assert "Acknowledged by the officer" in history and escaped in history and reply not in history
+    feedback_page = coordinator.get("/feedback").text
+    replies = feedback_page.split('id="replies"')[1].split('id="good-practice"')[0]
+    assert escaped in replies and f'href="/review/{rw.footage["F1"]}"' in replies
+
+    report = as_user("governor.a").get("/api/v1/reports/officers/A001").json()
+    assert [h["reply"] for h in report["history"] if h["footage_id"] == rw.footage["F1"]] == [reply]
+    governor = make_client(app)
+    browser_sign_in(governor, "governor.a")
+    assert "Reply: “The camera slipped off my vest &lt;during&gt;" in governor.get("/officers/A001").text
+    assert reply not in str(as_user("officer.a2").get("/api/v1/my/feedback").json())
+    other = make_client(app)
+    browser_sign_in(other, "coordinator.b")
+    assert escaped not in other.get("/feedback").text
