@@ -36,9 +36,15 @@ def coordinator_summary(session: Session, establishment_id: int) -> dict[str, An
         Incident.establishment_id == establishment_id, col(Incident.id).not_in(with_footage)
     )
     since = utcnow() - timedelta(days=30)
-    rated_30 = select(Rating.id).where(
-        Rating.establishment_id == establishment_id, col(Rating.rated_at) >= since, Rating.is_calibration == False
-    )  # noqa: E712
+    rated_30 = (  # clips, not rating versions: a re-rated clip counts once
+        select(Rating.footage_id)
+        .where(
+            Rating.establishment_id == establishment_id,
+            col(Rating.rated_at) >= since,
+            Rating.is_calibration == False,  # noqa: E712
+        )
+        .distinct()
+    )
     awaiting_n = _count(session, awaiting)
     est = session.get(Establishment, establishment_id)
     if est is not None and est.review_sample_percent < 100:
@@ -64,6 +70,17 @@ def staff_feedback(session: Session, staff_member_id: int) -> list[tuple[Rating,
         .order_by(col(Rating.rated_at).desc())
     ).all()
     return [(r, f, a) for r, f, a in rows]
+
+
+def guidance_waiting(session: Session, establishment_id: int) -> dict[str, int]:
+    """Guidance not acknowledged now, whenever it was given (what the feedback page lists), and how much of
+    it has waited longer than the configured days. The 30-day summary counts only its own period's clips."""
+    from app.core.config import get_settings
+    from app.rating.feedback import overdue
+
+    days = get_settings().ack_overdue_days
+    waiting = overdue(session, establishment_id, 0)
+    return {"total": len(waiting), "overdue": sum(1 for o in waiting if o.days_waiting >= days), "days": days}
 
 
 def governor_glance(session: Session, establishment_id: int) -> ComplianceSummary:

@@ -30,7 +30,10 @@ def home(request: Request, principal: OptionalPrincipal, session: SessionDep) ->
         )
     if role == Role.governor and est_id is not None:
         return render(
-            request, "home/governor.html", {"glance": service.governor_glance(session, est_id)}, page_title="Home"
+            request,
+            "home/governor.html",
+            {"glance": service.governor_glance(session, est_id), "guidance": service.guidance_waiting(session, est_id)},
+            page_title="Home",
         )
     if role == Role.staff and principal.user.staff_member_id is not None:
         feedback = service.staff_feedback(session, principal.user.staff_member_id)

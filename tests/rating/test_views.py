@@ -218,3 +218,21 @@ def test_review_players_carry_viewing_tokens_for_the_coordinator(web, make_incid
     assert viewing.check(main.group(2), footage_id=a.id, user_id=me).purpose == "review"
     assert viewing.check(side.group(2), footage_id=b.id, user_id=me).purpose == "side_by_side"
     assert (int(main.group(1)), int(side.group(1))) == (a.id, b.id)
+
+
+def test_home_counts_clips_rated_not_rating_versions(as_user, make_incident, make_clip, client):  # type: ignore[no-untyped-def]
+    """A clip rated, then re-rated, is one clip rated in the last 30 days (the walk-through saw 3 for 2)."""
+    from tests.rating.conftest import rating_body
+
+    c = as_user("coordinator.a")
+    first, second = (make_clip(make_incident(staff=(w,)), w) for w in ("a1", "a2"))
+    assert c.post(f"/api/v1/footage/{first.id}/ratings", json=rating_body("green")).status_code == 201
+    again = rating_body("green", rerating_reason="Seen again with the second camera")
+    assert c.post(f"/api/v1/footage/{first.id}/ratings", json=again).status_code == 201
+    assert c.post(f"/api/v1/footage/{second.id}/ratings", json=rating_body("green")).status_code == 201
+    browser_sign_in(client, "coordinator.a")
+    m = re.search(
+        r'bwv-figure__value">(\d+)</p>\s*<p class="bwv-figure__label">Clips rated in the last 30 days',
+        client.get("/").text,
+    )
+    assert m and m.group(1) == "2"

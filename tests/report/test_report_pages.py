@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -170,6 +171,12 @@ def test_governor_home_is_the_last_30_days_summary(app, rw, session, world):  # 
     s = compliance_summary(session, world.est_a, Period(today - timedelta(days=29), today))
     assert "Compliance at a glance" in r.text and "Every officer&#39;s camera on before force" in r.text
     assert f"{s.rag.green} / {s.rag.amber} / {s.rag.red}" in r.text
+    # Guidance waiting is all of it, whenever given (the fixture's is weeks old, outside the 30 days): the
+    # figure the feedback page it links to lists, not "0".
+    waiting = c.get("/feedback").text
+    assert "3 pieces of guidance not acknowledged" in waiting
+    tile = r.text.split("Guidance waiting to be acknowledged")[0].rsplit('<li class="bwv-figures__item">', 1)[1]
+    assert re.search(r">\s*3\s*<", tile) and "3 waiting more than 7 days" in r.text
     assert 'href="/review"' not in r.text
     page = c.get("/reports/compliance", params=OCT)
     assert 'href="/review"' not in page.text  # the backlog figure is not a link for governors
