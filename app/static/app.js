@@ -109,3 +109,42 @@ document.addEventListener('htmx:load', (event) => {
   if (elt && elt !== document.body) applyPositions(elt)
 })
 window.bwv.applyPositions = applyPositions
+
+// A clip the browser cannot play (a format browsers do not decode, such as MPEG-4 Part 2 from some cameras,
+// or a viewing link that has expired on a page left open) leaves a black player that does nothing. Say so,
+// once, beside the player. Media errors do not bubble: listen in the capture phase; and a player that failed
+// before this module ran is found as it starts.
+function warnUnplayable (video) {
+  if (!(video instanceof HTMLVideoElement) || !video.error || video.dataset.bwvPlaybackError) return
+  video.dataset.bwvPlaybackError = String(video.error.code)
+  const box = document.createElement('div')
+  box.className = 'govuk-warning-text bwv-unplayable'
+  box.setAttribute('role', 'alert')
+  box.setAttribute('data-bwv-unplayable', '')
+  const icon = document.createElement('span')
+  icon.className = 'govuk-warning-text__icon'
+  icon.setAttribute('aria-hidden', 'true')
+  icon.textContent = '!'
+  const text = document.createElement('strong')
+  text.className = 'govuk-warning-text__text'
+  const hidden = document.createElement('span')
+  hidden.className = 'govuk-visually-hidden'
+  hidden.textContent = 'Warning'
+  text.append(hidden, "This clip can't be played in the browser. Its video format may not be one browsers " +
+    'play, or the page has been open too long: reload the page to try again. ')
+  const page = video.dataset.bwvFootagePage // where a coordinator or governor can download it (with a reason)
+  if (page) {
+    const link = document.createElement('a')
+    link.className = 'govuk-link'
+    link.href = page + '#download'
+    link.textContent = 'download it from its footage page'
+    text.append('To watch it in a video player, ', link, '.')
+  } else {
+    text.append('If it still does not play, tell your use-of-force coordinator.')
+  }
+  box.append(icon, text)
+  const player = video.closest('.bwv-player') || video
+  player.insertAdjacentElement('afterend', box)
+}
+document.addEventListener('error', (event) => warnUnplayable(event.target), true)
+document.querySelectorAll('video').forEach(warnUnplayable)

@@ -9,7 +9,7 @@ import sqlite3
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.browser.conftest import LiveServer, sign_in
+from tests.browser.conftest import LiveServer, shot, sign_in
 
 VIDEO = "document.querySelector('[data-bwv-video]')"
 
@@ -63,3 +63,28 @@ def test_the_review_player_is_one_audited_viewing(page: Any, live_server: LiveSe
     page.goto(f"/review/{fid}")  # a new viewing
     page.wait_for_function(f"() => {VIDEO}.readyState >= 1")
     assert len(_plays(live_server, fid)) == 2
+
+
+def test_a_clip_the_browser_cannot_play_says_so(page: Any, live_server: LiveServer) -> None:
+    """A clip whose bytes the browser cannot decode (here: the server's answer replaced with bytes that are no
+    video, as a camera's MPEG-4 Part 2 file is to Chromium) gets a warning beside the player, with a link to
+    where a coordinator can download it, instead of a black player that does nothing."""
+    seed = live_server.seed
+    fid = int(seed["late"])
+    sign_in(page, "coordinator", seed["password"])
+    page.route(
+        f"**/api/v1/footage/{fid}/video*",
+        lambda route: route.fulfill(status=200, body=b"\x00\x00\x00\x18ftypmp42 not a video", content_type="video/mp4"),
+    )
+    page.goto(f"/review/{fid}")
+    warning = page.locator("[data-bwv-unplayable]")
+    warning.wait_for(timeout=10_000)
+    assert "can't be played in the browser" in warning.inner_text()
+    assert warning.locator("a").get_attribute("href") == f"/footage/{fid}#download"
+    assert page.locator("[data-bwv-unplayable]").count() == 1
+    shot(page, "review-unplayable-clip")
+    # A clip that plays gets no warning.
+    page.unroute(f"**/api/v1/footage/{fid}/video*")
+    page.goto(f"/review/{fid}")
+    page.wait_for_function(f"() => {VIDEO}.readyState >= 1")
+    assert page.locator("[data-bwv-unplayable]").count() == 0
