@@ -90,3 +90,13 @@ def form_on_page(html: str, action: str) -> dict[str, str]:
     parser.feed(html)
     assert action in parser.forms, f"no form posting to {action}; forms: {sorted(parser.forms)}"
     return dict(parser.forms[action])
+
+
+def new_officer(establishment_id: int, staff_number: str, name: str = "New Officer") -> int:
+    """An officer record with no sign-in yet (every officer of the `world` fixture has one); returns its id."""
+    from app.core.db import unit_of_work
+    from app.establishment.service import add_staff_member
+    from app.staff.models import StaffMemberCreate
+
+    with unit_of_work() as s:
+        return int(add_staff_member(s, establishment_id, StaffMemberCreate(staff_number=staff_number, name=name)).id)  # type: ignore[arg-type]

@@ -171,6 +171,10 @@ def create_user(
         officer = session.get(StaffMember, staff_member_id)
         if officer is None or officer.establishment_id != establishment_id:
             raise ValueError("the staff member must belong to the user's establishment")
+        # One sign-in per officer: a second would be another way into their feedback, kept by someone else.
+        holder = session.exec(select(User).where(User.staff_member_id == staff_member_id)).first()
+        if holder is not None:
+            raise ValueError(f"that officer already has a sign-in ({holder.username})")
     if len(password) < 12:
         raise ValueError("passwords must be at least 12 characters")
     user = User(

@@ -160,8 +160,11 @@ def users_create(
                 StaffMember.establishment_id == est_id, StaffMember.staff_number == staff_number.strip()
             )
         ).first()
+        holder = session.exec(select(User).where(User.staff_member_id == sm.id)).first() if sm else None
         if sm is None:
             errors = _in_order(errors, "staff_number", "Enter the staff number of an officer at that establishment")
+        elif holder is not None:
+            errors = _in_order(errors, "staff_number", f"That officer already has a sign-in: {holder.username}")
         else:
             staff_id = sm.id
     if not errors:

@@ -12,7 +12,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.establishment.models import Camera
 from app.staff.models import StaffMember
-from tests.support import api_token, browser_sign_in
+from tests.support import api_token, browser_sign_in, new_officer
 
 NEW_PASSWORD = "another-long-password-2026"  # noqa: S105
 
@@ -42,11 +42,16 @@ def test_admin_creates_users_over_the_api_and_they_sign_in(world, as_user, clien
     me = client.get("/api/v1/me", headers=api_token(client, "coord.new", NEW_PASSWORD))
     assert me.status_code == 200 and me.json()["establishment_id"] == world.est_b
 
-    r = admin.post("/api/v1/users", json={"username": "officer.new", "display_name": "Officer New",
-                                          "role": "staff", "establishment_id": world.est_a,
-                                          "staff_member_id": world.staff["a2"], "password": NEW_PASSWORD})  # fmt: skip
+    body = {"username": "officer.new", "display_name": "Officer New", "role": "staff", "establishment_id": world.est_a,
+            "staff_member_id": world.staff["a2"], "password": NEW_PASSWORD}  # fmt: skip
+    # Officer a2 has a sign-in already (officer.a2): a second would be another way into their feedback.
+    r = admin.post("/api/v1/users", json=body)
+    assert r.status_code == 422 and "already has a sign-in (officer.a2)" in r.text, r.text
+    assert _user(session, "officer.new") is None
+    a3 = new_officer(world.est_a, "A003")
+    r = admin.post("/api/v1/users", json={**body, "staff_member_id": a3})
     assert r.status_code == 201, r.text
-    assert r.json()["staff_member_id"] == world.staff["a2"]
+    assert r.json()["staff_member_id"] == a3
     staff_client = client
     staff_client.headers.update(api_token(client, "officer.new", NEW_PASSWORD))
     assert staff_client.get("/api/v1/me").json()["role"] == "staff"
@@ -125,9 +130,13 @@ def test_admin_form_staff_user_needs_an_officer_of_that_establishment(world, cli
     assert "Enter the staff number of an officer at that establishment" in r.text
     assert _user(session, "officer.form") is None
     r = client.post("/admin/users", data={**form, "staff_number": "A001"})
+    assert r.status_code == 400 and "That officer already has a sign-in: officer.a1" in r.text
+    assert _user(session, "officer.form") is None
+    a3 = new_officer(world.est_a, "A003")
+    r = client.post("/admin/users", data={**form, "staff_number": "A003"})
     assert r.status_code == 303
     user = _user(session, "officer.form")
-    assert user is not None and user.staff_member_id == world.staff["a1"]
+    assert user is not None and user.staff_member_id == a3
 
 
 def test_admin_form_refusals_are_shown_and_change_nothing(world, client, session) -> None:  # type: ignore[no-untyped-def]

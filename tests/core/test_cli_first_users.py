@@ -13,7 +13,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import Role, User
 from app.cli import main
 from app.establishment.models import Establishment, EstablishmentKind
-from tests.support import browser_sign_in
+from tests.support import browser_sign_in, new_officer
 
 NEW_PASSWORD = "a-long-first-password-2026"  # noqa: S105
 
@@ -62,11 +62,12 @@ def test_create_first_admin_without_an_establishment(engine, session, client) ->
 
 
 def test_create_staff_user_linked_to_their_officer(world, session, client) -> None:  # type: ignore[no-untyped-def]
+    a3 = new_officer(world.est_a, "A003")
     r = _create_user("--username", "officer.new", "--name", "Officer New", "--role", "staff",
-                     "--establishment", "AAA", "--staff-number", "A002")  # fmt: skip
+                     "--establishment", "AAA", "--staff-number", "A003")  # fmt: skip
     assert r.exit_code == 0, r.output
     user = session.exec(select(User).where(User.username == "officer.new")).one()
-    assert (user.establishment_id, user.staff_member_id) == (world.est_a, world.staff["a2"])
+    assert (user.establishment_id, user.staff_member_id) == (world.est_a, a3)
     token = client.post("/api/v1/auth/token", data={"username": "officer.new", "password": NEW_PASSWORD})
     assert token.status_code == 200
 
