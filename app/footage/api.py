@@ -264,6 +264,9 @@ def list_footage(
     rows, total = search(
         session, est, status=status, staff_number=staff_number, since=since, until=until, limit=limit, offset=offset
     )
+    filters = {"status": status, "staff_number": staff_number, "since": since, "until": until, "offset": offset}
+    detail = {"via": "api", "shown": len(rows), **{k: str(v) for k, v in filters.items() if v}}
+    record(session, principal.actor, "footage_list_view", establishment_id=est, detail=detail)
     return FootagePage(total=total, items=[FootagePublic(**to_public(session, f, viewer=principal)) for f in rows])
 
 
@@ -314,6 +317,8 @@ def incidents_without_footage(
 ) -> list[MissingIncident]:
     """Incidents where an involved officer has no footage at all (none linked, none suggested)."""
     est = scope_establishment(principal, establishment_id)
+    rows = linking.incidents_missing_footage(session, est)
+    record(session, principal.actor, "footage_missing_view", establishment_id=est, detail={"via": "api"})
     return [
         MissingIncident(
             incident_id=i.id,  # type: ignore[arg-type]
@@ -321,7 +326,7 @@ def incidents_without_footage(
             force_started_at=i.force_started_at,
             officers=[MissingOfficer(staff_number=s.staff_number, name=s.name) for s in missing],
         )
-        for i, missing in linking.incidents_missing_footage(session, est)
+        for i, missing in rows
     ]
 
 

@@ -86,6 +86,15 @@ def footage_list(
         limit=PAGE,
         offset=(page - 1) * PAGE,
     )
+    filters = {
+        "status": status_v,
+        "wearer": wearer,
+        "since": since_d,
+        "until": until_d,
+        "page": page if page > 1 else None,
+    }
+    detail = {"via": "page", "shown": len(rows), **{k: str(v) for k, v in filters.items() if v}}
+    record(session, principal.actor, "footage_list_view", establishment_id=est, detail=detail)
     wearers = {s.id: s for s in _staff_for(session, est)}
     linked: dict[int, int] = {}
     ids = [f.id for f in rows]
@@ -171,6 +180,7 @@ def upload_page(
 def missing_page(request: Request, principal: CoordinatorOrGovernor, session: SessionDep) -> Response:
     est = scope_establishment(principal)
     missing = linking.incidents_missing_footage(session, est)
+    record(session, principal.actor, "footage_missing_view", establishment_id=est, detail={"via": "page"})
     return render(
         request,
         "footage/missing.html",

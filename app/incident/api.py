@@ -63,6 +63,10 @@ def list_incidents(
     rows, total = service.list_incidents(
         session, establishment_id=est, since=since, until=until, location=location, q=q, limit=limit, offset=offset
     )
+    # The list carries what each incident's own view does (officers, the subject's characteristics): audited.
+    filters = {"since": since, "until": until, "location": location, "q": q, "offset": offset}
+    detail = {"via": "api", "shown": len(rows), **{k: str(v) for k, v in filters.items() if v}}
+    record(session, principal.actor, "incident_list_view", establishment_id=est, detail=detail)
     return IncidentPage(total=total, items=[service.to_public(session, i) for i in rows])
 
 

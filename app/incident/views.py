@@ -42,6 +42,9 @@ def incident_list(
     rows, total = service.list_incidents(
         session, establishment_id=est, q=q or None, location=location or None, limit=PAGE, offset=(page - 1) * PAGE
     )
+    filters = {"q": q, "location": location, "page": page if page > 1 else None}
+    detail = {"via": "page", "shown": len(rows), **{k: str(v) for k, v in filters.items() if v}}
+    record(session, principal.actor, "incident_list_view", establishment_id=est, detail=detail)
     ids = [i.id for i in rows]
     counts: dict[int, int] = (
         dict(
