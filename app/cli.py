@@ -214,6 +214,10 @@ def serve(host: str, port: int, with_worker: bool, reload: bool) -> None:
     child = None
     if with_worker:
         child = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+    # uvicorn shuts down on SIGTERM (docker, systemd, kill), then raises the signal again under the handler it
+    # found. With the default one, that ends this process before `finally` can stop the worker, which would be
+    # left running on its own; this handler turns it into an exit that runs `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         uvicorn.run(
             "app.main:create_app",

@@ -125,3 +125,44 @@ def test_migrate_demo_serve_signs_in_and_its_worker_analyses_the_demo(tmp_path: 
                 serve.wait(timeout=10)
     _gone, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive, f"the worker outlived serve: {[p.pid for p in alive]}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_stopping_serve_with_sigterm_stops_its_worker_too(tmp_path: Path) -> None:
+    """SIGTERM is how docker, systemd and `kill` stop a process. uvicorn re-raises the signal once it has shut
+    down, and with the default handler that ended `serve` before it could stop its worker: the worker was left
+    running on its own (seen in the walk-through of 27 Nov 2026)."""
+    env = {k: v for k, v in os.environ.items() if k not in SERVICES}
+    env.update(BWV_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    _cli(env, "migrate")
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    workers: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not _port_open("127.0.0.1", port):
+            assert serve.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while not workers:
+            workers = [
+                p for p in psutil.Process(serve.pid).children(recursive=True) if "worker" in " ".join(p.cmdline())
+            ]
+            assert time.monotonic() < deadline, "serve started no worker process"
+            time.sleep(0.2)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait(timeout=10)
+    _gone, alive = psutil.wait_procs(workers, timeout=30)
+    for p in alive:
+        p.kill()
+    assert not alive, f"the worker outlived serve: {[p.pid for p in alive]}\n{log.read_text()[-2000:]}"
