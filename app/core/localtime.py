@@ -41,6 +41,12 @@ def day_text(value: date | None) -> str:
     return f"{value.day}/{value.month}/{value.year}" if value else ""
 
 
+def month_title(label: str, fmt: str = "%b %Y") -> str:
+    """A month as people read it: "2026-11" -> "Nov 2026" (`fmt="%b %y"`: "Nov 26", where room is short).
+    The CSV and JSON keep "2026-11", which sorts and parses."""
+    return datetime.strptime(label, "%Y-%m").strftime(fmt)
+
+
 def parse_clock(text: str) -> tuple[int, int, int]:
     """A 24-hour clock time, HH:MM or HH:MM:SS (a dot for the colon is fine): (hour, minute, second)."""
     m = _HMS.match(text.strip())

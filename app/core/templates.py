@@ -83,6 +83,7 @@ templates.env.filters.update(
     duration=duration,
     filesize=filesize,
     percent=percent,
+    month_title=localtime.month_title,
 )
 
 

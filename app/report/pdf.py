@@ -20,6 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.core.config import get_settings
+from app.core.localtime import month_title
 from app.report.export import officer_labels
 from app.report.schemas import ComplianceSummary
 
@@ -96,7 +97,7 @@ def _trend_chart(summary: ComplianceSummary) -> Drawing:
         [t.rag.red for t in summary.trend],
     ]
     chart.categoryAxis.style = "stacked"
-    chart.categoryAxis.categoryNames = [t.month[2:] for t in summary.trend]
+    chart.categoryAxis.categoryNames = [month_title(t.month, "%b %y") for t in summary.trend]  # "Nov 26", not "26-11"
     chart.categoryAxis.labels.fontSize = 7
     chart.valueAxis.labels.fontSize = 7
     chart.valueAxis.valueMin = 0
@@ -178,7 +179,7 @@ def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepa
                     [["Month", "Incidents", "Footage", "All on", "Median lag", "G", "A", "R"]]
                     + [
                         [
-                            t.month,
+                            month_title(t.month),
                             t.incidents,
                             pct(t.share_with_footage),
                             pct(t.share_all_on_before_force),

@@ -46,7 +46,7 @@ class Month:
 
     @property
     def title(self) -> str:
-        return datetime.strptime(self.label, "%Y-%m").strftime("%b %Y")
+        return localtime.month_title(self.label)
 
 
 def months_ending(last: date, count: int) -> list[Month]:

@@ -115,8 +115,11 @@ def test_pdf_pack_opens_and_holds_the_figures(app, rw):  # type: ignore[no-untyp
         "Black British",
         "Officer a2 (A002)",
         "How these figures are worked out",
+        "Oct 2026",  # the trend table's months as people read them, and the chart's axis "Oct 26", not "26-10"
+        "Oct 26",
     ):
         assert figure in text, figure
+    assert "26-10" not in text
     anon = c.post("/reports/compliance/export", data={**form, "anonymise": "1"})
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(anon.content)).pages)
     assert "Officer a2" not in text and "A002" not in text and "Officer 1" in text
