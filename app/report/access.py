@@ -13,6 +13,7 @@ from fastapi import HTTPException
 from sqlmodel import Session, select
 
 from app.auth.models import Role
+from app.core import localtime
 from app.core.deps import Principal
 from app.core.types import utcnow
 from app.establishment.models import Establishment
@@ -60,6 +61,8 @@ def resolve_period(
     takes YYYY-MM-DD only (`iso_only`), so a program's 11/3/2026 is never read as either day. Neither: last
     calendar month; only `from`: up to today; only `to`: from the first of that month."""
     today = today or utcnow().astimezone(q.tz()).date()
+    # A program reads its parameters' names; a person reads what the page's fields are called.
+    called = {"from": "'from'", "to": "'to'"} if iso_only else {"from": "The start date", "to": "The end date"}
     errors = []
     parsed: dict[str, date | None] = {}
     for name, text in (("from", date_from), ("to", date_to)):
@@ -72,10 +75,11 @@ def resolve_period(
             parsed[name] = q.parse_day(text.strip())
         except ValueError:
             written = "YYYY-MM-DD, for example 2026-11-03" if iso_only else "D/M/YYYY, for example 3/11/2026"
-            errors.append(f"'{name}' must be a real date, written {written} (got '{text[:20]}')")
+            errors.append(f"{called[name]} must be a real date, written {written} (got '{text[:20]}')")
             continue
         if not (EARLIEST <= parsed[name] <= LATEST):  # type: ignore[operator]
-            errors.append(f"'{name}' must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+            first_day, last_day = (d.isoformat() if iso_only else localtime.day_text(d) for d in (EARLIEST, LATEST))
+            errors.append(f"{called[name]} must be between {first_day} and {last_day}")
     if errors:
         raise HTTPException(status_code=422, detail="; ".join(errors))
     first, last = parsed["from"], parsed["to"]
@@ -86,7 +90,7 @@ def resolve_period(
     if last is None:
         last = max(first, today)
     if first > last:
-        raise HTTPException(status_code=422, detail="'from' must be on or before 'to'.")
+        raise HTTPException(status_code=422, detail=f"{called['from']} must be on or before {called['to'].lower()}.")
     if (last - first).days > MAX_PERIOD_DAYS:
         raise HTTPException(status_code=422, detail="The period can be at most 10 years.")
     return Period(first, last)

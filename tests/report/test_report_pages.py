@@ -56,9 +56,12 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
     picked = c.get("/reports/compliance", params={"from": "1/10/2026", "to": "31/10/2026"})
     assert picked.status_code == 200 and "80%" in picked.text and "22.8 s" in picked.text
     bad = c.get("/reports/compliance", params={"from": "2026-10-31", "to": "2026-10-01"})
-    assert bad.status_code == 200 and "on or before" in bad.text
+    assert bad.status_code == 200 and "The start date must be on or before the end date" in bad.text
     american = c.get("/reports/compliance", params={"from": "10/31/2026"})
-    assert "must be a real date" in american.text and 'value="10/31/2026"' in american.text
+    assert "The start date must be a real date" in american.text and 'value="10/31/2026"' in american.text
+    assert "&#39;from&#39;" not in american.text  # the page's words, not the parameter's name
+    api = c.get("/api/v1/reports/compliance", params={"from": "2026-10-31", "to": "2026-10-01"})
+    assert api.status_code == 422 and "'from' must be on or before 'to'" in api.json()["detail"]
     assert c.get("/reports/compliance", params={"establishment": "BBB"}).status_code == 404
 
 
