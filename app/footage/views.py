@@ -122,7 +122,7 @@ def footage_list(
                 "since": since or "",
                 "until": until or "",
             },
-            "statuses": [s.value for s in FootageStatus],
+            "statuses": [{"value": s.value, "text": s.value.capitalize()} for s in FootageStatus],  # as the tags
             "can_upload": principal.role == Role.coordinator or principal.is_admin,
             "errors": errors,
         },

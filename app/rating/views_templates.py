@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, func, select
 from starlette.datastructures import FormData
 
 from app.audit.service import record
@@ -77,6 +78,24 @@ def _validate(form: dict[str, str]) -> tuple[dict[str, str], Rag | None]:
     return errors, (Rag(rag) if rag in {r.value for r in Rag} else None)
 
 
+def _title_taken(
+    session: Session, est: int, title: str, errors: dict[str, str], *, other_than: int | None = None
+) -> None:
+    """Two templates of one title would be two buttons alike on the rating form (and submitting a form twice
+    made them)."""
+    if "title" in errors:
+        return
+    stmt = select(GuidanceTemplate.id).where(
+        GuidanceTemplate.establishment_id == est, func.lower(GuidanceTemplate.title) == title.strip().lower()
+    )
+    if other_than is not None:
+        stmt = stmt.where(GuidanceTemplate.id != other_than)
+    if session.exec(stmt).first() is not None:
+        errors["title"] = (
+            f"There is already a template called {title.strip()}: choose another title, or change that one"
+        )
+
+
 def _form(form: FormData) -> dict[str, str]:
     # Cut only far past the limits, so that text too long is shown back with its length, never saved cut short.
     return {k: form_text(form.get(k)) for k in ("title", "text", "rag", "action")}
@@ -87,6 +106,7 @@ def template_add(request: Request, principal: Coordinator, session: SessionDep, 
     est = _est(principal)
     form = _form(posted)
     errors, rag = _validate(form)
+    _title_taken(session, est, form["title"], errors)
     if errors:
         return _page(request, session, est, errors, form, status_code=422)
     t = GuidanceTemplate(establishment_id=est, title=form["title"].strip(), text=form["text"].strip(), rag=rag)
@@ -123,6 +143,8 @@ def template_change(
         session.delete(t)
         return RedirectResponse("/review/templates?saved=1", status_code=303)
     errors, rag = _validate(form)
+    assert t.establishment_id is not None
+    _title_taken(session, t.establishment_id, form["title"], errors, other_than=t.id)
     if errors:
         return _page(request, session, _est(principal), errors, form, editing=t, status_code=422)
     before = {"title": t.title, "text": t.text, "rag": t.rag.value if t.rag else None}

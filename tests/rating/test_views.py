@@ -173,6 +173,11 @@ def test_guidance_templates_defaults_add_change_delete(web, make_incident, make_
     assert r.status_code == 303
     t = session.exec(select(GuidanceTemplate).where(GuidanceTemplate.title == "Cell move")).one()
     assert web.post("/review/templates", data={"csrf_token": web.token, "title": "x", "text": ""}).status_code == 422
+    # The same title again (the form sent twice, say) is refused: two buttons alike on the rating form.
+    again = {"csrf_token": web.token, "title": "cell move ", "rag": "", "text": "Brief the team to switch on."}
+    r = web.post("/review/templates", data=again)
+    assert r.status_code == 422 and "There is already a template called cell move" in r.text
+    assert len(session.exec(select(GuidanceTemplate).where(GuidanceTemplate.title == "Cell move")).all()) == 1
     # Too long is refused with its length and shown back whole: never saved cut short.
     long_text = "Brief the team. " * 180  # 2,880 characters
     r = web.post("/review/templates", data={"csrf_token": web.token, "title": "Long", "rag": "", "text": long_text})
