@@ -134,6 +134,8 @@ def test_side_by_side_and_history(page: Any, live_server: LiveServer) -> None:
     seed = live_server.seed
     sign_in(page, "coordinator", seed["password"])
     page.goto(f"/review/{seed['late']}")
+    if page.locator("#rerating_reason").count():  # rated by the test before: a re-rating asks why, in sight
+        assert page.evaluate(IN_VIEW, "#rerating_reason"), "the re-rating reason is out of sight"
     page.get_by_role("button", name="Play side by side").click()
     page.wait_for_function("() => document.querySelector('[data-bwv-side-video]').readyState >= 1")
     page.evaluate("() => { const v = document.querySelector('[data-bwv-video]'); v.currentTime = 5 }")
