@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -38,7 +39,13 @@ def establishments_page(request: Request, principal: Admin, session: SessionDep)
     return render(
         request,
         "admin/establishments.html",
-        {"establishments": rows, "kinds": list(EstablishmentKind), "errors": {}, "values": {}},
+        {
+            "establishments": rows,
+            "kinds": list(EstablishmentKind),
+            "errors": {},
+            "values": {},
+            "added": next((e for e in rows if e.code == request.query_params.get("added")), None),
+        },
         page_title="Establishments",
     )
 
@@ -92,7 +99,7 @@ def establishments_create(
         establishment_id=est.id,
         detail={"code": est.code},
     )
-    return RedirectResponse("/admin/establishments", status_code=303)
+    return RedirectResponse(f"/admin/establishments?added={quote(est.code)}", status_code=303)
 
 
 @router.get("/admin/users")
@@ -108,7 +115,16 @@ def _users(
     return render(
         request,
         "admin/users.html",
-        {"users": users, "establishments": ests, "roles": list(Role), "values": values, "errors": errors},
+        {
+            "users": users,
+            "establishments": ests,
+            "roles": list(Role),
+            "values": values,
+            "errors": errors,
+            "added": None
+            if errors
+            else next((u for u in users if u.username == request.query_params.get("added")), None),
+        },
         page_title="Users",
         status_code=status_code,
     )
@@ -191,4 +207,4 @@ def users_create(
         establishment_id=est_id,
         detail={"username": user.username, "role": role},
     )
-    return RedirectResponse("/admin/users", status_code=303)
+    return RedirectResponse(f"/admin/users?added={quote(user.username)}", status_code=303)

@@ -403,7 +403,7 @@ def incident_create(request: Request, principal: Coordinator, session: SessionDe
         establishment_id=incident.establishment_id,
         detail={"reference": incident.reference, "via": "browser"},
     )
-    return RedirectResponse(f"/incidents/{incident.id}", status_code=303)
+    return RedirectResponse(f"/incidents/{incident.id}?recorded=1", status_code=303)
 
 
 def _refusal_errors(exc: HTTPException, values: dict[str, Any], errors: dict[str, str]) -> None:
@@ -419,7 +419,7 @@ def _refusal_errors(exc: HTTPException, values: dict[str, Any], errors: dict[str
         errors["cameras"] = (
             f"{'Camera' if len(exc.serials) == 1 else 'Cameras'} {serials} "
             f"{'is' if len(exc.serials) == 1 else 'are'} not registered at this establishment: check the serial "
-            "on the report, or ask an administrator to register the camera"
+            "on the report, or add the camera on the Officers and cameras page"
         )
     elif exc.status_code == 409:
         errors["reference"] = str(exc.detail)
@@ -472,6 +472,7 @@ def incident_page(
             "can_rate": principal.role in (Role.coordinator, Role.admin),
             "explanations": no_footage.for_incident(session, incident_id),
             "explained": request.query_params.get("explained"),
+            "recorded": request.query_params.get("recorded") == "1",
         },
         page_title=f"Incident {incident.reference}",
     )

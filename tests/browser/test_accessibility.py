@@ -50,6 +50,7 @@ PAGES: dict[str, list[tuple[str, Path_]]] = {
         ("calibration", "/calibration"),
         ("guidance templates", "/review/templates"),
         ("feedback", "/feedback"),
+        ("officers and cameras", "/staff-and-cameras"),
     ],
     "governor": [
         ("home", "/"),
@@ -71,6 +72,7 @@ PAGES: dict[str, list[tuple[str, Path_]]] = {
         ("home", "/"),
         ("users", "/admin/users"),
         ("establishments", "/admin/establishments"),
+        ("officers and cameras (choose)", "/staff-and-cameras"),
         ("audit", "/audit"),
     ],
 }
@@ -179,6 +181,7 @@ ERROR_STATES: list[tuple[str, str, Callable[[Any], None]]] = [
                                           p.click("button[type=submit]"))),
     ("coordinator", "/incidents/new", lambda p: p.get_by_role("button", name="Save incident").first.click()),
     ("admin", "/admin/users", lambda p: p.get_by_role("button", name="Add user").click()),
+    ("coordinator", "/staff-and-cameras", lambda p: p.get_by_role("button", name="Add officer").click()),
 ]  # fmt: skip
 
 
