@@ -107,10 +107,11 @@ def test_admin_form_creates_a_user_who_can_sign_in(world, app, client, session) 
     assert client.post("/admin/users", data={**form, "csrf_token": "forged"}).status_code == 403
     assert _user(session, "gov.new") is None
     r = client.post("/admin/users", data={**form, "csrf_token": csrf})
-    assert r.status_code == 303 and r.headers["location"] == "/admin/users"
+    assert r.status_code == 303 and r.headers["location"] == "/admin/users?added=gov.new"
     user = _user(session, "gov.new")
     assert user is not None and (user.role, user.establishment_id) == ("governor", world.est_a)
-    assert "gov.new" in client.get("/admin/users").text
+    assert "User gov.new added." in client.get(r.headers["location"]).text  # a success banner
+    assert "gov.new" in client.get("/admin/users").text and "User gov.new added." not in client.get("/admin/users").text
     assert [e.actor_username for e in _audited(session, "user_create", user.id)] == ["admin"]
 
     from tests.support import make_client

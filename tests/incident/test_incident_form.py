@@ -103,7 +103,7 @@ def test_valid_entry_is_stored_with_times_in_utc(browser, session, world, day, u
     r = client.post("/incidents/new", data=form(csrf, day=day))
     assert r.status_code == 303, r.text[:2000]
     (inc,) = _incidents(session)
-    assert r.headers["location"] == f"/incidents/{inc.id}"
+    assert r.headers["location"] == f"/incidents/{inc.id}?recorded=1"
     y, m, d = (int(x) for x in day.split("-"))
     assert inc.incident_started_at == datetime(y, m, d, utc_hour, 0, tzinfo=UTC), season
     assert inc.force_started_at == datetime(y, m, d, utc_hour, 2, 30, tzinfo=UTC), season  # seconds kept
@@ -127,7 +127,8 @@ def test_valid_entry_is_stored_with_times_in_utc(browser, session, world, day, u
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "incident_create")).one()
     assert event.detail == {"reference": "UOF-2026-0301", "via": "browser"}
     page = client.get(r.headers["location"])
-    assert page.status_code == 200 and "UOF-2026-0301" in page.text
+    assert page.status_code == 200 and "Incident UOF-2026-0301 recorded." in page.text  # a success banner
+    assert "recorded." not in client.get(f"/incidents/{inc.id}").text
     # Shown back in London time, as typed, whatever the season (stored in UTC above).
     shown = datetime(y, m, d).strftime("%-d %b %Y")
     assert f"{shown} 14:02:30" in page.text and f"{shown} 14:20:00" in page.text, season
@@ -236,14 +237,14 @@ def test_every_problem_is_shown_with_what_was_typed_kept(browser, session) -> No
         (
             {"cameras": "CAM-A1, CAM-ZZ9"},
             "cameras",
-            "Camera CAM-ZZ9 is not registered at this establishment: check the serial on the report, or ask an "
-            "administrator to register the camera",
+            "Camera CAM-ZZ9 is not registered at this establishment: check the serial on the report, or add the "
+            "camera on the Officers and cameras page",
         ),
         (
             {"cameras": "CAM-B1;CAM-Q"},
             "cameras",
-            "Cameras CAM-B1, CAM-Q are not registered at this establishment: check the serial on the report, or ask "
-            "an administrator to register the camera",
+            "Cameras CAM-B1, CAM-Q are not registered at this establishment: check the serial on the report, or add "
+            "the camera on the Officers and cameras page",
         ),
     ],
     ids=["unknown-officer", "officer-elsewhere", "unknown-camera", "cameras-elsewhere"],
