@@ -162,6 +162,8 @@ def create_user(
         raise ValueError("a username is 3 to 64 of a-z, 0-9, dot, dash and underscore")
     if role != Role.admin and establishment_id is None:
         raise ValueError("every role except admin belongs to an establishment")
+    if role == Role.admin and establishment_id is not None:
+        raise ValueError("an administrator works across every establishment: give no establishment")
     if role == Role.staff and staff_member_id is None:
         raise ValueError("a staff user must be linked to their staff member record")
     if staff_member_id is not None:

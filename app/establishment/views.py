@@ -165,6 +165,8 @@ def users_create(
         errors["role"] = "Choose a role"
     elif role != Role.admin.value and est_id is None:
         errors["establishment_id"] = "Choose the establishment: every role except administrator belongs to one"
+    elif role == Role.admin.value and est_id is not None:
+        errors["establishment_id"] = "Choose None: administrators work across every establishment"
     if len(password) < 12:
         errors["password"] = "Enter an initial password of at least 12 characters"  # noqa: S105 - a message
     elif len(password) > PASSWORD_MAX:

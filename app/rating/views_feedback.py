@@ -212,10 +212,19 @@ def coordinator_feedback(
     request: Request,
     principal: CoordinatorOrGovernor,
     session: SessionDep,
-    days: Annotated[int | None, Query(ge=0, le=365)] = None,
+    days: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     est = _establishment_of(principal)
-    n = get_settings().ack_overdue_days if days is None else days
+    # Typed into the page's box: a value that is not a number of days is explained beside it, with the list
+    # for the usual number of days below, rather than a page of its own.
+    errors: dict[str, str] = {}
+    text = (days or "").strip()
+    n = get_settings().ack_overdue_days
+    if text:
+        if text.isascii() and text.isdigit() and int(text) <= 365:
+            n = int(text)
+        else:
+            errors["days"] = "Enter the number of days as a whole number from 0 to 365"
     hidden = blind_footage_ids(session, principal.user.id)
     overdue = feedback.overdue(session, est, n, hidden=hidden)
     record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail={"days": n})
@@ -225,6 +234,8 @@ def coordinator_feedback(
         {
             "overdue": overdue,
             "days": n,
+            "days_typed": text if errors else str(n),
+            "errors": errors,
             "examples": feedback.good_practice_examples(session, est, hidden=hidden),
             "candidates": feedback.green_candidates(session, est, hidden=hidden),
             "replies": feedback.recent_replies(session, est, hidden=hidden),

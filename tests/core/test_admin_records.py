@@ -228,3 +228,18 @@ def test_admin_adds_staff_and_cameras_to_a_named_establishment(world, as_user, s
     r = admin.post(f"/api/v1/cameras?establishment_id={world.est_b}", json={"serial": "CAM-B900"})
     assert r.status_code == 201 and r.json()["establishment_id"] == world.est_b
     assert admin.post("/api/v1/cameras?establishment_id=999999", json={"serial": "CAM-Z"}).status_code == 404
+
+
+def test_an_administrator_is_given_no_establishment(world, client, as_user, session) -> None:  # type: ignore[no-untyped-def]
+    """The form offers "None (administrators only)"; an administrator with an establishment was accepted."""
+    csrf = _admin_form(client)
+    form = {"username": "admin.two", "display_name": "Second Admin", "role": "admin", "csrf_token": csrf,
+            "establishment_id": str(world.est_a), "staff_number": "", "password": NEW_PASSWORD}  # fmt: skip
+    r = client.post("/admin/users", data=form)
+    assert r.status_code == 400 and "Choose None: administrators work across every establishment" in r.text
+    body = {"username": "admin.two", "display_name": "Second Admin", "role": "admin",
+            "establishment_id": world.est_a, "password": NEW_PASSWORD}  # fmt: skip
+    r = as_user("admin").post("/api/v1/users", json=body)
+    assert r.status_code == 422 and "give no establishment" in r.text
+    assert _user(session, "admin.two") is None
+    assert client.post("/admin/users", data={**form, "establishment_id": ""}).status_code == 303

@@ -12,17 +12,27 @@ from tests.support import api_token, browser_sign_in
 
 def test_a_page_request_the_route_cannot_take_gets_a_page_not_json(client, world) -> None:  # type: ignore[no-untyped-def]
     browser_sign_in(client, "coordinator.a")
-    r = client.get("/feedback", params={"days": "abc"}, headers={"referer": "https://testserver/feedback?days=7"})
+    r = client.get("/incidents", params={"page": "abc"}, headers={"referer": "https://testserver/incidents?page=2"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert "<title>Error: There is a problem" in r.text and "govuk-error-summary" in r.text
-    assert "<strong>days</strong>: Enter a whole number" in r.text
-    assert '<a class="govuk-link" href="/feedback?days=7">Go back and try again</a>' in r.text
+    assert "<strong>page</strong>: Enter a whole number" in r.text
+    assert '<a class="govuk-link" href="/incidents?page=2">Go back and try again</a>' in r.text
     # A link back only to this service, never to where another site sent the person from.
-    other = client.get("/feedback", params={"days": "-3"}, headers={"referer": "https://elsewhere.example/x"})
+    other = client.get("/incidents", params={"page": "-3"}, headers={"referer": "https://elsewhere.example/x"})
     assert other.status_code == 422 and "elsewhere.example" not in other.text and "Go to the start page" in other.text
     for sneaky in ("https://testserver//elsewhere.example/x", "https://testserver/\\elsewhere.example/x"):
-        r = client.get("/feedback", params={"days": "-3"}, headers={"referer": sneaky})
+        r = client.get("/incidents", params={"page": "-3"}, headers={"referer": sneaky})
         assert "elsewhere.example" not in r.text and "Go to the start page" in r.text, sneaky
+
+
+def test_a_form_box_the_page_reads_itself_is_explained_beside_the_box(client, world) -> None:  # type: ignore[no-untyped-def]
+    """The feedback page's "days" box: a value that is not a number of days is shown back with its message, and
+    the list for the usual number of days below (it was a page of its own naming the query parameter)."""
+    browser_sign_in(client, "coordinator.a")
+    for typed in ("-5", "abc", "999"):
+        r = client.get("/feedback", params={"days": typed})
+        assert r.status_code == 200 and '<a href="#days">Enter the number of days as a whole number' in r.text
+        assert f'value="{typed}"' in r.text and "Not acknowledged after 7 days" in r.text
 
 
 def test_the_api_still_answers_json(client, world) -> None:  # type: ignore[no-untyped-def]
