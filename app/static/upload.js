@@ -434,6 +434,15 @@ class Item {
     link.href = `/footage/${footageId}`
     link.textContent = duplicate ? 'Already uploaded – view the footage' : 'Uploaded – view the footage'
     this.status.append(link)
+    if (duplicate) {
+      // The file is stored once, with the wearer, camera and times given the first time: say that what was
+      // entered now was not used, so a correction is made on the clip's page, not assumed done.
+      const note = document.createElement('span')
+      note.className = 'govuk-body-s bwv-meta bwv-upload__note'
+      note.textContent = ' This file was uploaded before: the details entered now were not used. ' +
+        'The footage keeps its first wearer, camera and times.'
+      this.status.append(note)
+    }
     this.el.classList.add('bwv-upload__file--done')
   }
 

@@ -70,5 +70,19 @@ def test_drag_and_drop_upload_with_progress(page: Any, live_server: LiveServer, 
     assert page.get_by_text("BWV-0042_upload_one.mp4").is_visible()
     assert page.get_by_text("BWV-0042_upload_two.mp4").is_visible()
     assert page.get_by_text("statement.mp4").count() == 0
+
+    # The same file again, with another time: found to be there already, and said that what was entered now
+    # was not used (the clip keeps its first details).
+    page.goto("/footage/upload")
+    page.select_option("#shared-staff", "LP102")
+    page.select_option("#shared-camera", label="BWV-0042")
+    page.set_input_files("[data-bwv-file-input]", str(one))
+    again = page.locator("[data-bwv-file-list] > li").first
+    again.locator('[data-field="recording_started_at_date"]').fill("1/7/2026")
+    again.locator('[data-field="recording_started_at_time"]').fill("11:30:00")
+    page.click("[data-bwv-start]")
+    again.locator("[data-status] a").wait_for(timeout=30_000)
+    said = again.locator("[data-status]").inner_text()
+    assert "Already uploaded – view the footage" in said and "the details entered now were not used" in said, said
     # The refusal of the text file is the only error the browser saw (Chromium logs every 4xx it is answered).
     assert [m for m in live_server.messages if "415 (Unsupported Media Type)" not in m] == [], live_server.messages
