@@ -505,17 +505,21 @@ def finalize_upload(
     """Register a fully received file (or recognise it as already stored). The caller removes `path`."""
     resolved = resolve_meta(session, establishment_id, meta)
     existing = find_by_hash(session, establishment_id, sha256)
-    if existing is not None:
+
+    def duplicate(of: Footage) -> Outcome:
         record(
             session,
             actor,
             "footage_upload_duplicate",
             object_type="footage",
-            object_id=existing.id,
+            object_id=of.id,
             establishment_id=establishment_id,
             detail={"sha256": sha256, "filename": filename, "via": via},
         )
-        return Outcome(existing, True)
+        return Outcome(of, True)
+
+    if existing is not None:
+        return duplicate(existing)
     new = NewFootage(
         establishment_id=establishment_id,
         recording_started_at=meta.recording_started_at,
@@ -537,7 +541,7 @@ def finalize_upload(
         existing = find_by_hash(session, establishment_id, sha256)
         if existing is None:
             raise
-        return Outcome(existing, True)
+        return duplicate(existing)  # audited as the other duplicates are
     from app.footage.retention import refresh_purge_due
 
     if resolved.incident is not None:

@@ -212,3 +212,27 @@ def test_malformed_multipart_is_400(as_user, session, world) -> None:
     )
     assert r.status_code in (400, 422), r.text
     assert _rows(session) == [] and incoming_files() == []
+
+
+def test_a_duplicate_found_by_the_database_is_audited_like_any_other(as_user, session, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two uploads of the same bytes at the same moment: the second's look-up finds nothing, the database's
+    unique key stops it, and it answers as a duplicate. It is audited as every duplicate is (it was not)."""
+    from app.footage import upload
+
+    data = mp4_bytes(60_000, seed=9)
+    c = as_user("coordinator.a")
+    first = post_footage(c, data)
+    assert first.status_code == 201
+    real = upload.find_by_hash
+    calls: list[int] = []
+
+    def not_yet_seen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args, **kwargs)  # the other upload committed just after
+
+    monkeypatch.setattr(upload, "find_by_hash", not_yet_seen)
+    again = post_footage(c, data, filename="at-the-same-moment.mp4")
+    assert again.status_code == 409 and again.json()["footage_id"] == first.json()["id"] and len(calls) == 2
+    dup = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_upload_duplicate")).all()
+    assert [(e.object_id, e.detail["filename"]) for e in dup] == [(str(first.json()["id"]), "at-the-same-moment.mp4")]
+    assert len(_rows(session)) == 1 and incoming_files() == []
