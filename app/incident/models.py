@@ -30,8 +30,11 @@ class ForceType(StrEnum):
         return self.value.replace("_", " ").capitalize().replace("Pava", "PAVA")
 
 
+TIME_NAMES = ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at")
+
+
 def _check_instants(model: Any) -> None:
-    for name in ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at"):
+    for name in TIME_NAMES:
         value = getattr(model, name)
         if isinstance(value, datetime) and (problem := instant_problem(value)):
             raise ValueError(f"{name} {problem}")

@@ -15,6 +15,7 @@ from app.core.types import CLOCK_SKEW, utcnow
 from app.establishment.models import Camera
 from app.footage.models import FootageIncident
 from app.incident.models import (
+    TIME_NAMES,
     ForceType,
     Incident,
     IncidentCamera,
@@ -107,9 +108,6 @@ def _set_staff(session: Session, incident: Incident, staff: Sequence[InvolvedSta
     session.flush()
     for s in staff:
         session.add(IncidentStaff(incident_id=incident.id, staff_member_id=found[s.staff_number].id, part=s.part))  # type: ignore[arg-type]
-
-
-TIME_NAMES = ("incident_started_at", "force_started_at", "force_ended_at", "incident_ended_at")
 
 
 def future_problem(record: Any, now: datetime | None = None) -> str | None:
