@@ -18,8 +18,9 @@ from app.auth.models import User
 from app.core.deps import Coordinator, PostedForm, Principal, SessionDep
 from app.core.security import form_text
 from app.core.templates import render
-from app.establishment.models import Camera, Establishment
-from app.staff.models import StaffMember
+from app.establishment import service
+from app.establishment.models import Camera, CameraCreate, Establishment
+from app.staff.models import StaffMember, StaffMemberCreate
 
 router = APIRouter(include_in_schema=False)
 PATH = "/staff-and-cameras"
@@ -116,9 +117,7 @@ def add_officer(request: Request, principal: Coordinator, session: SessionDep, p
         errors["name"] = f"The name must be 120 characters or fewer (it has {len(name):,})"
     if errors:
         return _page(request, session, principal, est, errors=errors, values=values, status_code=400)
-    officer = StaffMember(staff_number=number, name=name, establishment_id=est.id)  # type: ignore[arg-type]
-    session.add(officer)
-    session.flush()
+    officer = service.add_staff_member(session, est.id, StaffMemberCreate(staff_number=number, name=name))  # type: ignore[arg-type]
     record(
         session,
         principal.actor,
@@ -147,9 +146,7 @@ def add_camera(request: Request, principal: Coordinator, session: SessionDep, po
         errors["label"] = f"The label must be 120 characters or fewer (it has {len(label):,})"
     if errors:
         return _page(request, session, principal, est, errors=errors, values=values, status_code=400)
-    camera = Camera(serial=serial, label=label or None, establishment_id=est.id)  # type: ignore[arg-type]
-    session.add(camera)
-    session.flush()
+    camera = service.add_camera(session, est.id, CameraCreate(serial=serial, label=label or None))  # type: ignore[arg-type]
     record(
         session,
         principal.actor,
