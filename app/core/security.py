@@ -62,6 +62,16 @@ def local_path(value: str | None) -> str | None:
     return None
 
 
+def whole_number(text: str, lo: int, hi: int) -> int | None:
+    """A whole number typed into a form, from `lo` to `hi`; None if it is anything else. ASCII digits only
+    (int() would also take "٣" or " 3 "), and few of them: int() refuses more than 4,300 digits with an error
+    of its own, which would otherwise surface as a fault of ours."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    n = int(text)
+    return n if lo <= n <= hi else None
+
+
 def form_text(value: object, most: int = 20_000) -> str:
     """Text from a form as people count it: a browser sends each line break as CR LF (2 characters) while the
     GOV.UK character count shows it as 1, so "\r\n" becomes "\n" before anything is counted or stored. Cut

@@ -14,7 +14,7 @@ from app.audit.service import record
 from app.auth.models import User
 from app.core import localtime
 from app.core.deps import Coordinator, PostedForm, Principal, SessionDep, get_visible, scope_establishment
-from app.core.security import form_text
+from app.core.security import form_text, whole_number
 from app.core.templates import render
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe, Segment
@@ -200,14 +200,15 @@ def review_settings(request: Request, principal: Coordinator, session: SessionDe
     raw = str(form.get("sample_percent", "")).strip().rstrip("%").strip()
     reason = str(form.get("reason", "") or "").strip()
     problems: dict[str, str] = {}
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
+    percent = whole_number(raw, 1, 100)
+    if percent is None:
         problems["sample_percent"] = "Enter the share of footage to review, a whole number from 1 to 100"
     if len(reason) > 500:
         problems["reason"] = f"The reason must be 500 characters or fewer (it has {len(reason):,})"
-    if problems:
+    if problems or percent is None:
         values = {"sample_percent": str(form.get("sample_percent", ""))[:20], "reason": reason}
         return _queue_page(request, principal, session, params, values, problems)
-    change = service.set_sample_percent(session, est, int(raw))
+    change = service.set_sample_percent(session, est, percent)
     record(
         session,
         principal.actor,

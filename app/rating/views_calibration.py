@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from app.audit.service import record
 from app.auth.models import User
 from app.core.deps import Coordinator, PostedForm, Principal, SessionDep, get_visible
-from app.core.security import form_text
+from app.core.security import form_text, whole_number
 from app.core.templates import render
 from app.footage.models import Footage
 from app.incident.models import Incident
@@ -89,21 +89,22 @@ def calibration_send(request: Request, principal: Coordinator, session: SessionD
         raise HTTPException(status_code=404, detail="Admins send clips for calibration through the API.")
     if assignee is None or assignee.establishment_id != est:
         errors["assigned_to"] = "Choose the coordinator who will give the second rating"
-    if not (raw_n.isascii() and raw_n.isdigit()) or not 1 <= int(raw_n) <= 100:
+    sample_size = whole_number(raw_n, 1, 100)
+    if sample_size is None:
         errors["sample_size"] = "Enter how many clips to send, from 1 to 100"
     note = form_text(form.get("note")).strip()
     if len(note) > 500:
         errors["note"] = f"The note must be 500 characters or fewer (it has {len(note):,})"
     rows = []
     if not errors:
-        assert assignee is not None
+        assert assignee is not None and sample_size is not None
         try:
             rows = service.send_for_calibration(
                 session,
                 establishment_id=est,
                 assignee=assignee,
                 requested_by=principal.user.id,  # type: ignore[arg-type]
-                sample_size=int(raw_n),
+                sample_size=sample_size,
                 note=note,
             )
         except service.RatingRejected as exc:

@@ -20,6 +20,7 @@ from app.core.deps import (
     get_viewable_footage,
     get_visible,
 )
+from app.core.security import whole_number
 from app.core.templates import render
 from app.footage.models import Footage, FootageIncident
 from app.footage.viewing import video_url
@@ -221,8 +222,8 @@ def coordinator_feedback(
     text = (days or "").strip()
     n = get_settings().ack_overdue_days
     if text:
-        if text.isascii() and text.isdigit() and int(text) <= 365:
-            n = int(text)
+        if (typed := whole_number(text, 0, 365)) is not None:
+            n = typed
         else:
             errors["days"] = "Enter the number of days as a whole number from 0 to 365"
     hidden = blind_footage_ids(session, principal.user.id)

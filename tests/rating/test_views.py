@@ -134,6 +134,9 @@ def test_sampling_setting_is_audited_and_applied(web, make_incident, make_clip, 
     )
     assert m and m.group(1) == "2", home[:300]
     assert web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "0"}).status_code == 400
+    # More digits than int() will read (4,300) is a typing slip like any other, not a fault of ours.
+    huge = web.post("/review/settings", data={"csrf_token": web.token, "sample_percent": "9" * 5000})
+    assert huge.status_code == 400 and "a whole number from 1 to 100" in huge.text
     session.refresh(est)
     assert est.review_sample_percent == 20
 
