@@ -191,6 +191,41 @@ FLAG_THRESHOLD = 2
 RATED_AFTER_MARGIN = timedelta(days=1)
 
 
+# ---------------------------------------------------------------- statements built once
+# Both reports build their statements once per dialect (and shape), with bind parameters for the
+# establishment, the dates and the months: building a statement took longer than PostgreSQL takes to run an
+# officer's, and delayed the summary's two statements by ~10 ms (bench/reports.py).
+_MONTH_PARAMS = "month_from", "month_end_{}"
+
+
+def _month_key(i: int) -> str:
+    """Statements built once name month i of their months 'm<i>' (written in the SQL, not bound: psycopg
+    reuses its parsing of a statement only while it has at most 50 parameters)."""
+    return f"m{i}"
+
+
+def _bound_months(count: int) -> list[q.Month]:
+    """`count` months for a statement built once: labels 'm<i>', the first start and every end bound."""
+    first, end_ = _MONTH_PARAMS
+    return [
+        q.Month(
+            label=sa.literal_column(f"'{_month_key(i)}'", sa.String()),  # type: ignore[arg-type]
+            start=sa.bindparam(first) if i == 0 else None,  # type: ignore[arg-type]
+            end=sa.bindparam(end_.format(i)),  # type: ignore[arg-type]
+        )
+        for i in range(count)
+    ]
+
+
+def _month_params(months: Sequence[q.Month]) -> dict[str, Any]:
+    """Values for `_bound_months(len(months))`."""
+    first, end_ = _MONTH_PARAMS
+    params: dict[str, Any] = {first: months[0].start} if months else {}
+    for i, m in enumerate(months):
+        params[end_.format(i)] = m.end
+    return params
+
+
 # ---------------------------------------------------------------- compliance summary
 # Three statements, each one pass: (1) the period's incidents and their officers' activation checks (every
 # incident figure, breakdown, lag percentile and the trend's incident columns), (2) the clips linked to
@@ -222,12 +257,14 @@ _BESIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="report-beside")
 _BESIDE_SLOTS = threading.BoundedSemaphore(2)
 
 
-def _beside(session: Session, dialect: str, stmt: Any) -> Callable[[], Sequence[Any]]:
+def _beside(
+    session: Session, dialect: str, stmt: Any, params: dict[str, Any] | None = None
+) -> Callable[[], Sequence[Any]]:
     """Start `stmt` on a connection of its own if it can; the returned function gives its rows."""
     bind = session.get_bind()
 
     def here() -> Sequence[Any]:
-        return session.execute(stmt).all()
+        return session.execute(stmt, params).all()
 
     if dialect != "postgresql" or not isinstance(bind, sa.Engine) or not _idle_connection(bind):
         return here
@@ -242,7 +279,7 @@ def _beside(session: Session, dialect: str, stmt: Any) -> Callable[[], Sequence[
                 return None  # no second connection after all: the request's own runs it
             with conn:
                 _tune(conn, dialect)
-                rows = conn.execute(stmt).all()
+                rows = conn.execute(stmt, params).all()
                 conn.rollback()
                 return rows
         finally:
@@ -269,9 +306,7 @@ def _idle_connection(engine: sa.Engine) -> bool:
     return True
 
 
-def _incidents_cte(
-    est: int, rng: tuple[datetime, datetime], period: tuple[datetime, datetime], months: list[q.Month]
-) -> Any:
+def _incidents_cte(est: Any, rng: tuple[Any, Any], period: tuple[Any, Any], months: list[q.Month]) -> Any:
     """One row per incident with force in `rng`: its month (NULL outside the trend's months) and when force
     began if that is in the period (`period_at`, else NULL).
 
@@ -292,7 +327,7 @@ def _incidents_cte(
     )
 
 
-def _links_in(est: int, rng: tuple[datetime, datetime]) -> list[Any]:
+def _links_in(est: Any, rng: tuple[Any, Any]) -> list[Any]:
     """Links to the establishment's incidents whose force began in `rng` (by the copies on the link)."""
     return [FI.c.establishment_id == est, FI.c.force_started_at >= rng[0], FI.c.force_started_at < rng[1]]
 
@@ -306,10 +341,13 @@ def _s(x: Any) -> Any:
     return sa.cast(x if x is not None else sa.null(), sa.String)
 
 
-def _counts(dim: str, grp: Any, source: Any, per: Any, *where: Any) -> Any:
+def _counts(dim: str | Any, grp: Any, source: Any, per: Any, *where: Any) -> Any:
+    """Incidents, with footage, with an officer checked, with every camera on before force: by `grp` under
+    the name `dim` (or, given a column, by `dim` and `grp`). `per` gives the incident's figures."""
+    keys = ([] if isinstance(dim, str) else [dim]) + ([grp] if grp is not None else [])
     return (
         sa.select(
-            sa.literal(dim).label("dim"),
+            (sa.literal(dim) if isinstance(dim, str) else dim).label("dim"),
             _s(grp).label("grp"),
             _f(sa.func.count()).label("a"),
             _f(sa.func.sum(per.c.has_footage)).label("b"),
@@ -318,12 +356,12 @@ def _counts(dim: str, grp: Any, source: Any, per: Any, *where: Any) -> Any:
         )
         .select_from(source)
         .where(*where)
-        .group_by(*([grp] if grp is not None else []))
+        .group_by(*keys)
     )
 
 
 def _incident_figures(
-    dialect: str, est: int, rng: tuple[datetime, datetime], period: tuple[datetime, datetime], months: list[q.Month]
+    dialect: str, est: Any, rng: tuple[Any, Any], period: tuple[Any, Any], months: list[q.Month]
 ) -> Any:
     """Statement 1. Rows (dim, grp, a, b, c, d):
     - total / location / planned / month / each characteristic: a incidents, b with footage, c with an
@@ -382,17 +420,29 @@ def _incident_figures(
         _counts("month", per.c.month, per, per, per.c.month.isnot(None)),
     ]
     # Characteristics of the people force was used on: each incident once per value (two people of one
-    # group count once); an incident with nobody recorded joins no value ("not recorded").
-    subj = (
-        sa.select(SUBJ.c.incident_id, *[SUBJ.c[a] for a, _ in CHARACTERISTICS])
-        .select_from(SUBJ.join(inc, inc.c.id == SUBJ.c.incident_id))
-        .where(inc.c.period_at.isnot(None))
-        .cte("subjects")
+    # group count once); an incident with nobody recorded joins no value ("not recorded"). The period's
+    # incidents join their people once, and one DISTINCT over all four characteristics' (incident, value)
+    # rows does the de-duplication: a DISTINCT, a sort and a join for each characteristic took twice as long.
+    people = (
+        sa.select(per.c.id, per.c.has_footage, per.c.all_on, *[SUBJ.c[a] for a, _ in CHARACTERISTICS])
+        .select_from(per.outerjoin(SUBJ, SUBJ.c.incident_id == per.c.id))
+        .where(in_p)
+        .cte("people")
     )
-    for attr, _title in CHARACTERISTICS:
-        values = sa.select(subj.c.incident_id, subj.c[attr].label("value")).distinct().subquery(f"subj_{attr}")
-        source = per.outerjoin(values, values.c.incident_id == per.c.id)
-        branches.append(_counts(attr, values.c.value, source, per, in_p))
+    value_rows = sa.union_all(
+        *[
+            sa.select(
+                people.c.id,
+                people.c.has_footage,
+                people.c.all_on,
+                sa.literal(attr).label("dim"),
+                _s(people.c[attr]).label("grp"),
+            )
+            for attr, _ in CHARACTERISTICS
+        ]
+    ).subquery("value_rows")
+    by_value = sa.select(value_rows).distinct().subquery("by_value")
+    branches.append(_counts(by_value.c.dim, by_value.c.grp, by_value, by_value))
     branches.append(
         sa.select(
             sa.literal("status").label("dim"),
@@ -430,11 +480,12 @@ def _incident_figures(
 
 def _clip_figures(
     dialect: str,
-    est: int,
-    rng: tuple[datetime, datetime],
-    period: tuple[datetime, datetime],
+    est: Any,
+    rng: tuple[Any, Any],
+    period: tuple[Any, Any],
     months: list[q.Month],
-    overdue_before: datetime,
+    overdue_before: Any,
+    rated_from: Any,
 ) -> Any:
     """Statement 2. Rows (dim, grp, sub, a, b): rag (grp rag, a current ratings), trend (grp month, sub rag,
     a current ratings), unack (a unacknowledged, b of which overdue), backlog (a), wait (a median hours).
@@ -485,7 +536,7 @@ def _clip_figures(
         .where(
             RT.c.is_calibration == sa.false(),
             sa.or_(RT.c.is_current == sa.true(), RT.c.version == 1),
-            RT.c.rated_at >= rng[0] - RATED_AFTER_MARGIN,
+            RT.c.rated_at >= rated_from,
         )
         .cte("rated")
     )
@@ -544,25 +595,70 @@ def _clip_figures(
     )
 
 
+SUMMARY_MONTHS = 12  # the summary's month-by-month trend
+
+
+@dataclass(frozen=True)
+class _SummaryStatements:
+    incidents: Any
+    clips: Any
+    flagged: Any
+
+
+@lru_cache(maxsize=4)
+def _summary_statements(dialect: str) -> _SummaryStatements:
+    """The summary's three statements, built once per dialect; `_summary_params` gives their values."""
+    est: Any = sa.bindparam("est", type_=sa.Integer())
+    rng: Any = (sa.bindparam("rng_from"), sa.bindparam("rng_to"))
+    period: Any = (sa.bindparam("period_from"), sa.bindparam("period_to"))
+    months = _bound_months(SUMMARY_MONTHS)
+    flags = flags_subquery(est, as_of=period[1], window=period)
+    return _SummaryStatements(
+        incidents=_incident_figures(dialect, est, rng, period, months),
+        clips=_clip_figures(
+            dialect, est, rng, period, months, sa.bindparam("overdue_before"), sa.bindparam("rated_from")
+        ),
+        flagged=sa.select(STAFF.c.staff_number, STAFF.c.name, flags.c.first_at, flags.c.after_count)
+        .select_from(flags.join(STAFF, STAFF.c.id == flags.c.sid))
+        .where(flags.c.after_count >= FLAG_THRESHOLD, flags.c.in_window >= 1)
+        .order_by(flags.c.after_count.desc(), STAFF.c.name),
+    )
+
+
+def _summary_params(est: int, period: Period, months: list[q.Month], overdue_before: datetime) -> dict[str, Any]:
+    start, end = period.start, period.end
+    # The trend's months and the period, whichever reach further.
+    rng = (min(start, months[0].start), max(end, months[-1].end))
+    return {
+        "est": est,
+        "rng_from": rng[0],
+        "rng_to": rng[1],
+        "period_from": start,
+        "period_to": end,
+        "overdue_before": overdue_before,
+        "rated_from": rng[0] - RATED_AFTER_MARGIN,
+        **_month_params(months),
+    }
+
+
 def compliance_summary(session: Session, establishment_id: int, period: Period) -> ComplianceSummary:
     dialect = _dialect(session)
     _tune(session, dialect)
     est = establishment_id
-    start, end = period.start, period.end
     settings = get_settings()
     establishment = session.get(Establishment, est)
     name = establishment.name if establishment else str(est)
-    months = q.months_ending(period.last, 12)
-    rng = (min(start, months[0].start), max(end, months[-1].end))
+    months = q.months_ending(period.last, SUMMARY_MONTHS)
+    st = _summary_statements(dialect)
+    params = _summary_params(est, period, months, utcnow() - timedelta(days=settings.ack_overdue_days))
 
     # 2. (started first, beside 1 where it can) Clips linked to the incidents: RAG mix, trend, backlog,
     # unacknowledged, time to rating.
-    overdue_before = utcnow() - timedelta(days=settings.ack_overdue_days)
-    clip_rows = _beside(session, dialect, _clip_figures(dialect, est, rng, (start, end), months, overdue_before))
+    clip_rows = _beside(session, dialect, st.clips, params)
 
     # 1. Incidents and activation checks: totals, breakdowns, status mix, lag, the trend's incident columns.
     grouped: dict[str, list[Any]] = {}
-    for row in session.execute(_incident_figures(dialect, est, rng, (start, end), months)):
+    for row in session.execute(st.incidents, params):
         grouped.setdefault(row.dim, []).append(row)
     head = grouped.get("total", [None])[0]
     total = _int(head.a) if head else 0
@@ -574,13 +670,7 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
     lag = lag_by.get("period", (None, None))
 
     # 3. Officers flagged (ratings given before the end of the period).
-    flags = flags_subquery(est, as_of=end, window=(start, end))
-    flagged_rows = session.execute(
-        sa.select(STAFF.c.staff_number, STAFF.c.name, flags.c.first_at, flags.c.after_count)
-        .select_from(flags.join(STAFF, STAFF.c.id == flags.c.sid))
-        .where(flags.c.after_count >= FLAG_THRESHOLD, flags.c.in_window >= 1)
-        .order_by(flags.c.after_count.desc(), STAFF.c.name)
-    ).all()
+    flagged_rows = session.execute(st.flagged, params).all()
 
     rag = RagMix()
     trend_rag: dict[str, RagMix] = {}
@@ -595,8 +685,9 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
 
     month_rows = {r.grp: r for r in grouped.get("month", [])}
     trend = []
-    for m in months:
-        c = month_rows.get(m.label)
+    for i, m in enumerate(months):
+        key = _month_key(i)
+        c = month_rows.get(key)
         n = _int(c.a) if c else 0
         trend.append(
             TrendMonth(
@@ -604,8 +695,8 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
                 incidents=n,
                 share_with_footage=_share(_int(c.b), n) if c else None,
                 share_all_on_before_force=_share(_int(c.d), _int(c.c)) if c else None,
-                median_lag_s=lag_by.get(m.label, (None, None))[0],
-                rag=trend_rag.get(m.label, RagMix()),
+                median_lag_s=lag_by.get(key, (None, None))[0],
+                rag=trend_rag.get(key, RagMix()),
             )
         )
     breakdowns = [
@@ -694,29 +785,12 @@ class _OfficerStatements:
     history: Any
 
 
-_OFFICER_MONTH_PARAMS = "month_from", "month_end_{}"
-
-
-def _month_key(i: int) -> str:
-    """The officer report's statements name month i of the report 'm<i>' (written in the SQL, not bound:
-    psycopg reuses its parsing of a statement only while it has at most 50 parameters)."""
-    return f"m{i}"
-
-
 @lru_cache(maxsize=512)  # 2 dialects x 120 month counts x hiding or not; a few KB each
 def _officer_statements(dialect: str, months: int, hiding: bool) -> _OfficerStatements:
     sid, est = sa.bindparam("sid", type_=sa.Integer()), sa.bindparam("est", type_=sa.Integer())
     first_at: Any = sa.bindparam("first_at")  # NULL before any guidance: every comparison with it is then false
     hidden: Any = sa.bindparam("hidden", expanding=True) if hiding else ()
-    first, end_ = _OFFICER_MONTH_PARAMS
-    month_list = [
-        q.Month(
-            label=sa.literal_column(f"'{_month_key(i)}'", sa.String()),  # type: ignore[arg-type]
-            start=sa.bindparam(first) if i == 0 else None,  # type: ignore[arg-type]
-            end=sa.bindparam(end_.format(i)),  # type: ignore[arg-type]
-        )
-        for i in range(months)
-    ]
+    month_list = _bound_months(months)
 
     flags = flags_subquery(est, staff_member_id=sid, hide_footage=hidden)  # type: ignore[arg-type]
     flag = sa.select(flags.c.first_at, flags.c.after_count).where(flags.c.sid == sid)
@@ -812,12 +886,7 @@ def officer_report(
     today = today or utcnow().astimezone(q.tz()).date()
     month_list = q.months_ending(today, months)
     st = _officer_statements(dialect, months, bool(hide_footage))
-    first, end_ = _OFFICER_MONTH_PARAMS
-    params: dict[str, Any] = {"sid": officer.id, "est": est}
-    if month_list:
-        params[first] = month_list[0].start
-    for i, m in enumerate(month_list):
-        params[end_.format(i)] = m.end
+    params: dict[str, Any] = {"sid": officer.id, "est": est, **_month_params(month_list)}
     if hide_footage:
         params["hidden"] = sorted(hide_footage)
 
