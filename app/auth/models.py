@@ -28,6 +28,8 @@ class Role(StrEnum):
 
 # SQLModel passes `regex=` nowhere (pydantic 2 calls it `pattern`): patterns go in schema_extra.
 USERNAME_PATTERN = r"^[a-z0-9._\-]{3,64}$"
+PASSWORD_MIN = 12
+PASSWORD_MAX = 256  # the sign-in form takes up to 1,024
 
 
 class UserBase(SQLModel):
@@ -48,7 +50,16 @@ class User(UserBase, table=True):
 
 
 class UserCreate(UserBase):
-    password: str = Field(min_length=12, max_length=256)
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class UserUpdate(SQLModel):
+    """An administrator's change to a user: turn their sign-in off or on, give them a new password. Either ends
+    their sessions and API tokens (turning on ends none)."""
+
+    model_config = {"extra": "forbid"}  # type: ignore[assignment]
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
 class UserPublic(UserBase):

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app.auth.models import USERNAME_PATTERN, Role, SessionKind, SignInAttempt, User, UserSession
+from app.auth.models import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_PATTERN,
+    Role,
+    SessionKind,
+    SignInAttempt,
+    User,
+    UserSession,
+)
 from app.core.config import get_settings
 from app.core.security import hash_password, new_token, token_digest, verify_password
 from app.core.types import utcnow
@@ -111,6 +120,43 @@ def end_session(session: Session, row: UserSession) -> None:
     session.add(row)
 
 
+def end_user_sessions(session: Session, user_id: int) -> int:
+    """End every live browser session and API token of a user; how many there were."""
+    result = session.exec(
+        sa.update(UserSession)  # type: ignore[call-overload]
+        .where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
+        .values(ended_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+class ChangeRefused(ValueError):
+    """A change to a user that would lock the service out or break a rule (the message says which)."""
+
+
+def set_user_active(session: Session, user: User, active: bool, *, by_user_id: int) -> int:
+    """Turn a user's sign-in on or off (a leaver, a long absence). Turning it off ends their sessions and API
+    tokens at once; their ratings, acknowledgements and audit entries stay as they are. An administrator cannot
+    turn off their own sign-in (there may be no one left to turn it on). Returns the sessions ended."""
+    if not active and user.id == by_user_id:
+        raise ChangeRefused("you cannot deactivate your own sign-in: ask another administrator")
+    user.active = active
+    session.add(user)
+    return end_user_sessions(session, user.id) if not active and user.id is not None else 0  # type: ignore[arg-type]
+
+
+def set_password(session: Session, user: User, password: str) -> int:
+    """Give a user a new password (forgotten, or given out to someone else). Their sessions and API tokens end:
+    they sign in again with the new one. Returns the sessions ended."""
+    if len(password) < PASSWORD_MIN:
+        raise ChangeRefused(f"passwords must be at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        raise ChangeRefused(f"passwords must be {PASSWORD_MAX} characters or fewer")
+    user.password_hash = hash_password(password)
+    session.add(user)
+    return end_user_sessions(session, user.id)  # type: ignore[arg-type]
+
+
 def resolve_signed_in(
     session: Session, token: str, *, kind: SessionKind
 ) -> tuple[UserSession, User, Establishment | None] | None:
@@ -177,8 +223,8 @@ def create_user(
         holder = session.exec(select(User).where(User.staff_member_id == staff_member_id)).first()
         if holder is not None:
             raise ValueError(f"that officer already has a sign-in ({holder.username})")
-    if len(password) < 12:
-        raise ValueError("passwords must be at least 12 characters")
+    if len(password) < PASSWORD_MIN:
+        raise ValueError(f"passwords must be at least {PASSWORD_MIN} characters")
     user = User(
         username=username,
         display_name=display_name,

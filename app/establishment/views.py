@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from app.audit.service import record
-from app.auth.models import USERNAME_PATTERN, Role, User
+from app.auth.models import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, Role, User
 from app.auth.service import create_user
 from app.core.deps import Admin, SessionDep
 from app.core.templates import render
@@ -23,7 +23,6 @@ router = APIRouter(include_in_schema=False)
 # Form fields are read whole (far past any limit) and checked here, so text too long is explained beside its
 # field with the rest of the form kept, instead of the whole request being refused.
 FORM_TEXT_MAX = 10_000
-PASSWORD_MAX = 256  # as the API's UserCreate; the sign-in form takes up to 1,024
 USER_FIELDS = ("username", "display_name", "role", "establishment_id", "staff_number", "password")
 
 
@@ -167,8 +166,8 @@ def users_create(
         errors["establishment_id"] = "Choose the establishment: every role except administrator belongs to one"
     elif role == Role.admin.value and est_id is not None:
         errors["establishment_id"] = "Choose None: administrators work across every establishment"
-    if len(password) < 12:
-        errors["password"] = "Enter an initial password of at least 12 characters"  # noqa: S105 - a message
+    if len(password) < PASSWORD_MIN:
+        errors["password"] = f"Enter an initial password of at least {PASSWORD_MIN} characters"  # noqa: S105
     elif len(password) > PASSWORD_MAX:
         errors["password"] = f"The password must be {PASSWORD_MAX} characters or fewer"  # noqa: S105 - a message
     staff_id = None

@@ -145,6 +145,7 @@ def estate(as_user: Any, world: Any, storage_root: Path, session: Any) -> Estate
             "staff_number": "A001",
             "decision": "accept",
             "template_id": template_id,
+            "user_id": world.users["staff_a1"],  # the wearer's sign-in (administrators only change users)
         },
         secrets=[
             filename,

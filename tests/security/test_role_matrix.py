@@ -32,6 +32,9 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("POST", "/admin/establishments"): ADMIN,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
+    ("GET", "/admin/users/{user_id}"): ADMIN,
+    ("POST", "/admin/users/{user_id}/active"): ADMIN,
+    ("POST", "/admin/users/{user_id}/password"): ADMIN,
     ("GET", "/api/v1/audit/events"): frozenset({G}),
     ("GET", "/api/v1/audit/verify"): frozenset({G}),
     ("POST", "/api/v1/auth/revoke"): ANY,
@@ -87,6 +90,7 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/uploads/{upload_id}"): frozenset({C}),
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
+    ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
     ("GET", "/audit"): frozenset({G}),
     ("POST", "/audit/export"): frozenset({G}),
     ("GET", "/calibration"): frozenset({C}),
@@ -148,6 +152,7 @@ IDS = {
     "staff_number": "A001",
     "decision": "accept",
     "template_id": 1,
+    "user_id": 1,
 }
 
 

@@ -1,0 +1,110 @@
+"""One user, for administrators: turn their sign-in off (a leaver) or on again, and give them a new password.
+
+Both end the user's sessions and API tokens at once. Users are never deleted: their ratings, acknowledgements
+and audit entries name them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.audit.service import record
+from app.auth.models import PASSWORD_MAX, PASSWORD_MIN, User
+from app.auth.service import ChangeRefused, set_password, set_user_active
+from app.core.deps import Admin, PostedForm, Principal, SessionDep
+from app.core.templates import render
+from app.establishment.models import Establishment
+from app.staff.models import StaffMember
+
+router = APIRouter(include_in_schema=False)
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DONE = {
+    "deactivated": "Sign-in turned off. Their sessions and API tokens have ended.",
+    "reactivated": "Sign-in turned on. They can sign in with their password.",
+    "password": "Password changed. Their sessions and API tokens have ended: they sign in again with the new one.",
+}
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(status_code=404, detail="No user has that id.")
+    return user
+
+
+def _page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    user: User,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx: dict[str, Any] = {
+        "user": user,
+        "est": session.get(Establishment, user.establishment_id) if user.establishment_id else None,
+        "officer": session.get(StaffMember, user.staff_member_id) if user.staff_member_id else None,
+        "is_self": user.id == principal.user.id,
+        "errors": errors or {},
+        "done": None if errors else DONE.get(request.query_params.get("done", "")),
+        "password_min": PASSWORD_MIN,
+    }
+    return render(request, "admin/user.html", ctx, page_title=f"User {user.username}", status_code=status_code)
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(request: Request, user_id: UserId, principal: Admin, session: SessionDep) -> Response:
+    return _page(request, session, principal, _user(session, user_id))
+
+
+@router.post("/admin/users/{user_id}/active")
+def user_active(request: Request, user_id: UserId, principal: Admin, session: SessionDep, form: PostedForm) -> Response:
+    user = _user(session, user_id)
+    active = form.get("active") == "1"
+    try:
+        ended = set_user_active(session, user, active, by_user_id=principal.user.id)  # type: ignore[arg-type]
+    except ChangeRefused as exc:
+        return _page(request, session, principal, user, errors={"active": str(exc).capitalize()}, status_code=409)
+    record(
+        session,
+        principal.actor,
+        "user_update",
+        object_type="user",
+        object_id=user.id,
+        establishment_id=user.establishment_id,
+        detail={"username": user.username, "active": active, "sessions_ended": ended},
+    )
+    return RedirectResponse(f"/admin/users/{user.id}?done={'reactivated' if active else 'deactivated'}", 303)
+
+
+@router.post("/admin/users/{user_id}/password")
+def user_password(
+    request: Request, user_id: UserId, principal: Admin, session: SessionDep, form: PostedForm
+) -> Response:
+    user = _user(session, user_id)
+    password = str(form.get("password") or "")
+    if not password:
+        problem = "Enter a new password"
+    elif len(password) > PASSWORD_MAX:
+        problem = f"The password must be {PASSWORD_MAX} characters or fewer"
+    elif len(password) < PASSWORD_MIN:
+        problem = f"Enter a password of at least {PASSWORD_MIN} characters"
+    else:
+        problem = ""
+    if problem:
+        return _page(request, session, principal, user, errors={"password": problem}, status_code=422)
+    ended = set_password(session, user, password)
+    record(
+        session,
+        principal.actor,
+        "user_update",
+        object_type="user",
+        object_id=user.id,
+        establishment_id=user.establishment_id,
+        detail={"username": user.username, "password": "changed", "sessions_ended": ended},
+    )
+    return RedirectResponse(f"/admin/users/{user.id}?done=password", 303)
