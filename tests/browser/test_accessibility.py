@@ -71,6 +71,7 @@ PAGES: dict[str, list[tuple[str, Path_]]] = {
     "admin": [
         ("home", "/"),
         ("users", "/admin/users"),
+        ("user", "/admin/users/1"),
         ("establishments", "/admin/establishments"),
         ("officers and cameras (choose)", "/staff-and-cameras"),
         ("audit", "/audit"),
@@ -181,6 +182,7 @@ ERROR_STATES: list[tuple[str, str, Callable[[Any], None]]] = [
                                           p.click("button[type=submit]"))),
     ("coordinator", "/incidents/new", lambda p: p.get_by_role("button", name="Save incident").first.click()),
     ("admin", "/admin/users", lambda p: p.get_by_role("button", name="Add user").click()),
+    ("admin", "/admin/users/1", lambda p: p.get_by_role("button", name="Change password").click()),
     ("coordinator", "/staff-and-cameras", lambda p: p.get_by_role("button", name="Add officer").click()),
 ]  # fmt: skip
 
