@@ -7,6 +7,7 @@
  * Keys (ignored while typing in a text box, except Ctrl+Enter and Esc):
  *   k / Space play-pause · , . one frame · ← → 5 s · f force began · 1 2 3 green amber red
  *   g guidance · s or Ctrl+Enter save and next · ? shortcuts
+ * The timeline's slider (Tab to it) also takes Home, End, Page Up and Page Down.
  */
 const root = document.querySelector('[data-bwv-review]')
 
@@ -33,6 +34,7 @@ if (root) {
   const override = document.querySelector('[data-bwv-override]')
   const keys = document.querySelector('[data-bwv-keys]')
   const frames = [...root.querySelectorAll('[data-bwv-keyframe]')]
+  const seekSlider = root.querySelector('[data-bwv-seek]')
 
   const duration = () => (Number.isFinite(video.duration) && video.duration > 0 ? video.duration : length)
 
@@ -47,6 +49,10 @@ if (root) {
     const d = length || duration()
     if (playhead && d > 0) playhead.style.setProperty('--bwv-at', String(Math.min(100, (t / d) * 100)))
     if (timeEl) timeEl.textContent = fmt(t)
+    if (seekSlider) {
+      seekSlider.value = String(t)
+      seekSlider.setAttribute('aria-valuetext', `${fmt(t)} of ${fmt(d)}`)
+    }
     if (clockEl && clockStart && !Number.isNaN(clockStart.getTime())) {
       const at = new Date(clockStart.getTime() + t * 1000)
       const clockZone = clockEl.dataset.timezone || 'Europe/London' // the server's BWV_TIMEZONE
@@ -94,6 +100,8 @@ if (root) {
       else if (a === 'force' && forceStart !== null) seek(Math.max(0, forceStart))
     }
   })
+
+  if (seekSlider) seekSlider.addEventListener('input', () => seek(Number(seekSlider.value)))
 
   const track = root.querySelector('[data-bwv-track]')
   if (track) {
@@ -199,7 +207,7 @@ if (root) {
   document.addEventListener('keydown', (event) => {
     const el = event.target
     const typing = el && (el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' ||
-      (el.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'submit'].includes(el.type)))
+      (el.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'submit', 'range'].includes(el.type)))
     if ((event.ctrlKey || event.metaKey) && event.key === 'Enter') {
       event.preventDefault()
       save()

@@ -106,6 +106,27 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
     page.wait_for_timeout(200)
     assert clock.inner_text() == wall("Asia/Tokyo") != wall("Europe/London")
 
+    # The timeline from the keyboard: its slider (a Tab stop, shown by the track's focus ring) takes Home, End,
+    # Page Up and Down, and the arrows' 5 s; a screen reader hears the position as a time.
+    slider = page.locator("[data-bwv-seek]")
+    slider.focus()
+    outline = "() => getComputedStyle(document.querySelector('[data-bwv-track]')).outlineStyle"
+    assert page.evaluate(outline) == "solid", "the focus is not shown"
+    page.keyboard.press("End")
+    page.wait_for_timeout(200)
+    assert now(page) > 11.5, now(page)
+    page.keyboard.press("Home")
+    page.wait_for_timeout(200)
+    assert now(page) < 0.05, now(page)
+    assert slider.get_attribute("aria-valuetext") == "0:00.0 of 0:12.0"
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(200)
+    assert abs(now(page) - 5.0) < 0.15, now(page)
+    assert slider.get_attribute("aria-valuetext") == "0:05.0 of 0:12.0"
+    page.keyboard.press("PageDown")
+    page.wait_for_timeout(200)
+    assert now(page) < 5.0, now(page)
+
     # Amber with guidance, keyboard only: 2 selects amber and goes to the guidance box; Ctrl+Enter saves.
     page.keyboard.press("2")
     assert page.is_checked("#rag-amber")
