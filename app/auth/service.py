@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from app.auth.models import (
@@ -74,9 +75,21 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
     ok = verify_password(user.password_hash if user else None, password)
     if locked or not ok or user is None or not user.active:
         raise SignInRefused()
+    # The password was checked against the row as read before the (slow) hash check. If an administrator
+    # gave a new password or turned the sign-in off meanwhile, their change has ended every session but this
+    # one, not yet written: so the sign-in goes ahead only if the row still has the password just checked and
+    # is still active. The update waits for, then re-reads, a change in progress.
+    now = utcnow()
+    still = session.execute(
+        sa.update(User)
+        .where(col(User.id) == user.id, col(User.active).is_(True), col(User.password_hash) == user.password_hash)
+        .values(last_sign_in_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not still.rowcount:  # type: ignore[attr-defined]
+        raise SignInRefused()
+    set_committed_value(user, "last_sign_in_at", now)  # as written: no second update at the flush
     session.add(SignInAttempt(username=username, ip=ip, succeeded=True))
-    user.last_sign_in_at = utcnow()
-    session.add(user)
     return user
 
 
@@ -120,12 +133,13 @@ def end_session(session: Session, row: UserSession) -> None:
     session.add(row)
 
 
-def end_user_sessions(session: Session, user_id: int) -> int:
-    """End every live browser session and API token of a user; how many there were."""
+def end_user_sessions(session: Session, user_id: int, *, keep: int | None = None) -> int:
+    """End every live browser session and API token of a user but `keep` (a session id); how many ended."""
+    live = [col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None)]
+    if keep is not None:
+        live.append(col(UserSession.id) != keep)
     result = session.exec(
-        sa.update(UserSession)  # type: ignore[call-overload]
-        .where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
-        .values(ended_at=utcnow())
+        sa.update(UserSession).where(*live).values(ended_at=utcnow())  # type: ignore[call-overload]
     )
     return int(result.rowcount or 0)
 
@@ -134,27 +148,49 @@ class ChangeRefused(ValueError):
     """A change to a user that would lock the service out or break a rule (the message says which)."""
 
 
+def _lock_users(session: Session, *ids: int) -> dict[int, User]:
+    """Lock the users' rows (in id order, so two administrators cannot deadlock) and read them afresh."""
+    rows = session.exec(
+        select(User)
+        .where(col(User.id).in_(sorted(set(ids))))
+        .order_by(col(User.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {u.id: u for u in rows}  # type: ignore[misc]
+
+
 def set_user_active(session: Session, user: User, active: bool, *, by_user_id: int) -> int:
     """Turn a user's sign-in on or off (a leaver, a long absence). Turning it off ends their sessions and API
-    tokens at once; their ratings, acknowledgements and audit entries stay as they are. An administrator cannot
-    turn off their own sign-in (there may be no one left to turn it on). Returns the sessions ended."""
+    tokens at once; their ratings, acknowledgements and audit entries stay as they are. Returns the sessions
+    ended. Refused, so that an administrator is always left to turn sign-ins on: an administrator turning off
+    their own sign-in, and any change by an administrator whose own sign-in was turned off meanwhile (two
+    administrators turning each other off at once: the second to get the lock is refused)."""
     if not active and user.id == by_user_id:
         raise ChangeRefused("you cannot deactivate your own sign-in: ask another administrator")
+    locked = _lock_users(session, user.id, by_user_id)  # type: ignore[arg-type]
+    actor = locked.get(by_user_id)
+    if actor is None or not actor.active:
+        raise ChangeRefused("your own sign-in has been turned off")
     user.active = active
     session.add(user)
-    return end_user_sessions(session, user.id) if not active and user.id is not None else 0  # type: ignore[arg-type]
+    session.flush()  # the row is written (and stays locked) before the sessions are ended
+    return end_user_sessions(session, user.id) if not active else 0  # type: ignore[arg-type]
 
 
-def set_password(session: Session, user: User, password: str) -> int:
-    """Give a user a new password (forgotten, or given out to someone else). Their sessions and API tokens end:
-    they sign in again with the new one. Returns the sessions ended."""
+def set_password(session: Session, user: User, password: str, *, keep: int | None = None) -> int:
+    """Give a user a new password (forgotten, or known to someone else). Their sessions and API tokens end but
+    `keep` (the session making the change, when it is their own): they sign in again with the new one.
+    Returns the sessions ended."""
     if len(password) < PASSWORD_MIN:
         raise ChangeRefused(f"passwords must be at least {PASSWORD_MIN} characters")
     if len(password) > PASSWORD_MAX:
         raise ChangeRefused(f"passwords must be {PASSWORD_MAX} characters or fewer")
+    _lock_users(session, user.id)  # type: ignore[arg-type]
     user.password_hash = hash_password(password)
     session.add(user)
-    return end_user_sessions(session, user.id)  # type: ignore[arg-type]
+    session.flush()
+    return end_user_sessions(session, user.id, keep=keep)  # type: ignore[arg-type]
 
 
 def resolve_signed_in(

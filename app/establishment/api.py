@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import select
 
 from app.audit.service import record
 from app.auth.models import User, UserCreate, UserPublic, UserUpdate
 from app.auth.service import ChangeRefused, create_user, set_password, set_user_active
-from app.core.deps import Admin, Coordinator, CoordinatorOrGovernor, Principal, SessionDep, scope_establishment
+from app.core.deps import MAX_ID, Admin, Coordinator, CoordinatorOrGovernor, Principal, SessionDep, scope_establishment
 from app.establishment import service
 from app.establishment.models import CameraCreate, CameraPublic, Establishment, EstablishmentCreate, EstablishmentPublic
+from app.establishment.views_users import refused
 from app.staff.models import StaffMemberCreate, StaffMemberPublic
 
 router = APIRouter(prefix="/api/v1", tags=["establishments"])
@@ -145,13 +146,11 @@ def add_user(data: UserCreate, principal: Admin, session: SessionDep) -> UserPub
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic, responses={404: {}, 409: {}, 422: {}})
-def change_user(
-    user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], data: UserUpdate, principal: Admin, session: SessionDep
-) -> UserPublic:
+def change_user(user_id: int, data: UserUpdate, principal: Admin, session: SessionDep) -> UserPublic:
     """Turn a user's sign-in off (`"active": false`, a leaver) or on, or give them a new `password`. Turning it
     off or a new password ends their sessions and API tokens at once. Users are never deleted: their ratings
     and audit entries name them. An administrator cannot turn off their own sign-in (409)."""
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if 1 <= user_id <= MAX_ID else None
     if user is None:
         raise HTTPException(status_code=404, detail="No user has that id.")
     if data.active is None and data.password is None:
@@ -163,9 +162,12 @@ def change_user(
             ended += set_user_active(session, user, data.active, by_user_id=principal.user.id)  # type: ignore[arg-type]
             detail["active"] = data.active
         if data.password is not None:
-            ended += set_password(session, user, data.password)
+            # Their own password: the token making the change stays valid (their others end).
+            own = principal.session_row.id if user.id == principal.user.id else None
+            ended += set_password(session, user, data.password, keep=own)
             detail["password"] = "changed"  # noqa: S105 - never the password itself
     except ChangeRefused as exc:
+        refused(session, principal, user, str(exc))
         raise HTTPException(status_code=409, detail=str(exc).capitalize() + ".") from None
     detail["sessions_ended"] = ended
     record(

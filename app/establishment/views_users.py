@@ -5,31 +5,30 @@ and audit entries name them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.audit.service import record
+from app.audit.service import record, record_now
 from app.auth.models import PASSWORD_MAX, PASSWORD_MIN, User
 from app.auth.service import ChangeRefused, set_password, set_user_active
-from app.core.deps import Admin, PostedForm, Principal, SessionDep
+from app.core.deps import MAX_ID, Admin, PostedForm, Principal, SessionDep
 from app.core.templates import render
 from app.establishment.models import Establishment
 from app.staff.models import StaffMember
 
 router = APIRouter(include_in_schema=False)
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DONE = {
     "deactivated": "Sign-in turned off. Their sessions and API tokens have ended.",
     "reactivated": "Sign-in turned on. They can sign in with their password.",
-    "password": "Password changed. Their sessions and API tokens have ended: they sign in again with the new one.",
+    "password": "Password changed. Their other sessions and API tokens have ended.",
 }
 
 
 def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if 1 <= user_id <= MAX_ID else None
     if user is None:
         raise HTTPException(status_code=404, detail="No user has that id.")
     return user
@@ -56,18 +55,30 @@ def _page(
     return render(request, "admin/user.html", ctx, page_title=f"User {user.username}", status_code=status_code)
 
 
+def refused(session: Session, principal: Principal, user: User, why: str) -> None:
+    """Give up the request's transaction and put the refused change on the audit trail, in a transaction of
+    its own (the user's fields are read first: after the rollback, reading them would begin a transaction)."""
+    where = {"object_id": user.id, "establishment_id": user.establishment_id}
+    detail = {"username": user.username, "why": why}
+    session.rollback()
+    record_now(principal.actor, "user_update", object_type="user", outcome="denied", detail=detail, **where)
+
+
 @router.get("/admin/users/{user_id}")
-def user_page(request: Request, user_id: UserId, principal: Admin, session: SessionDep) -> Response:
+def user_page(request: Request, user_id: int, principal: Admin, session: SessionDep) -> Response:
     return _page(request, session, principal, _user(session, user_id))
 
 
 @router.post("/admin/users/{user_id}/active")
-def user_active(request: Request, user_id: UserId, principal: Admin, session: SessionDep, form: PostedForm) -> Response:
+def user_active(request: Request, user_id: int, principal: Admin, session: SessionDep, form: PostedForm) -> Response:
     user = _user(session, user_id)
+    if form.get("active") not in ("0", "1"):
+        raise HTTPException(status_code=422, detail="Send active as 0 (turn off) or 1 (turn on).")
     active = form.get("active") == "1"
     try:
         ended = set_user_active(session, user, active, by_user_id=principal.user.id)  # type: ignore[arg-type]
     except ChangeRefused as exc:
+        refused(session, principal, user, str(exc))
         return _page(request, session, principal, user, errors={"active": str(exc).capitalize()}, status_code=409)
     record(
         session,
@@ -82,9 +93,7 @@ def user_active(request: Request, user_id: UserId, principal: Admin, session: Se
 
 
 @router.post("/admin/users/{user_id}/password")
-def user_password(
-    request: Request, user_id: UserId, principal: Admin, session: SessionDep, form: PostedForm
-) -> Response:
+def user_password(request: Request, user_id: int, principal: Admin, session: SessionDep, form: PostedForm) -> Response:
     user = _user(session, user_id)
     password = str(form.get("password") or "")
     if not password:
@@ -97,7 +106,10 @@ def user_password(
         problem = ""
     if problem:
         return _page(request, session, principal, user, errors={"password": problem}, status_code=422)
-    ended = set_password(session, user, password)
+    # Their own password: the session making the change stays signed in (their others end).
+    ended = set_password(
+        session, user, password, keep=principal.session_row.id if user.id == principal.user.id else None
+    )
     record(
         session,
         principal.actor,

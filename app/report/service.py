@@ -436,7 +436,8 @@ def _incident_figures(
                 people.c.has_footage,
                 people.c.all_on,
                 sa.literal(attr).label("dim"),
-                _s(people.c[attr]).label("grp"),
+                # "" and NULL both mean not recorded: one value here, or DISTINCT would keep both.
+                _s(sa.func.nullif(people.c[attr], "")).label("grp"),
             )
             for attr, _ in CHARACTERISTICS
         ]

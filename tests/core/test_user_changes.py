@@ -81,7 +81,7 @@ def test_refusals_change_nothing(world, as_user, session) -> None:  # type: igno
         r = admin.patch(f"/api/v1/users/{other}", json=body)
         assert r.status_code == code, (body, r.text)
     assert admin.patch("/api/v1/users/999999", json={"active": False}).status_code == 404
-    assert admin.patch("/api/v1/users/99999999999", json={"active": False}).status_code == 422
+    assert admin.patch("/api/v1/users/99999999999", json={"active": False}).status_code == 404
     user = _user(session, other)
     assert (user.active, user.password_hash, user.role) == (True, before, "coordinator")
     assert _changes(session, other) == []
@@ -128,3 +128,106 @@ def test_admin_pages_turn_a_sign_in_off_and_set_a_password(world, app, session) 
     coordinator = make_client(app)
     browser_sign_in(coordinator, "coordinator.a")
     assert coordinator.get(f"/admin/users/{uid}").status_code == 403
+
+
+def _postgres_only(engine) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes the write lock for every transaction: no race to lose there")
+
+
+def test_two_administrators_turning_each_other_off_leave_one(engine, world, as_user, session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Both requests pass their sign-in and role checks, then change at once: the second to get the rows'
+    lock finds its own sign-in turned off and is refused. Before the lock, both were turned off (no one left)."""
+    import threading
+
+    import app.establishment.api as api
+
+    _postgres_only(engine)
+    admin = as_user("admin")
+    r = admin.post("/api/v1/users", json={"username": "admin2", "display_name": "Admin Two", "role": "admin",
+                                          "establishment_id": None, "password": PASSWORD})  # fmt: skip
+    assert r.status_code == 201, r.text
+    first, second = world.users["admin"], r.json()["id"]
+    admin2 = as_user("admin2")
+    real, together = api.set_user_active, threading.Barrier(2, timeout=10)
+
+    def at_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        together.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "set_user_active", at_once)
+    out: dict[int, int] = {}
+
+    def turn_off(n: int, client, uid: int) -> None:  # type: ignore[no-untyped-def]
+        out[n] = client.patch(f"/api/v1/users/{uid}", json={"active": False}).status_code
+
+    runs = [threading.Thread(target=turn_off, args=(1, admin, second)),
+            threading.Thread(target=turn_off, args=(2, admin2, first))]  # fmt: skip
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join(20)
+    assert sorted(out.values()) == [200, 409], out
+    assert sum(_user(session, uid).active for uid in (first, second)) == 1
+    denied = [d for d in _changes(session, first) + _changes(session, second) if "why" in d]
+    assert len(denied) == 1 and "turned off" in denied[0]["why"], denied
+
+
+def test_a_sign_in_under_way_loses_to_a_new_password(engine, world, app, as_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The sign-in checked the old password; the administrator's new password lands before its session is
+    written: the sign-in is refused. Before, it got a token that outlived the new password."""
+    import threading
+
+    import app.auth.service as auth
+
+    _postgres_only(engine)
+    admin = as_user("admin")
+    real, checked, go = auth.verify_password, threading.Event(), threading.Event()
+
+    def slow(stored, given):  # type: ignore[no-untyped-def]
+        ok = real(stored, given)
+        checked.set()
+        go.wait(10)
+        return ok
+
+    monkeypatch.setattr(auth, "verify_password", slow)
+    out = {}
+    sign_in = {"username": "governor.b", "password": PASSWORD}
+    t = threading.Thread(target=lambda: out.__setitem__("r", make_client(app).post("/api/v1/auth/token", data=sign_in)))
+    t.start()
+    assert checked.wait(10)
+    assert admin.patch(f"/api/v1/users/{world.users['governor_b']}", json={"password": NEW_PASSWORD}).status_code == 200
+    go.set()
+    t.join(20)
+    assert out["r"].status_code == 401, out["r"].text
+
+
+def test_own_password_keeps_the_session_making_the_change(world, app, as_user) -> None:  # type: ignore[no-untyped-def]
+    me = world.users["admin"]
+    other_token = make_client(app)
+    other_token.headers.update(api_token(other_token, "admin"))
+    browser = make_client(app)
+    browser_sign_in(browser, "admin")
+    form = form_on_page(browser.get(f"/admin/users/{me}").text, f"/admin/users/{me}/password")
+    r = browser.post(f"/admin/users/{me}/password", data={**form, "password": NEW_PASSWORD})
+    assert r.status_code == 303
+    page = browser.get(r.headers["location"])
+    assert page.status_code == 200 and "Password changed" in page.text, "signed out by their own change"
+    assert other_token.get("/api/v1/me").status_code == 401, "their other sessions should end"
+    api = make_client(app)
+    api.headers.update(api_token(api, "admin", NEW_PASSWORD))
+    assert api.patch(f"/api/v1/users/{me}", json={"password": PASSWORD}).status_code == 200
+    assert api.get("/api/v1/me").status_code == 200
+    assert browser.get("/").status_code in (303, 401)
+
+
+def test_the_page_takes_only_0_or_1(world, app, session) -> None:  # type: ignore[no-untyped-def]
+    uid = world.users["staff_a1"]
+    admin = make_client(app)
+    browser_sign_in(admin, "admin")
+    form = form_on_page(admin.get(f"/admin/users/{uid}").text, f"/admin/users/{uid}/active")
+    for value in ("yes", "", "2"):
+        assert admin.post(f"/admin/users/{uid}/active", data={**form, "active": value}).status_code == 422
+    assert _user(session, uid).active is True

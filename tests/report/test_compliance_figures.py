@@ -177,3 +177,27 @@ def test_flagged_list_belongs_to_the_period(session, world, rw):  # type: ignore
     # In September a2 had had no guidance yet.
     sep = service.compliance_summary(session, world.est_a, Period(date(2026, 9, 1), date(2026, 9, 30)))
     assert sep.officers_flagged == [] and sep.incidents == 1
+
+
+def test_people_not_recorded_count_their_incident_once(session, world) -> None:  # type: ignore[no-untyped-def]
+    """Two people on one incident, one with no ethnicity recorded (NULL, as the pages store it) and one with ""
+    (as an API client may send it): one incident "not recorded", not two (a 200% share before the fix)."""
+    from datetime import timedelta
+
+    from app.incident.models import Incident, IncidentSubject
+
+    force = utc(2026, 10, 5, 10)
+    minute = timedelta(minutes=1)
+    inc = Incident(establishment_id=world.est_a, reference="NR-1", location="A wing", planned=False,
+                   incident_started_at=force - minute, force_started_at=force, force_ended_at=force + minute,
+                   incident_ended_at=force + 2 * minute)  # fmt: skip
+    session.add(inc)
+    session.flush()
+    session.add(IncidentSubject(incident_id=inc.id, reference="P1", ethnicity=None, sex="Male"))
+    session.add(IncidentSubject(incident_id=inc.id, reference="P2", ethnicity="", sex="Male"))
+    session.commit()
+    summary = service.compliance_summary(session, world.est_a, Period(date(2026, 10, 1), date(2026, 10, 31)))
+    assert summary.incidents == 1
+    by = {b.name: [(r.group, r.incidents, r.share_of_incidents) for r in b.rows] for b in summary.breakdowns}
+    assert by["ethnicity"] == [("Not recorded", 1, 1.0)]
+    assert by["sex"] == [("Male", 1, 1.0)]
