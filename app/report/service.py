@@ -199,8 +199,9 @@ _MONTH_PARAMS = "month_from", "month_end_{}"
 
 
 def _month_key(i: int) -> str:
-    """Statements built once name month i of their months 'm<i>' (written in the SQL, not bound: psycopg
-    reuses its parsing of a statement only while it has at most 50 parameters)."""
+    """Statements built once name month i of their months 'm<i>', written in the SQL, not bound: psycopg
+    reuses its parsing of a statement only while it has at most 50 parameters (and is under 4 KB), which the
+    officer report's statements are. The summary's are past both limits either way."""
     return f"m{i}"
 
 
