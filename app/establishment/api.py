@@ -12,7 +12,14 @@ from app.auth.models import User, UserCreate, UserPublic, UserUpdate
 from app.auth.service import ChangeRefused, create_user, set_password, set_user_active
 from app.core.deps import MAX_ID, Admin, Coordinator, CoordinatorOrGovernor, Principal, SessionDep, scope_establishment
 from app.establishment import service
-from app.establishment.models import CameraCreate, CameraPublic, Establishment, EstablishmentCreate, EstablishmentPublic
+from app.establishment.models import (
+    CameraCreate,
+    CameraPublic,
+    Establishment,
+    EstablishmentCreate,
+    EstablishmentPublic,
+    EstablishmentUpdate,
+)
 from app.establishment.views_users import refused
 from app.staff.models import StaffMemberCreate, StaffMemberPublic
 
@@ -39,6 +46,32 @@ def create_establishment(data: EstablishmentCreate, principal: Admin, session: S
         establishment_id=est.id,
         detail={"code": est.code},
     )
+    return est
+
+
+@router.patch("/establishments/{establishment_id}", response_model=EstablishmentPublic, responses={404: {}, 422: {}})
+def change_establishment(
+    establishment_id: int, data: EstablishmentUpdate, principal: Admin, session: SessionDep
+) -> Establishment:
+    """Correct an establishment's `name` (renamed) or `kind`. Its code stays: reports and files name it by it."""
+    est = session.get(Establishment, establishment_id) if 1 <= establishment_id <= MAX_ID else None
+    if est is None:
+        raise HTTPException(status_code=404, detail="No establishment has that id.")
+    if data.name is None and data.kind is None:
+        raise HTTPException(status_code=422, detail="Give name, kind or both.")
+    if data.name is not None and len(data.name.strip()) < 2:
+        raise HTTPException(status_code=422, detail="The name must be at least 2 characters.")
+    changed = service.update_establishment(session, est, name=data.name, kind=data.kind)
+    if changed:
+        record(
+            session,
+            principal.actor,
+            "establishment_update",
+            object_type="establishment",
+            object_id=est.id,
+            establishment_id=est.id,
+            detail={"code": est.code, **changed},
+        )
     return est
 
 

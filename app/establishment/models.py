@@ -55,6 +55,15 @@ class EstablishmentCreate(EstablishmentBase):
     pass
 
 
+class EstablishmentUpdate(SQLModel):
+    """An administrator's correction: the name (a renamed establishment) or the kind. The code stays: reports,
+    CSV files and links name the establishment by it."""
+
+    model_config = {"extra": "forbid"}  # type: ignore[assignment]
+    name: str | None = Field(default=None, min_length=2, max_length=120)
+    kind: EstablishmentKind | None = None
+
+
 class EstablishmentPublic(EstablishmentBase):
     id: int
     review_sample_percent: int

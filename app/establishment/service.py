@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException
 from sqlmodel import Session, select
 
-from app.establishment.models import Camera, CameraCreate, Establishment, EstablishmentCreate
+from app.establishment.models import Camera, CameraCreate, Establishment, EstablishmentCreate, EstablishmentKind
 from app.staff.models import StaffMember, StaffMemberCreate
 
 
@@ -16,6 +16,23 @@ def create_establishment(session: Session, data: EstablishmentCreate) -> Establi
     session.add(est)
     session.flush()
     return est
+
+
+def update_establishment(
+    session: Session, est: Establishment, *, name: str | None = None, kind: EstablishmentKind | None = None
+) -> dict[str, list[str]]:
+    """Change the name or kind; what changed, as {field: [before, after]} (nothing when nothing differs)."""
+    changed: dict[str, list[str]] = {}
+    if name is not None and name.strip() != est.name:
+        changed["name"] = [est.name, name.strip()]
+        est.name = name.strip()
+    if kind is not None and kind != est.kind:
+        changed["kind"] = [est.kind.value, kind.value]
+        est.kind = kind
+    if changed:
+        session.add(est)
+        session.flush()
+    return changed
 
 
 def add_camera(session: Session, establishment_id: int, data: CameraCreate) -> Camera:

@@ -73,6 +73,7 @@ PAGES: dict[str, list[tuple[str, Path_]]] = {
         ("users", "/admin/users"),
         ("user", "/admin/users/1"),
         ("establishments", "/admin/establishments"),
+        ("establishment", "/admin/establishments/1"),
         ("officers and cameras (choose)", "/staff-and-cameras"),
         ("audit", "/audit"),
     ],
@@ -183,6 +184,8 @@ ERROR_STATES: list[tuple[str, str, Callable[[Any], None]]] = [
     ("coordinator", "/incidents/new", lambda p: p.get_by_role("button", name="Save incident").first.click()),
     ("admin", "/admin/users", lambda p: p.get_by_role("button", name="Add user").click()),
     ("admin", "/admin/users/1", lambda p: p.get_by_role("button", name="Change password").click()),
+    ("admin", "/admin/establishments/1", lambda p: (p.fill("#name", ""),
+                                                    p.get_by_role("button", name="Save changes").click())),
     ("coordinator", "/staff-and-cameras", lambda p: p.get_by_role("button", name="Add officer").click()),
 ]  # fmt: skip
 

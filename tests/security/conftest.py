@@ -146,6 +146,7 @@ def estate(as_user: Any, world: Any, storage_root: Path, session: Any) -> Estate
             "decision": "accept",
             "template_id": template_id,
             "user_id": world.users["staff_a1"],  # the wearer's sign-in (administrators only change users)
+            "establishment_id": world.est_a,
         },
         secrets=[
             filename,

@@ -39,6 +39,9 @@ ADMIN_ONLY = {
     ("POST", "/admin/users/{user_id}/active"),
     ("POST", "/admin/users/{user_id}/password"),
     ("PATCH", "/api/v1/users/{user_id}"),
+    ("GET", "/admin/establishments/{establishment_id}"),
+    ("POST", "/admin/establishments/{establishment_id}"),
+    ("PATCH", "/api/v1/establishments/{establishment_id}"),
 }
 
 # (method, path) -> request arguments. Ids in the path are filled from the estate.

@@ -30,6 +30,8 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/admin/establishments"): ADMIN,
     ("POST", "/admin/establishments"): ADMIN,
+    ("GET", "/admin/establishments/{establishment_id}"): ADMIN,
+    ("POST", "/admin/establishments/{establishment_id}"): ADMIN,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
     ("GET", "/admin/users/{user_id}"): ADMIN,
@@ -91,6 +93,7 @@ MATRIX: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
     ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
+    ("PATCH", "/api/v1/establishments/{establishment_id}"): ADMIN,
     ("GET", "/audit"): frozenset({G}),
     ("POST", "/audit/export"): frozenset({G}),
     ("GET", "/calibration"): frozenset({C}),
@@ -153,6 +156,7 @@ IDS = {
     "decision": "accept",
     "template_id": 1,
     "user_id": 1,
+    "establishment_id": 1,
 }
 
 
