@@ -26,6 +26,7 @@ from app.core.security import hash_password, new_token, token_digest, verify_pas
 from app.core.types import utcnow
 
 if TYPE_CHECKING:
+    from app.audit.service import Actor
     from app.establishment.models import Establishment
 
 
@@ -146,6 +147,17 @@ def end_user_sessions(session: Session, user_id: int, *, keep: int | None = None
 
 class ChangeRefused(ValueError):
     """A change to a user that would lock the service out or break a rule (the message says which)."""
+
+
+def record_refused_change(session: Session, actor: Actor, user: User, why: str) -> None:
+    """Give up the request's transaction and put the refused change on the audit trail, in a transaction of
+    its own (the user's fields are read first: after the rollback, reading them would begin a transaction)."""
+    from app.audit.service import record_now
+
+    where = {"object_id": user.id, "establishment_id": user.establishment_id}
+    detail = {"username": user.username, "why": why}
+    session.rollback()
+    record_now(actor, "user_update", object_type="user", outcome="denied", detail=detail, **where)
 
 
 def _lock_users(session: Session, *ids: int) -> dict[int, User]:

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from app.audit.service import record
 from app.auth.models import User, UserCreate, UserPublic, UserUpdate
-from app.auth.service import ChangeRefused, create_user, set_password, set_user_active
+from app.auth.service import ChangeRefused, create_user, record_refused_change, set_password, set_user_active
 from app.core.deps import MAX_ID, Admin, Coordinator, CoordinatorOrGovernor, Principal, SessionDep, scope_establishment
 from app.establishment import service
 from app.establishment.models import (
@@ -20,7 +20,6 @@ from app.establishment.models import (
     EstablishmentPublic,
     EstablishmentUpdate,
 )
-from app.establishment.views_users import refused
 from app.staff.models import StaffMemberCreate, StaffMemberPublic
 
 router = APIRouter(prefix="/api/v1", tags=["establishments"])
@@ -200,7 +199,7 @@ def change_user(user_id: int, data: UserUpdate, principal: Admin, session: Sessi
             ended += set_password(session, user, data.password, keep=own)
             detail["password"] = "changed"  # noqa: S105 - never the password itself
     except ChangeRefused as exc:
-        refused(session, principal, user, str(exc))
+        record_refused_change(session, principal.actor, user, str(exc))
         raise HTTPException(status_code=409, detail=str(exc).capitalize() + ".") from None
     detail["sessions_ended"] = ended
     record(

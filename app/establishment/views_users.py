@@ -11,9 +11,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.audit.service import record, record_now
+from app.audit.service import record
 from app.auth.models import PASSWORD_MAX, PASSWORD_MIN, User
-from app.auth.service import ChangeRefused, set_password, set_user_active
+from app.auth.service import ChangeRefused, record_refused_change, set_password, set_user_active
 from app.core.deps import MAX_ID, Admin, PostedForm, Principal, SessionDep
 from app.core.templates import render
 from app.establishment.models import Establishment
@@ -55,15 +55,6 @@ def _page(
     return render(request, "admin/user.html", ctx, page_title=f"User {user.username}", status_code=status_code)
 
 
-def refused(session: Session, principal: Principal, user: User, why: str) -> None:
-    """Give up the request's transaction and put the refused change on the audit trail, in a transaction of
-    its own (the user's fields are read first: after the rollback, reading them would begin a transaction)."""
-    where = {"object_id": user.id, "establishment_id": user.establishment_id}
-    detail = {"username": user.username, "why": why}
-    session.rollback()
-    record_now(principal.actor, "user_update", object_type="user", outcome="denied", detail=detail, **where)
-
-
 @router.get("/admin/users/{user_id}")
 def user_page(request: Request, user_id: int, principal: Admin, session: SessionDep) -> Response:
     return _page(request, session, principal, _user(session, user_id))
@@ -78,7 +69,7 @@ def user_active(request: Request, user_id: int, principal: Admin, session: Sessi
     try:
         ended = set_user_active(session, user, active, by_user_id=principal.user.id)  # type: ignore[arg-type]
     except ChangeRefused as exc:
-        refused(session, principal, user, str(exc))
+        record_refused_change(session, principal.actor, user, str(exc))
         return _page(request, session, principal, user, errors={"active": str(exc).capitalize()}, status_code=409)
     record(
         session,
