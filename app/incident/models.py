@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.models import enum_field, json_field, utc_field
@@ -100,6 +100,14 @@ class SubjectBase(SQLModel):
     age_band: str | None = Field(default=None, max_length=16)
     sex: str | None = Field(default=None, max_length=16)
     disability: str | None = Field(default=None, max_length=64)
+
+    @field_validator("ethnicity", "age_band", "sex", "disability", mode="before")
+    @classmethod
+    def _blank_is_not_recorded(cls, value: object) -> object:
+        """Blank means not recorded, stored as NULL as the pages and the CSV import store it."""
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
 
 class IncidentSubject(SubjectBase, table=True):

@@ -201,3 +201,16 @@ def test_people_not_recorded_count_their_incident_once(session, world) -> None: 
     by = {b.name: [(r.group, r.incidents, r.share_of_incidents) for r in b.rows] for b in summary.breakdowns}
     assert by["ethnicity"] == [("Not recorded", 1, 1.0)]
     assert by["sex"] == [("Male", 1, 1.0)]
+
+
+def test_blank_characteristics_sent_to_the_api_are_stored_as_not_recorded(world, as_user, session) -> None:  # type: ignore[no-untyped-def]
+    """The pages and the CSV import store a blank characteristic as NULL; the API stored "" as sent."""
+    from app.incident.models import IncidentSubject
+    from tests.security.conftest import incident_body
+
+    body = incident_body("BLANK-1", ["A001"])
+    body["subjects"] = [{"reference": "A1234BC", "ethnicity": "", "age_band": "  ", "sex": "Male"}]
+    r = as_user("coordinator.a").post("/api/v1/incidents", json=body)
+    assert r.status_code == 201, r.text
+    row = session.query(IncidentSubject).filter(IncidentSubject.incident_id == r.json()["id"]).one()
+    assert (row.ethnicity, row.age_band, row.sex, row.disability) == (None, None, "Male", None)
