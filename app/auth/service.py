@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -149,15 +149,30 @@ class ChangeRefused(ValueError):
     """A change to a user that would lock the service out or break a rule (the message says which)."""
 
 
+def _user_entry(user: User, **detail: Any) -> dict[str, Any]:
+    """An audit entry's fields for a change to `user` (never the password itself: `password="changed"`)."""
+    return {
+        "object_type": "user",
+        "object_id": user.id,
+        "establishment_id": user.establishment_id,
+        "detail": {"username": user.username, **detail},
+    }
+
+
+def record_user_change(session: Session, actor: Actor, user: User, **detail: Any) -> None:
+    from app.audit.service import record
+
+    record(session, actor, "user_update", **_user_entry(user, **detail))
+
+
 def record_refused_change(session: Session, actor: Actor, user: User, why: str) -> None:
     """Give up the request's transaction and put the refused change on the audit trail, in a transaction of
     its own (the user's fields are read first: after the rollback, reading them would begin a transaction)."""
     from app.audit.service import record_now
 
-    where = {"object_id": user.id, "establishment_id": user.establishment_id}
-    detail = {"username": user.username, "why": why}
+    entry = _user_entry(user, why=why)
     session.rollback()
-    record_now(actor, "user_update", object_type="user", outcome="denied", detail=detail, **where)
+    record_now(actor, "user_update", outcome="denied", **entry)
 
 
 def _lock_users(session: Session, *ids: int) -> dict[int, User]:

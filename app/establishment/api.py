@@ -9,7 +9,14 @@ from sqlmodel import select
 
 from app.audit.service import record
 from app.auth.models import User, UserCreate, UserPublic, UserUpdate
-from app.auth.service import ChangeRefused, create_user, record_refused_change, set_password, set_user_active
+from app.auth.service import (
+    ChangeRefused,
+    create_user,
+    record_refused_change,
+    record_user_change,
+    set_password,
+    set_user_active,
+)
 from app.core.deps import MAX_ID, Admin, Coordinator, CoordinatorOrGovernor, Principal, SessionDep, scope_establishment
 from app.establishment import service
 from app.establishment.models import (
@@ -60,17 +67,7 @@ def change_establishment(
         raise HTTPException(status_code=422, detail="Give name, kind or both.")
     if data.name is not None and len(data.name.strip()) < 2:
         raise HTTPException(status_code=422, detail="The name must be at least 2 characters.")
-    changed = service.update_establishment(session, est, name=data.name, kind=data.kind)
-    if changed:
-        record(
-            session,
-            principal.actor,
-            "establishment_update",
-            object_type="establishment",
-            object_id=est.id,
-            establishment_id=est.id,
-            detail={"code": est.code, **changed},
-        )
+    service.update_establishment(session, est, principal.actor, name=data.name, kind=data.kind)
     return est
 
 
@@ -187,7 +184,7 @@ def change_user(user_id: int, data: UserUpdate, principal: Admin, session: Sessi
         raise HTTPException(status_code=404, detail="No user has that id.")
     if data.active is None and data.password is None:
         raise HTTPException(status_code=422, detail="Give active, password or both.")
-    detail: dict[str, object] = {"username": user.username}
+    detail: dict[str, object] = {}
     ended = 0
     try:
         if data.active is not None:
@@ -201,14 +198,5 @@ def change_user(user_id: int, data: UserUpdate, principal: Admin, session: Sessi
     except ChangeRefused as exc:
         record_refused_change(session, principal.actor, user, str(exc))
         raise HTTPException(status_code=409, detail=str(exc).capitalize() + ".") from None
-    detail["sessions_ended"] = ended
-    record(
-        session,
-        principal.actor,
-        "user_update",
-        object_type="user",
-        object_id=user.id,
-        establishment_id=user.establishment_id,
-        detail=detail,
-    )
+    record_user_change(session, principal.actor, user, **detail, sessions_ended=ended)
     return UserPublic.model_validate(user, from_attributes=True)

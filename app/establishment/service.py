@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException
 from sqlmodel import Session, select
 
+from app.audit.service import Actor, record
 from app.establishment.models import Camera, CameraCreate, Establishment, EstablishmentCreate, EstablishmentKind
 from app.staff.models import StaffMember, StaffMemberCreate
 
@@ -19,9 +20,14 @@ def create_establishment(session: Session, data: EstablishmentCreate) -> Establi
 
 
 def update_establishment(
-    session: Session, est: Establishment, *, name: str | None = None, kind: EstablishmentKind | None = None
-) -> dict[str, list[str]]:
-    """Change the name or kind; what changed, as {field: [before, after]} (nothing when nothing differs)."""
+    session: Session,
+    est: Establishment,
+    actor: Actor,
+    *,
+    name: str | None = None,
+    kind: EstablishmentKind | None = None,
+) -> None:
+    """Change the name or kind; audited with what changed ({field: [before, after]}) when anything did."""
     changed: dict[str, list[str]] = {}
     if name is not None and name.strip() != est.name:
         changed["name"] = [est.name, name.strip()]
@@ -29,10 +35,19 @@ def update_establishment(
     if kind is not None and kind != est.kind:
         changed["kind"] = [est.kind.value, kind.value]
         est.kind = kind
-    if changed:
-        session.add(est)
-        session.flush()
-    return changed
+    if not changed:
+        return
+    session.add(est)
+    session.flush()
+    record(
+        session,
+        actor,
+        "establishment_update",
+        object_type="establishment",
+        object_id=est.id,
+        establishment_id=est.id,
+        detail={"code": est.code, **changed},
+    )
 
 
 def add_camera(session: Session, establishment_id: int, data: CameraCreate) -> Camera:

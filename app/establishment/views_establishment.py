@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, func, select
 
-from app.audit.service import record
 from app.auth.models import User
 from app.core.deps import MAX_ID, Admin, PostedForm, SessionDep
 from app.core.security import form_text
@@ -75,15 +74,5 @@ def establishment_change(
         errors["kind"] = "Choose the kind of establishment"
     if errors:
         return _page(request, session, est, values={"name": name, "kind": kind}, errors=errors, status_code=422)
-    changed = service.update_establishment(session, est, name=name, kind=EstablishmentKind(kind))
-    if changed:
-        record(
-            session,
-            principal.actor,
-            "establishment_update",
-            object_type="establishment",
-            object_id=est.id,
-            establishment_id=est.id,
-            detail={"code": est.code, **changed},
-        )
+    service.update_establishment(session, est, principal.actor, name=name, kind=EstablishmentKind(kind))
     return RedirectResponse(f"/admin/establishments/{est.id}?done=1", status_code=303)

@@ -11,9 +11,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.audit.service import record
 from app.auth.models import PASSWORD_MAX, PASSWORD_MIN, User
-from app.auth.service import ChangeRefused, record_refused_change, set_password, set_user_active
+from app.auth.service import ChangeRefused, record_refused_change, record_user_change, set_password, set_user_active
 from app.core.deps import MAX_ID, Admin, PostedForm, Principal, SessionDep
 from app.core.templates import render
 from app.establishment.models import Establishment
@@ -71,15 +70,7 @@ def user_active(request: Request, user_id: int, principal: Admin, session: Sessi
     except ChangeRefused as exc:
         record_refused_change(session, principal.actor, user, str(exc))
         return _page(request, session, principal, user, errors={"active": str(exc).capitalize()}, status_code=409)
-    record(
-        session,
-        principal.actor,
-        "user_update",
-        object_type="user",
-        object_id=user.id,
-        establishment_id=user.establishment_id,
-        detail={"username": user.username, "active": active, "sessions_ended": ended},
-    )
+    record_user_change(session, principal.actor, user, active=active, sessions_ended=ended)
     return RedirectResponse(f"/admin/users/{user.id}?done={'reactivated' if active else 'deactivated'}", 303)
 
 
@@ -101,13 +92,5 @@ def user_password(request: Request, user_id: int, principal: Admin, session: Ses
     ended = set_password(
         session, user, password, keep=principal.session_row.id if user.id == principal.user.id else None
     )
-    record(
-        session,
-        principal.actor,
-        "user_update",
-        object_type="user",
-        object_id=user.id,
-        establishment_id=user.establishment_id,
-        detail={"username": user.username, "password": "changed", "sessions_ended": ended},
-    )
+    record_user_change(session, principal.actor, user, password="changed", sessions_ended=ended)  # noqa: S106
     return RedirectResponse(f"/admin/users/{user.id}?done=password", 303)
