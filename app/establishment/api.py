@@ -17,7 +17,15 @@ from app.auth.service import (
     set_password,
     set_user_active,
 )
-from app.core.deps import MAX_ID, Admin, Coordinator, CoordinatorOrGovernor, Principal, SessionDep, scope_establishment
+from app.core.deps import (
+    Admin,
+    Coordinator,
+    CoordinatorOrGovernor,
+    Principal,
+    SessionDep,
+    get_visible,
+    scope_establishment,
+)
 from app.establishment import service
 from app.establishment.models import (
     CameraCreate,
@@ -60,9 +68,7 @@ def change_establishment(
     establishment_id: int, data: EstablishmentUpdate, principal: Admin, session: SessionDep
 ) -> Establishment:
     """Correct an establishment's `name` (renamed) or `kind`. Its code stays: reports and files name it by it."""
-    est = session.get(Establishment, establishment_id) if 1 <= establishment_id <= MAX_ID else None
-    if est is None:
-        raise HTTPException(status_code=404, detail="No establishment has that id.")
+    est = get_visible(session, principal, Establishment, establishment_id)
     if data.name is None and data.kind is None:
         raise HTTPException(status_code=422, detail="Give name, kind or both.")
     if data.name is not None and len(data.name.strip()) < 2:
@@ -179,9 +185,7 @@ def change_user(user_id: int, data: UserUpdate, principal: Admin, session: Sessi
     """Turn a user's sign-in off (`"active": false`, a leaver) or on, or give them a new `password`. Turning it
     off or a new password ends their sessions and API tokens at once. Users are never deleted: their ratings
     and audit entries name them. An administrator cannot turn off their own sign-in (409)."""
-    user = session.get(User, user_id) if 1 <= user_id <= MAX_ID else None
-    if user is None:
-        raise HTTPException(status_code=404, detail="No user has that id.")
+    user = get_visible(session, principal, User, user_id)
     if data.active is None and data.password is None:
         raise HTTPException(status_code=422, detail="Give active, password or both.")
     detail: dict[str, object] = {}

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, func, select
 
 from app.auth.models import User
-from app.core.deps import MAX_ID, Admin, PostedForm, SessionDep
+from app.core.deps import Admin, PostedForm, SessionDep, get_visible
 from app.core.security import form_text
 from app.core.templates import render
 from app.establishment import service
@@ -20,13 +20,6 @@ from app.staff.models import StaffMember
 
 router = APIRouter(include_in_schema=False)
 NAME_MAX = 120
-
-
-def _establishment(session: Session, establishment_id: int) -> Establishment:
-    est = session.get(Establishment, establishment_id) if 1 <= establishment_id <= MAX_ID else None
-    if est is None:
-        raise HTTPException(status_code=404, detail="No establishment has that id.")
-    return est
 
 
 def _page(
@@ -55,14 +48,14 @@ def _page(
 
 @router.get("/admin/establishments/{establishment_id}")
 def establishment_page(request: Request, establishment_id: int, principal: Admin, session: SessionDep) -> Response:
-    return _page(request, session, _establishment(session, establishment_id))
+    return _page(request, session, get_visible(session, principal, Establishment, establishment_id))
 
 
 @router.post("/admin/establishments/{establishment_id}")
 def establishment_change(
     request: Request, establishment_id: int, principal: Admin, session: SessionDep, form: PostedForm
 ) -> Response:
-    est = _establishment(session, establishment_id)
+    est = get_visible(session, principal, Establishment, establishment_id)
     name = form_text(form.get("name"), 1_000).strip()
     kind = str(form.get("kind") or "")
     errors: dict[str, str] = {}

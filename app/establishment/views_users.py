@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.auth.models import PASSWORD_MAX, PASSWORD_MIN, User
 from app.auth.service import ChangeRefused, record_refused_change, record_user_change, set_password, set_user_active
-from app.core.deps import MAX_ID, Admin, PostedForm, Principal, SessionDep
+from app.core.deps import Admin, PostedForm, Principal, SessionDep, get_visible
 from app.core.templates import render
 from app.establishment.models import Establishment
 from app.staff.models import StaffMember
@@ -24,13 +24,6 @@ DONE = {
     "reactivated": "Sign-in turned on. They can sign in with their password.",
     "password": "Password changed. Their other sessions and API tokens have ended.",
 }
-
-
-def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id) if 1 <= user_id <= MAX_ID else None
-    if user is None:
-        raise HTTPException(status_code=404, detail="No user has that id.")
-    return user
 
 
 def _page(
@@ -56,12 +49,12 @@ def _page(
 
 @router.get("/admin/users/{user_id}")
 def user_page(request: Request, user_id: int, principal: Admin, session: SessionDep) -> Response:
-    return _page(request, session, principal, _user(session, user_id))
+    return _page(request, session, principal, get_visible(session, principal, User, user_id))
 
 
 @router.post("/admin/users/{user_id}/active")
 def user_active(request: Request, user_id: int, principal: Admin, session: SessionDep, form: PostedForm) -> Response:
-    user = _user(session, user_id)
+    user = get_visible(session, principal, User, user_id)
     if form.get("active") not in ("0", "1"):
         raise HTTPException(status_code=422, detail="Send active as 0 (turn off) or 1 (turn on).")
     active = form.get("active") == "1"
@@ -76,7 +69,7 @@ def user_active(request: Request, user_id: int, principal: Admin, session: Sessi
 
 @router.post("/admin/users/{user_id}/password")
 def user_password(request: Request, user_id: int, principal: Admin, session: SessionDep, form: PostedForm) -> Response:
-    user = _user(session, user_id)
+    user = get_visible(session, principal, User, user_id)
     password = str(form.get("password") or "")
     if not password:
         problem = "Enter a new password"
