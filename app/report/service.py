@@ -60,11 +60,8 @@ from app.report.schemas import (
     BreakdownRow,
     ComplianceSummary,
     FlaggedOfficer,
-    OfficerMonth,
     OfficerOverviewRow,
-    OfficerRating,
     OfficerReport,
-    PhaseFigures,
     RagMix,
     TrendMonth,
 )
@@ -822,8 +819,11 @@ def _officer_statements(dialect: str, months: int, hiding: bool) -> _OfficerStat
         .subquery("rated")
     )
     rated = sa.select(
-        rated_rows.c.rag, rated_rows.c.after, rated_rows.c.month, sa.func.count(), sa.func.sum(rated_rows.c.unacked)
-    ).group_by(rated_rows.c.rag, rated_rows.c.after, rated_rows.c.month)
+        rated_rows.c.after,
+        rated_rows.c.month,
+        *(sa.func.count().filter(rated_rows.c.rag == rag) for rag in RAG_ORDER),
+        sa.func.sum(rated_rows.c.unacked),
+    ).group_by(rated_rows.c.after, rated_rows.c.month)
 
     # Activation checks: counts by status, phase and month, and the lag medians (overall, by phase, by
     # month), one statement. The check carries its incident's force start.
@@ -897,88 +897,108 @@ def officer_report(
     after_count = int(flag[1]) if flag else 0
     params["first_at"] = first_at
 
-    by_phase: dict[int, RagMix] = {0: RagMix(), 1: RagMix()}
-    by_month: dict[str, RagMix] = {}
+    # Plain counters while reading, one validation of the finished report at the end: building the models
+    # row by row took longer than PostgreSQL took to run the statements (bench/reports.py).
+    by_phase = ([0, 0, 0], [0, 0, 0])  # green, amber, red; before and after the first guidance
+    by_month: dict[str, list[int]] = {}
     unack = 0
-    for rag, after, month, n, n_unacked in session.execute(st.rated, params):
-        key = _name(rag)
-        mix = by_phase[int(after)]
-        setattr(mix, key, getattr(mix, key) + int(n))
+    for after, month, *counts, n_unacked in session.execute(st.rated, params).all():
+        _add(by_phase[int(after)], counts)
         unack += _int(n_unacked)
         if month is not None:
-            mm = by_month.setdefault(month, RagMix())
-            setattr(mm, key, getattr(mm, key) + int(n))
-    total = RagMix(
-        green=by_phase[0].green + by_phase[1].green,
-        amber=by_phase[0].amber + by_phase[1].amber,
-        red=by_phase[0].red + by_phase[1].red,
-    )
+            _add(by_month.setdefault(month, [0, 0, 0]), counts)
+    total = [b + a for b, a in zip(*by_phase, strict=True)]
 
-    activation = ActivationMix()
-    phase_checks = {0: 0, 1: 0}
+    activation = dict.fromkeys(ACTIVATION_STATUSES, 0)
+    phase_checks = [0, 0]
     month_checks: dict[str, int] = {}
     median_lag: dict[str, float | None] = {}
-    for dim, status, after, month, value in session.execute(st.checks, params):
+    for dim, status, after, month, value in session.execute(st.checks, params).all():
         if dim == "lag":
             median_lag[month] = q.as_float(value)
             continue
         n = _int(value)
-        setattr(activation, status, getattr(activation, status) + n)
+        activation[status] += n
         phase_checks[int(after)] += n
         if month is not None:
             month_checks[month] = month_checks.get(month, 0) + n
 
     history = [
-        OfficerRating(
-            footage_id=r[0],
-            recorded_at=r[1],
-            rag=_name(r[2]),
-            rated_at=r[3],
-            version=r[4],
-            guidance=r[5] or "",
-            acknowledged_at=r[6],
-            reply=r[7] or "",
-            after_guidance=first_at is not None and r[1] > first_at,
-        )
-        for r in session.execute(st.history, params).all()
+        {
+            "footage_id": footage_id,
+            "recorded_at": recorded_at,
+            "rag": _name(rag),
+            "rated_at": rated_at,
+            "version": version,
+            "guidance": guidance or "",
+            "acknowledged_at": acknowledged_at,
+            "reply": reply or "",
+            "after_guidance": first_at is not None and recorded_at > first_at,
+        }
+        for footage_id, recorded_at, rag, rated_at, version, guidance, acknowledged_at, reply in session.execute(
+            st.history, params
+        ).all()
     ]
 
-    def phase(i: int) -> PhaseFigures:
+    def phase(i: int) -> dict[str, Any]:
         mix = by_phase[i]
-        return PhaseFigures(
-            ratings=mix.total,
-            share_green=mix.share("green"),
-            median_lag_s=median_lag.get(str(i)),
-            checks=phase_checks[i],
-        )
+        return {
+            "ratings": sum(mix),
+            "share_green": _green_share(mix),
+            "median_lag_s": median_lag.get(str(i)),
+            "checks": phase_checks[i],
+        }
 
-    return OfficerReport(
-        staff_number=officer.staff_number,
-        name=officer.name,
-        establishment_id=est,
-        generated_at=utcnow(),
-        ratings=total,
-        share_green=total.share("green"),
-        activation=activation,
-        median_lag_s=median_lag.get("all"),
-        first_guidance_at=first_at,
-        before=phase(0),
-        after=phase(1),
-        non_green_after_guidance=after_count,
-        flagged=after_count >= FLAG_THRESHOLD,
-        unacknowledged=unack,
-        months=[
-            OfficerMonth(
-                month=m.label,
-                rag=by_month.get(_month_key(i), RagMix()),
-                share_green=by_month.get(_month_key(i), RagMix()).share("green"),
-                median_lag_s=median_lag.get(_month_key(i)),
-                checks=month_checks.get(_month_key(i), 0),
-            )
-            for i, m in enumerate(month_list)
-        ],
-        history=history,
+    months_out = []
+    for i, m in enumerate(month_list):
+        mix = by_month.get(_month_key(i), [0, 0, 0])
+        months_out.append(
+            {
+                "month": m.label,
+                "rag": _mix(mix),
+                "share_green": _green_share(mix),
+                "median_lag_s": median_lag.get(_month_key(i)),
+                "checks": month_checks.get(_month_key(i), 0),
+            }
+        )
+    return OfficerReport.model_validate(
+        {
+            "staff_number": officer.staff_number,
+            "name": officer.name,
+            "establishment_id": est,
+            "generated_at": utcnow(),
+            "ratings": _mix(total),
+            "share_green": _green_share(total),
+            "activation": activation,
+            "median_lag_s": median_lag.get("all"),
+            "first_guidance_at": first_at,
+            "before": phase(0),
+            "after": phase(1),
+            "non_green_after_guidance": after_count,
+            "flagged": after_count >= FLAG_THRESHOLD,
+            "unacknowledged": unack,
+            "months": months_out,
+            "history": history,
+        }
     )
+
+
+RAG_ORDER = (Rag.green, Rag.amber, Rag.red)
+ACTIVATION_STATUSES = tuple(ActivationMix.model_fields)
+
+
+def _add(acc: list[int], counts: Sequence[Any]) -> None:
+    for i, n in enumerate(counts):
+        acc[i] += _int(n)
+
+
+def _mix(counts: Sequence[int]) -> dict[str, int]:
+    return {"green": counts[0], "amber": counts[1], "red": counts[2]}
+
+
+def _green_share(counts: Sequence[int]) -> float | None:
+    n = sum(counts)
+    return counts[0] / n if n else None
 
 
 # ---------------------------------------------------------------- establishment view of every officer
