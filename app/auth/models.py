@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.models import enum_field, utc_field
@@ -30,6 +31,37 @@ class Role(StrEnum):
 USERNAME_PATTERN = r"^[a-z0-9._\-]{3,64}$"
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256  # the sign-in form takes up to 1,024
+# Passwords long enough that no shorter list is of use, and among the first that are tried (the NCSC advises
+# refusing the most common ones). Compared in lower case, spaces ignored.
+COMMON_PASSWORDS = frozenset(
+    """password1234 password12345 password123456 passwordpassword password123! p@ssword1234
+    p@ssw0rd1234 passw0rd1234 123456789012 1234567890123 12345678901234 123456123456 098765432109 012345678901
+    qwertyuiop12 qwerty123456 qwertyuiopas qwertyuiopasdf 1q2w3e4r5t6y 1qaz2wsx3edc q1w2e3r4t5y6 asdfghjkl123
+    abcdefghijkl abc123456789 abcd12345678 iloveyou1234 welcome12345 welcome123456 changeme1234 letmein12345
+    administrator administrator1 admin1234567 adminadmin12 trustno11234 football1234 sunshine1234 monkey123456
+    princess1234 starwars1234 superman1234 baseball1234 dragon123456 master123456 liverpool123 liverpoolfc1
+    chelsea12345 arsenal12345 manchester12 unitedkingdom england12345 london123456 prison123456
+    prisonofficer bodyworncamera bodyworn1234 useofforce12 hmprison1234 summer123456 winter123456""".split()
+)
+
+
+def password_problem(password: str, username: str | None = None) -> str | None:
+    """Why a new password cannot be used, to follow "The password " (None if it can): its length, only spaces,
+    fewer than 4 different characters, the username inside it, or one of the most common passwords."""
+    if len(password) < PASSWORD_MIN:
+        return f"must be at least {PASSWORD_MIN} characters"
+    if len(password) > PASSWORD_MAX:
+        return f"must be {PASSWORD_MAX} characters or fewer"
+    if not password.strip():
+        return "cannot be only spaces"
+    plain = "".join(password.lower().split())
+    if len(set(plain)) < 4:
+        return "is too easy to guess: it repeats a few characters. Three random words make a strong password"
+    if username and len(username) >= 3 and username.lower() in plain:
+        return "must not contain the username"
+    if plain in COMMON_PASSWORDS:
+        return "is one of the most common passwords. Three random words make a strong password"
+    return None
 
 
 class UserBase(SQLModel):
@@ -52,6 +84,13 @@ class User(UserBase, table=True):
 class UserCreate(UserBase):
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
+    @model_validator(mode="after")
+    def _strong_enough(self) -> UserCreate:
+        problem = password_problem(self.password, self.username)
+        if problem:
+            raise ValueError(f"the password {problem}")
+        return self
+
 
 class UserUpdate(SQLModel):
     """An administrator's change to a user: turn their sign-in off or on, give them a new password. Either ends
@@ -60,6 +99,14 @@ class UserUpdate(SQLModel):
     model_config = {"extra": "forbid"}  # type: ignore[assignment]
     active: bool | None = None
     password: str | None = Field(default=None, min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, value: str | None) -> str | None:
+        problem = None if value is None else password_problem(value)
+        if problem:
+            raise ValueError(f"the password {problem}")
+        return value
 
 
 class UserPublic(UserBase):

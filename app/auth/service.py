@@ -12,14 +12,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from app.auth.models import (
-    PASSWORD_MAX,
-    PASSWORD_MIN,
     USERNAME_PATTERN,
     Role,
     SessionKind,
     SignInAttempt,
     User,
     UserSession,
+    password_problem,
 )
 from app.core.config import get_settings
 from app.core.security import hash_password, new_token, token_digest, verify_password
@@ -209,10 +208,9 @@ def set_password(session: Session, user: User, password: str, *, keep: int | Non
     """Give a user a new password (forgotten, or known to someone else). Their sessions and API tokens end but
     `keep` (the session making the change, when it is their own): they sign in again with the new one.
     Returns the sessions ended."""
-    if len(password) < PASSWORD_MIN:
-        raise ChangeRefused(f"passwords must be at least {PASSWORD_MIN} characters")
-    if len(password) > PASSWORD_MAX:
-        raise ChangeRefused(f"passwords must be {PASSWORD_MAX} characters or fewer")
+    problem = password_problem(password, user.username)
+    if problem:
+        raise ChangeRefused(f"the password {problem}")
     _lock_users(session, user.id)  # type: ignore[arg-type]
     user.password_hash = hash_password(password)
     session.add(user)
@@ -286,8 +284,9 @@ def create_user(
         holder = session.exec(select(User).where(User.staff_member_id == staff_member_id)).first()
         if holder is not None:
             raise ValueError(f"that officer already has a sign-in ({holder.username})")
-    if len(password) < PASSWORD_MIN:
-        raise ValueError(f"passwords must be at least {PASSWORD_MIN} characters")
+    problem = password_problem(password, username)
+    if problem:
+        raise ValueError(f"the password {problem}")
     user = User(
         username=username,
         display_name=display_name,

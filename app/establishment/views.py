@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from app.audit.service import record
-from app.auth.models import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, Role, User
+from app.auth.models import PASSWORD_MIN, USERNAME_PATTERN, Role, User, password_problem
 from app.auth.service import create_user
 from app.core.deps import Admin, SessionDep
 from app.core.templates import render
@@ -168,8 +168,8 @@ def users_create(
         errors["establishment_id"] = "Choose None: administrators work across every establishment"
     if len(password) < PASSWORD_MIN:
         errors["password"] = f"Enter an initial password of at least {PASSWORD_MIN} characters"  # noqa: S105
-    elif len(password) > PASSWORD_MAX:
-        errors["password"] = f"The password must be {PASSWORD_MAX} characters or fewer"  # noqa: S105 - a message
+    elif weak := password_problem(password, username.strip()):
+        errors["password"] = f"The password {weak}"
     staff_id = None
     if role == Role.staff.value:
         sm = session.exec(

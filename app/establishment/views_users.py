@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.auth.models import PASSWORD_MAX, PASSWORD_MIN, User
+from app.auth.models import PASSWORD_MIN, User, password_problem
 from app.auth.service import ChangeRefused, record_refused_change, record_user_change, set_password, set_user_active
 from app.core.deps import Admin, PostedForm, Principal, SessionDep, get_visible
 from app.core.templates import render
@@ -73,12 +73,11 @@ def user_password(request: Request, user_id: int, principal: Admin, session: Ses
     password = str(form.get("password") or "")
     if not password:
         problem = "Enter a new password"
-    elif len(password) > PASSWORD_MAX:
-        problem = f"The password must be {PASSWORD_MAX} characters or fewer"
     elif len(password) < PASSWORD_MIN:
         problem = f"Enter a password of at least {PASSWORD_MIN} characters"
     else:
-        problem = ""
+        weak = password_problem(password, user.username)
+        problem = f"The password {weak}" if weak else ""
     if problem:
         return _page(request, session, principal, user, errors={"password": problem}, status_code=422)
     # Their own password: the session making the change stays signed in (their others end).

@@ -231,3 +231,38 @@ def test_the_page_takes_only_0_or_1(world, app, session) -> None:  # type: ignor
     for value in ("yes", "", "2"):
         assert admin.post(f"/admin/users/{uid}/active", data={**form, "active": value}).status_code == 422
     assert _user(session, uid).active is True
+
+
+WEAK = {
+    " " * 12: "cannot be only spaces",
+    "aaaaaaaaaaaa": "repeats a few characters",
+    "abababababab": "repeats a few characters",
+    "Password1234": "most common passwords",
+    "qwerty 123456": "most common passwords",
+}
+
+
+def test_weak_passwords_are_refused_everywhere_a_password_is_set(world, app, as_user, session) -> None:  # type: ignore[no-untyped-def]
+    from app.auth.models import password_problem
+
+    assert password_problem("three random words") is None
+    assert password_problem("my-officer.a1-password", "officer.a1") == "must not contain the username"
+    uid = world.users["staff_a1"]
+    before = _user(session, uid).password_hash
+    admin_api = as_user("admin")
+    admin = make_client(app)
+    browser_sign_in(admin, "admin")
+    for weak, why in WEAK.items():
+        r = admin_api.patch(f"/api/v1/users/{uid}", json={"password": weak})
+        assert r.status_code == 422 and why in r.text, (weak, r.text)
+        form = form_on_page(admin.get(f"/admin/users/{uid}").text, f"/admin/users/{uid}/password")
+        r = admin.post(f"/admin/users/{uid}/password", data={**form, "password": weak})
+        assert r.status_code == 422 and why in r.text and "There is a problem" in r.text, weak
+        new_user = {"username": "new.person", "display_name": "New Person", "role": "governor",
+                    "establishment_id": world.est_a, "password": weak}  # fmt: skip
+        r = admin_api.post("/api/v1/users", json=new_user)
+        assert r.status_code == 422 and why in r.text, (weak, r.text)
+    assert _user(session, uid).password_hash == before
+    assert session.exec(select(User).where(User.username == "new.person")).first() is None
+    r = admin_api.post("/api/v1/users", json={**new_user, "password": "new.person-2026-pass"})
+    assert r.status_code == 422 and "must not contain the username" in r.text
