@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi import HTTPException
 from sqlmodel import Session, select
 
@@ -10,9 +11,20 @@ from app.establishment.models import Camera, CameraCreate, Establishment, Establ
 from app.staff.models import StaffMember, StaffMemberCreate
 
 
+def name_taken(session: Session, name: str, *, other_than: int | None = None) -> Establishment | None:
+    """The establishment already called `name` (case and outer spaces aside), if any: two of the same name
+    could not be told apart in the establishment lists, the reports' choices or the side-by-side columns."""
+    q = select(Establishment).where(sa.func.lower(Establishment.name) == name.strip().lower())
+    if other_than is not None:
+        q = q.where(Establishment.id != other_than)
+    return session.exec(q).first()
+
+
 def create_establishment(session: Session, data: EstablishmentCreate) -> Establishment:
     if session.exec(select(Establishment).where(Establishment.code == data.code)).first():
         raise HTTPException(status_code=409, detail=f"Establishment code {data.code} is already used.")
+    if (same := name_taken(session, data.name)) is not None:
+        raise HTTPException(status_code=409, detail=f"{same.code} is already called {same.name}.")
     est = Establishment.model_validate(data)
     session.add(est)
     session.flush()
@@ -29,6 +41,8 @@ def update_establishment(
 ) -> None:
     """Change the name or kind; audited with what changed ({field: [before, after]}) when anything did."""
     changed: dict[str, list[str]] = {}
+    if name is not None and (same := name_taken(session, name, other_than=est.id)) is not None:
+        raise HTTPException(status_code=409, detail=f"{same.code} is already called {same.name}.")
     if name is not None and name.strip() != est.name:
         changed["name"] = [est.name, name.strip()]
         est.name = name.strip()

@@ -66,6 +66,8 @@ def establishments_create(
         errors["name"] = "Enter the establishment's name"
     elif len(name_v) > 120:
         errors["name"] = f"The name must be 120 characters or fewer (it has {len(name_v):,})"
+    elif (same := service.name_taken(session, name_v)) is not None:
+        errors["name"] = f"{same.code} is already called {same.name}: choose a name that tells them apart"
     if kind not in {k.value for k in EstablishmentKind}:
         errors["kind"] = "Choose the kind of establishment"
     try:

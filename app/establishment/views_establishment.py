@@ -63,6 +63,8 @@ def establishment_change(
         errors["name"] = "Enter the establishment's name"
     elif len(name) > NAME_MAX:
         errors["name"] = f"The name must be {NAME_MAX} characters or fewer (it has {len(name):,})"
+    elif (same := service.name_taken(session, name, other_than=est.id)) is not None:
+        errors["name"] = f"{same.code} is already called {same.name}: choose a name that tells them apart"
     if kind not in {k.value for k in EstablishmentKind}:
         errors["kind"] = "Choose the kind of establishment"
     if errors:

@@ -66,3 +66,27 @@ def test_the_page_changes_the_name_and_shows_errors(world, app, session) -> None
     coordinator = make_client(app)
     browser_sign_in(coordinator, "coordinator.a")
     assert coordinator.get(f"/admin/establishments/{world.est_a}").status_code == 403
+
+
+def test_two_establishments_cannot_share_a_name(world, app, as_user, session) -> None:  # type: ignore[no-untyped-def]
+    """The lists, the reports' choices and the side-by-side columns name establishments by name."""
+    alpha = _est(session, world.est_a).name
+    admin_api = as_user("admin")
+    r = admin_api.patch(f"/api/v1/establishments/{world.est_b}", json={"name": f" {alpha.upper()} "})
+    assert r.status_code == 409 and "already called" in r.text
+    r = admin_api.post("/api/v1/establishments", json={"code": "CCC", "name": alpha.lower(), "kind": "prison"})
+    assert r.status_code == 409 and "already called" in r.text
+    # Its own name again (in another case) is no clash.
+    assert admin_api.patch(f"/api/v1/establishments/{world.est_a}", json={"name": alpha.upper()}).status_code == 200
+
+    admin = make_client(app)
+    browser_sign_in(admin, "admin")
+    form = form_on_page(admin.get(f"/admin/establishments/{world.est_b}").text, f"/admin/establishments/{world.est_b}")
+    r = admin.post(f"/admin/establishments/{world.est_b}", data={**form, "name": alpha})
+    assert r.status_code == 422 and "is already called" in r.text and "There is a problem" in r.text
+    form = form_on_page(admin.get("/admin/establishments").text, "/admin/establishments")
+    r = admin.post("/admin/establishments", data={**form, "code": "CCC", "name": alpha, "kind": "prison"})
+    assert r.status_code in (400, 422) and "is already called" in r.text
+    assert 'name="name"' in r.text and f'value="{alpha}"' in r.text, "what was typed is kept"
+    assert _est(session, world.est_b).name != alpha
+    assert session.exec(select(Establishment).where(Establishment.code == "CCC")).first() is None
