@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,7 +73,12 @@ def filesize(n: int | None) -> str:
 
 
 def percent(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{value * 100:.{digits}f}%"
+    """A share as a percentage, halves rounded up as people round them (1 of 8 is 13%, 3 of 8 is 38%; Python's
+    own formatting rounds halves to even and gave 12% and 38%)."""
+    if value is None:
+        return "–"
+    exact = Decimal(repr(value)) * 100
+    return f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)}%"
 
 
 templates.env.filters.update(

@@ -21,6 +21,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 
 from app.core.config import get_settings
 from app.core.localtime import month_title
+from app.core.templates import percent
 from app.report.export import officer_labels
 from app.report.schemas import ComplianceSummary
 
@@ -56,12 +57,8 @@ DEFINITIONS = [
 ]
 
 
-def pct(x: float | None) -> str:
-    return "–" if x is None else f"{x * 100:.0f}%"
-
-
 def secs(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.1f} s"
+    return "–" if x is None else f"{x:.1f} s"
 
 
 def hours(x: float | None) -> str:
@@ -143,15 +140,15 @@ def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepa
             [
                 ["Figure", "Value"],
                 ["Incidents with force", str(s.incidents)],
-                ["Incidents with any footage", f"{pct(s.share_with_footage)} ({s.incidents_with_footage})"],
+                ["Incidents with any footage", f"{percent(s.share_with_footage)} ({s.incidents_with_footage})"],
                 [
                     "Every involved officer's camera on before force",
-                    f"{pct(s.share_all_on_before_force)} ({s.incidents_all_on_before_force} of "
+                    f"{percent(s.share_all_on_before_force)} ({s.incidents_all_on_before_force} of "
                     f"{s.incidents_with_officers})",
                 ],
                 ["Median activation lag", secs(s.median_lag_s)],
                 ["90th percentile activation lag", secs(s.p90_lag_s)],
-                ["Coverage of the force window", pct(s.mean_coverage)],
+                ["Coverage of the force window", percent(s.mean_coverage)],
                 ["Ratings green / amber / red", f"{s.rag.green} / {s.rag.amber} / {s.rag.red}"],
                 ["Review backlog (clips)", str(s.backlog)],
                 ["Median time from incident to rating", hours(s.median_hours_to_rating)],
@@ -181,8 +178,8 @@ def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepa
                         [
                             month_title(t.month),
                             t.incidents,
-                            pct(t.share_with_footage),
-                            pct(t.share_all_on_before_force),
+                            percent(t.share_with_footage),
+                            percent(t.share_all_on_before_force),
                             secs(t.median_lag_s),
                             t.rag.green,
                             t.rag.amber,
@@ -205,9 +202,9 @@ def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepa
                             [
                                 Paragraph(escape(r.group), body),
                                 r.incidents,
-                                pct(r.share_of_incidents),
-                                pct(r.share_with_footage),
-                                pct(r.share_all_on_before_force),
+                                percent(r.share_of_incidents),
+                                percent(r.share_with_footage),
+                                percent(r.share_all_on_before_force),
                             ]
                             for r in b.rows
                         ],
