@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
@@ -14,7 +14,7 @@ from app.audit.models import AuditEvent
 from app.audit.service import record, search_events, to_csv_rows
 from app.core import localtime
 from app.core.config import get_settings
-from app.core.deps import Governor, SessionDep, scope_establishment
+from app.core.deps import Governor, Principal, SessionDep, scope_establishment
 from app.core.templates import render
 
 router = APIRouter(include_in_schema=False)
@@ -22,22 +22,52 @@ router = APIRouter(include_in_schema=False)
 PAGE = 50
 
 
-def _day(value: str | None, *, end: bool = False) -> datetime | None:
-    if not value:
-        return None
-    try:
-        d = localtime.parse_day(value)
-    except ValueError:
-        raise HTTPException(status_code=400, detail="Enter real dates, for example 3/11/2026") from None
-    local = datetime.combine(d + timedelta(days=1) if end else d, time.min, tzinfo=ZoneInfo(get_settings().timezone))
-    return local
-
-
 FILTERS = ("action", "username", "object_type", "object_id", "from", "to")
+DAY_NAMES = {"from": "The start date", "to": "The end date"}
+
+
+def _cleaned(
+    action: str, username: str, object_type: str, object_id: str, date_from: str, date_to: str
+) -> dict[str, str]:
+    """The filters as typed, except that actions and record types are matched as the table shows them
+    ("sign in" finds sign_in)."""
+
+    def name(text: str) -> str:
+        return "_".join(text.lower().split())
+
+    values = (name(action), username.strip(), name(object_type), object_id.strip(), date_from.strip(), date_to.strip())
+    return dict(zip(FILTERS, values, strict=True))
+
+
+def _period(filters: dict[str, str]) -> tuple[datetime | None, datetime | None, dict[str, str]]:
+    """The first and last days as UK-time instants (the last day included), and what is wrong with them."""
+    days: dict[str, date | None] = {}
+    errors: dict[str, str] = {}
+    for key, called in DAY_NAMES.items():
+        days[key] = None
+        if filters[key]:
+            try:
+                days[key] = localtime.parse_day(filters[key])
+            except ValueError:
+                errors[key] = f"{called} must be a real date, for example 3/11/2026"
+    first, last = days["from"], days["to"]
+    if first and last and first > last:
+        errors["from"] = "The start date must be on or before the end date"
+    zone = ZoneInfo(get_settings().timezone)
+    since = datetime.combine(first, time.min, tzinfo=zone) if first else None
+    until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone) if last else None
+    return since, until, errors
 
 
 def _filtered(
-    session: Session, establishment_id: int | None, filters: dict[str, str], *, limit: int | None, offset: int = 0
+    session: Session,
+    establishment_id: int | None,
+    filters: dict[str, str],
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    limit: int | None,
+    offset: int = 0,
 ) -> list[AuditEvent]:
     """The entries the list shows for these filters: the page and the export both ask here, so an export
     holds exactly what was on screen (all pages of it)."""
@@ -48,10 +78,48 @@ def _filtered(
         username=filters["username"] or None,
         object_type=filters["object_type"] or None,
         object_id=filters["object_id"] or None,
-        since=_day(filters["from"]),
-        until=_day(filters["to"], end=True),
+        since=since,
+        until=until,
         limit=limit,
         offset=offset,
+    )
+
+
+def _page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    filters: dict[str, str],
+    page: int,
+    *,
+    errors: dict[str, str] | None = None,
+    reason: str = "",
+) -> Response:
+    """The list for these filters; with dates it cannot use, their errors and no entries. A page viewed is
+    audited, as every view is."""
+    since, until, date_errors = _period(filters)
+    errors = {**date_errors, **(errors or {})}
+    events = (
+        []
+        if date_errors
+        else _filtered(
+            session, scope_establishment(principal), filters, since, until, limit=PAGE + 1, offset=(page - 1) * PAGE
+        )
+    )
+    record(session, principal.actor, "audit_view", detail={"via": "browser", "page": page})
+    return render(
+        request,
+        "audit/list.html",
+        {
+            "events": events[:PAGE],
+            "has_next": len(events) > PAGE,
+            "page": page,
+            "filters": filters,
+            "errors": errors,
+            "reason": reason,
+        },
+        page_title="Audit trail",
+        status_code=422 if errors else 200,
     )
 
 
@@ -68,23 +136,16 @@ def audit_page(
     date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> Response:
-    est = scope_establishment(principal)
-    filters = dict(zip(FILTERS, (action, username, object_type, object_id, date_from, date_to), strict=True))
-    events = _filtered(session, est, filters, limit=PAGE + 1, offset=(page - 1) * PAGE)
-    record(session, principal.actor, "audit_view", detail={"via": "browser", "page": page})
-    return render(
-        request,
-        "audit/list.html",
-        {"events": events[:PAGE], "has_next": len(events) > PAGE, "page": page, "filters": filters},
-        page_title="Audit trail",
-    )
+    filters = _cleaned(action, username, object_type, object_id, date_from, date_to)
+    return _page(request, session, principal, filters, page)
 
 
 @router.post("/audit/export")
 def audit_export(
+    request: Request,
     principal: Governor,
     session: SessionDep,
-    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    reason: Annotated[str, Form(max_length=500)] = "",
     action: Annotated[str, Form(max_length=64)] = "",
     username: Annotated[str, Form(max_length=64)] = "",
     object_type: Annotated[str, Form(max_length=32)] = "",
@@ -93,15 +154,19 @@ def audit_export(
     date_to: Annotated[str, Form(alias="to", max_length=10)] = "",
 ) -> Response:
     """An export is a disclosure: it needs a reason, and is itself audited (with the filters it used)."""
-    est = scope_establishment(principal)
-    filters = dict(zip(FILTERS, (action, username, object_type, object_id, date_from, date_to), strict=True))
-    events = _filtered(session, est, filters, limit=None)
+    filters = _cleaned(action, username, object_type, object_id, date_from, date_to)
+    since, until, date_errors = _period(filters)
+    if len(reason.strip()) < 3 or date_errors:
+        problem = {"reason": "Enter why you are exporting the audit trail, for example 'Complaint 1234'"}
+        errors = problem if len(reason.strip()) < 3 else {}
+        return _page(request, session, principal, filters, 1, errors=errors, reason=reason)
+    events = _filtered(session, scope_establishment(principal), filters, since, until, limit=None)
     used = {k: v for k, v in filters.items() if v}
     record(
         session,
         principal.actor,
         "audit_export",
-        reason=reason,
+        reason=reason.strip(),
         detail={"rows": len(events), "format": "csv", "filters": used},
     )
     stamp = datetime.now().strftime("%Y%m%d-%H%M")

@@ -81,7 +81,27 @@ def percent(value: float | None, digits: int = 0) -> str:
     return f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)}%"
 
 
+def audit_detail(detail: dict[str, Any] | None, action: str = "", limit: int = 200) -> str:
+    """An audit entry's detail in a line a person can read: "active: no; sessions ended: 1", a change as
+    "name: HMP A → HMP B". The CSV export keeps it whole."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {text(v)}" for k, v in value.items())
+        if isinstance(value, list):
+            if action.endswith("_update") and len(value) == 2:
+                return f"{text(value[0])} → {text(value[1])}"
+            return ", ".join(text(v) for v in value)
+        return "–" if value is None else str(value)
+
+    line = "; ".join(f"{k.replace('_', ' ')}: {text(v)}" for k, v in (detail or {}).items())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 templates.env.filters.update(
+    audit_detail=audit_detail,
     london=london,
     london_seconds=london_seconds,
     london_input=london_input,
