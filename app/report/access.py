@@ -54,6 +54,15 @@ def resolve_establishment(session: Session, principal: Principal, requested: str
     return found
 
 
+class PeriodError(HTTPException):
+    """Dates a report cannot use: a 422 whose detail reads as one sentence (the API), with each field's own
+    message in `fields` (pages show them beside the From and To boxes)."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(status_code=422, detail="; ".join(fields.values()))
+        self.fields = fields
+
+
 def resolve_period(
     date_from: str | None, date_to: str | None, today: date | None = None, *, iso_only: bool = False
 ) -> Period:
@@ -63,7 +72,7 @@ def resolve_period(
     today = today or utcnow().astimezone(q.tz()).date()
     # A program reads its parameters' names; a person reads what the page's fields are called.
     called = {"from": "'from'", "to": "'to'"} if iso_only else {"from": "The start date", "to": "The end date"}
-    errors = []
+    errors: dict[str, str] = {}
     parsed: dict[str, date | None] = {}
     for name, text in (("from", date_from), ("to", date_to)):
         if text is None or text.strip() == "":
@@ -73,15 +82,18 @@ def resolve_period(
             if iso_only and "/" in text:
                 raise ValueError("day first")
             parsed[name] = q.parse_day(text.strip())
-        except ValueError:
-            written = "YYYY-MM-DD, for example 2026-11-03" if iso_only else "D/M/YYYY, for example 3/11/2026"
-            errors.append(f"{called[name]} must be a real date, written {written} (got '{text[:20]}')")
-            continue
+        except ValueError as exc:
+            if "of these times" in str(exc):  # a real date, but a typing slip (0203)
+                parsed[name] = date.min
+            else:
+                written = "YYYY-MM-DD, for example 2026-11-03" if iso_only else "D/M/YYYY, for example 3/11/2026"
+                errors[name] = f"{called[name]} must be a real date, written {written} (got '{text[:20]}')"
+                continue
         if not (EARLIEST <= parsed[name] <= LATEST):  # type: ignore[operator]
             first_day, last_day = (d.isoformat() if iso_only else localtime.day_text(d) for d in (EARLIEST, LATEST))
-            errors.append(f"{called[name]} must be between {first_day} and {last_day}")
+            errors[name] = f"{called[name]} must be between {first_day} and {last_day}"
     if errors:
-        raise HTTPException(status_code=422, detail="; ".join(errors))
+        raise PeriodError(errors)
     first, last = parsed["from"], parsed["to"]
     if first is None and last is None:
         return Period.default()
@@ -90,9 +102,9 @@ def resolve_period(
     if last is None:
         last = max(first, today)
     if first > last:
-        raise HTTPException(status_code=422, detail=f"{called['from']} must be on or before {called['to'].lower()}.")
+        raise PeriodError({"from": f"{called['from']} must be on or before {called['to'].lower()}."})
     if (last - first).days > MAX_PERIOD_DAYS:
-        raise HTTPException(status_code=422, detail="The period can be at most 10 years.")
+        raise PeriodError({"from": "The period can be at most 10 years."})
     return Period(first, last)
 
 

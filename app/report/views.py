@@ -19,7 +19,7 @@ from app.establishment.models import Establishment
 from app.rating.service import blind_footage_ids
 from app.report import export, pdf, service
 from app.report import sql as q
-from app.report.access import resolve_establishment, resolve_officer, resolve_period
+from app.report.access import PeriodError, resolve_establishment, resolve_officer, resolve_period
 from app.report.schemas import ComplianceSummary, OfficerReport
 from app.staff.models import StaffMember
 
@@ -130,11 +130,11 @@ def _compliance_page(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    period_error = None
+    period_errors: dict[str, str] = {}
     try:
         period = resolve_period(date_from, date_to)
-    except HTTPException as exc:
-        period_error = str(exc.detail)
+    except PeriodError as exc:
+        period_errors = exc.fields
         period = service.Period.default()
     summary = service.compliance_summary(session, est.id, period)  # type: ignore[arg-type]
     record(
@@ -157,7 +157,7 @@ def _compliance_page(
             "s": summary,
             "est": est,
             "period": period,
-            "period_error": period_error,
+            "period_errors": period_errors,
             "raw_from": date_from or "",
             "raw_to": date_to or "",
             "quick": _quick_periods(today),
@@ -249,7 +249,13 @@ def compare_page(
     date_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     date_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> Response:
-    period = resolve_period(date_from, date_to)
+    today = utcnow().astimezone(q.tz()).date()
+    try:
+        period = resolve_period(date_from, date_to)
+    except PeriodError as exc:  # the form again, with what was typed and what is wrong with it
+        ctx: dict[str, Any] = {"errors": exc.fields, "raw_from": date_from or "", "raw_to": date_to or ""}
+        ctx["quick"] = _quick_periods(today)
+        return render(request, "report/compare.html", ctx, page_title="Establishments side by side", status_code=422)
     summaries = [
         service.compliance_summary(session, e.id, period)  # type: ignore[arg-type]
         for e in session.exec(select(Establishment).order_by(Establishment.name)).all()
@@ -261,7 +267,6 @@ def compare_page(
         object_type="compliance_comparison",
         detail={"from": period.first.isoformat(), "to": period.last.isoformat(), "via": "page"},
     )
-    today = utcnow().astimezone(q.tz()).date()
     return render(
         request,
         "report/compare.html",

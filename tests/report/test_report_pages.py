@@ -60,6 +60,10 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
     american = c.get("/reports/compliance", params={"from": "10/31/2026"})
     assert "The start date must be a real date" in american.text and 'value="10/31/2026"' in american.text
     assert "&#39;from&#39;" not in american.text  # the page's words, not the parameter's name
+    assert "these figures are for last month" in american.text, "the figures shown say which period they are"
+    both = c.get("/reports/compliance", params={"from": "31/2/2026", "to": "1/1/0203"}).text
+    assert 'href="#from"' in both and 'href="#to"' in both, "each bad date is marked at its own field"
+    assert "The end date must be between" in both, "a year typed wrong is out of range, not 'not real'"
     api = c.get("/api/v1/reports/compliance", params={"from": "2026-10-31", "to": "2026-10-01"})
     assert api.status_code == 422 and "'from' must be on or before 'to'" in api.json()["detail"]
     assert c.get("/reports/compliance", params={"establishment": "BBB"}).status_code == 404
@@ -157,6 +161,10 @@ def test_admin_compares_establishments(app, rw):  # type: ignore[no-untyped-def]
     c, _ = signed_in(app, "admin")
     r = c.get("/reports/compare", params=OCT)
     assert r.status_code == 200 and "HMP Alpha" in r.text and "HMP Bravo" in r.text
+    for bad in ({"from": "31/02/2026", "to": "1/3/2026"}, {"from": "2/3/2026", "to": "1/3/2026"}):
+        r = c.get("/reports/compare", params=bad)
+        assert r.status_code == 422 and "There is a problem" in r.text and 'href="#from"' in r.text, bad
+        assert f'value="{bad["from"]}"' in r.text and "Key figures" not in r.text, "what was typed, no figures"
     assert c.get("/reports/compliance", params={"establishment": "BBB", **OCT}).status_code == 200
     gov, _ = signed_in(app, "governor.a")
     assert gov.get("/reports/compare").status_code == 403
