@@ -223,6 +223,9 @@ def install_error_handlers(app: FastAPI) -> None:
             loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
             errors.append({"field": loc, "message": err.get("msg", "invalid"), "type": err.get("type")})
         if not wants_json(request):
+            if all(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+                # /footage/abc is an address that leads nowhere, as /footage/99999 is.
+                return _error_page(request, 404, "Page not found", "Check the address.")
             problems = [{"field": e["field"], "message": _plain(e["message"])} for e in errors]
             return _error_page(request, 422, "There is a problem", "Some of what was sent could not be used:", problems)
         return JSONResponse(

@@ -34,7 +34,7 @@ def incident_list(
     request: Request,
     principal: CoordinatorOrGovernor,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=500)] = None,
     location: Annotated[str | None, Query(max_length=120)] = None,
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> Response:
