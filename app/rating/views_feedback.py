@@ -208,6 +208,12 @@ def good_practice_one(
     )
 
 
+DONE = {
+    "offered": "Offered as a good-practice example: staff of this establishment can now watch it.",
+    "withdrawn": "Example withdrawn: staff no longer see it.",
+}
+
+
 @router.get("/feedback")
 def coordinator_feedback(
     request: Request,
@@ -242,6 +248,8 @@ def coordinator_feedback(
             "replies": feedback.recent_replies(session, est, hidden=hidden),
             "can_mark": principal.role == Role.coordinator,
             "names": _names(session, est),
+            "done": request.query_params.get("done") if request.query_params.get("done") in DONE else None,
+            "done_messages": DONE,
         },
         page_title="Feedback to officers",
     )
@@ -271,4 +279,4 @@ def coordinator_mark_good_practice(
         object_id=footage.id,
         establishment_id=footage.establishment_id,
     )
-    return RedirectResponse("/feedback#good-practice", status_code=303)
+    return RedirectResponse(f"/feedback?done={'offered' if on else 'withdrawn'}#good-practice", status_code=303)

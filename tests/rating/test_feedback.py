@@ -136,7 +136,9 @@ def test_coordinator_feedback_page_lists_overdue_and_marks_good_practice(client,
     assert page.status_code == 200 and "Officer a1" in page.text and "Not acknowledged" in page.text
     url = f"/feedback/good-practice/{rw.footage['F6']}"
     r = client.post(url, data=form_on_page(page.text, url))  # "Offer as example", as the page's form sends it
-    assert r.status_code == 303
+    assert r.status_code == 303 and r.headers["location"] == "/feedback?done=offered#good-practice"
+    assert "Offered as a good-practice example" in client.get(r.headers["location"]).text, "the action is confirmed"
+    assert "Offered as" not in client.get("/feedback?done=%3Cb%3E").text
     assert session.get(Footage, rw.footage["F6"]).good_practice is True
     staff = client.__class__(client.app, base_url="https://testserver", follow_redirects=False)
     browser_sign_in(staff, "officer.a2")
