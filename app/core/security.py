@@ -72,8 +72,10 @@ def whole_number(text: str, lo: int, hi: int) -> int | None:
     return n if lo <= n <= hi else None
 
 
-def form_text(value: object, most: int = 20_000) -> str:
+def form_text(value: object, most: int = 1_000_000) -> str:
     """Text from a form as people count it: a browser sends each line break as CR LF (2 characters) while the
     GOV.UK character count shows it as 1, so "\r\n" becomes "\n" before anything is counted or stored. Cut
-    only far past any limit (a limit refuses text too long; it is never stored cut short)."""
+    only far past any limit and past what anyone pastes (a limit refuses text too long, says how long it was
+    and shows it back whole; it is never stored cut short). At 20,000 a pasted 30,000 was shown back cut and
+    counted as 20,000."""
     return str(value or "").replace("\r\n", "\n")[:most]

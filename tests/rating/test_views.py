@@ -71,6 +71,12 @@ def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session)
     r = web.post(f"/review/{a.id}", data={"csrf_token": web.token, "rag": "amber", "guidance": long_guidance})
     assert r.status_code == 422 and "Guidance must be 5,000 characters or fewer (it has 5,399)" in r.text
     assert long_guidance in r.text and session.exec(select(Rating)).all() == []
+    pasted = "Keep the camera on. " * 1500  # 30,000 characters: counted and shown back whole, not cut at 20,000
+    r = web.post(f"/review/{a.id}", data={"csrf_token": web.token, "rag": "amber", "guidance": pasted})
+    assert r.status_code == 422 and "(it has 29,999)" in r.text and pasted.strip() in r.text
+    from app.rating.service import GUIDANCE_MAX_CHARS
+
+    assert f'data-module="govuk-character-count" data-maxlength="{GUIDANCE_MAX_CHARS}"' in html, "a live count"
     r = web.post(
         f"/review/{a.id}",
         data={"csrf_token": web.token, "rag": "amber", "guidance": "Press record as you approach the cell.",
