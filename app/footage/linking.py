@@ -124,6 +124,28 @@ def incidents_missing_footage(
     return out
 
 
+def link_warnings(session: Session, footage: Footage, incident: Incident) -> list[str]:
+    """Why this clip may not be of this incident (none if nothing suggests so): recorded nowhere near its times
+    (the suggestions' window), or worn by an officer not recorded as involved. A page asks the coordinator to
+    confirm such a link: its rating would count for the incident in every report."""
+    from app.core.templates import london
+
+    out = []
+    start, end = window(incident)
+    if clip_end(footage) < start or footage.recording_started_at > end:
+        out.append(
+            f"It was recorded {london(footage.recording_started_at)}, not near the incident's times "
+            f"({london(incident.incident_started_at)} to {london(incident.incident_ended_at)})."
+        )
+    if footage.wearer_id is not None:
+        involved = session.get(IncidentStaff, (incident.id, footage.wearer_id))
+        if involved is None:
+            wearer = session.get(StaffMember, footage.wearer_id)
+            name = wearer.name if wearer else "its wearer"
+            out.append(f"{name}, who wore the camera, is not recorded as involved in {incident.reference}.")
+    return out
+
+
 class LinkRefused(Exception):
     def __init__(self, status: int, message: str) -> None:
         self.status = status
@@ -145,7 +167,9 @@ def make_link(
     actor: Actor,
     source: str = "manual",
     reason: str | None = None,
+    warnings: list[str] | None = None,
 ) -> bool:
+    """Link and audit; `warnings`: those the coordinator confirmed the link despite (`link_warnings`)."""
     _same_place(footage, incident)
     created = link(session, footage, incident.id, user_id=actor.user_id, source=source)  # type: ignore[arg-type]
     if created:
@@ -161,7 +185,12 @@ def make_link(
             object_id=footage.id,
             establishment_id=footage.establishment_id,
             reason=reason,
-            detail={"incident_id": incident.id, "incident": incident.reference, "source": source},
+            detail={
+                "incident_id": incident.id,
+                "incident": incident.reference,
+                "source": source,
+                **({"confirmed_despite": warnings} if warnings else {}),
+            },
         )
     return created
 

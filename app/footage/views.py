@@ -199,9 +199,11 @@ def _footage_page(
     f: Footage,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    warn: list[str] | None = None,
 ) -> Response:
     """The clip's page; with `errors` (keyed by the id of the field: "hold-reason", "incident_id",
-    "unlink-reason-<incident id>") it comes back as a form with problems, what was typed kept (`values`)."""
+    "unlink-reason-<incident id>") it comes back as a form with problems, what was typed kept (`values`);
+    with `warn`, the link chosen in `values` waits for the coordinator to confirm it despite those warnings."""
     cam = session.get(Camera, f.camera_id) if f.camera_id else None
     wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
     incidents = list(
@@ -243,6 +245,7 @@ def _footage_page(
         "IntegrityStatus": IntegrityStatus,
         "errors": errors or {},
         "values": values or {},
+        "link_warnings": warn or [],
     }
     try:
         from app.footage.analysis import analysis_context
@@ -315,8 +318,13 @@ def link_form(
         problem = {"incident_id": "Choose the incident to link this footage to"}
         return _footage_page(request, principal, session, f, problem)
     incident = get_visible(session, principal, Incident, incident_id)
+    warnings = linking.link_warnings(session, f, incident)
+    if warnings and form.get("confirm") != str(incident_id):  # the choice again, why it may be wrong, "Link anyway"
+        return _footage_page(request, principal, session, f, values={"incident_id": str(incident_id)}, warn=warnings)
     try:
-        linking.make_link(session, f, incident, actor=principal.actor, reason=form.get("reason") or None)
+        linking.make_link(
+            session, f, incident, actor=principal.actor, reason=form.get("reason") or None, warnings=warnings
+        )
     except linking.LinkRefused as exc:
         session.rollback()
         return _footage_page(

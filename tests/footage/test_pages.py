@@ -164,3 +164,40 @@ def test_governor_sees_pages_but_cannot_change(client, as_user, world) -> None:
 def test_staff_cannot_see_footage_pages(client, as_user, world) -> None:
     browser_sign_in(client, "officer.a1")
     assert client.get("/footage").status_code == 403
+
+
+def test_linking_a_clip_far_from_the_incident_asks_first(client, as_user, session, world) -> None:  # type: ignore[no-untyped-def]
+    """A walk-through linked a September clip to a November incident its wearer was not in, with no word; its
+    red rating then counted for that incident. The page now says why it may be wrong and links only when the
+    coordinator confirms that same incident; the audit entry keeps what they confirmed despite."""
+    api = as_user("coordinator.a")
+    far = api.post(
+        "/api/v1/incidents",
+        json={
+            "reference": "UOF-FAR",
+            "location": "Reception",
+            "incident_started_at": (utcnow() - timedelta(days=30, minutes=10)).isoformat(),
+            "force_started_at": (utcnow() - timedelta(days=30, minutes=5)).isoformat(),
+            "force_ended_at": (utcnow() - timedelta(days=30)).isoformat(),
+            "incident_ended_at": (utcnow() - timedelta(days=29, hours=23)).isoformat(),
+            "staff": [{"staff_number": "A002"}],
+        },
+    ).json()["id"]
+    near = _incident(api, "UOF-NEAR", staff=("A001",))
+    fid = post_footage(api, mp4_bytes(20_000, seed=9)).json()["id"]  # worn by A001, two hours ago
+    csrf = browser_sign_in(client, "coordinator.a")
+
+    r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": str(far)})
+    assert r.status_code == 200 and "Check this is the right incident" in r.text and "Link anyway" in r.text
+    assert "not near the incident&#39;s times" in r.text and "is not recorded as involved in UOF-FAR" in r.text
+    assert f'<option value="{far}" selected' in r.text and session.get(FootageIncident, (fid, far)) is None
+    # A confirmation of another choice confirms nothing.
+    r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": str(far), "confirm": str(near)})
+    assert r.status_code == 200 and session.get(FootageIncident, (fid, far)) is None
+    r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": str(far), "confirm": str(far)})
+    assert r.status_code == 303 and session.get(FootageIncident, (fid, far)) is not None
+    entry = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_link")).one()
+    assert len(entry.detail["confirmed_despite"]) == 2
+    # Its own officer's incident, at its time: linked at once.
+    r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": str(near)})
+    assert r.status_code == 303 and session.get(FootageIncident, (fid, near)) is not None
