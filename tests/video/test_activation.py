@@ -134,3 +134,13 @@ def test_roll_up() -> None:
     assert summary["worst_lag_s"] == 20.0
     assert roll_up([results["A"]])["all_compliant"] is True
     assert roll_up([])["all_compliant"] is False
+
+
+def test_a_buffer_longer_than_the_clip_puts_the_press_no_later_than_its_end() -> None:
+    """A 30 s pre-record said of a 15 s clip (the upload page's default) put the press 15 s after the last frame."""
+    short = Clip(start=T0, measured_duration_s=15.0, prerecord_s=30.0)
+    assert short.activation == T0 + timedelta(seconds=15)
+    assert Clip(start=T0, measured_duration_s=60.0, prerecord_s=30.0).activation == T0 + timedelta(seconds=30)
+    assert Clip(start=T0, measured_duration_s=0.0, prerecord_s=30.0).activation == T0 + timedelta(seconds=30)
+    logged = Clip(start=T0, measured_duration_s=15.0, prerecord_s=30.0, activated_at=T0 + timedelta(seconds=5))
+    assert logged.activation == T0 + timedelta(seconds=5)

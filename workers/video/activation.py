@@ -8,7 +8,8 @@ claimed by the camera's metadata, because a truncated file covers less than it c
 
 Definitions:
 
-- activation = ``activated_at``, or ``start + prerecord_s`` when the camera did not log the press.
+- activation = ``activated_at``, or ``start + prerecord_s`` when the camera did not log the press (at most the
+  clip's end when its length is known).
 - the clips considered are those whose window [start, start + measured_duration_s] overlaps the force
   window; if none does, all the officer's clips are considered (so a clip that stopped before force began
   still counts as "activated before" but with zero coverage and ``stopped_early``).
@@ -49,9 +50,13 @@ class Clip:
 
     @property
     def activation(self) -> datetime:
+        """When record was pressed: logged by the camera, or the first frame plus the pre-record buffer, but
+        never after the clip's last frame (a buffer said to be longer than the clip cannot have been full: a
+        30 s default on a 15 s clip put the press 15 s after the recording ended)."""
         if self.activated_at is not None:
             return self.activated_at
-        return self.start + timedelta(seconds=self.prerecord_s)
+        pressed = self.start + timedelta(seconds=self.prerecord_s)
+        return min(pressed, self.end) if self.measured_duration_s > 0 else pressed
 
 
 @dataclass(frozen=True)
