@@ -193,7 +193,7 @@ def set_user_active(session: Session, user: User, active: bool, *, by_user_id: i
     their own sign-in, and any change by an administrator whose own sign-in was turned off meanwhile (two
     administrators turning each other off at once: the second to get the lock is refused)."""
     if not active and user.id == by_user_id:
-        raise ChangeRefused("you cannot deactivate your own sign-in: ask another administrator")
+        raise ChangeRefused("you cannot turn off your own sign-in: ask another administrator")
     locked = _lock_users(session, user.id, by_user_id)  # type: ignore[arg-type]
     actor = locked.get(by_user_id)
     if actor is None or not actor.active:

@@ -22,7 +22,8 @@ router = APIRouter(include_in_schema=False)
 DONE = {
     "deactivated": "Sign-in turned off. Their sessions and API tokens have ended.",
     "reactivated": "Sign-in turned on. They can sign in with their password.",
-    "password": "Password changed. Their other sessions and API tokens have ended.",
+    "password": "Password changed. Their sessions and API tokens have ended.",
+    "own-password": "Password changed. You stay signed in here; your other sessions and API tokens have ended.",
 }
 
 
@@ -85,4 +86,5 @@ def user_password(request: Request, user_id: int, principal: Admin, session: Ses
         session, user, password, keep=principal.session_row.id if user.id == principal.user.id else None
     )
     record_user_change(session, principal.actor, user, password="changed", sessions_ended=ended)  # noqa: S106
-    return RedirectResponse(f"/admin/users/{user.id}?done=password", 303)
+    own = user.id == principal.user.id
+    return RedirectResponse(f"/admin/users/{user.id}?done={'own-password' if own else 'password'}", 303)

@@ -320,9 +320,9 @@ def _check(session: Any, est: int, values: dict[str, Any]) -> tuple[IncidentCrea
     times: dict[str, Any] = _times(values, tz, errors)
     if not errors:
         for later, earlier, message in (
-            ("force_started_at", "incident_started_at", "Force began must be the same as or after the incident began"),
-            ("force_ended_at", "force_started_at", "Force ended must be the same as or after force began"),
-            ("incident_ended_at", "force_ended_at", "The incident ended must be the same as or after force ended"),
+            ("force_started_at", "incident_started_at", "Force cannot begin before the incident began"),
+            ("force_ended_at", "force_started_at", "Force cannot end before it began"),
+            ("incident_ended_at", "force_ended_at", "The incident cannot end before force ended"),
         ):
             if times[later] < times[earlier]:
                 errors[later] = message

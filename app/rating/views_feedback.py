@@ -113,7 +113,7 @@ def my_footage_acknowledge(
     footage_id: FootageId,
     principal: CurrentPrincipal,
     session: SessionDep,
-    reply: Annotated[str, Form(max_length=4000)] = "",
+    reply: Annotated[str, Form(max_length=1_000_000)] = "",  # longer than 2,000 is explained beside the box
 ) -> Response:
     sid = _officer(principal)
     footage = get_visible(session, principal, Footage, footage_id)
@@ -134,7 +134,7 @@ def my_footage_acknowledge(
                 "needs_ack": True,
                 "just_acknowledged": False,
                 "video_src": video_url(footage.id, principal.user.id, "own_footage"),  # type: ignore[arg-type]
-                "errors": {"reply": "Your reply must be 2000 characters or fewer"},
+                "errors": {"reply": f"Your reply must be 2,000 characters or fewer (it has {len(reply.strip()):,})"},
                 "reply": reply,
             },
             status_code=422,

@@ -215,7 +215,7 @@ def test_every_problem_is_shown_with_what_was_typed_kept(browser, session) -> No
     assert r.status_code == 400
     assert _summary_links(r.text) == [
         ("reference", "Incident reference must only include letters, numbers, and / - _ ."),
-        ("force_ended_at_date", "Force ended must be the same as or after force began"),  # the whole time's day
+        ("force_ended_at_date", "Force cannot end before it began"),  # the whole time's day
         ("officer-4-staff_number", "Officer a1 is already listed as officer 1: list each officer once"),
     ]
     _nothing_stored(session)
@@ -388,7 +388,7 @@ def test_the_first_of_a_repeated_hour_can_be_chosen_and_order_is_checked_in_real
     }
     r = client.post("/incidents/new", data=form(csrf, **{**times, "force_ended_at_fold": "0"}))
     assert r.status_code == 400
-    assert ("force_ended_at_date", "Force ended must be the same as or after force began") in _summary_links(r.text)
+    assert ("force_ended_at_date", "Force cannot end before it began") in _summary_links(r.text)
     assert 'id="force_ended_at_fold" name="force_ended_at_fold" type="radio" value="0" checked' in r.text
     _nothing_stored(session)
     r = client.post("/incidents/new", data=form(csrf, **times))

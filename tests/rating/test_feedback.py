@@ -123,6 +123,9 @@ def test_my_footage_page_and_acknowledging_in_the_browser(client, rw, session): 
     # Another officer's clip is not there.
     assert client.get(f"/my/footage/{rw.footage['F8']}").status_code == 404
     url = f"/my/footage/{rw.footage['F1']}/acknowledge"
+    long = client.post(url, data={**form_on_page(page.text, url), "reply": "Understood. " * 500})
+    assert long.status_code == 422 and "2,000 characters or fewer (it has 5,999)" in long.text, "counted, kept"
+    assert not session.exec(select(Acknowledgement).where(Acknowledgement.rating_id == rw.ratings["F1v2"])).all()
     r = client.post(url, data={**form_on_page(page.text, url), "reply": "Noted, thank you."})  # the page's form
     assert r.status_code == 303
     after = client.get(r.headers["location"])
