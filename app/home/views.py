@@ -11,6 +11,7 @@ from app.core.deps import OptionalPrincipal, SessionDep
 from app.core.templates import render
 from app.establishment.models import Establishment
 from app.home import service
+from app.rating.service import blind_footage_ids
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,7 +26,10 @@ def home(request: Request, principal: OptionalPrincipal, session: SessionDep) ->
         return render(
             request,
             "home/coordinator.html",
-            {"summary": service.coordinator_summary(session, est_id)},
+            {
+                "summary": service.coordinator_summary(session, est_id),
+                "blind_owed": len(blind_footage_ids(session, principal.user.id)),  # type: ignore[arg-type]
+            },
             page_title="Home",
         )
     if role == Role.governor and est_id is not None:

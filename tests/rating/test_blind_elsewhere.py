@@ -87,12 +87,15 @@ def test_agreement_leaves_out_a_calibrated_clip_sent_to_a_third_coordinator(  # 
     _rate(c1, clip.id, "red")
     assignment = _ask_blind(c1, world.users["coordinator2_a"], clip.id)
     web2 = _web(c1.app, "coordinator2.a")
+    home = web2.get("/").text
+    assert "Blind second ratings asked of you" in home and 'href="/calibration"' in home, "the home page says so"
     screen = web2.get(f"/calibration/{assignment}").text
     assert "the officer never sees a blind second rating" in screen and "reads this with their footage" not in screen
     assert "a different rating needs a reason" not in screen, "the blind screen asks for no reason"
     data = form_on_page(screen, f"/calibration/{assignment}")
     data.update(rag="green", criteria="switched_on_before_force")
     assert web2.post(f"/calibration/{assignment}", data=data).status_code == 303
+    assert "Blind second ratings asked of you" not in web2.get("/").text, "given: no longer waiting"
     # The first and second disagree (red, green); now a third coordinator is asked about the same clip.
     assert any(d["footage_id"] == clip.id for d in c1.get("/api/v1/calibration/agreement").json()["disagreements"])
     _ask_blind(c1, third_id, clip.id)

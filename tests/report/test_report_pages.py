@@ -190,7 +190,7 @@ def test_governor_home_is_the_last_30_days_summary(app, rw, session, world):  # 
     # figure the feedback page it links to lists, not "0".
     waiting = c.get("/feedback").text
     assert "3 pieces of guidance not acknowledged" in waiting
-    tile = r.text.split("Guidance waiting to be acknowledged")[0].rsplit('<li class="bwv-figures__item">', 1)[1]
+    tile = r.text.split("Guidance waiting now (given at any time)")[0].rsplit('<li class="bwv-figures__item">', 1)[1]
     assert re.search(r">\s*3\s*<", tile) and "3 waiting more than 7 days" in r.text
     assert 'href="/review"' not in r.text
     page = c.get("/reports/compliance", params=OCT)
