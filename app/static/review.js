@@ -149,6 +149,14 @@ if (root) {
     if (!opt || !opt.dataset.text) return
     const text = opt.dataset.text
     guidance.value = guidance.value.trim() ? `${guidance.value.trim()}\n\n${text}` : text
+    // A template written for a rating chooses it when none is chosen yet (never changes a choice made).
+    const forRag = radios.find((x) => x.value === opt.dataset.rag)
+    if (forRag && !chosen()) {
+      forRag.checked = true
+      forRag.dispatchEvent(new Event('change', { bubbles: true }))
+      syncOverride()
+    }
+    guidance.dispatchEvent(new Event('input', { bubbles: true })) // the character count
     guidance.focus()
     guidance.setSelectionRange(guidance.value.length, guidance.value.length)
     picker.value = ''

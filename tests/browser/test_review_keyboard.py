@@ -184,8 +184,12 @@ def test_side_by_side_and_history(page: Any, live_server: LiveServer) -> None:
     # A guidance template is inserted into the guidance box, where it can be edited. (Once the test before
     # has rated this clip, a re-rating starts from that guidance, and the template is added after it.)
     before = page.input_value("#guidance")
+    chosen = "() => (document.querySelector('input[name=rag]:checked') || {}).value || ''"
+    was = page.evaluate(chosen)
     page.select_option("[data-bwv-template]", label="Lens covered (amber)")
     page.click("[data-bwv-insert]")
+    # An amber template chooses amber when nothing is chosen yet, and never changes a choice made.
+    assert page.evaluate(chosen) == (was or "amber")
     lead = before + "\n\n" if before else ""
     assert page.input_value("#guidance").startswith(lead + "The lens was covered for part of the restraint.")
     assert page.evaluate("() => document.activeElement.id") == "guidance"
