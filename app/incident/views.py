@@ -330,6 +330,8 @@ def _check(session: Any, est: int, values: dict[str, Any]) -> tuple[IncidentCrea
         for name, label in TIME_LABELS.items():
             if name not in errors and times[name] > limit:
                 errors[name] = f"The time {label.removeprefix('when ')} must be in the past"
+    if values["planned"] not in ("planned", "spontaneous"):  # no answer chosen for them (GOV.UK radios)
+        errors["planned"] = "Choose whether the use of force was planned or spontaneous"
     names = {
         s.staff_number: s.name
         for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == est)).all()

@@ -441,3 +441,16 @@ def test_times_in_the_future_are_refused_on_the_form_and_the_api(browser, sessio
     r = as_user("coordinator.a").post("/api/v1/incidents", json=body)
     assert r.status_code == 422 and "incident_ended_at is in the future" in r.text, r.text
     _nothing_stored(session)
+
+
+def test_planned_or_spontaneous_is_asked_not_assumed(browser, session) -> None:  # type: ignore[no-untyped-def]
+    """GOV.UK radios start with nothing chosen: 'Spontaneous' was chosen for the coordinator before."""
+    client, csrf = browser
+    blank = client.get("/incidents/new").text
+    assert 'value="spontaneous" checked' not in blank and 'value="planned" checked' not in blank
+    data = form(csrf)
+    del data["planned"]
+    r = client.post("/incidents/new", data=data)
+    assert r.status_code == 400
+    assert ("planned", "Choose whether the use of force was planned or spontaneous") in _summary_links(r.text)
+    assert session.exec(select(Incident)).all() == []
