@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -225,6 +225,9 @@ def create_rating(session: Session, footage: Footage, data: RatingInput, *, user
         )
     suggestion = suggest(facts_for(session, footage, primary_incident(session, footage.id)))
     current = current_rating(session, footage.id)
+    if current is not None and not (data.override_reason or "").strip() and (data.rerating_reason or "").strip():
+        # Rating again, against the suggestion: one reason serves both (it was asked for twice in a row).
+        data = replace(data, override_reason=data.rerating_reason)
     errors = _check(data, suggestion, current, calibration=False)
     if errors:
         raise RatingRejected(errors)

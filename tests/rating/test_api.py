@@ -88,6 +88,13 @@ def test_rerating_is_a_new_version_with_a_reason(as_user, clip, session):  # typ
     assert [v["version"] for v in hist["versions"]] == [2, 1]
     assert hist["current"]["id"] == second["id"] and hist["suggested_rag"] == "green"
     assert len(session.exec(select(Rating).where(Rating.footage_id == clip.id, Rating.is_current == True)).all()) == 1  # noqa: E712
+    # Rating again against the suggestion, one reason serves both (it was asked for twice in a row).
+    r = c.post(
+        f"/api/v1/footage/{clip.id}/ratings",
+        json=rating_body("red", guidance="Switch on before you go in.", rerating_reason="Second camera shows more"),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["override_reason"] == r.json()["rerating_reason"] == "Second camera shows more"
 
 
 def test_staff_and_governors_cannot_rate(as_user, clip, session):  # type: ignore[no-untyped-def]
