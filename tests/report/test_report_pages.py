@@ -212,3 +212,18 @@ def test_percentages_round_halves_up_as_people_do() -> None:
         "–",
     )
     assert percent(0.1235, 1) == "12.4%"
+
+
+def test_the_incidents_figure_opens_the_same_incidents(app, rw) -> None:  # type: ignore[no-untyped-def]
+    """'Incidents with force' linked to every incident ever recorded; it now opens that period's, UK days."""
+    c, _ = signed_in(app, "governor.a")
+    page = c.get("/reports/compliance", params=OCT).text
+    href = re.search(r'href="(/incidents\?from=[^"]+)">Incidents with force', page)
+    assert href, "the figure links to its incidents"
+    listed = c.get(href.group(1).replace("&amp;", "&"))
+    n = c.get("/api/v1/reports/compliance", params=OCT).json()["incidents"]
+    assert listed.status_code == 200 and f"{n} incident{'' if n == 1 else 's'}</caption>" in listed.text
+    everything = c.get("/incidents").text
+    assert f"{n} incidents</caption>" not in everything, "the fixture has incidents outside October too"
+    bad = c.get("/incidents", params={"from": "31/2/2026", "q": "UOF"})
+    assert bad.status_code == 422 and 'href="#from"' in bad.text and 'value="UOF"' in bad.text
