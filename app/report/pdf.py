@@ -12,7 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -102,7 +105,34 @@ def _trend_chart(summary: ComplianceSummary) -> Drawing:
         chart.bars[i].fillColor = colour
         chart.bars[i].strokeColor = None
     d.add(chart)
-    d.add(String(12 * mm, 55 * mm, "Ratings by month of incident (green / amber / red)", fontSize=9))
+    d.add(String(12 * mm, 55 * mm, "Ratings by month of incident", fontSize=9))
+    legend = Legend()
+    legend.x, legend.y, legend.alignment = 95 * mm, 57 * mm, "right"
+    legend.columnMaximum, legend.fontSize, legend.dx, legend.dy, legend.deltax = 1, 8, 8, 8, 55
+    legend.colorNamePairs = [(GREEN, "Green"), (AMBER, "Amber"), (RED, "Red")]
+    d.add(legend)
+    return d
+
+
+def _cameras_chart(summary: ComplianceSummary) -> Drawing:
+    """Every officer's camera on before force, month by month (a gap where a month had no incident with
+    officers recorded), as on the page."""
+    d = Drawing(170 * mm, 55 * mm)
+    chart = HorizontalLineChart()
+    chart.x, chart.y = 12 * mm, 10 * mm
+    chart.width, chart.height = 150 * mm, 36 * mm
+    chart.data = [
+        [None if t.share_all_on_before_force is None else t.share_all_on_before_force * 100 for t in summary.trend]
+    ]
+    chart.categoryAxis.categoryNames = [month_title(t.month, "%b %y") for t in summary.trend]
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 25
+    chart.valueAxis.labelTextFormat = "%d%%"
+    chart.lines[0].strokeColor, chart.lines[0].strokeWidth = colors.HexColor("#1d70b8"), 1.5
+    chart.lines[0].symbol = makeMarker("FilledCircle", size=3)
+    d.add(chart)
+    d.add(String(12 * mm, 50 * mm, "Every officer's camera on before force, by month of incident", fontSize=9))
     return d
 
 
@@ -167,6 +197,7 @@ def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepa
         ),
         Spacer(1, 6 * mm),
         _trend_chart(s),
+        _cameras_chart(s),
         # The month table is kept whole (it moved 5 rows on to a page of their own); the breakdowns follow
         # it on the same page, each kept whole, rather than after a page break.
         KeepTogether(

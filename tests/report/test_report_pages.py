@@ -43,6 +43,8 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
         "-5.0 s",
         "22.8 s",
         "How these figures are worked out",
+        "Every officer's camera on before force, by month of incident",  # the page's second chart, in the pack too
+        "Amber",  # the ratings chart's legend
         "Black British",
         "Officer a2",
         "data-bwv-chart",
