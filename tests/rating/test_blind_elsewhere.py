@@ -83,10 +83,13 @@ def test_agreement_leaves_out_a_calibrated_clip_sent_to_a_third_coordinator(  # 
     assert r.status_code == 201, r.text
     third_id = int(r.json()["id"])
     c1, c3 = as_user("coordinator.a"), as_user("coordinator3.a")
-    clip = make_clip(make_incident(staff=("a1",)), "a1")
+    incident = make_incident(staff=("a1",))
+    clip = make_clip(incident, "a1")
     _rate(c1, clip.id, "red")
     assignment = _ask_blind(c1, world.users["coordinator2_a"], clip.id)
     web2 = _web(c1.app, "coordinator2.a")
+    shown = web2.get(f"/incidents/{incident.id}").text
+    assert "Hidden until you give your blind rating" in shown, "hidden, not 'Not rated'"
     home = web2.get("/").text
     assert "Blind second ratings asked of you" in home and 'href="/calibration"' in home, "the home page says so"
     screen = web2.get(f"/calibration/{assignment}").text
