@@ -117,13 +117,19 @@ def _trend_chart(summary: ComplianceSummary) -> Drawing:
 def _cameras_chart(summary: ComplianceSummary) -> Drawing:
     """Every officer's camera on before force, month by month (a gap where a month had no incident with
     officers recorded), as on the page."""
+    shares = [None if t.share_all_on_before_force is None else t.share_all_on_before_force * 100 for t in summary.trend]
+    title = "Every officer's camera on before force, by month of incident"
+    if sum(x is not None for x in shares) < 2:  # a line needs two points (reportlab refuses fewer)
+        d = Drawing(170 * mm, 14 * mm)
+        d.add(String(12 * mm, 9 * mm, title, fontSize=9))
+        note = "Too few months with officers recorded to draw a trend."
+        d.add(String(12 * mm, 3 * mm, note, fontSize=8, fillColor=GREY))
+        return d
     d = Drawing(170 * mm, 55 * mm)
     chart = HorizontalLineChart()
     chart.x, chart.y = 12 * mm, 10 * mm
     chart.width, chart.height = 150 * mm, 36 * mm
-    chart.data = [
-        [None if t.share_all_on_before_force is None else t.share_all_on_before_force * 100 for t in summary.trend]
-    ]
+    chart.data = [shares]
     chart.categoryAxis.categoryNames = [month_title(t.month, "%b %y") for t in summary.trend]
     chart.categoryAxis.labels.fontSize = 7
     chart.valueAxis.labels.fontSize = 7
@@ -132,7 +138,7 @@ def _cameras_chart(summary: ComplianceSummary) -> Drawing:
     chart.lines[0].strokeColor, chart.lines[0].strokeWidth = colors.HexColor("#1d70b8"), 1.5
     chart.lines[0].symbol = makeMarker("FilledCircle", size=3)
     d.add(chart)
-    d.add(String(12 * mm, 50 * mm, "Every officer's camera on before force, by month of incident", fontSize=9))
+    d.add(String(12 * mm, 50 * mm, title, fontSize=9))
     return d
 
 

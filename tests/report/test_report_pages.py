@@ -229,3 +229,14 @@ def test_the_incidents_figure_opens_the_same_incidents(app, rw) -> None:  # type
     assert f"{n} incidents</caption>" not in everything, "the fixture has incidents outside October too"
     bad = c.get("/incidents", params={"from": "31/2/2026", "q": "UOF"})
     assert bad.status_code == 422 and 'href="#from"' in bad.text and 'value="UOF"' in bad.text
+
+
+def test_the_pack_of_an_establishment_with_no_incidents_downloads(app, rw) -> None:  # type: ignore[no-untyped-def]
+    """The camera-on trend drew a line of no points and the whole pack was a 500 (found by review)."""
+    c, _ = signed_in(app, "governor.b")
+    page = c.get("/reports/compliance", params=OCT).text
+    form = {**form_on_page(page, "/reports/compliance/export"), "format": "pdf", "reason": "Monthly meeting"}
+    r = c.post("/reports/compliance/export", data=form)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+    assert "Too few months with officers recorded to draw a trend" in text
