@@ -170,4 +170,50 @@ import_incidents_command.help = (
     "rejected with the reason; the other rows are imported."
 )
 
-commands = [import_incidents_command]
+
+def recheck_activation(establishment_id: int | None = None, *, batch: int = 200) -> tuple[int, int]:
+    """Work out every incident's activation check again from its clips as they are now (after a change to the
+    rules, say); returns (incidents, officers whose verdict or lag changed). One transaction a batch, so a long
+    run holds no lock for long; audited once at the end."""
+    from sqlmodel import col, select
+
+    from app.audit.service import SYSTEM, record
+    from app.core.db import unit_of_work
+    from app.incident.activation import recompute
+    from app.incident.models import ActivationResult, Incident
+
+    seen = changed = 0
+    last_id = 0
+    while True:
+        with unit_of_work() as session:
+            q = select(Incident.id).where(col(Incident.id) > last_id).order_by(col(Incident.id)).limit(batch)
+            if establishment_id is not None:
+                q = q.where(Incident.establishment_id == establishment_id)
+            ids = [i for i in session.exec(q).all() if i is not None]
+            if not ids:
+                break
+            for incident_id in ids:
+                rows = session.exec(select(ActivationResult).where(ActivationResult.incident_id == incident_id))
+                before = {r.staff_member_id: (r.status, r.lag_s) for r in rows}
+                after = {r.staff_member_id: (r.status, r.lag_s) for r in recompute(session, incident_id)}
+                changed += sum(1 for k, v in after.items() if before.get(k) != v)
+            seen += len(ids)
+            last_id = ids[-1]
+    with unit_of_work() as session:
+        detail = {"incidents": seen, "officers_changed": changed, "establishment_id": establishment_id}
+        record(session, SYSTEM, "activation_recheck", establishment_id=establishment_id, detail=detail)
+    return seen, changed
+
+
+@click.command("recheck-activation")
+@click.option("--establishment", "code", default=None, help="Establishment code (default: every establishment)")
+def recheck_activation_command(code: str | None) -> None:
+    """Work out every incident's camera activation check again from its clips (after the rules change)."""
+    from app.footage.cli import establishment_by_code
+
+    est = establishment_by_code(code) if code else None
+    seen, changed = recheck_activation(est)
+    click.echo(f"{seen} incidents checked again; {changed} officers' verdicts changed")
+
+
+commands = [import_incidents_command, recheck_activation_command]

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from app.rating.models import Rag
+from workers.video.activation import Clip
 
 ClipStatus = Literal["before_force", "late", "after_force"]
 FULL_COVERAGE = 0.999
@@ -180,7 +181,10 @@ def clip_facts(
     start = recording_started_at
     length = max(0.0, duration_s or 0.0)
     end = start + timedelta(seconds=length)
-    activation = activated_at if activated_at is not None else start + timedelta(seconds=prerecord_s)
+    # The press as the incident's check works it out (never after the clip's last frame).
+    activation = Clip(
+        start=start, measured_duration_s=length, activated_at=activated_at, prerecord_s=prerecord_s
+    ).activation
     lag = round((activation - force_started_at).total_seconds(), 3)
     status: ClipStatus
     if activation <= force_started_at:

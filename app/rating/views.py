@@ -26,6 +26,7 @@ from app.rating.api import audit_rating
 from app.rating.models import Acknowledgement, CalibrationAssignment, Rag, Rating
 from app.rating.rules import ClipFacts, Suggestion, suggest
 from app.staff.models import StaffMember
+from workers.video.activation import Clip
 
 router = APIRouter(include_in_schema=False)
 QUEUE_KEYS = ("date_from", "date_to", "location", "officer", "check", "status", "establishment_id")
@@ -237,7 +238,13 @@ def timeline(
     def off(at: datetime) -> float:
         return (at - start).total_seconds()
 
-    activation = off(footage.activated_at) if footage.activated_at else float(footage.prerecord_seconds or 0.0)
+    press = Clip(
+        start=start,
+        measured_duration_s=float(footage.duration_s or footage.claimed_duration_s or 0.0),
+        activated_at=footage.activated_at,
+        prerecord_s=float(footage.prerecord_seconds or 0.0),
+    ).activation  # as the incident's check works it out
+    activation = off(press)
     out: dict[str, Any] = {
         "length": length,
         "activation": activation,

@@ -114,3 +114,42 @@ def test_help_documents_the_columns() -> None:
     text = " ".join(result.output.split())
     assert "staff, cameras, subject_reference" in text
     assert "cameras as serials, e.g. CAM-A1;CAM-A7" in text
+
+
+def test_recheck_activation_brings_stored_checks_up_to_the_rules(session, world) -> None:  # type: ignore[no-untyped-def]
+    """After a change to the rules (a press is never after the clip's end), stored checks are worked out again;
+    reports read the stored rows, so old incidents would keep the old verdicts."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.audit.models import AuditEvent
+    from app.footage.models import Footage, FootageIncident, FootageStatus
+    from app.incident.activation import recompute
+    from app.incident.models import ActivationResult, ActivationStatus, Incident, IncidentStaff
+
+    t0 = datetime(2026, 10, 3, 14, 0, tzinfo=UTC)
+    inc = Incident(reference="UOF-RE-1", location="A wing", establishment_id=world.est_a, incident_started_at=t0,
+                   force_started_at=t0 + timedelta(seconds=10), force_ended_at=t0 + timedelta(seconds=20),
+                   incident_ended_at=t0 + timedelta(seconds=60))  # fmt: skip
+    session.add(inc)
+    session.commit()
+    session.add(IncidentStaff(incident_id=inc.id, staff_member_id=world.staff["a1"]))
+    clip = Footage(establishment_id=world.est_a, wearer_id=world.staff["a1"], recording_started_at=t0,
+                   prerecord_seconds=30, duration_s=15.0, status=FootageStatus.analysed, sha256="e" * 64,
+                   size_bytes=1, storage_key="k", original_filename="c.mp4")  # fmt: skip
+    session.add(clip)
+    session.commit()
+    session.add(FootageIncident(footage_id=clip.id, incident_id=inc.id, establishment_id=world.est_a,
+                                force_started_at=inc.force_started_at))  # fmt: skip
+    recompute(session, inc.id)
+    row = session.exec(select(ActivationResult).where(ActivationResult.incident_id == inc.id)).one()
+    row.status, row.lag_s = ActivationStatus.after_force, 20.0  # as the rule before put it
+    session.commit()
+
+    result = CliRunner().invoke(main, ["recheck-activation", "--establishment", "AAA"])
+    assert result.exit_code == 0, result.output
+    assert "1 officers' verdicts changed" in result.output
+    session.expire_all()
+    row = session.exec(select(ActivationResult).where(ActivationResult.incident_id == inc.id)).one()
+    assert (row.status, row.lag_s) == (ActivationStatus.late, 5.0)
+    entry = session.exec(select(AuditEvent).where(AuditEvent.action == "activation_recheck")).one()
+    assert entry.detail["officers_changed"] == 1

@@ -98,3 +98,19 @@ def test_unlinked_clip_is_judged_on_picture_only() -> None:
     s = suggest(f)
     assert f.status is None and s.rag == Rag.amber
     assert any("dark" in r for r in s.reasons)
+
+
+def test_a_clips_facts_place_the_press_as_the_incidents_check_does() -> None:
+    """A 30 s buffer said of a 15 s clip: the check puts the press at the clip's end (late, 5 s); the review
+    screen's suggestion put it 15 s after the clip ended (after force, 20 s) and disagreed (found by review)."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.rating.rules import clip_facts
+    from workers.video.activation import Clip, ForceWindow, check_activation
+
+    t0 = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
+    force = (t0 + timedelta(seconds=10), t0 + timedelta(seconds=20))
+    facts = clip_facts(analysed=True, recording_started_at=t0, duration_s=15.0, activated_at=None, prerecord_s=30.0,
+                       force_started_at=force[0], force_ended_at=force[1])  # fmt: skip
+    check = check_activation([Clip(start=t0, measured_duration_s=15.0, prerecord_s=30.0)], ForceWindow(*force))
+    assert (facts.status, facts.lag_s) == (check.status, check.lag_s) == ("late", 5.0)
