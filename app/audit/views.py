@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,6 @@ PAGE = 50
 
 
 FILTERS = ("action", "username", "object_type", "object_id", "from", "to")
-DAY_NAMES = {"from": "The start date", "to": "The end date"}
 
 
 def _cleaned(
@@ -41,22 +40,7 @@ def _cleaned(
 
 def _period(filters: dict[str, str]) -> tuple[datetime | None, datetime | None, dict[str, str]]:
     """The first and last days as UK-time instants (the last day included), and what is wrong with them."""
-    days: dict[str, date | None] = {}
-    errors: dict[str, str] = {}
-    for key, called in DAY_NAMES.items():
-        days[key] = None
-        if filters[key]:
-            try:
-                days[key] = localtime.parse_day(filters[key])
-            except ValueError:
-                errors[key] = f"{called} must be a real date, for example 3/11/2026"
-    first, last = days["from"], days["to"]
-    if first and last and first > last:
-        errors["from"] = "The start date must be on or before the end date"
-    zone = ZoneInfo(get_settings().timezone)
-    since = datetime.combine(first, time.min, tzinfo=zone) if first else None
-    until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone) if last else None
-    return since, until, errors
+    return localtime.day_range(filters["from"], filters["to"], ZoneInfo(get_settings().timezone))
 
 
 def _filtered(

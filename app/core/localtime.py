@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")  # one separator throughout: 3/11/2026, 3-11-2026, 3.11.2026
@@ -34,6 +34,27 @@ def parse_day(text: str) -> date:
     if not 1900 <= y <= 2999:  # a typing slip, and room for "the day after" (31/12/9999 + 1 would not exist)
         raise ValueError(f"not a date of these times: {text[:20]!r}")
     return date(y, mo, d)
+
+
+def day_range(
+    first: str, last: str, tz: ZoneInfo, called: tuple[str, str] = ("The start date", "The end date")
+) -> tuple[datetime | None, datetime | None, dict[str, str]]:
+    """A list filter's two optional days, both included: from the first's midnight to the midnight after the
+    last, in `tz` (an empty box leaves that end open), and what is wrong with them, keyed "from" and "to"."""
+    days: dict[str, date | None] = {"from": None, "to": None}
+    errors: dict[str, str] = {}
+    for key, text, name in (("from", first, called[0]), ("to", last, called[1])):
+        if text.strip():
+            try:
+                days[key] = parse_day(text)
+            except ValueError:
+                errors[key] = f"{name} must be a real date, for example 3/11/2026"
+    start, end = days["from"], days["to"]
+    if start and end and start > end:
+        errors["from"] = f"{called[0]} must be on or before {called[1][0].lower()}{called[1][1:]}"
+    since = datetime.combine(start, time.min, tzinfo=tz) if start else None
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz) if end else None
+    return since, until, errors
 
 
 def day_text(value: date | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,6 @@ from app.establishment.models import Camera
 from app.footage.models import Footage, FootageIncident
 from app.incident import no_footage, service
 from app.incident.models import ActivationResult, ForceType, Incident, IncidentCreate, InvolvedStaffIn
-from app.report.access import PeriodError, resolve_period
 from app.staff.models import StaffMember
 
 router = APIRouter(include_in_schema=False)
@@ -42,17 +41,10 @@ def incident_list(
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> Response:
     est = scope_establishment(principal)
-    # Days when force began, UK time, both included: the compliance summary's "Incidents with force" links here.
-    since = until = None
-    errors: dict[str, str] = {}
-    if date_from or date_to:
-        try:
-            period = resolve_period(date_from or None, date_to or None)
-            zone = ZoneInfo(get_settings().timezone)
-            since = datetime.combine(period.first, time.min, tzinfo=zone)
-            until = datetime.combine(period.last + timedelta(days=1), time.min, tzinfo=zone)
-        except PeriodError as exc:
-            errors = exc.fields
+    # Days when force began, UK time, both included (an empty box leaves that end open): the compliance
+    # summary's "Incidents with force" links here with its period.
+    zone = ZoneInfo(get_settings().timezone)
+    since, until, errors = localtime.day_range(date_from or "", date_to or "", zone)
     rows, total = (
         ([], 0)
         if errors

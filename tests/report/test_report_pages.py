@@ -227,6 +227,10 @@ def test_the_incidents_figure_opens_the_same_incidents(app, rw) -> None:  # type
     assert listed.status_code == 200 and f"{n} incident{'' if n == 1 else 's'}</caption>" in listed.text
     everything = c.get("/incidents").text
     assert f"{n} incidents</caption>" not in everything, "the fixture has incidents outside October too"
+    caption = re.search(r"(\d+ incidents?)</caption>", everything).group(1)  # type: ignore[union-attr]
+    open_start = c.get("/incidents", params={"to": "31/12/2099"}).text
+    assert f"{caption}</caption>" in open_start, "an empty From is an open start, not the first of the month"
+    assert c.get("/incidents", params={"from": "1/1/1990", "to": "31/12/2099"}).status_code == 200, "no 10-year cap"
     bad = c.get("/incidents", params={"from": "31/2/2026", "q": "UOF"})
     assert bad.status_code == 422 and 'href="#from"' in bad.text and 'value="UOF"' in bad.text
 
