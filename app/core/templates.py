@@ -85,18 +85,19 @@ def audit_detail(detail: dict[str, Any] | None, action: str = "", limit: int = 2
     """An audit entry's detail in a line a person can read: "active: no; sessions ended: 1", a change as
     "name: HMP A → HMP B". The CSV export keeps it whole."""
 
-    def text(value: Any) -> str:
+    def text(value: Any, top: bool = False) -> str:
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, dict):
             return ", ".join(f"{k} {text(v)}" for k, v in value.items())
         if isinstance(value, list):
-            if action.endswith("_update") and len(value) == 2:
+            # Only an update's own fields are [before, after] (a list inside is a list: officers, cameras).
+            if top and action.endswith("_update") and len(value) == 2:
                 return f"{text(value[0])} → {text(value[1])}"
             return ", ".join(text(v) for v in value)
         return "–" if value is None else str(value)
 
-    line = "; ".join(f"{k.replace('_', ' ')}: {text(v)}" for k, v in (detail or {}).items())
+    line = "; ".join(f"{k.replace('_', ' ')}: {text(v, top=True)}" for k, v in (detail or {}).items())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

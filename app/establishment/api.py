@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import select
 
 from app.audit.service import record
-from app.auth.models import User, UserCreate, UserPublic, UserUpdate
+from app.auth.models import User, UserCreate, UserPublic, UserUpdate, password_problem
 from app.auth.service import (
     ChangeRefused,
     create_user,
@@ -188,6 +188,8 @@ def change_user(user_id: int, data: UserUpdate, principal: Admin, session: Sessi
     user = get_visible(session, principal, User, user_id)
     if data.active is None and data.password is None:
         raise HTTPException(status_code=422, detail="Give active, password or both.")
+    if data.password is not None and (weak := password_problem(data.password, user.username)):
+        raise HTTPException(status_code=422, detail=f"The password {weak}.")  # bad input, as the model's checks
     detail: dict[str, object] = {}
     ended = 0
     try:

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.models import enum_field, utc_field
@@ -52,7 +53,11 @@ class Establishment(EstablishmentBase, table=True):
 
 
 class EstablishmentCreate(EstablishmentBase):
-    pass
+    @field_validator("name")
+    @classmethod
+    def _tidy(cls, value: str) -> str:
+        """Stored as people see it: outer spaces off, runs of spaces as one ("HMP Beta " is "HMP Beta")."""
+        return " ".join(value.split())
 
 
 class EstablishmentUpdate(SQLModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import HTTPException
 from sqlmodel import Session, select
 
@@ -14,10 +13,13 @@ from app.staff.models import StaffMember, StaffMemberCreate
 def name_taken(session: Session, name: str, *, other_than: int | None = None) -> Establishment | None:
     """The establishment already called `name` (case and outer spaces aside), if any: two of the same name
     could not be told apart in the establishment lists, the reports' choices or the side-by-side columns."""
-    q = select(Establishment).where(sa.func.lower(Establishment.name) == name.strip().lower())
-    if other_than is not None:
-        q = q.where(Establishment.id != other_than)
-    return session.exec(q).first()
+    # Compared here, not in SQL: SQLite's lower() folds ASCII only, and names may have been stored with spaces.
+    # A service has a few hundred establishments at most.
+    wanted = " ".join(name.split()).casefold()
+    for est in session.exec(select(Establishment)).all():
+        if est.id != other_than and " ".join(est.name.split()).casefold() == wanted:
+            return est
+    return None
 
 
 def create_establishment(session: Session, data: EstablishmentCreate) -> Establishment:
@@ -43,9 +45,10 @@ def update_establishment(
     changed: dict[str, list[str]] = {}
     if name is not None and (same := name_taken(session, name, other_than=est.id)) is not None:
         raise HTTPException(status_code=409, detail=f"{same.code} is already called {same.name}.")
-    if name is not None and name.strip() != est.name:
-        changed["name"] = [est.name, name.strip()]
-        est.name = name.strip()
+    name = None if name is None else " ".join(name.split())  # as EstablishmentCreate stores it
+    if name is not None and name != est.name:
+        changed["name"] = [est.name, name]
+        est.name = name
     if kind is not None and kind != est.kind:
         changed["kind"] = [est.kind.value, kind.value]
         est.kind = kind

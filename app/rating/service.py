@@ -225,7 +225,8 @@ def create_rating(session: Session, footage: Footage, data: RatingInput, *, user
         )
     suggestion = suggest(facts_for(session, footage, primary_incident(session, footage.id)))
     current = current_rating(session, footage.id)
-    if current is not None and not (data.override_reason or "").strip() and (data.rerating_reason or "").strip():
+    differs = suggestion.rag is not None and data.rag != suggestion.rag
+    if differs and current is not None and not (data.override_reason or "").strip() and data.rerating_reason:
         # Rating again, against the suggestion: one reason serves both (it was asked for twice in a row).
         data = replace(data, override_reason=data.rerating_reason)
     errors = _check(data, suggestion, current, calibration=False)

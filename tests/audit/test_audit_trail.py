@@ -334,3 +334,14 @@ def test_audit_page_says_what_was_refused_and_what_changed(client, world, sessio
     assert len(rows) == 2
     assert "establishment update" in rows[0] and "name: HMP Alpha → HMP A" in rows[0] and "code: AAA" in rows[0]
     assert "user update" in rows[1] and "denied" in rows[1] and "active: no" in rows[1] and "from 10.0.0.9" in rows[1]
+
+
+def test_audit_detail_marks_only_an_updates_own_fields_as_changes() -> None:
+    """Two officers set on an incident read as one replaced by the other (found by review)."""
+    from app.core.templates import audit_detail
+
+    assert audit_detail({"name": ["HMP A", "HMP B"]}, "establishment_update") == "name: HMP A → HMP B"
+    staff = {"changes": {"staff": [{"staff_number": "A001"}, {"staff_number": "A002"}]}}
+    assert "→" not in audit_detail(staff, "incident_update")
+    assert audit_detail({"cameras": ["CAM1", "CAM2"]}, "footage_link") == "cameras: CAM1, CAM2"
+    assert audit_detail({"note": "x" * 500}).endswith("…") and len(audit_detail({"note": "x" * 500})) == 200

@@ -29,7 +29,7 @@ def test_a_page_request_the_route_cannot_take_gets_a_page_not_json(client, world
 def test_an_address_with_a_word_for_a_number_is_page_not_found(client, world) -> None:  # type: ignore[no-untyped-def]
     """/footage/abc leads nowhere, as /footage/99999 does (it was a 422 naming footage_id); the API keeps 422."""
     browser_sign_in(client, "coordinator.a")
-    for path in ("/footage/abc", "/incidents/abc", "/review/1.5"):
+    for path in ("/footage/abc", "/incidents/abc", "/footage/1.5"):
         r = client.get(path)
         assert r.status_code == 404 and "Page not found" in r.text and "footage_id" not in r.text, path
     headers = api_token(client, "coordinator.a")

@@ -76,6 +76,14 @@ def test_two_establishments_cannot_share_a_name(world, app, as_user, session) ->
     assert r.status_code == 409 and "already called" in r.text
     r = admin_api.post("/api/v1/establishments", json={"code": "CCC", "name": alpha.lower(), "kind": "prison"})
     assert r.status_code == 409 and "already called" in r.text
+    r = admin_api.post("/api/v1/establishments", json={"code": "DDD", "name": "  HMP   Delta ", "kind": "prison"})
+    assert r.status_code == 201 and r.json()["name"] == "HMP Delta", "stored as people see it"
+    r = admin_api.post("/api/v1/establishments", json={"code": "EEE", "name": "hmp delta", "kind": "prison"})
+    assert r.status_code == 409
+    r = admin_api.post("/api/v1/establishments", json={"code": "FFF", "name": "HMP Åland", "kind": "prison"})
+    assert r.status_code == 201
+    r = admin_api.post("/api/v1/establishments", json={"code": "GGG", "name": "HMP ÅLAND", "kind": "prison"})
+    assert r.status_code == 409, "beyond ASCII too, on SQLite as on PostgreSQL"
     # Its own name again (in another case) is no clash.
     assert admin_api.patch(f"/api/v1/establishments/{world.est_a}", json={"name": alpha.upper()}).status_code == 200
 

@@ -262,6 +262,8 @@ def test_weak_passwords_are_refused_everywhere_a_password_is_set(world, app, as_
                     "establishment_id": world.est_a, "password": weak}  # fmt: skip
         r = admin_api.post("/api/v1/users", json=new_user)
         assert r.status_code == 422 and why in r.text, (weak, r.text)
+    r = admin_api.patch(f"/api/v1/users/{uid}", json={"password": "officer.a1-is-my-password"})
+    assert r.status_code == 422 and "must not contain the username" in r.text, "bad input, as the others"
     assert _user(session, uid).password_hash == before
     assert session.exec(select(User).where(User.username == "new.person")).first() is None
     r = admin_api.post("/api/v1/users", json={**new_user, "password": "new.person-2026-pass"})

@@ -95,6 +95,11 @@ def test_rerating_is_a_new_version_with_a_reason(as_user, clip, session):  # typ
     )
     assert r.status_code == 201, r.text
     assert r.json()["override_reason"] == r.json()["rerating_reason"] == "Second camera shows more"
+    # Agreeing with the suggestion, there is nothing to differ about: no reason copied, no error about it.
+    r = c.post(f"/api/v1/footage/{clip.id}/ratings", json=rating_body(rerating_reason="x" * 1200))
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["rerating_reason"]
+    r = c.post(f"/api/v1/footage/{clip.id}/ratings", json=rating_body(rerating_reason="Agree after all"))
+    assert r.status_code == 201 and r.json()["override_reason"] is None
 
 
 def test_staff_and_governors_cannot_rate(as_user, clip, session):  # type: ignore[no-untyped-def]
