@@ -65,11 +65,18 @@ def put_link(
     session: SessionDep,
     data: LinkIn | None = None,
 ) -> LinkResult:
-    """Link footage to an incident (idempotent). Audited."""
+    """Link footage to an incident (idempotent). Audited, with what made the link unlikely if anything did (a
+    clip recorded away from the incident's times, or worn by an officer not recorded as involved): the pages ask
+    a person to confirm such a link; a program's is kept with its warnings."""
     incident, footage = _pair(session, principal, incident_id, footage_id)
     try:
         changed = linking.make_link(
-            session, footage, incident, actor=principal.actor, reason=data.reason if data else None
+            session,
+            footage,
+            incident,
+            actor=principal.actor,
+            reason=data.reason if data else None,
+            warnings=linking.link_warnings(session, footage, incident),
         )
     except linking.LinkRefused as exc:
         raise _refusal(exc) from None

@@ -169,7 +169,7 @@ def make_link(
     reason: str | None = None,
     warnings: list[str] | None = None,
 ) -> bool:
-    """Link and audit; `warnings`: those the coordinator confirmed the link despite (`link_warnings`)."""
+    """Link and audit; `warnings`: what made it unlikely (`link_warnings`), kept in the entry as `despite`."""
     _same_place(footage, incident)
     created = link(session, footage, incident.id, user_id=actor.user_id, source=source)  # type: ignore[arg-type]
     if created:
@@ -189,7 +189,7 @@ def make_link(
                 "incident_id": incident.id,
                 "incident": incident.reference,
                 "source": source,
-                **({"confirmed_despite": warnings} if warnings else {}),
+                **({"despite": warnings} if warnings else {}),
             },
         )
     return created

@@ -197,7 +197,12 @@ def test_linking_a_clip_far_from_the_incident_asks_first(client, as_user, sessio
     r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": str(far), "confirm": str(far)})
     assert r.status_code == 303 and session.get(FootageIncident, (fid, far)) is not None
     entry = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_link")).one()
-    assert len(entry.detail["confirmed_despite"]) == 2
+    assert len(entry.detail["despite"]) == 2
     # Its own officer's incident, at its time: linked at once.
     r = client.post(f"/footage/{fid}/links", data={"csrf_token": csrf, "incident_id": str(near)})
     assert r.status_code == 303 and session.get(FootageIncident, (fid, near)) is not None
+    # A program links at once; the entry keeps what the link was made despite.
+    other = post_footage(api, mp4_bytes(20_000, seed=10)).json()["id"]
+    assert api.put(f"/api/v1/incidents/{far}/footage/{other}").status_code == 200
+    q = select(AuditEvent).where(AuditEvent.action == "footage_link", AuditEvent.object_id == str(other))
+    assert len(session.exec(q).one().detail["despite"]) == 2
