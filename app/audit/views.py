@@ -23,6 +23,7 @@ PAGE = 50
 
 
 FILTERS = ("action", "username", "object_type", "object_id", "from", "to")
+NO_REASON = "Enter why you are exporting the audit trail, for example 'Complaint 1234'"
 
 
 def _cleaned(
@@ -140,9 +141,8 @@ def audit_export(
     """An export is a disclosure: it needs a reason, and is itself audited (with the filters it used)."""
     filters = _cleaned(action, username, object_type, object_id, date_from, date_to)
     since, until, date_errors = _period(filters)
-    if len(reason.strip()) < 3 or date_errors:
-        problem = {"reason": "Enter why you are exporting the audit trail, for example 'Complaint 1234'"}
-        errors = problem if len(reason.strip()) < 3 else {}
+    errors = {} if len(reason.strip()) >= 3 else {"reason": NO_REASON}
+    if errors or date_errors:  # the list again, with what is wrong beside each field
         return _page(request, session, principal, filters, 1, errors=errors, reason=reason)
     events = _filtered(session, scope_establishment(principal), filters, since, until, limit=None)
     used = {k: v for k, v in filters.items() if v}
