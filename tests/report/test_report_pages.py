@@ -43,8 +43,6 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
         "-5.0 s",
         "22.8 s",
         "How these figures are worked out",
-        "Every officer's camera on before force, by month of incident",  # the page's second chart, in the pack too
-        "Amber",  # the ratings chart's legend
         "Black British",
         "Officer a2",
         "data-bwv-chart",
@@ -124,6 +122,8 @@ def test_pdf_pack_opens_and_holds_the_figures(app, rw):  # type: ignore[no-untyp
         "Black British",
         "Officer a2 (A002)",
         "How these figures are worked out",
+        "Every officer's camera on before force, by month of incident",  # the page's second chart, in the pack too
+        "Amber",  # the ratings chart's legend
         "Oct 2026",  # the trend table's months as people read them, and the chart's axis "Oct 26", not "26-10"
         "Oct 26",
     ):
