@@ -18,8 +18,9 @@ from tests.support import browser_sign_in
 pytestmark = pytest.mark.usefixtures("storage_root")
 
 
-def _incident(c, ref: str = "UOF-7", staff=("A001", "A002")) -> int:  # type: ignore[no-untyped-def]
-    now = utcnow()
+def _incident(c, ref: str = "UOF-7", staff=("A001", "A002"), ago: timedelta = timedelta(0)) -> int:  # type: ignore[no-untyped-def]
+    """An incident about two hours ago (and `ago` earlier still) with `staff` involved."""
+    now = utcnow() - ago
     r = c.post(
         "/api/v1/incidents",
         json={
@@ -171,18 +172,7 @@ def test_linking_a_clip_far_from_the_incident_asks_first(client, as_user, sessio
     red rating then counted for that incident. The page now says why it may be wrong and links only when the
     coordinator confirms that same incident; the audit entry keeps what they confirmed despite."""
     api = as_user("coordinator.a")
-    far = api.post(
-        "/api/v1/incidents",
-        json={
-            "reference": "UOF-FAR",
-            "location": "Reception",
-            "incident_started_at": (utcnow() - timedelta(days=30, minutes=10)).isoformat(),
-            "force_started_at": (utcnow() - timedelta(days=30, minutes=5)).isoformat(),
-            "force_ended_at": (utcnow() - timedelta(days=30)).isoformat(),
-            "incident_ended_at": (utcnow() - timedelta(days=29, hours=23)).isoformat(),
-            "staff": [{"staff_number": "A002"}],
-        },
-    ).json()["id"]
+    far = _incident(api, "UOF-FAR", staff=("A002",), ago=timedelta(days=30))
     near = _incident(api, "UOF-NEAR", staff=("A001",))
     fid = post_footage(api, mp4_bytes(20_000, seed=9)).json()["id"]  # worn by A001, two hours ago
     csrf = browser_sign_in(client, "coordinator.a")
