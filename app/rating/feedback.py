@@ -90,13 +90,22 @@ class Overdue:
 
 
 def overdue(
-    session: Session, establishment_id: int, days: int, now: datetime | None = None, *, hidden: Collection[int] = ()
+    session: Session,
+    establishment_id: int,
+    days: int,
+    now: datetime | None = None,
+    *,
+    hidden: Collection[int] = (),
+    force_since: datetime | None = None,
+    force_until: datetime | None = None,
 ) -> list[Overdue]:
     """Current amber/red ratings not acknowledged `days` or more days after they were given. `hidden`, here
-    and below: clips left out (those the viewer owes a blind second rating: `blind_footage_ids`)."""
+    and below: clips left out (those the viewer owes a blind second rating: `blind_footage_ids`).
+    `force_since`/`force_until` (either may be None: open): only clips linked to one of the establishment's
+    incidents whose force began in that time, as the compliance summary counts a period's clips."""
     now = now or utcnow()
     cutoff = now - timedelta(days=days)
-    rows = session.exec(
+    stmt = (
         select(Rating, Footage, StaffMember)
         .join(Footage, col(Footage.id) == Rating.footage_id)
         .join(StaffMember, col(StaffMember.id) == Rating.wearer_id)
@@ -110,7 +119,15 @@ def overdue(
             col(Rating.footage_id).not_in(sorted(hidden)),
         )
         .order_by(col(Rating.rated_at))
-    ).all()
+    )
+    if force_since is not None or force_until is not None:
+        linked = select(FootageIncident.footage_id).where(FootageIncident.establishment_id == establishment_id)
+        if force_since is not None:
+            linked = linked.where(col(FootageIncident.force_started_at) >= force_since)
+        if force_until is not None:
+            linked = linked.where(col(FootageIncident.force_started_at) < force_until)
+        stmt = stmt.where(col(Rating.footage_id).in_(linked))
+    rows = session.exec(stmt).all()
     return [Overdue(r, f, s, (now - r.rated_at).days) for r, f, s in rows]
 
 

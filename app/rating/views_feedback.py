@@ -3,13 +3,16 @@ coordinator's page of guidance not yet acknowledged (and offering green clips as
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.audit.service import record
 from app.auth.models import Role
+from app.core import localtime
 from app.core.config import get_settings
 from app.core.deps import (
     Coordinator,
@@ -220,10 +223,13 @@ def coordinator_feedback(
     principal: CoordinatorOrGovernor,
     session: SessionDep,
     days: Annotated[str | None, Query(max_length=40)] = None,
+    date_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
     est = _establishment_of(principal)
-    # Typed into the page's box: a value that is not a number of days is explained beside it, with the list
-    # for the usual number of days below, rather than a page of its own.
+    # Typed into the page's boxes: a value that is not a number of days, or not a day, is explained beside
+    # it, with the list for the usual number of days (and every incident) below, rather than a page of its
+    # own. The compliance summary's "Guidance not acknowledged" links here with days=0 and its period.
     errors: dict[str, str] = {}
     text = (days or "").strip()
     n = get_settings().ack_overdue_days
@@ -232,16 +238,29 @@ def coordinator_feedback(
             n = typed
         else:
             errors["days"] = "Enter the number of days as a whole number from 0 to 365"
+    since, until, day_errors = localtime.day_range(date_from or "", date_to or "", ZoneInfo(get_settings().timezone))
+    errors.update(day_errors)
+    if day_errors:
+        since = until = None
+    first_day = since.date() if since else None
+    last_day = (until - timedelta(days=1)).date() if until else None
     hidden = blind_footage_ids(session, principal.user.id)
-    overdue = feedback.overdue(session, est, n, hidden=hidden)
-    record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail={"days": n})
+    overdue = feedback.overdue(session, est, n, hidden=hidden, force_since=since, force_until=until)
+    detail: dict[str, object] = {"days": n}
+    detail.update({k: v for k, v in (("from", date_from), ("to", date_to)) if v and not day_errors})
+    record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail=detail)
     return render(
         request,
         "staff/coordinator_feedback.html",
         {
             "overdue": overdue,
             "days": n,
-            "days_typed": text if errors else str(n),
+            "days_typed": text if "days" in errors else str(n),
+            # As the date picker writes a day (the summary's link gives ISO days), unless it is to be mended.
+            "date_from": (date_from or "") if day_errors else localtime.day_text(first_day),
+            "date_to": (date_to or "") if day_errors else localtime.day_text(last_day),
+            "first_day": first_day,
+            "last_day": last_day,
             "errors": errors,
             "examples": feedback.good_practice_examples(session, est, hidden=hidden),
             "candidates": feedback.green_candidates(session, est, hidden=hidden),

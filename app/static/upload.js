@@ -131,6 +131,7 @@ class Item {
     this.progress = this.el.querySelector('[data-progress]')
     this.status = this.el.querySelector('[data-status]')
     this.error = this.el.querySelector('[data-file-error]')
+    this.error.id = `${this.id}-file-error`
     this.actions = this.el.querySelector('[data-actions]')
     for (const label of this.el.querySelectorAll('[data-for]')) {
       const field = this.el.querySelector(`[data-field="${label.dataset.for}"]`)
@@ -229,6 +230,7 @@ class Item {
   setStatus (text) { this.status.textContent = text }
 
   setError (text) {
+    this.problem = text
     this.error.hidden = !text
     this.error.textContent = text ? `Error: ${text}` : ''
     this.el.classList.toggle('bwv-upload__file--error', Boolean(text))
@@ -497,6 +499,7 @@ class Uploader {
 
   refresh () {
     this.empty.hidden = this.items.length > 0
+    if (this.ran) this.settle()
   }
 
   /** The GOV.UK error beside a shared field (who wore the camera, which camera), or none. */
@@ -531,7 +534,7 @@ class Uploader {
     }
   }
 
-  showErrors (problems) {
+  showErrors (problems, focus = true) {
     this.errorList.textContent = ''
     for (const [id, text] of problems) {
       const li = document.createElement('li')
@@ -542,7 +545,7 @@ class Uploader {
       this.errorList.append(li)
     }
     this.errors.hidden = problems.length === 0
-    if (problems.length) this.errors.focus()
+    if (problems.length && focus) this.errors.focus()
   }
 
   async start (items) {
@@ -560,8 +563,20 @@ class Uploader {
       await item.upload(shared)
     }
     this.startButton.disabled = false
+    this.ran = true
+    this.settle(true)
+  }
+
+  /** After a run: each file refused or paused said once more at the top, as GOV.UK forms do, linked to its
+   *  card (with many files, a refusal far down the list is otherwise missed), and the button says how many
+   *  files are left. Again when a file is removed. */
+  settle (focus = false) {
+    const failed = this.items.filter((i) => i.state === 'failed')
+    this.showErrors(failed.map((i) => [i.error.id, `${i.file.name}: ${i.problem}`]), focus)
     const left = this.items.filter((i) => i.state !== 'done').length
-    this.startButton.textContent = left ? 'Upload remaining files' : 'Upload files'
+    this.startButton.textContent = !left
+      ? 'Upload files'
+      : left === 1 ? 'Upload the remaining file' : `Upload the ${left} remaining files`
   }
 }
 

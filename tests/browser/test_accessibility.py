@@ -50,6 +50,7 @@ PAGES: dict[str, list[tuple[str, Path_]]] = {
         ("calibration", "/calibration"),
         ("guidance templates", "/review/templates"),
         ("feedback", "/feedback"),
+        ("feedback for a period", "/feedback?days=0&from=1/1/2026&to=31/12/2026"),
         ("officers and cameras", "/staff-and-cameras"),
     ],
     "governor": [

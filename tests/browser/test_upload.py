@@ -65,6 +65,17 @@ def test_drag_and_drop_upload_with_progress(page: Any, live_server: LiveServer, 
     assert items.nth(2).locator("[data-progress]").evaluate("p => p.value") == 0  # nothing kept, no full bar
     refused = items.nth(2).locator("[data-file-error]").inner_text()
     assert "not a video" in refused.lower(), refused
+    # The refusal is said again at the top, linked to the file's card, and the button says what is left.
+    summary = page.locator("[data-bwv-upload-errors]")
+    assert summary.is_visible()
+    said = summary.locator("li").all_inner_texts()
+    assert len(said) == 1 and said[0].startswith("statement.mp4: ") and "not a video" in said[0].lower(), said
+    target = summary.locator("a").get_attribute("href")
+    assert target == "#" + items.nth(2).locator("[data-file-error]").get_attribute("id"), target
+    assert page.locator("[data-bwv-start]").inner_text() == "Upload the remaining file"
+    shot(page, "upload-03-refused-summary")
+    items.nth(2).locator("[data-remove]").click()  # removing the refused file clears its summary line
+    assert summary.is_hidden() and page.locator("[data-bwv-start]").inner_text() == "Upload files"
 
     page.goto("/footage")
     assert page.get_by_text("BWV-0042_upload_one.mp4").is_visible()

@@ -235,6 +235,28 @@ def test_the_incidents_figure_opens_the_same_incidents(app, rw) -> None:  # type
     assert bad.status_code == 422 and 'href="#from"' in bad.text and 'value="UOF"' in bad.text
 
 
+def test_the_unacknowledged_figure_opens_the_same_guidance(app, rw) -> None:  # type: ignore[no-untyped-def]
+    """'Guidance not acknowledged' opened all guidance waiting, from any month; it now opens the period's:
+    clips of incidents where force began in it, however long the guidance has waited."""
+    c, _ = signed_in(app, "governor.a")
+    page = c.get("/reports/compliance", params=OCT).text
+    href = re.search(r'href="(/feedback\?[^"]+)">Guidance not acknowledged', page)
+    assert href, "the figure links to its guidance"
+    listed = c.get(href.group(1).replace("&amp;", "&"))
+    n = c.get("/api/v1/reports/compliance", params=OCT).json()["unacknowledged"]
+    assert n == 2  # F1 v2 and F8 (fixture)
+    t = listed.text
+    assert listed.status_code == 200 and f"{n} pieces of guidance not acknowledged</caption>" in t
+    assert "force began from 1 October 2026 to 31 October 2026" in t
+    assert 'value="1/10/2026"' in t and 'value="31/10/2026"' in t  # as the date picker writes days
+    everything = c.get("/feedback", params={"days": "0"}).text
+    assert "3 pieces of guidance not acknowledged</caption>" in everything  # F5 (a November incident) too
+    assert "3 pieces" in c.get("/feedback", params={"days": "0", "from": "1/10/2026"}).text  # an open end
+    bad = c.get("/feedback", params={"days": "0", "from": "31/2/2026", "to": "1/10/2026"})
+    assert bad.status_code == 200 and 'href="#from"' in bad.text and 'value="31/2/2026"' in bad.text
+    assert "3 pieces" in bad.text  # the dates could not be used: every incident, said beside the box
+
+
 def test_the_pack_of_an_establishment_with_no_incidents_downloads(app, rw) -> None:  # type: ignore[no-untyped-def]
     """The camera-on trend drew a line of no points and the whole pack was a 500 (found by review)."""
     c, _ = signed_in(app, "governor.b")
