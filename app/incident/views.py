@@ -469,7 +469,8 @@ def incident_page(
     activation = {o.staff_member_id: o.result for o in activation_view.officers if o.result is not None}
     from app.rating.service import blind_footage_ids, incident_rollup
 
-    rollup = incident_rollup(session, incident, viewer_id=principal.user.id)
+    blind = blind_footage_ids(session, principal.user.id)  # their first ratings are hidden from the viewer
+    rollup = incident_rollup(session, incident, hidden=blind)
     record(
         session,
         principal.actor,
@@ -492,7 +493,7 @@ def incident_page(
             "rollup": rollup,
             "officer_rag": {o.staff_member_id: o for o in rollup["officers"]},
             "clip_rag": {c["footage_id"]: c["rag"] for c in rollup["clip_ratings"]},
-            "blind": blind_footage_ids(session, principal.user.id),  # their first ratings are hidden from the viewer
+            "blind": blind,
             "can_rate": principal.role in (Role.coordinator, Role.admin),
             "explanations": no_footage.for_incident(session, incident_id),
             "explained": request.query_params.get("explained"),

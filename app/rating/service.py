@@ -293,11 +293,14 @@ class OfficerRollup:
     footage_ids: list[int]
 
 
-def incident_rollup(session: Session, incident: Incident, *, viewer_id: int | None = None) -> dict[str, Any]:
+def incident_rollup(
+    session: Session, incident: Incident, *, viewer_id: int | None = None, hidden: Collection[int] | None = None
+) -> dict[str, Any]:
     """Per officer: the worst current rating of their clips (an officer with no clip counts as red only via
     the activation check, not here); per incident: the worst of all its clips. Clips the viewer owes a blind
-    second rating count as not rated for them."""
-    hidden = blind_footage_ids(session, viewer_id)
+    second rating count as not rated for them (`hidden`, when the caller has them already)."""
+    if hidden is None:
+        hidden = blind_footage_ids(session, viewer_id)
     clips = session.exec(
         select(Footage)
         .join(FootageIncident, col(FootageIncident.footage_id) == Footage.id)

@@ -101,11 +101,19 @@
     var w = canvas.width, h = canvas.height, pad = 3;
     var n = values.length;
     ctx.clearRect(0, 0, w, h);
+    // 0% as a solid line, 100% dotted: the scale a reader needs to tell a high line from a low one.
     ctx.strokeStyle = "#b1b4b6";
+    ctx.lineWidth = 1;
     ctx.beginPath();
     ctx.moveTo(0, h - pad);
     ctx.lineTo(w, h - pad);
     ctx.stroke();
+    ctx.setLineDash([2, 3]);
+    ctx.beginPath();
+    ctx.moveTo(0, pad);
+    ctx.lineTo(w, pad);
+    ctx.stroke();
+    ctx.setLineDash([]);
     ctx.strokeStyle = COLOURS.blue;
     ctx.lineWidth = 2;
     ctx.beginPath();

@@ -143,6 +143,13 @@ def test_officer_pages_and_who_may_see_them(app, rw):  # type: ignore[no-untyped
     assert "&lt;a" not in listing.text and 'href="/officers/A002"' in listing.text
     one = c.get("/officers/A002")
     assert one.status_code == 200 and "Before and after the first guidance" in one.text and "6 Oct 2026" in one.text
+    # A trend line only for officers with ratings in two months or more: a dot or a bare baseline read as a
+    # trend. A003 has no footage at all.
+    rows = c.get("/api/v1/reports/officers").json()
+    lines = sum(1 for r in rows if sum(v is not None for v in r["sparkline"]) >= 2)
+    assert listing.text.count("data-bwv-sparkline=") == lines
+    a3 = listing.text.split('href="/officers/A003"', 1)[1].split("</tr>", 1)[0]
+    assert "No ratings in 12 months" in a3 and "data-bwv-sparkline" not in a3
     assert c.get("/officers/B001").status_code == 404
 
     staff, _ = signed_in(app, "officer.a1")
