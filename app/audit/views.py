@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from app.audit.models import AuditEvent
 from app.audit.service import record, search_events, to_csv_rows
 from app.core import localtime
 from app.core.config import get_settings
+from app.core.csvsafe import BOM
 from app.core.deps import Governor, Principal, SessionDep, scope_establishment
 from app.core.templates import render
 
@@ -155,7 +157,7 @@ def audit_export(
     )
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     return StreamingResponse(
-        to_csv_rows(events),
+        itertools.chain([BOM], to_csv_rows(events)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
     )

@@ -11,6 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+# Written first in every CSV download: Excel opens a UTF-8 file without it in the computer's old code page,
+# and "–" or "Siobhán" come out as "â€“" and "SiobhÃ¡n". LibreOffice, Google Sheets and pandas read past it;
+# Python's csv module reads it with encoding="utf-8-sig".
+BOM = "\ufeff"
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and full-width
 
 

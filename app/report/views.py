@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from app.audit.service import record
 from app.auth.models import Role
+from app.core.csvsafe import BOM
 from app.core.deps import Admin, CoordinatorOrGovernor, CurrentPrincipal, Principal, SessionDep
 from app.core.templates import render
 from app.core.types import utcnow
@@ -231,7 +232,7 @@ def compliance_export(
     name = f"compliance-{est.code}-{period.first.isoformat()}-to-{period.last.isoformat()}"
     if fmt == "csv":
         return Response(
-            export.to_csv(summary, anon),
+            BOM + export.to_csv(summary, anon),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )

@@ -130,7 +130,7 @@ def test_audit_export_needs_a_reason_and_is_itself_audited(client, world, sessio
     assert not session.exec(select(AuditEvent).where(AuditEvent.action == "audit_export")).all()
     r = client.post("/audit/export", data={"csrf_token": csrf, "reason": "Monthly use of force meeting"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert r.text.splitlines()[0].startswith("id,at,actor_username")
+    assert r.content.startswith(b"\xef\xbb\xbfid,at,actor_username")  # the mark Excel needs to read UTF-8
     exports = session.exec(select(AuditEvent).where(AuditEvent.action == "audit_export")).all()
     assert exports and exports[0].reason == "Monthly use of force meeting"
 
@@ -154,7 +154,7 @@ def test_audit_export_writes_formula_text_as_text(as_user, client, world, sessio
     csrf = browser_sign_in(client, "admin")
     out = client.post("/audit/export", data={"csrf_token": csrf, "reason": "Formula check"})
     assert out.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(out.text)))
+    rows = list(csv.DictReader(io.StringIO(out.content.decode("utf-8-sig"))))
     names = [r["actor_username"] for r in rows if r["action"] == "sign_in" and r["outcome"] == "denied"]
     assert names == ["'" + FORMULA.lower()]
     reasons = {r["reason"] for r in rows if r["action"] == "test_event" and r["reason"]}
@@ -259,7 +259,7 @@ def test_audit_page_filters_and_the_export_holds_what_was_filtered(client, world
 
     r = client.post("/audit/export", data={"csrf_token": csrf, "reason": "Claim about clip 7", **hidden})
     assert r.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(r.text)))
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert len(rows) == 3 and {(x["object_type"], x["object_id"]) for x in rows} == {("footage", "7")}
     assert {x["action"] for x in rows} == {"footage_play", "footage_download"}
     ev = session.exec(select(AuditEvent).where(AuditEvent.action == "audit_export")).one()

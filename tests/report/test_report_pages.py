@@ -79,7 +79,9 @@ def test_csv_download_needs_a_reason_and_holds_the_figures(app, rw, session):  #
     r = c.post("/reports/compliance/export", data={**form, "reason": "October use-of-force meeting"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(r.text)))
+    # Excel needs the byte-order mark to read UTF-8; a program reads past it with utf-8-sig.
+    assert r.content.startswith(b"\xef\xbb\xbfsection,figure,group,value")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     fig = {(x["section"], x["figure"], x["group"]): x["value"] for x in rows}
     assert fig[("summary", "incidents", "")] == "5"
     assert float(fig[("summary", "share_with_footage", "")]) == 0.8
