@@ -95,7 +95,7 @@ def _charts(s: ComplianceSummary) -> dict[str, Any]:
             "labels": labels,
             "datasets": [
                 {
-                    "label": "Median activation lag (s)",
+                    "label": "Median activation lag (s), lower is better",
                     "data": [None if t.median_lag_s is None else round(t.median_lag_s, 1) for t in s.trend],
                     "colour": "purple",
                     "kind": "line",
@@ -107,7 +107,8 @@ def _charts(s: ComplianceSummary) -> dict[str, Any]:
                     "axis": "y2",
                 },
             ],
-            "yTitle": "Seconds (negative = before force)",
+            # Up is later here, where up is better on the other charts: the titles say which way is better.
+            "yTitle": "Seconds: lower is better (negative = on before force)",
             "y2Title": "Incidents",
         },
     }
@@ -341,7 +342,7 @@ def _officer_chart(r: OfficerReport) -> dict[str, Any]:
             {"label": "Amber", "data": [m.rag.amber for m in months], "colour": "amber"},
             {"label": "Red", "data": [m.rag.red for m in months], "colour": "red"},
             {
-                "label": "Median activation lag (s)",
+                "label": "Median activation lag (s), lower is better",
                 "data": [None if m.median_lag_s is None else round(m.median_lag_s, 1) for m in months],
                 "colour": "purple",
                 "kind": "line",
@@ -350,7 +351,7 @@ def _officer_chart(r: OfficerReport) -> dict[str, Any]:
         ],
         "yTitle": "Clips rated",
         "integer": True,
-        "y2Title": "Lag (s), negative = before force",
+        "y2Title": "Lag (s): lower is better, negative = on before force",
         "marker": None if r.first_guidance_at is None else r.first_guidance_at.astimezone(q.tz()).strftime("%b %Y"),
     }
 
