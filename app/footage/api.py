@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, select
 
 from app.audit.models import AuditEvent, AuditHead
 from app.audit.service import record, record_now
+from app.auth.models import Role
 from app.core.deps import (
     Coordinator,
     CoordinatorOrGovernor,
@@ -69,7 +70,10 @@ class FootagePublic(BaseModel):
     integrity_status: IntegrityStatus
     integrity_checked_at: datetime | None
     legal_hold: bool
-    legal_hold_reason: str | None
+    legal_hold_reason: str | None = Field(
+        description="Why the footage is held (a claim or investigation reference); null for officers, whose page "
+        "does not show it"
+    )
     purge_due_at: datetime | None
     purged_at: datetime | None
     uploaded_at: datetime
@@ -110,13 +114,16 @@ def to_public(session: Session, f: Footage, *, viewer: Principal) -> dict[str, A
     cam = session.get(Camera, f.camera_id) if f.camera_id else None
     wearer = session.get(StaffMember, f.wearer_id) if f.wearer_id else None
     incident_ids = list(session.exec(select(FootageIncident.incident_id).where(FootageIncident.footage_id == f.id)))
-    return {
+    out = {
         **f.model_dump(),
         "camera_serial": cam.serial if cam else None,
         "wearer_staff_number": wearer.staff_number if wearer else None,
         "incident_ids": incident_ids,
         "video_url": viewing_tokens.video_url(f.id, viewer.user.id, "api"),
     }
+    if viewer.role == Role.staff:  # an officer's own clip: what their page shows, not the coordinators' notes
+        out["legal_hold_reason"] = None
+    return out
 
 
 def _establishment_for_upload(principal: Principal, requested: int | None) -> int:

@@ -56,9 +56,11 @@ class RatingPublic(BaseModel):
     criteria: dict[str, bool]
     guidance: str
     suggested_rag: Rag | None
-    override_reason: str | None
-    rerating_reason: str | None
-    rated_by: str
+    # The coordinators' own notes, and who rated: null for officers, whose page shows the rating, criteria and
+    # guidance only.
+    override_reason: str | None = Field(description="Why the rating differs from the suggestion; null for officers")
+    rerating_reason: str | None = Field(description="Why the clip was rated again; null for officers")
+    rated_by: str | None = Field(description="Username of who rated; null for officers")
     rated_at: datetime
     is_current: bool
     superseded_by_id: int | None
@@ -160,9 +162,11 @@ def rejected(exc: service.RatingRejected) -> JSONResponse:
     )
 
 
-def to_public(session: Session, rating: Rating, names: dict[int, str] | None = None) -> RatingPublic:
+def to_public(
+    session: Session, rating: Rating, names: dict[int, str] | None = None, *, for_officer: bool = False
+) -> RatingPublic:
     names = names if names is not None else {}
-    if rating.rated_by_user_id not in names:
+    if not for_officer and rating.rated_by_user_id not in names:
         u = session.get(User, rating.rated_by_user_id)
         names[rating.rated_by_user_id] = u.username if u else "unknown"
     assert rating.id is not None
@@ -174,9 +178,9 @@ def to_public(session: Session, rating: Rating, names: dict[int, str] | None = N
         criteria={k: bool(v) for k, v in (rating.criteria or {}).items()},
         guidance=rating.guidance,
         suggested_rag=rating.suggested_rag,
-        override_reason=rating.override_reason,
-        rerating_reason=rating.rerating_reason,
-        rated_by=names[rating.rated_by_user_id],
+        override_reason=None if for_officer else rating.override_reason,
+        rerating_reason=None if for_officer else rating.rerating_reason,
+        rated_by=None if for_officer else names[rating.rated_by_user_id],
         rated_at=rating.rated_at,
         is_current=rating.is_current,
         superseded_by_id=rating.superseded_by_id,
@@ -247,7 +251,7 @@ def rating_history(footage_id: FootageId, principal: CurrentPrincipal, session: 
     staff = principal.role == Role.staff
     rows = [] if blind else service.history(session, footage_id, include_calibration=not staff)
     names: dict[int, str] = {}
-    versions = [to_public(session, r, names) for r in rows]
+    versions = [to_public(session, r, names, for_officer=staff) for r in rows]
     suggestion = suggest(service.facts_for(session, footage, service.primary_incident(session, footage_id)))
     record(
         session,

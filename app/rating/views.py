@@ -455,7 +455,10 @@ def review_screen(request: Request, footage_id: FootageId, principal: Coordinato
         return RedirectResponse(f"/calibration/{pending.id}", status_code=303)
     params = queue_params(request)
     ctx = screen_context(session, principal, footage, params=params)
-    ctx["saved"] = _own_rating(session, principal, request.query_params.get("saved"))
+    ctx["saved"] = saved = _own_rating(session, principal, request.query_params.get("saved"))
+    # Which clip was saved, with a way back to it: a slip is put right there (as a re-rating, with a reason).
+    ctx["saved_footage"] = session.get(Footage, saved.footage_id) if saved is not None else None
+    ctx["qs"] = urlencode(params)
     ctx["values"] = _default_values(ctx)
     ctx["errors"] = {}
     ctx["action"] = f"/review/{footage_id}"

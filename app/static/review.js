@@ -127,17 +127,37 @@ if (root) {
   for (const r of radios) r.addEventListener('change', syncOverride)
   syncOverride()
 
+  // Focus a field of the rating panel and bring it into view clear of the sticky Save bar (the panel's
+  // scroll-padding-bottom), with the reason for differing from the suggestion when it has just appeared
+  // below: on a laptop screen both were out of sight.
+  function reveal (el) {
+    el.focus({ preventScroll: true })
+    if (override && !override.hidden) override.scrollIntoView({ block: 'nearest' })
+    el.scrollIntoView({ block: 'nearest' })
+  }
+
+  // The rating panel ends at the window's foot wherever the page is scrolled, so its sticky Save bar is always
+  // in sight: on a laptop screen, with the page at its top, the panel (as tall as the window) went on below
+  // the fold and the bar with it. Wide screens only, where the panel sits beside the player.
+  const sidePanel = document.querySelector('.bwv-review__side')
+  const wide = window.matchMedia('(min-width: 64em)')
+  function fitPanel () {
+    if (!sidePanel) return
+    if (!wide.matches) { sidePanel.style.maxHeight = ''; return }
+    const top = Math.max(10, sidePanel.getBoundingClientRect().top)
+    sidePanel.style.maxHeight = `${Math.max(240, window.innerHeight - top - 10)}px`
+  }
+  window.addEventListener('scroll', fitPanel, { passive: true })
+  window.addEventListener('resize', fitPanel)
+  fitPanel()
+
   function choose (key) {
     const r = radios.find((x) => x.dataset.key === key)
     if (!r) return
     r.checked = true
     r.dispatchEvent(new Event('change', { bubbles: true }))
     syncOverride()
-    if (r.value !== 'green' && guidance) {
-      guidance.focus()
-    } else {
-      r.focus()
-    }
+    reveal(r.value !== 'green' && guidance ? guidance : r)
   }
 
   // Guidance templates.
@@ -157,7 +177,7 @@ if (root) {
       syncOverride()
     }
     guidance.dispatchEvent(new Event('input', { bubbles: true })) // the character count
-    guidance.focus()
+    reveal(guidance)
     guidance.setSelectionRange(guidance.value.length, guidance.value.length)
     picker.value = ''
   }
@@ -175,6 +195,7 @@ if (root) {
   const sideOverlay = root.querySelector('[data-bwv-side-overlay]')
   const sideLabel = root.querySelector('[data-bwv-side-label]')
   let offset = 0
+  let opener = null // the "Play side by side" button that opened the panel: focus goes back to it on Close
   function syncSide (force) {
     if (!side || !panel || panel.hidden || !side.src) return
     const want = (video.currentTime || 0) - offset
@@ -196,6 +217,7 @@ if (root) {
   root.addEventListener('click', (event) => {
     const btn = event.target.closest('[data-bwv-side]')
     if (btn && panel && side) {
+      opener = btn
       offset = Number(btn.dataset.offset) || 0
       if (sideLabel) sideLabel.textContent = btn.dataset.label || ''
       side.src = btn.dataset.bwvSide
@@ -208,9 +230,25 @@ if (root) {
       side.removeAttribute('src')
       side.load()
       panel.hidden = true
+      if (opener && opener.isConnected) opener.focus()
     }
   })
   for (const ev of ['play', 'pause', 'seeked', 'timeupdate']) video.addEventListener(ev, () => syncSide(ev === 'seeked'))
+
+  const KEYS_OFF = 'bwv-single-keys-off'
+  const keysBox = document.querySelector('[data-bwv-single-keys]')
+  function singleKeys () {
+    try { return localStorage.getItem(KEYS_OFF) !== '1' } catch (e) { return true }
+  }
+  if (keysBox) {
+    keysBox.checked = singleKeys()
+    keysBox.addEventListener('change', () => {
+      try {
+        if (keysBox.checked) localStorage.removeItem(KEYS_OFF)
+        else localStorage.setItem(KEYS_OFF, '1')
+      } catch (e) {}
+    })
+  }
 
   document.addEventListener('keydown', (event) => {
     const el = event.target
@@ -226,6 +264,19 @@ if (root) {
       return
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return
+    // The timeline slider, as a slider should: arrows one second, Page Up and Page Down ten (the browser's
+    // own steps differed up and down), Home and End as the browser does them.
+    if (el === seekSlider) {
+      const by = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1, PageDown: -10, PageUp: 10 }[event.key]
+      if (by) {
+        event.preventDefault()
+        seek((video.currentTime || 0) + by)
+        return
+      }
+    }
+    // Single-key shortcuts can be turned off (WCAG 2.1.4): a stray key typed outside a text box then does
+    // nothing. Ctrl+Enter and the arrow keys still work.
+    if (!singleKeys() && event.key.length === 1) return
     switch (event.key) {
       case 'k':
       case ' ':
@@ -269,10 +320,6 @@ if (root) {
           event.preventDefault()
           guidance.focus()
         }
-        break
-      case 's':
-        event.preventDefault()
-        save()
         break
       case '?':
         if (keys) {

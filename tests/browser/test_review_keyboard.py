@@ -20,6 +20,13 @@ IN_VIEW = """(sel) => {
 }"""
 
 
+# Whole element above the rating panel's sticky Save bar.
+CLEAR_OF_BAR = """(sel) => {
+  const r = document.querySelector(sel).getBoundingClientRect()
+  return r.bottom <= document.querySelector('.bwv-review__save').getBoundingClientRect().top + 1
+}"""
+
+
 def now(page: Any) -> float:
     return float(page.evaluate("() => document.querySelector('[data-bwv-video]').currentTime"))
 
@@ -43,7 +50,10 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
     assert page.is_checked("#rag-green")
     page.keyboard.press("Control+Enter")
     page.wait_for_url(f"**/review/{seed['late']}?*saved=*")
-    assert page.get_by_text("Saved: Green for the previous clip").is_visible()
+    saved = page.locator(".bwv-saved")
+    assert saved.inner_text().startswith("✓ Saved: Green for ") and saved.is_visible()
+    # It names the clip saved and links back to it, where a slip is put right.
+    assert (saved.locator("a").get_attribute("href") or "").startswith(f"/review/{seed['ontime']}")
 
     # The late clip: the checks' findings in plain words, the suggested rating, the timeline and filmstrip.
     assert page.get_by_text(
@@ -106,8 +116,9 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
     page.wait_for_timeout(200)
     assert clock.inner_text() == wall("Asia/Tokyo") != wall("Europe/London")
 
-    # The timeline from the keyboard: its slider (a Tab stop, shown by the track's focus ring) takes Home, End,
-    # Page Up and Down, and the arrows' 5 s; a screen reader hears the position as a time.
+    # The timeline from the keyboard: its slider (a Tab stop, shown by the track's focus ring) takes Home and
+    # End, the arrows a second each way and Page Up and Down ten (the browser's own were +2 s and -1 s); a
+    # screen reader hears the position as a time.
     slider = page.locator("[data-bwv-seek]")
     slider.focus()
     outline = "() => getComputedStyle(document.querySelector('[data-bwv-track]')).outlineStyle"
@@ -119,13 +130,37 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
     page.wait_for_timeout(200)
     assert now(page) < 0.05, now(page)
     assert slider.get_attribute("aria-valuetext") == "0:00.0 of 0:12.0"
-    page.keyboard.press("ArrowRight")
+    for key, at in (("ArrowRight", 1.0), ("ArrowUp", 2.0), ("PageUp", 12.0), ("PageDown", 2.0), ("ArrowDown", 1.0)):
+        page.keyboard.press(key)
+        page.wait_for_timeout(200)
+        assert abs(now(page) - at) < 0.15, (key, now(page))
+    assert slider.get_attribute("aria-valuetext") == "0:01.0 of 0:12.0"
+    page.evaluate("() => document.activeElement.blur()")
+    page.keyboard.press("ArrowRight")  # off the slider, the arrows are 5 s
     page.wait_for_timeout(200)
-    assert abs(now(page) - 5.0) < 0.15, now(page)
-    assert slider.get_attribute("aria-valuetext") == "0:05.0 of 0:12.0"
-    page.keyboard.press("PageDown")
-    page.wait_for_timeout(200)
-    assert now(page) < 5.0, now(page)
+    assert abs(now(page) - 6.0) < 0.15, now(page)
+
+    # A stray "s" typed outside a text box saves nothing (it used to save and move on). Single-key shortcuts
+    # can be turned off (WCAG 2.1.4), remembered in the browser; Ctrl+Enter keeps working.
+    here = page.url
+    page.keyboard.type("sound was clear")
+    page.wait_for_timeout(300)
+    assert page.url == here
+    assert page.request.get(f"/api/v1/footage/{seed['late']}/ratings").json()["current"] is None
+    page.keyboard.press("?")
+    page.uncheck("#single-keys")
+    page.evaluate("() => document.activeElement.blur()")
+    page.keyboard.press("2")
+    assert not page.is_checked("#rag-amber")
+    page.reload()
+    assert not page.is_checked("#single-keys")
+    page.keyboard.press("?")  # off: the list opens from its summary instead
+    assert not page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
+    page.click("[data-bwv-keys] summary")
+    page.check("#single-keys")
+    page.keyboard.press("?")  # on again: closes the list
+    assert not page.evaluate("() => document.querySelector('[data-bwv-keys]').open")
+    page.evaluate("() => document.activeElement.blur()")
 
     # Amber with guidance, keyboard only: 2 selects amber and goes to the guidance box; Ctrl+Enter saves.
     page.keyboard.press("2")
@@ -138,9 +173,26 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
 
     # The queue moves on to the next clip (the lens-covered one), and the rating is stored.
     page.wait_for_url(f"**/review/{seed['covered']}?*saved=*")
-    assert page.get_by_text("Saved: Amber for the previous clip").is_visible()
+    assert page.locator(".bwv-saved").inner_text().startswith("✓ Saved: Amber for ")
     assert page.get_by_text("Lens covered or picture dark for").first.is_visible()
     shot(page, "review-04-next-clip")
+    # Rating against the suggestion: the reason asked for comes into view, and nothing is hidden under the
+    # sticky Save bar (on a laptop screen the guidance box was half under it and the reason out of sight).
+    page.keyboard.press("3" if "suggested" not in page.inner_text("label[for=rag-red]") else "2")
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => document.activeElement.id") == "guidance"
+    for sel in ("#guidance", "#override_reason"):
+        assert page.evaluate(IN_VIEW, sel), f"{sel} is out of sight"
+        assert page.evaluate(CLEAR_OF_BAR, sel), f"{sel} is under the Save bar"
+    bar = """() => {
+      const r = document.querySelector('.bwv-review__save').getBoundingClientRect()
+      return r.top >= 0 && r.bottom <= innerHeight
+    }"""
+    assert page.evaluate(bar), "the Save bar is out of sight"
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.wait_for_timeout(100)
+    assert page.evaluate(bar), "the Save bar is below the fold with the page at its top"
+    shot(page, "review-04b-differs")
     history = page.request.get(f"/api/v1/footage/{seed['late']}/ratings").json()
     assert history["current"]["rag"] == "amber" and history["current"]["guidance"] == guidance
     assert history["current"]["suggested_rag"] == "amber" and history["current"]["version"] == 1
@@ -172,6 +224,10 @@ def test_side_by_side_and_history(page: Any, live_server: LiveServer) -> None:
         assert box["y"] >= 0 and box["y"] + box["height"] <= height, (box, height)
     assert side_box["x"] >= main_box["x"] + main_box["width"] and abs(side_box["y"] - main_box["y"]) < 2
     shot(page, "review-06-side-by-side", full_page=True)
+    # Closed from the keyboard, the focus goes back to the button that opened it (it was lost to the page).
+    page.locator("[data-bwv-side-close]").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.matches('[data-bwv-side]')")
     # ? shows the shortcuts where they can be read, though they sit at the foot of the scrolling rating panel.
     page.keyboard.press("?")
     assert page.evaluate("() => document.querySelector('[data-bwv-keys]').open")

@@ -227,3 +227,30 @@ def test_an_officers_reply_reaches_the_coordinator_and_the_officer_report(as_use
     other = make_client(app)
     browser_sign_in(other, "coordinator.b")
     assert escaped not in other.get("/feedback").text
+
+
+def test_an_officers_api_shows_what_their_page_shows(as_user, rw, session):  # type: ignore[no-untyped-def]
+    """An officer's own clip over the API carried the coordinators' notes their page does not show: the legal
+    hold's reason (a prisoner number, an investigation reference), why a rating differed from the suggestion
+    or was given again, and who rated (found by a walk-through)."""
+    from app.rating.models import Rating
+
+    f1 = rw.footage["F1"]
+    v2 = session.get(Rating, rw.ratings["F1v2"])
+    v2.override_reason, v2.rerating_reason = "Officer turned away from the incident", "Second look after complaint"
+    session.add(v2)
+    session.commit()
+    coordinator = as_user("coordinator.a")
+    held = coordinator.put(f"/api/v1/footage/{f1}/legal-hold", json={"reason": "Complaint by prisoner A1234BC"})
+    assert held.status_code == 200 and held.json()["legal_hold_reason"] == "Complaint by prisoner A1234BC"
+
+    mine = as_user("officer.a1").get(f"/api/v1/footage/{f1}").json()
+    assert mine["legal_hold"] is True and mine["legal_hold_reason"] is None
+    history = as_user("officer.a1").get(f"/api/v1/footage/{f1}/ratings").json()
+    assert history["current"]["guidance"] == v2.guidance and history["current"]["rag"] == "amber"
+    for version in history["versions"]:
+        assert version["override_reason"] is None and version["rerating_reason"] is None
+        assert version["rated_by"] is None
+    theirs = coordinator.get(f"/api/v1/footage/{f1}/ratings").json()["current"]
+    assert theirs["override_reason"] == "Officer turned away from the incident"
+    assert theirs["rerating_reason"] == "Second look after complaint" and theirs["rated_by"] == "coordinator.a"

@@ -87,7 +87,7 @@ def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session)
     saved = session.exec(select(Rating)).one()
     assert saved.rag.value == "amber" and saved.criteria["sound_clear"] and not saved.criteria["recording_announced"]
     nxt = web.get(r.headers["location"])
-    assert "Saved: Amber for the previous clip" in nxt.text
+    assert f'Saved: Amber for <a class="govuk-link" href="/review/{a.id}">{a.original_filename}' in nxt.text
     # The last one: back to the queue, which is now empty.
     r = web.post(f"/review/{b.id}", data={"csrf_token": web.token, "rag": "green", "queue": ""})
     assert r.status_code == 303 and r.headers["location"].startswith("/review?saved=")
