@@ -9,9 +9,9 @@ from sqlmodel import Session, col, func, select
 
 from app.core.types import utcnow
 from app.establishment.models import Establishment
-from app.footage.models import Footage, FootageIncident, FootageStatus
-from app.incident.models import Incident
+from app.footage.models import Footage, FootageStatus
 from app.rating.models import Acknowledgement, Rating
+from app.rating.service import missing_count, missing_footage
 from app.report.schemas import ComplianceSummary
 
 
@@ -30,10 +30,6 @@ def coordinator_summary(session: Session, establishment_id: int) -> dict[str, An
     failed = live.where(col(Footage.status) == FootageStatus.failed)
     processing = live.where(
         col(Footage.status).in_([FootageStatus.received, FootageStatus.queued, FootageStatus.analysing])
-    )
-    with_footage = select(FootageIncident.incident_id)
-    no_footage = select(Incident.id).where(
-        Incident.establishment_id == establishment_id, col(Incident.id).not_in(with_footage)
     )
     since = utcnow() - timedelta(days=30)
     rated_30 = (  # clips, not rating versions: a re-rated clip counts once
@@ -56,7 +52,9 @@ def coordinator_summary(session: Session, establishment_id: int) -> dict[str, An
         "awaiting_rating": awaiting_n,
         "failed": _count(session, failed),
         "processing": _count(session, processing),
-        "incidents_without_footage": _count(session, no_footage),
+        # The review queue's own "No footage" figure, so the card and the list it opens agree (they counted
+        # incidents and officers).
+        "no_footage": missing_count(missing_footage(session, establishment_id)[1]),
         "rated_last_30_days": _count(session, rated_30),
     }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -552,7 +552,59 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters) 
         for r in rows
         if incident_ok(r.incident) and (filters.officer is None or r.footage.wearer_id == filters.officer)
     ]
-    # Officers involved in an incident with no footage of theirs linked to it.
+    incidents, missing_by_incident = missing_footage(session, establishment_id, incident_ok, filters.officer)
+
+    def check_ok(r: ClipRow, check: str | None) -> bool:
+        if check is None:
+            return True
+        if check == "flagged":
+            return r.flagged
+        if check == "no_footage":
+            return False
+        return r.check == check
+
+    counts = {s: sum(1 for r in base if _status_ok(r, s) and check_ok(r, filters.check)) for s in STATUSES}
+    check_counts = {c: sum(1 for r in base if _status_ok(r, filters.status) and check_ok(r, c)) for c in CHECKS}
+    check_counts["no_footage"] = missing_count(missing_by_incident)
+    shown = [r for r in base if _status_ok(r, filters.status) and check_ok(r, filters.check)]
+    groups: dict[int | None, IncidentGroup] = {}
+    for r in shown:
+        key = r.incident.id if r.incident else None
+        groups.setdefault(key, IncidentGroup(r.incident, [], []))
+        groups[key].clips.append(r)
+    by_id = {i.id: i for i in incidents}
+    if filters.check in (None, "no_footage"):
+        for iid, miss in missing_by_incident.items():
+            groups.setdefault(iid, IncidentGroup(by_id[iid], [], []))
+            groups[iid].missing = miss
+    far = datetime.max.replace(tzinfo=tz)
+    ordered = sorted(
+        groups.values(),
+        key=lambda g: (g.incident is None, g.incident.force_started_at if g.incident else far),
+    )
+    for g in ordered:
+        g.clips.sort(key=lambda r: (r.footage.recording_started_at, r.footage.id or 0))
+    order = [r.footage.id for g in ordered for r in g.clips if r.footage.id is not None and _status_ok(r, "to_review")]
+    return Queue(
+        groups=ordered,
+        counts=counts,
+        check_counts=check_counts,
+        order=order,
+        total_clips=len(rows),
+        sample_percent=est.review_sample_percent,
+        sample_size=sum(1 for r in rows if r.in_sample),
+    )
+
+
+def missing_footage(
+    session: Session,
+    establishment_id: int,
+    incident_ok: Callable[[Incident | None], bool] = lambda inc: True,
+    officer: int | None = None,
+) -> tuple[Sequence[Incident], dict[int, list[StaffMember]]]:
+    """The establishment's incidents (force start order), and those with footage missing: incident id -> the
+    officers involved with no clip of theirs linked (an empty list: no clip at all and no officer recorded).
+    `incident_ok` and `officer` narrow it as the queue's filters do."""
     incidents = session.exec(
         select(Incident).where(Incident.establishment_id == establishment_id).order_by(col(Incident.force_started_at))
     ).all()
@@ -582,51 +634,17 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters) 
         miss = [
             staff[sid]
             for sid in involved.get(inc.id, [])
-            if sid not in worn.get(inc.id, set()) and sid in staff and (filters.officer in (None, sid))
+            if sid not in worn.get(inc.id, set()) and sid in staff and (officer in (None, sid))
         ]
-        if miss or inc.id not in linked_any and filters.officer is None:
+        if miss or inc.id not in linked_any and officer is None:
             missing_by_incident[inc.id] = sorted(miss, key=lambda s: s.name)
+    return incidents, missing_by_incident
 
-    def check_ok(r: ClipRow, check: str | None) -> bool:
-        if check is None:
-            return True
-        if check == "flagged":
-            return r.flagged
-        if check == "no_footage":
-            return False
-        return r.check == check
 
-    counts = {s: sum(1 for r in base if _status_ok(r, s) and check_ok(r, filters.check)) for s in STATUSES}
-    check_counts = {c: sum(1 for r in base if _status_ok(r, filters.status) and check_ok(r, c)) for c in CHECKS}
-    check_counts["no_footage"] = sum(len(m) or 1 for m in missing_by_incident.values())
-    shown = [r for r in base if _status_ok(r, filters.status) and check_ok(r, filters.check)]
-    groups: dict[int | None, IncidentGroup] = {}
-    for r in shown:
-        key = r.incident.id if r.incident else None
-        groups.setdefault(key, IncidentGroup(r.incident, [], []))
-        groups[key].clips.append(r)
-    by_id = {i.id: i for i in incidents}
-    if filters.check in (None, "no_footage"):
-        for iid, miss in missing_by_incident.items():
-            groups.setdefault(iid, IncidentGroup(by_id[iid], [], []))
-            groups[iid].missing = miss
-    far = datetime.max.replace(tzinfo=tz)
-    ordered = sorted(
-        groups.values(),
-        key=lambda g: (g.incident is None, g.incident.force_started_at if g.incident else far),
-    )
-    for g in ordered:
-        g.clips.sort(key=lambda r: (r.footage.recording_started_at, r.footage.id or 0))
-    order = [r.footage.id for g in ordered for r in g.clips if r.footage.id is not None and _status_ok(r, "to_review")]
-    return Queue(
-        groups=ordered,
-        counts=counts,
-        check_counts=check_counts,
-        order=order,
-        total_clips=len(rows),
-        sample_percent=est.review_sample_percent,
-        sample_size=sum(1 for r in rows if r.in_sample),
-    )
+def missing_count(missing_by_incident: dict[int, list[StaffMember]]) -> int:
+    """The queue's "No footage" figure: each officer involved with no clip of theirs linked, and each incident
+    with no clip linked and no officer recorded."""
+    return sum(len(m) or 1 for m in missing_by_incident.values())
 
 
 def next_to_review(session: Session, establishment_id: int, filters: QueueFilters, after: int | None) -> int | None:

@@ -44,6 +44,13 @@ def test_queue_oldest_first_with_no_footage_and_filters(web, make_incident, make
     assert old.reference in by_loc and new.reference not in by_loc
     no_footage = web.get("/review?check=no_footage").text
     assert empty.reference in no_footage and f"/review/{c_new.id}" not in no_footage
+    # a2 in the old incident and in the empty one: the list says so, and the home page's card counts the same
+    # (it counted incidents with no clip at all: 1, beside a list of 2).
+    assert "<strong>0</strong> clips shown and <strong>2</strong> with no footage" in no_footage
+    home = web.get("/").text
+    card = r'bwv-figure__value">(\d+)</p>\s*<p class="bwv-figure__label"><a [^>]*href="/review\?check=no_footage"'
+    m = re.search(card, home)
+    assert m and m.group(1) == "2", home
     assert web.get("/review?date_from=nonsense").status_code == 200
 
 
