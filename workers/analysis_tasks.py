@@ -149,6 +149,7 @@ def run_analysis(footage_id: int) -> str:
                 claimed_duration_s=job.claimed_duration_s,
                 thumbs_dir=work,
                 progress=analysis.ProgressWriter(footage_id, delay_s=delay),
+                name=job.filename or None,  # stored files are named by their hash: messages name the upload
             )
         saved = analysis.save_results(footage_id, result.to_dict(), work, key_moments_used=job.key_moments)
     except (VideoOpenFailure, FootageFileMissing) as exc:

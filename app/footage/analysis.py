@@ -49,6 +49,9 @@ FINDING_TITLES = {
     "duration_mismatch": "More video than the file's header says",
     "frame_count_mismatch": "Frame count not as the file says",
     "metadata_duration_mismatch": "Length not as stated at upload",
+    "timestamp_jump": "The file's clock jumps",
+    "timestamp_gap": "Stretches with no frames",
+    "frame_rate_implausible": "Impossible frame rate",
 }
 KEYFRAME_REASONS = {
     "interval": "Regular interval",
@@ -116,6 +119,7 @@ class Job:
     claimed_duration_s: float | None
     key_moments: list[tuple[float, str]]
     attempt: int
+    filename: str = ""  # as uploaded: how a failure's message names the file
 
 
 def key_moments(session: Session, footage: Footage) -> list[tuple[float, str]]:
@@ -163,6 +167,7 @@ def _begin(session: Session, footage: Footage) -> Job:
         claimed_duration_s=footage.claimed_duration_s,
         key_moments=key_moments(session, footage),
         attempt=footage.analysis_attempts,
+        filename=footage.original_filename,
     )
 
 

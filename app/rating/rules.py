@@ -35,6 +35,9 @@ FINDING_WORDS = {
     "duration_mismatch": "The video's length differs from what its file says",
     "frame_count_mismatch": "The number of frames differs from what the file says",
     "metadata_duration_mismatch": "The video's length differs from what the camera's upload said",
+    "timestamp_jump": "The file's clock jumps: its times cannot be trusted, so its length is counted from its frames",
+    "timestamp_gap": "The video has stretches with no frames, where the picture stands still",
+    "frame_rate_implausible": "The file's frame times are impossible for a camera: its times cannot be trusted",
 }
 
 

@@ -135,6 +135,8 @@ def test_not_a_video_fails_with_reason_and_no_retry(engine, world, session, tmp_
     session.refresh(f)
     assert f.status == FootageStatus.failed
     assert f.status_detail and "video" in f.status_detail
+    # Named as uploaded, not by the hash it is stored under (it said "bc4916d9…: the file has no video").
+    assert f.status_detail.startswith("statement.mp4: "), f.status_detail
     assert analysis.can_retry(f)
     assert session.exec(select(Keyframe).where(Keyframe.footage_id == fid)).all() == []
     assert not list(analysis.derived_root().glob(f".run-{fid}-*"))

@@ -108,7 +108,7 @@ def frames_at(
     if thumbs is not None:
         thumbs.mkdir(parents=True, exist_ok=True)
     wanted = sorted((float(t), str(label)) for t, label in moments if t >= 0)
-    container, stream = _open(path)
+    container, stream = _open(path, path.name)
     try:
         if not wanted:
             return []

@@ -16,6 +16,7 @@ re-encoding flicker of a frozen picture look like change (a frozen stretch was m
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import time
@@ -42,6 +43,15 @@ THUMB_WIDTH = 320
 FILMSTRIP_HEIGHT = 80
 FILMSTRIP_MAX_THUMBS = 40
 PROGRESS_EVERY_FRAMES = 100
+MAX_PIXELS = 7680 * 4320  # 8K: far beyond any body-worn camera; larger is refused before decoding
+BIG_FRAME_PIXELS = 3840 * 2160  # above 4K, one decoder thread: memory grows with threads times frame size
+# Timestamps: consecutive frames further apart than HOLE_S leave a stretch with no picture (the player shows
+# the last frame standing still); further apart than JUMP_S, the file's clock has jumped (a broken or edited
+# file), and clip time goes on from the frames instead, so no stretch without frames is counted as recorded.
+HOLE_S = 2.0
+MAX_FPS = 300.0  # body-worn cameras record 25-60 frames a second; a file claiming more has broken times
+JUMP_S = 60.0
+MAX_THUMBNAILS = 1000  # interval and scene-change keyframes stop here (frames far apart made one each)
 # What the decoder may leave out when ``fast_decode`` is on (an FFmpeg AVDISCARD level, see module doc).
 SKIP_FRAMES = "NONREF"
 
@@ -117,30 +127,46 @@ def _container_name(path: Path, format_name: str) -> str:
     return {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv"}.get(format_name, format_name)
 
 
-def _open(path: Path) -> tuple[Any, Any]:
-    """Open and validate: a real video container with a video stream, else VideoOpenFailure."""
+def _open(path: Path, name: str) -> tuple[Any, Any]:
+    """Open and validate: a real video container with a video stream of a size a body-worn camera records,
+    else VideoOpenFailure. `name`: how the file is called in messages."""
     if not path.is_file():
-        raise VideoOpenFailure(f"{path.name}: no such file")
+        raise VideoOpenFailure(f"{name}: no such file")
     if path.stat().st_size == 0:
-        raise VideoOpenFailure(f"{path.name}: the file is empty")
+        raise VideoOpenFailure(f"{name}: the file is empty")
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise VideoOpenFailure(f"{path.name}: not a readable video ({_short(exc)})") from exc
+        raise VideoOpenFailure(f"{name}: not a readable video ({_short(exc)})") from exc
     try:
         fmt = container.format.name
         if fmt not in VIDEO_FORMATS:
-            raise VideoOpenFailure(f"{path.name}: not a video container (detected '{fmt}')")
+            raise VideoOpenFailure(f"{name}: not a video container (detected '{fmt}')")
         if not container.streams.video:
-            raise VideoOpenFailure(f"{path.name}: the file has no video stream")
-        stream = container.streams.video[0]
+            raise VideoOpenFailure(f"{name}: the file has no video stream")
+        # The largest picture: a file may carry a small preview stream before the recording itself.
+        stream = max(
+            container.streams.video, key=lambda s: (s.codec_context.width or 0) * (s.codec_context.height or 0)
+        )
         codec = stream.codec_context.name
         if codec in IMAGE_CODECS:
-            raise VideoOpenFailure(f"{path.name}: holds a still image ({codec}), not video")
+            raise VideoOpenFailure(f"{name}: holds a still image ({codec}), not video")
+        width, height = stream.codec_context.width or 0, stream.codec_context.height or 0
+        if width * height > MAX_PIXELS:
+            # Decoding one such frame takes gigabytes (each decoder thread holds frames of its own).
+            raise VideoOpenFailure(
+                f"{name}: its picture is {width}×{height}, larger than any body-worn camera records (8K at most)"
+            )
     except BaseException:
         container.close()
         raise
     return container, stream
+
+
+def _times(n: int, one: str = "once", many: str = "times") -> str:
+    if one == "once":
+        return "once" if n == 1 else f"{n} times"
+    return f"{n} {one if n == 1 else many}"
 
 
 def _short(exc: BaseException) -> str:
@@ -191,13 +217,17 @@ class _Keyframes:
         reasons: list[str] = []
         if t + 1e-6 >= self.next_interval:
             reasons.append("interval")
-            while self.next_interval <= t + 1e-6:
-                self.next_interval += self.interval_s
+            # The next boundary after t at once (a step at a time never ended across a jump of 10^11 s).
+            self.next_interval = (math.floor((t + 1e-6) / self.interval_s) + 1) * self.interval_s
         while self.moments and self.moments[0][0] <= t + 1e-6:
             reasons.append(self.moments.pop(0)[1])
         return reasons
 
     def add(self, t: float, reasons: Iterable[str], frame: Any) -> None:
+        if len(self.records) >= MAX_THUMBNAILS:  # past the cap, only the key moments (force began...)
+            reasons = [r for r in reasons if r not in ("interval", "scene_change")]
+            if not reasons:
+                return
         name: str | None = None
         if self.dir is not None:
             name = f"kf_{len(self.files):04d}_{int(round(t * 1000)):08d}.jpg"
@@ -249,12 +279,15 @@ def analyse_file(
     frozen_min_s: float = 2.0,
     sample_hz: float = SAMPLE_HZ,
     fast_decode: bool = True,
+    name: str | None = None,
 ) -> AnalysisResult:
     """Analyse one clip in a single decoding pass.
 
     ``key_moments`` are (clip seconds, label) pairs, e.g. ``(12.5, "force_started")``, that get a keyframe;
     ``claimed_duration_s`` is the length the uploader's metadata states, checked against what decodes.
     ``fast_decode=False`` decodes every frame in full (the reference the fast path is tested against).
+    ``name`` is how messages call the file (default: its file name; the worker gives the uploaded name, as
+    stored files are named by their hash).
     Raises :class:`VideoOpenFailure` when the file is not a readable video with at least one frame.
     """
     started = time.perf_counter()
@@ -262,10 +295,11 @@ def analyse_file(
     thumbs = Path(thumbs_dir) if thumbs_dir is not None else None
     if thumbs is not None:
         thumbs.mkdir(parents=True, exist_ok=True)
-    container, stream = _open(path)
+    name = name or path.name
+    container, stream = _open(path, name)
     try:
         return _analyse(
-            path, container, stream, started,
+            path, name, container, stream, started,
             interval_s=interval_s, key_moments=key_moments, claimed_duration_s=claimed_duration_s,
             thumbs=thumbs, progress=progress, dark_min_s=dark_min_s, frozen_min_s=frozen_min_s,
             sample_hz=sample_hz, fast_decode=fast_decode,
@@ -276,6 +310,7 @@ def analyse_file(
 
 def _analyse(
     path: Path,
+    name: str,
     container: Any,
     stream: Any,
     started: float,
@@ -292,7 +327,8 @@ def _analyse(
 ) -> AnalysisResult:
     ctx = stream.codec_context
     stream.thread_type = "AUTO"
-    ctx.thread_count = decode_threads()
+    big = (ctx.width or 0) * (ctx.height or 0) > BIG_FRAME_PIXELS
+    ctx.thread_count = 1 if big else decode_threads()
     codec = stream.codec_context.name
     claimed_stream_s = None
     if stream.duration and stream.time_base:
@@ -323,12 +359,25 @@ def _analyse(
     decode_error: str | None = None
     last_progress = 0.0
     skipping = False
+    # Where the file's clock jumped (stream time of the first frame after each jump) and the time taken out
+    # of the clock from there on; and the stretches with no frames that were kept.
+    jump_at: list[float] = []
+    jump_shift: list[float] = []
+    jumped = 0.0  # seconds of jumps taken out in all
+    end_raw: float | None = None  # latest stream time as the file gives it
+    holes: list[tuple[float, float]] = []  # (clip time where it starts, seconds)
+
+    def shifted(raw: float) -> float:
+        """A stream time with the jumps before it taken out."""
+        i = bisect.bisect_right(jump_at, raw + 1e-9)
+        return raw - (jump_shift[i - 1] if i else 0.0)
 
     def analyse_frame(frame: Any) -> None:
         nonlocal decoded, t0, t_last, next_sample, prev, small_size, blur_size
         ft = frame.time
         if ft is None:  # no timestamps at all: fall back to the nominal rate
             ft = decoded * nominal_frame_s
+        ft = shifted(ft)
         if t0 is None:
             t0 = ft
         # max(): an out-of-order timestamp from a broken muxer must not make time run backwards.
@@ -337,8 +386,7 @@ def _analyse(
         t_last = t
         reasons = keyframes.due(t)
         if t + 1e-6 >= next_sample:
-            while next_sample <= t + 1e-6:
-                next_sample += sample_step
+            next_sample = (math.floor((t + 1e-6) / sample_step) + 1) * sample_step
             grey = _grey(frame)
             if small_size is None or blur_size is None:
                 h, w = grey.shape
@@ -363,6 +411,17 @@ def _analyse(
                 continue
             pts = packet.pts if packet.pts is not None else packet.dts
             pt = pts * time_base if pts is not None and time_base else None
+            if pt is not None and not packet.is_discard:
+                gap = pt - end_raw if end_raw is not None else 0.0
+                if gap > JUMP_S:  # the clock jumped: go on a frame after the last one
+                    jumped += gap - nominal_frame_s
+                    jump_at.append(pt)
+                    jump_shift.append(jumped)
+                elif gap > HOLE_S and t0 is not None and end_t is not None:
+                    holes.append((end_t - t0, gap))
+                if end_raw is None or pt > end_raw:
+                    end_raw = pt
+                pt = shifted(pt)
             if fast_decode:
                 # Until clip time 0 is known, and from the next interval or key moment on, decode in full.
                 skip = t0 is not None and pt is not None and pt - t0 + 1e-6 < keyframes.next_due()
@@ -388,9 +447,10 @@ def _analyse(
         decode_error = _short(exc)
 
     if decoded == 0 or t0 is None or end_t is None:
-        raise VideoOpenFailure(f"{path.name}: no video frames could be decoded")
+        raise VideoOpenFailure(f"{name}: no video frames could be decoded")
 
-    frame_s = end_frame_s if end_frame_s and end_frame_s > 0 else nominal_frame_s
+    # The last frame's own length, but never a stretch with no frames (one frame "lasting" 46 hours).
+    frame_s = end_frame_s if end_frame_s and 0 < end_frame_s <= HOLE_S else min(nominal_frame_s, HOLE_S)
     duration = max(end_t - t0, t_last) + frame_s
     segments = dark.finish(duration) + frozen.finish(duration)
     segments.sort(key=lambda s: (float(s["start"]), str(s["kind"])))
@@ -401,6 +461,26 @@ def _analyse(
         notes.append(f"key moment '{label}' at {t_m:.1f} s is outside the clip (0-{duration:.1f} s); ignored")
 
     findings: list[dict[str, str]] = []
+    if jump_at:
+        first = shifted(jump_at[0]) - t0
+        findings.append({
+            "kind": "timestamp_jump",
+            "detail": f"the file's clock jumps {_times(len(jump_at))}, {jumped:.0f} s in all, the first at "
+            f"{first:.1f} s: the clip's length is counted from its frames",
+        })  # fmt: skip
+    if holes:
+        longest = max(holes, key=lambda h: h[1])
+        findings.append({
+            "kind": "timestamp_gap",
+            "detail": f"{_times(len(holes), 'stretch', 'stretches')} with no frames, {sum(h for _, h in holes):.1f} s "
+            f"in all (the longest {longest[1]:.1f} s, at {longest[0]:.1f} s): the picture stands still there",
+        })  # fmt: skip
+    if duration > 0 and count / duration > MAX_FPS:
+        findings.append({
+            "kind": "frame_rate_implausible",
+            "detail": f"{count} frames in {duration:.3f} s ({count / duration:.0f} a second): no body-worn camera "
+            "records that fast, so the file's times cannot be trusted",
+        })  # fmt: skip
     truncated = decode_error is not None
     if truncated:
         findings.append({

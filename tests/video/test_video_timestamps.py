@@ -1,0 +1,146 @@
+"""Files whose clocks lie: timestamps that jump, stretches with no frames, frames far apart, a small preview
+stream before the recording, a picture larger than any body-worn camera's (found by an adversarial probe).
+
+A jump of 10^11 s between two frames hung the worker for hours (keyframe and sample times were stepped
+through one at a time), and one of 10^7 s made an 8-second clip count as covering an incident 30 minutes
+later, with a green suggestion."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from app.rating.models import Rag
+from app.rating.rules import clip_facts, suggest
+from workers.video.errors import VideoOpenFailure
+from workers.video.pipeline import MAX_THUMBNAILS, analyse_file
+
+
+def _write(path: Path, times: list[float], *, size: tuple[int, int] = (160, 90), codec: str = "libx264") -> Path:
+    """A Matroska clip with one frame at each of `times` (seconds, as the file's clock gives them)."""
+    w, h = size
+    rng = np.random.default_rng(3)
+    with av.open(str(path), mode="w", format="matroska") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height = w, h
+        stream.pix_fmt = "yuv420p" if codec == "libx264" else "yuvj420p"
+        if codec == "libx264":
+            stream.options = {"preset": "ultrafast"}
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times):
+            img = np.full((h, w, 3), 40 + (i * 7) % 180, np.uint8)
+            img[: h // 2, : w // 3] = rng.integers(0, 255, size=(h // 2, w // 3, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts = int(round(t * 1000))
+            frame.time_base = Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def _frames(seconds: float, start: float = 0.0, fps: int = 25) -> list[float]:
+    return [start + i / fps for i in range(int(seconds * fps))]
+
+
+@pytest.mark.parametrize("jump", [1e11, 1e7, 3600.0])
+def test_a_jumping_clock_neither_hangs_nor_counts_time_with_no_frames(jump: float, tmp_path: Path) -> None:
+    path = _write(tmp_path / "jump.mkv", _frames(4) + _frames(4, start=4 + jump))
+    began = time.perf_counter()
+    r = analyse_file(path, thumbs_dir=tmp_path / "thumbs", key_moments=[(6.0, "force_started")])
+    assert time.perf_counter() - began < 60, "took as long as a hang"
+    assert 7.9 < r.duration_s < 8.2, r.duration_s  # 200 frames at 25 fps: the jump is not recorded time
+    assert r.frame_count == 200 and 24 < r.fps < 26
+    kinds = [f["kind"] for f in r.findings]
+    assert "timestamp_jump" in kinds, r.findings
+    assert "the first at 4.0 s" in next(f["detail"] for f in r.findings if f["kind"] == "timestamp_jump")
+    # Keyframes on the frames' own clock: every 10 s (just the first here) and the moment at 6 s.
+    assert [(k["t"], k["reason"]) for k in r.keyframes if k["reason"] != "scene_change"] == [
+        (0.0, "interval"),
+        (6.0, "force_started"),
+    ]
+    # Placed against an incident whose force began 30 minutes after the clip's first frame, it covers none
+    # of it and is not suggested green (it was "The whole force window is on this clip").
+    start = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    facts = clip_facts(
+        analysed=True, recording_started_at=start, duration_s=r.duration_s, activated_at=None, prerecord_s=0,
+        force_started_at=start + timedelta(minutes=30), force_ended_at=start + timedelta(minutes=32),
+        findings=kinds,
+    )  # fmt: skip
+    assert facts.coverage == 0 and suggest(facts).rag == Rag.red
+
+
+def test_a_stretch_with_no_frames_is_kept_in_time_and_said(tmp_path: Path) -> None:
+    """A few seconds with no frames (the player shows the last one standing still) keep their place in time,
+    so the times after them still match the recording's clock, and the clip is flagged."""
+    path = _write(tmp_path / "hole.mkv", _frames(4) + _frames(4, start=9.0))
+    r = analyse_file(path)
+    assert 12.9 < r.duration_s < 13.1, r.duration_s
+    gap = next(f for f in r.findings if f["kind"] == "timestamp_gap")
+    assert gap["detail"].startswith("1 stretch with no frames, 5.0 s in all"), gap["detail"]
+    assert "timestamp_jump" not in [f["kind"] for f in r.findings]
+
+
+def test_frames_far_apart_make_a_bounded_number_of_thumbnails(tmp_path: Path) -> None:
+    """20,000 frames 10 s apart made 20,000 keyframe thumbnails (237 MB); interval keyframes stop at a cap."""
+    n = MAX_THUMBNAILS + 150
+    path = _write(tmp_path / "sparse.mkv", [i * 10.0 for i in range(n)], size=(64, 36))
+    r = analyse_file(path, thumbs_dir=tmp_path / "thumbs")
+    assert len(r.keyframes) == MAX_THUMBNAILS and r.keyframes[-1]["t"] < (n - 1) * 10.0
+    assert len(list((tmp_path / "thumbs").glob("kf_*.jpg"))) <= MAX_THUMBNAILS
+    assert any(f["kind"] == "timestamp_gap" for f in r.findings)
+
+
+def test_impossible_frame_times_are_said_and_not_counted_as_time(tmp_path: Path) -> None:
+    """125 frames a microsecond apart were a clip of 0.0 s with no finding; one frame "lasting" 46 hours was
+    a 46-hour clip."""
+    fast = analyse_file(_write(tmp_path / "fast.mkv", [i / 1e6 for i in range(125)]))
+    assert [f["kind"] for f in fast.findings].count("frame_rate_implausible") == 1, fast.findings
+    long = analyse_file(_write(tmp_path / "long.mkv", [0.0, 0.04, 0.08, 36000.0]))
+    assert long.duration_s < 1, long.duration_s
+    assert "timestamp_jump" in [f["kind"] for f in long.findings]
+
+
+def test_the_recording_is_analysed_not_a_small_stream_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "two.mkv"
+    with av.open(str(path), mode="w", format="matroska") as out:
+        streams = []
+        for w, h in ((160, 90), (640, 360)):
+            s = out.add_stream("libx264", rate=25)
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            s.options = {"preset": "ultrafast"}
+            streams.append((s, w, h))
+        for i in range(50):
+            for s, w, h in streams:
+                frame = av.VideoFrame.from_ndarray(np.full((h, w, 3), i * 4, np.uint8), format="bgr24")
+                frame.pts = i
+                for packet in s.encode(frame):
+                    out.mux(packet)
+        for s, _, _ in streams:
+            for packet in s.encode(None):
+                out.mux(packet)
+    r = analyse_file(path)
+    assert (r.width, r.height) == (640, 360)
+
+
+def test_a_picture_larger_than_any_camera_records_is_refused_before_decoding(tmp_path: Path) -> None:
+    """A 750 KB file of 16000x16000 frames took 1.9 GB to decode, more with each decoder thread."""
+    path = _write(tmp_path / "huge.mkv", [0.0], size=(7696, 4320), codec="mjpeg")
+    with pytest.raises(VideoOpenFailure, match=r"upload\.mp4: its picture is 7696×4320, larger than"):
+        analyse_file(path, name="upload.mp4")
+
+
+def test_messages_name_the_file_as_uploaded(tmp_path: Path) -> None:
+    """The worker analyses a file stored under its hash: a failure said "bc4916d9…: the file has no video"."""
+    stored = tmp_path / ("ab" * 32)
+    stored.write_bytes(b"incident log: 14:02 restraint applied\n" * 60)
+    with pytest.raises(VideoOpenFailure) as info:
+        analyse_file(stored, name="BWV-0042_clip.mp4")
+    assert str(info.value).startswith("BWV-0042_clip.mp4: ") and "abab" not in str(info.value)
