@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy.exc
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 import app.models  # noqa: F401  (every table mapped, so relationships between domains resolve)
@@ -161,6 +162,16 @@ def run_analysis(footage_id: int) -> str:
         shutil.rmtree(work, ignore_errors=True)
         _back_in_queue(footage_id, exc)
         raise
+    except SoftTimeLimitExceeded:  # words a coordinator can act on, not the exception's name
+        shutil.rmtree(work, ignore_errors=True)
+        log.warning("analysis_time_limit", footage=footage_id)
+        hours = max(1, round(settings.celery_visibility_timeout_s / 3600))
+        analysis.mark_failed(
+            footage_id,
+            f"the analysis ran past its time limit (about {hours} hour{'s' if hours != 1 else ''}) and was stopped: "
+            "the file may be damaged; try the camera's export again",
+        )
+        return "failed"
     except Exception as exc:  # a bug or an unexpected library error: record it, do not loop on it
         shutil.rmtree(work, ignore_errors=True)
         log.exception("analysis_error", footage=footage_id)

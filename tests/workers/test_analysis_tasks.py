@@ -91,5 +91,22 @@ def test_permanent_error_is_not_retried(engine, world, session, tmp_path) -> Non
     assert f.status == FootageStatus.failed and f.analysis_attempts == 1 and f.status_detail
 
 
+def test_a_run_past_its_time_limit_fails_in_words(engine, world, session, clip, tmp_path, monkeypatch) -> None:
+    """It said "analysis stopped with an unexpected error (SoftTimeLimitExceeded)"."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    import workers.video as video
+
+    def endless(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(video, "analyse_file", endless)
+    fid = register(world, clip, tmp_path)
+    assert tasks.analyse.apply(args=[fid]).result == "failed"
+    f = _footage(session, fid)
+    assert f.status == FootageStatus.failed and "ran past its time limit" in (f.status_detail or "")
+    assert "SoftTimeLimitExceeded" not in (f.status_detail or "")
+
+
 def test_footage_gone_is_skipped(engine, world) -> None:
     assert tasks.analyse.apply(args=[987654]).result == "skipped"
