@@ -169,8 +169,10 @@ def _compliance_page(
             "errors": errors or {},
             "values": values or {},
             "is_admin": principal.is_admin,
+            "today": today,
         },
-        page_title=f"Compliance summary – {est.name}",
+        # The layout says "Error:" for the form's own errors; the dates' are kept apart (the figures stand).
+        page_title=("Error: " if period_errors and not errors else "") + f"Compliance summary – {est.name}",
         status_code=status_code,
     )
 

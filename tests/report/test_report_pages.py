@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -57,6 +59,17 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
     assert picked.status_code == 200 and "80%" in picked.text and "22.8 s" in picked.text
     bad = c.get("/reports/compliance", params={"from": "2026-10-31", "to": "2026-10-01"})
     assert bad.status_code == 200 and "The start date must be on or before the end date" in bad.text
+    assert "<title>Error: Compliance summary" in bad.text  # as the GOV.UK pattern has it, for screen readers
+    assert "<title>Compliance summary" in t
+    # A period that runs on after today says its figures will change; one not begun, that there is nothing.
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    ahead = {"from": today.replace(day=1).isoformat(), "to": (today + timedelta(days=40)).isoformat()}
+    future = c.get("/reports/compliance", params=ahead).text
+    assert "This period runs on after today: the figures are up to today" in future
+    later = {"from": (today + timedelta(days=40)).isoformat(), "to": (today + timedelta(days=70)).isoformat()}
+    unbegun = c.get("/reports/compliance", params=later).text
+    assert "This period has not begun yet" in unbegun and "runs on after today" not in unbegun
+    assert "runs on after today" not in t and "not begun" not in t
     american = c.get("/reports/compliance", params={"from": "10/31/2026"})
     assert "The start date must be a real date" in american.text and 'value="10/31/2026"' in american.text
     assert "&#39;from&#39;" not in american.text  # the page's words, not the parameter's name
