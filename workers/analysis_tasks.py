@@ -228,19 +228,33 @@ def refresh_key_moments(footage_id: int) -> str:
 
 
 def sweep() -> int:
-    """Re-queue clips stuck in received/queued/analysing, then publish pending outbox jobs."""
+    """Re-queue clips stuck in received/queued/analysing, then publish pending outbox jobs. A clip whose
+    analysis has stopped making progress MAX_UNFINISHED_ATTEMPTS times is failed instead: re-queued, a file
+    that hangs the decoder would take a worker again and again (a redelivered job is counted by `start`, a
+    swept one only here)."""
     from app.audit.service import SYSTEM
     from app.core.db import unit_of_work
     from app.core.jobs import publish_pending
-    from app.footage.analysis import requeue, stuck_footage
+    from app.footage.analysis import MAX_UNFINISHED_ATTEMPTS, mark_failed, requeue, stuck_footage
+    from app.footage.models import FootageStatus
 
+    give_up: list[int] = []
     with unit_of_work() as session:
         stuck = stuck_footage(session)
         for footage in stuck:
+            if footage.status == FootageStatus.analysing and footage.analysis_attempts >= MAX_UNFINISHED_ATTEMPTS:
+                give_up.append(int(footage.id))  # type: ignore[arg-type]
+                continue
             requeue(session, footage, SYSTEM, why=f"no progress for a while (was {footage.status})")
-        count = len(stuck)
-    if count:
-        log.warning("analysis_requeued_stuck", count=count)
+        count = len(stuck) - len(give_up)
+    for footage_id in give_up:
+        mark_failed(
+            footage_id,
+            f"analysis stopped making progress {MAX_UNFINISHED_ATTEMPTS} times: the file may hang the decoder. "
+            "Check the file, then retry.",
+        )
+    if count or give_up:
+        log.warning("analysis_requeued_stuck", count=count, failed=len(give_up))
     while publish_pending() > 0:
         pass
     return count

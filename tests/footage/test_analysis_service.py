@@ -198,3 +198,17 @@ def test_sweep_requeues_only_stuck_footage(engine, world, session, clip, tmp_pat
     assert session.get(Footage, fresh).status == FootageStatus.queued
     assert sweep() == 0  # just re-queued: not stuck any more
     assert "footage_analysis_retry" in session.exec(select(AuditEvent.action)).all()
+
+    # A clip whose analysis stopped making progress time after time (a file that hangs the decoder) is
+    # failed, not re-queued for ever: the sweep's re-queue made the "5 unfinished attempts" check miss it.
+    with unit_of_work() as s:
+        f = s.get(Footage, stuck)
+        f.status, f.analysis_attempts = FootageStatus.analysing, analysis.MAX_UNFINISHED_ATTEMPTS
+        f.status_changed_at = utcnow() - timedelta(hours=2)
+        s.add(f)
+    jobs_before = len(session.exec(select(OutboxJob)).all())
+    assert sweep() == 0
+    f = session.get(Footage, stuck)
+    session.refresh(f)
+    assert f.status == FootageStatus.failed and "stopped making progress" in (f.status_detail or "")
+    assert len(session.exec(select(OutboxJob)).all()) == jobs_before
