@@ -144,3 +144,33 @@ def test_messages_name_the_file_as_uploaded(tmp_path: Path) -> None:
     with pytest.raises(VideoOpenFailure) as info:
         analyse_file(stored, name="BWV-0042_clip.mp4")
     assert str(info.value).startswith("BWV-0042_clip.mp4: ") and "abab" not in str(info.value)
+
+
+def test_a_picture_stored_on_its_side_is_reported_and_shown_upright(tmp_path: Path) -> None:
+    """A recording whose file says to turn it 90° was reported 640×360 with landscape thumbnails, while
+    players show it portrait. The turn is FFmpeg's (counter-clockwise): a block at the stored picture's top
+    left is at the bottom left as shown."""
+    import cv2
+
+    path = tmp_path / "turned.mp4"
+    w, h = 320, 180
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.set_display_rotation(90)
+        for i in range(25):
+            img = np.zeros((h, w, 3), np.uint8)
+            img[: h // 3, : w // 4] = (0, 0, 255)
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    r = analyse_file(path, thumbs_dir=tmp_path / "thumbs")
+    assert (r.width, r.height) == (180, 320)
+    thumb = cv2.imread(str(tmp_path / "thumbs" / r.keyframes[0]["file"]))
+    th, tw = thumb.shape[:2]
+    assert th > tw, thumb.shape
+    red = thumb[:, :, 2].astype(int) - thumb[:, :, 1].astype(int)
+    assert red[-th // 6 :, : tw // 6].mean() > 150 and red[: th // 6, : tw // 6].mean() < 50

@@ -190,10 +190,27 @@ def _mismatch(claimed: float, measured: float, frame_s: float) -> bool:
     return diff > 2 * frame_s + 1e-6 and (diff > 1.0 or diff > 0.02 * max(claimed, measured))
 
 
+# The frame's display rotation (degrees, counter-clockwise, as FFmpeg's display matrix gives it) -> the turn
+# that shows it the way players do (checked against `ffmpeg`'s own autorotated output).
+_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
+def rotation_of(frame: Any) -> int:
+    """0, 90, 180 or 270: how far the camera's file says to turn the picture for showing."""
+    try:
+        return int(round(float(getattr(frame, "rotation", 0) or 0) / 90)) * 90 % 360
+    except (TypeError, ValueError):
+        return 0
+
+
 def write_thumbnail(frame: Any, path: Path) -> None:
-    """A keyframe's JPEG thumbnail, THUMB_WIDTH wide (the decoder scales; only this frame is converted)."""
+    """A keyframe's JPEG thumbnail, THUMB_WIDTH wide before it is turned upright as players show it (the
+    decoder scales; only this frame is converted)."""
     h = max(2, int(round(THUMB_WIDTH * frame.height / frame.width / 2)) * 2)
     bgr = frame.to_ndarray(format="bgr24", width=THUMB_WIDTH, height=h)
+    turn = _UPRIGHT.get(rotation_of(frame))
+    if turn is not None:
+        bgr = cv2.rotate(bgr, turn)
     cv2.imwrite(str(path), bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])
 
 
@@ -355,6 +372,7 @@ def _analyse(
     next_sample = 0.0
     prev: Sample | None = None
     small_size: tuple[int, int] | None = None
+    rotation = 0  # of the first frame: the size reported is the picture as players show it
     blur_size: tuple[int, int] | None = None
     decode_error: str | None = None
     last_progress = 0.0
@@ -373,7 +391,9 @@ def _analyse(
         return raw - (jump_shift[i - 1] if i else 0.0)
 
     def analyse_frame(frame: Any) -> None:
-        nonlocal decoded, t0, t_last, next_sample, prev, small_size, blur_size
+        nonlocal decoded, t0, t_last, next_sample, prev, small_size, blur_size, rotation
+        if not decoded:
+            rotation = rotation_of(frame)
         ft = frame.time
         if ft is None:  # no timestamps at all: fall back to the nominal rate
             ft = decoded * nominal_frame_s
@@ -516,8 +536,9 @@ def _analyse(
         duration_s=round(duration, 3),
         frame_count=count,
         fps=round(count / duration, 3) if duration > 0 else 0.0,
-        width=int(stream.codec_context.width),
-        height=int(stream.codec_context.height),
+        # As shown: a portrait recording stored on its side (a display rotation of 90) is tall, not wide.
+        width=int(stream.codec_context.height if rotation in (90, 270) else stream.codec_context.width),
+        height=int(stream.codec_context.width if rotation in (90, 270) else stream.codec_context.height),
         codec=codec,
         container=_container_name(path, container.format.name),
         claimed={
