@@ -22,16 +22,25 @@ from workers.video.errors import VideoOpenFailure
 from workers.video.pipeline import MAX_THUMBNAILS, analyse_file
 
 
-def _write(path: Path, times: list[float], *, size: tuple[int, int] = (160, 90), codec: str = "libx264") -> Path:
-    """A Matroska clip with one frame at each of `times` (seconds, as the file's clock gives them)."""
+def _write(
+    path: Path,
+    times: list[float],
+    *,
+    size: tuple[int, int] = (160, 90),
+    codec: str = "libx264",
+    b_frames: int = 0,
+) -> Path:
+    """A clip with one frame at each of `times` (seconds, as the file's clock gives them), in the container
+    its suffix names (.mkv, .mp4, .mov); `b_frames`: frames shown in another order than decoded."""
     w, h = size
     rng = np.random.default_rng(3)
-    with av.open(str(path), mode="w", format="matroska") as out:
+    fmt = {".mkv": "matroska", ".mp4": "mp4", ".mov": "mov"}[path.suffix]
+    with av.open(str(path), mode="w", format=fmt) as out:
         stream = out.add_stream(codec, rate=25)
         stream.width, stream.height = w, h
         stream.pix_fmt = "yuv420p" if codec == "libx264" else "yuvj420p"
         if codec == "libx264":
-            stream.options = {"preset": "ultrafast"}
+            stream.options = {"preset": "ultrafast", "bf": str(b_frames)} if b_frames else {"preset": "ultrafast"}
         stream.codec_context.time_base = Fraction(1, 1000)
         for i, t in enumerate(times):
             img = np.full((h, w, 3), 40 + (i * 7) % 180, np.uint8)
@@ -50,22 +59,42 @@ def _frames(seconds: float, start: float = 0.0, fps: int = 25) -> list[float]:
     return [start + i / fps for i in range(int(seconds * fps))]
 
 
-@pytest.mark.parametrize("jump", [1e11, 1e7, 3600.0])
-def test_a_jumping_clock_neither_hangs_nor_counts_time_with_no_frames(jump: float, tmp_path: Path) -> None:
-    path = _write(tmp_path / "jump.mkv", _frames(4) + _frames(4, start=4 + jump))
+JUMPS = [
+    (1e11, ".mkv", 0),
+    (1e7, ".mkv", 0),
+    (3600.0, ".mkv", 0),
+    # An MP4's or MOV's average frame rate is its frames over its header's length, which the jump stretches:
+    # going on "a frame" after the jump at that rate put the next frame hours on (found by review). (An MP4's
+    # 1/16000 s clock cannot hold a jump of 10^7 s at all: see the crowded frames below.)
+    (36000.0, ".mp4", 0),
+    (3600.0, ".mov", 0),
+    # With B-frames the first packet after the jump in decode order is shown after frames decoded later:
+    # those stayed on the jumped clock (found by review).
+    (1e7, ".mkv", 3),
+    (36000.0, ".mp4", 3),
+]
+
+
+@pytest.mark.parametrize(("jump", "suffix", "b_frames"), JUMPS)
+def test_a_jumping_clock_neither_hangs_nor_counts_time_with_no_frames(
+    jump: float, suffix: str, b_frames: int, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / f"jump{suffix}", _frames(4) + _frames(4, start=4 + jump), b_frames=b_frames)
     began = time.perf_counter()
     r = analyse_file(path, thumbs_dir=tmp_path / "thumbs", key_moments=[(6.0, "force_started")])
     assert time.perf_counter() - began < 60, "took as long as a hang"
-    assert 7.9 < r.duration_s < 8.2, r.duration_s  # 200 frames at 25 fps: the jump is not recorded time
+    # 200 frames at 25 fps: the jump is not recorded time (B-frames shown before the jump's first packet may
+    # land on the frames before it: a frame or two).
+    assert 7.75 < r.duration_s < 8.2, r.duration_s
     assert r.frame_count == 200 and 24 < r.fps < 26
     kinds = [f["kind"] for f in r.findings]
     assert "timestamp_jump" in kinds, r.findings
-    assert "the first at 4.0 s" in next(f["detail"] for f in r.findings if f["kind"] == "timestamp_jump")
+    said = next(f["detail"] for f in r.findings if f["kind"] == "timestamp_jump")
+    assert "the first at 3.9 s" in said or "the first at 4.0 s" in said, said
     # Keyframes on the frames' own clock: every 10 s (just the first here) and the moment at 6 s.
-    assert [(k["t"], k["reason"]) for k in r.keyframes if k["reason"] != "scene_change"] == [
-        (0.0, "interval"),
-        (6.0, "force_started"),
-    ]
+    marks = [(k["t"], k["reason"]) for k in r.keyframes if k["reason"] != "scene_change"]
+    assert [m[1] for m in marks] == ["interval", "force_started"] and marks[0][0] == 0.0, marks
+    assert 5.8 <= marks[1][0] <= 6.1, marks
     # Placed against an incident whose force began 30 minutes after the clip's first frame, it covers none
     # of it and is not suggested green (it was "The whole force window is on this clip").
     start = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -75,6 +104,31 @@ def test_a_jumping_clock_neither_hangs_nor_counts_time_with_no_frames(jump: floa
         findings=kinds,
     )  # fmt: skip
     assert facts.coverage == 0 and suggest(facts).rag == Rag.red
+
+
+def test_a_clock_that_jumps_back_is_taken_out_too(tmp_path: Path) -> None:
+    """Frames 0-4 s, then the clock starts again at 0 (a Matroska cluster's time set back): 200 frames came
+    out as a 4 s clip, a moment at 6 s was "outside the clip", and nothing was said (found by review)."""
+    ahead = _write(tmp_path / "ahead.mkv", _frames(4) + _frames(4, start=1000.0))
+    data = bytearray(ahead.read_bytes())
+    cluster = bytes([0xE7, 0x83, 0x0F, 0x42, 0x40])  # a Cluster Timestamp of 1,000,000 ms
+    at = data.find(cluster)
+    assert at > 0
+    data[at + 2 : at + 5] = b"\0\0\0"  # ... of 0 ms: back to the start
+    back = tmp_path / "back.mkv"
+    back.write_bytes(bytes(data))
+    r = analyse_file(back, key_moments=[(6.0, "force_started")])
+    assert 7.75 < r.duration_s < 8.2 and r.frame_count == 200, r.duration_s
+    jump = next(f["detail"] for f in r.findings if f["kind"] == "timestamp_jump")
+    assert "jumps once back" in jump, jump
+    assert [k["reason"] for k in r.keyframes if k["reason"] == "force_started"] == ["force_started"]
+
+
+def test_frames_crowded_together_are_said(tmp_path: Path) -> None:
+    """An MP4's clock (1/16000 s) cannot hold a jump of 10^7 s: its muxer wrote the 100 frames after it a tick
+    apart, 100 frames in 6 ms, and nothing was flagged (the clip's average rate looked like 50 a second)."""
+    r = analyse_file(_write(tmp_path / "crowded.mp4", _frames(4) + _frames(4, start=4 + 1e7)))
+    assert "frame_rate_implausible" in [f["kind"] for f in r.findings], r.findings
 
 
 def test_a_stretch_with_no_frames_is_kept_in_time_and_said(tmp_path: Path) -> None:

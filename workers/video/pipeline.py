@@ -16,7 +16,6 @@ re-encoding flicker of a frozen picture look like change (a frozen stretch was m
 
 from __future__ import annotations
 
-import bisect
 import math
 import os
 import time
@@ -354,7 +353,10 @@ def _analyse(
     claimed_s = claimed_stream_s or claimed_container_s
     claimed_frames = int(stream.frames or 0) or None
     rate = stream.average_rate or stream.guessed_rate
-    nominal_frame_s = float(1 / rate) if rate else 1 / 25
+    # Within what a camera does: an MP4's average rate is its frames over its header's length, which a
+    # clock jump stretches to hours a frame.
+    nominal_frame_s = min(max(float(1 / rate) if rate else 1 / 25, 1 / MAX_FPS), 0.5)
+    size_bytes = max(1, path.stat().st_size)
 
     dark = DarkDetector(dark_min_s)
     frozen = FrozenDetector(frozen_min_s)
@@ -377,18 +379,19 @@ def _analyse(
     decode_error: str | None = None
     last_progress = 0.0
     skipping = False
-    # Where the file's clock jumped (stream time of the first frame after each jump) and the time taken out
-    # of the clock from there on; and the stretches with no frames that were kept.
-    jump_at: list[float] = []
-    jump_shift: list[float] = []
-    jumped = 0.0  # seconds of jumps taken out in all
-    end_raw: float | None = None  # latest stream time as the file gives it
+    # A jump of the file's clock (forward over JUMP_S, or back past any B-frame reordering) is taken out of
+    # every packet from there on, in decode order, before it is decoded: the frames then come out on one
+    # continuous clock, whatever order they are shown in. Stretches with no frames of up to JUMP_S are kept.
+    shift_ticks = 0  # stream time units taken out of the clock from here on
+    # Before the latest jump: frames shown before it can be decoded after its first packet (B-frames), and
+    # keep the clock they were on.
+    prev_shift_ticks = 0
+    end_before_jump: float | None = None
+    end_adj: float | None = None  # latest stream time seen so far, re-timed
+    step_s = nominal_frame_s  # how far on from the last frame a jump's first frame is put: a frame's length
+    jumps: list[tuple[float, float]] = []  # (clip time where the clock jumped, by how much; back < 0)
+    crowded = 0  # frames closer to the one before than any camera records (1/MAX_FPS)
     holes: list[tuple[float, float]] = []  # (clip time where it starts, seconds)
-
-    def shifted(raw: float) -> float:
-        """A stream time with the jumps before it taken out."""
-        i = bisect.bisect_right(jump_at, raw + 1e-9)
-        return raw - (jump_shift[i - 1] if i else 0.0)
 
     def analyse_frame(frame: Any) -> None:
         nonlocal decoded, t0, t_last, next_sample, prev, small_size, blur_size, rotation
@@ -397,7 +400,6 @@ def _analyse(
         ft = frame.time
         if ft is None:  # no timestamps at all: fall back to the nominal rate
             ft = decoded * nominal_frame_s
-        ft = shifted(ft)
         if t0 is None:
             t0 = ft
         # max(): an out-of-order timestamp from a broken muxer must not make time run backwards.
@@ -430,18 +432,43 @@ def _analyse(
                     analyse_frame(frame)
                 continue
             pts = packet.pts if packet.pts is not None else packet.dts
-            pt = pts * time_base if pts is not None and time_base else None
-            if pt is not None and not packet.is_discard:
-                gap = pt - end_raw if end_raw is not None else 0.0
-                if gap > JUMP_S:  # the clock jumped: go on a frame after the last one
-                    jumped += gap - nominal_frame_s
-                    jump_at.append(pt)
-                    jump_shift.append(jumped)
-                elif gap > HOLE_S and t0 is not None and end_t is not None:
-                    holes.append((end_t - t0, gap))
-                if end_raw is None or pt > end_raw:
-                    end_raw = pt
-                pt = shifted(pt)
+            if pts is not None and time_base:
+                if packet.duration and 0 < packet.duration * time_base <= HOLE_S:
+                    step_s = packet.duration * time_base
+                ticks = shift_ticks
+                pt: float | None = (pts - ticks) * time_base
+                assert pt is not None
+                if end_adj is not None and not packet.is_discard:
+                    gap = pt - end_adj
+                    late = (pts - prev_shift_ticks) * time_base
+                    if (
+                        gap < -HOLE_S
+                        and end_before_jump is not None
+                        and end_before_jump - HOLE_S <= late <= end_before_jump + HOLE_S
+                    ):
+                        ticks, pt = prev_shift_ticks, late  # shown before the jump, decoded after it
+                    elif gap > JUMP_S or gap < -HOLE_S:  # the clock jumped: go on from the last frame
+                        # As many frames on as the decoder may still show before this one (B-frames).
+                        lead = step_s * (1 + max(0, int(ctx.has_b_frames or 0)))
+                        at = end_adj + lead - step_s  # the last frame before the jump, as far as is known
+                        jumps.append((at - (t0 if t0 is not None else end_adj), gap))
+                        prev_shift_ticks, end_before_jump = shift_ticks, end_adj
+                        shift_ticks += int(round((gap - lead) / time_base))
+                        ticks = shift_ticks
+                        pt = (pts - ticks) * time_base
+                    elif gap > HOLE_S:
+                        holes.append((end_adj - (t0 if t0 is not None else end_adj), gap))
+                    elif 0 < gap < 1 / MAX_FPS:
+                        crowded += 1
+                if ticks:
+                    if packet.pts is not None:
+                        packet.pts -= ticks
+                    if packet.dts is not None:
+                        packet.dts -= ticks
+                if not packet.is_discard and (end_adj is None or pt > end_adj):
+                    end_adj = pt
+            else:
+                pt = None
             if fast_decode:
                 # Until clip time 0 is known, and from the next interval or key moment on, decode in full.
                 skip = t0 is not None and pt is not None and pt - t0 + 1e-6 < keyframes.next_due()
@@ -459,8 +486,12 @@ def _analyse(
             if end_t is None or pt > end_t:
                 end_frame_s = pkt_s or (pt - end_t if end_t is not None else None)
                 end_t = pt
-            if progress is not None and claimed_s and t0 is not None and count % PROGRESS_EVERY_FRAMES == 0:
-                fraction = min(1.0, max(last_progress, (pt - t0) / claimed_s))
+            if progress is not None and t0 is not None and count % PROGRESS_EVERY_FRAMES == 0:
+                # By time when the header gives a length, by bytes read in any case (a file with no length,
+                # or a length a clock jump made absurd, still shows progress, and the stuck sweep sees it).
+                by_time = (pt - t0) / claimed_s if claimed_s else 0.0
+                by_bytes = packet.pos / size_bytes if packet.pos and packet.pos > 0 else 0.0
+                fraction = min(1.0, max(last_progress, by_time, by_bytes))
                 last_progress = fraction
                 progress(fraction)
     except (av.error.FFmpegError, ValueError, OSError) as exc:
@@ -481,12 +512,14 @@ def _analyse(
         notes.append(f"key moment '{label}' at {t_m:.1f} s is outside the clip (0-{duration:.1f} s); ignored")
 
     findings: list[dict[str, str]] = []
-    if jump_at:
-        first = shifted(jump_at[0]) - t0
+    if jumps:
+        back = sum(1 for _, g in jumps if g < 0)
         findings.append({
             "kind": "timestamp_jump",
-            "detail": f"the file's clock jumps {_times(len(jump_at))}, {jumped:.0f} s in all, the first at "
-            f"{first:.1f} s: the clip's length is counted from its frames",
+            "detail": f"the file's clock jumps {_times(len(jumps))}"
+            + (f" ({back} of them back)" if back and back < len(jumps) else " back" if back else "")
+            + f", {sum(abs(g) for _, g in jumps):.0f} s in all, the first at {max(0.0, jumps[0][0]):.1f} s: "
+            "the clip's length is counted from its frames",
         })  # fmt: skip
     if holes:
         longest = max(holes, key=lambda h: h[1])
@@ -500,6 +533,12 @@ def _analyse(
             "kind": "frame_rate_implausible",
             "detail": f"{count} frames in {duration:.3f} s ({count / duration:.0f} a second): no body-worn camera "
             "records that fast, so the file's times cannot be trusted",
+        })  # fmt: skip
+    elif crowded >= max(3, 0.01 * count):  # a stretch of them, not a muxer's rounding here and there
+        findings.append({
+            "kind": "frame_rate_implausible",
+            "detail": f"{crowded} frames come less than {1000 / MAX_FPS:.1f} ms after the one before: no body-worn "
+            "camera records that fast, so the file's times cannot be trusted",
         })  # fmt: skip
     truncated = decode_error is not None
     if truncated:
