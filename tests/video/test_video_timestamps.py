@@ -162,26 +162,28 @@ def test_impossible_frame_times_are_said_and_not_counted_as_time(tmp_path: Path)
     assert "timestamp_jump" in [f["kind"] for f in long.findings]
 
 
-def test_the_recording_is_analysed_not_a_small_stream_before_it(tmp_path: Path) -> None:
-    path = tmp_path / "two.mkv"
-    with av.open(str(path), mode="w", format="matroska") as out:
-        streams = []
-        for w, h in ((160, 90), (640, 360)):
-            s = out.add_stream("libx264", rate=25)
-            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-            s.options = {"preset": "ultrafast"}
-            streams.append((s, w, h))
+def test_the_recording_is_analysed_not_a_still_before_it(tmp_path: Path) -> None:
+    """A one-picture stream (a preview or cover) ahead of the recording: the recording is analysed."""
+    path = tmp_path / "two.mp4"
+    with av.open(str(path), mode="w", format="mp4") as out:
+        still = out.add_stream("mjpeg", rate=25)
+        still.width, still.height, still.pix_fmt = 1280, 720, "yuvj420p"
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 640, 360, "yuv420p"
+        video.options = {"preset": "ultrafast"}
+        frame = av.VideoFrame.from_ndarray(np.full((720, 1280, 3), 90, np.uint8), format="bgr24")
+        frame.pts = 0
+        for packet in [*still.encode(frame), *still.encode(None)]:
+            out.mux(packet)
         for i in range(50):
-            for s, w, h in streams:
-                frame = av.VideoFrame.from_ndarray(np.full((h, w, 3), i * 4, np.uint8), format="bgr24")
-                frame.pts = i
-                for packet in s.encode(frame):
-                    out.mux(packet)
-        for s, _, _ in streams:
-            for packet in s.encode(None):
+            frame = av.VideoFrame.from_ndarray(np.full((360, 640, 3), i * 4, np.uint8), format="bgr24")
+            frame.pts = i
+            for packet in video.encode(frame):
                 out.mux(packet)
+        for packet in video.encode(None):
+            out.mux(packet)
     r = analyse_file(path)
-    assert (r.width, r.height) == (640, 360)
+    assert (r.width, r.height, r.codec) == (640, 360, "h264") and 1.9 < r.duration_s < 2.1, r
 
 
 def test_a_picture_larger_than_any_camera_records_is_refused_before_decoding(tmp_path: Path) -> None:

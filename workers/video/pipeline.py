@@ -143,10 +143,7 @@ def _open(path: Path, name: str) -> tuple[Any, Any]:
             raise VideoOpenFailure(f"{name}: not a video container (detected '{fmt}')")
         if not container.streams.video:
             raise VideoOpenFailure(f"{name}: the file has no video stream")
-        # The largest picture: a file may carry a small preview stream before the recording itself.
-        stream = max(
-            container.streams.video, key=lambda s: (s.codec_context.width or 0) * (s.codec_context.height or 0)
-        )
+        stream = _recording_stream(container.streams.video)
         codec = stream.codec_context.name
         if codec in IMAGE_CODECS:
             raise VideoOpenFailure(f"{name}: holds a still image ({codec}), not video")
@@ -166,6 +163,24 @@ def _times(n: int, one: str = "once", many: str = "times") -> str:
     if one == "once":
         return "once" if n == 1 else f"{n} times"
     return f"{n} {one if n == 1 else many}"
+
+
+_STILL = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image | av.stream.Disposition.timed_thumbnails
+
+
+def _recording_stream(streams: Sequence[Any]) -> Any:
+    """The recording among a file's video streams: not cover art, a thumbnail or a single picture (a still
+    before the recording was taken for it), then the one marked default, else the first. The first stream
+    when none looks like a recording, so the still-image message names what the file holds."""
+    moving = [
+        s
+        for s in streams
+        if not (int(s.disposition) & int(_STILL)) and s.codec_context.name not in IMAGE_CODECS and (s.frames or 0) != 1
+    ]
+    if not moving:
+        return streams[0]
+    default = [s for s in moving if int(s.disposition) & int(av.stream.Disposition.default)]
+    return default[0] if len(default) == 1 else moving[0]
 
 
 def _short(exc: BaseException) -> str:
