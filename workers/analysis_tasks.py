@@ -195,7 +195,7 @@ def run_key_moments(footage_id: int) -> str:
     Returns the outcome word (saved, requeued, skipped, failed)."""
     from app.footage import key_moments
     from workers.video import VideoOpenFailure
-    from workers.video.moments import frames_at
+    from workers.video.moments import frames_at, frames_at_by_full_pass
     from workers.video.pipeline import compose_filmstrip
 
     refresh = key_moments.start(footage_id)
@@ -206,7 +206,8 @@ def run_key_moments(footage_id: int) -> str:
         records: list[dict[str, Any]] = []
         if refresh.moments:
             with _local_copy(refresh.storage_key) as path:
-                records = frames_at(path, refresh.moments, thumbs_dir=work)
+                find = frames_at_by_full_pass if refresh.clock_jumps else frames_at
+                records = find(path, refresh.moments, thumbs_dir=work)
         # The filmstrip shows every keyframe, so it is made again with the new moments (or without the old).
         images = key_moments.filmstrip_images(refresh, records, work)
         made = bool(images) and compose_filmstrip(images, work / key_moments.FILMSTRIP)

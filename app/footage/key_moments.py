@@ -37,7 +37,7 @@ from app.core.db import after_commit, unit_of_work
 from app.core.hooks import on_footage_linked, on_incident_changed
 from app.core.jobs import enqueue
 from app.footage.analysis import derived_root, image_path, key_moments
-from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe
+from app.footage.models import Finding, Footage, FootageIncident, FootageStatus, Keyframe
 
 KEY_MOMENTS_TASK = "footage.key_moments"
 KEY_MOMENT_REASONS = ("force_started", "force_ended")
@@ -115,6 +115,9 @@ class Refresh:
     moments: list[tuple[float, str]]
     # The clip's other keyframes' thumbnails (clip time, file), for the filmstrip, which shows every keyframe.
     other_images: list[tuple[float, Path]] = field(default_factory=list)
+    # The analysis found the file's clock jumping: its clip times are not the file's own, so the moments are
+    # found by a full pass (workers.video.moments.frames_at_by_full_pass), not by seeking.
+    clock_jumps: bool = False
 
 
 def start(footage_id: int) -> Refresh | None:
@@ -134,6 +137,10 @@ def start(footage_id: int) -> Refresh | None:
             attempt=footage.analysis_attempts,
             moments=key_moments(session, footage),
             other_images=[(t, path) for t, key in others if (path := image_path(key)) is not None],
+            clock_jumps=session.exec(
+                select(Finding.id).where(Finding.footage_id == footage_id, Finding.kind == "timestamp_jump")
+            ).first()
+            is not None,
         )
 
 

@@ -213,6 +213,26 @@ def test_frames_match_what_the_full_analysis_picks(engine, world, session, clip,
     assert list(key_moments.moments_dir(fid).iterdir()) == []  # the refresh's thumbnails went with its rows
 
 
+def test_a_clip_whose_clock_jumps_gets_its_moments_on_its_own_clock(engine, world, session, tmp_path) -> None:
+    """The refresh sought moments on the file's own clock, so after a jump the force keyframe went 10^7 s
+    past the end of a clip the full pass had measured without the jump (found by review). The full pass's
+    times and the refresh's now agree."""
+    from tests.video.test_video_timestamps import _frames, _write
+
+    jumpy = _write(tmp_path / "jumpy.mkv", _frames(4) + _frames(8, start=4 + 1e7), size=(160, 90))
+    fid = register(world, jumpy, tmp_path, claimed=None)
+    assert run_analysis(fid) == "analysed"
+    inc = _incident(world, "UOF-KM-J", force_at=6.0, force_s=3.0)
+    with unit_of_work() as s:
+        link(s, s.get(Footage, fid), inc, user_id=None, source="suggestion")  # type: ignore[arg-type]
+    assert _run_pending(session) == ["saved"]
+    refreshed = _moments(session, fid)
+    assert refreshed == [(6.0, "force_started"), (9.0, "force_ended")], refreshed
+    assert all(p is not None and p.is_file() for p in _images(session, fid))
+    assert run_analysis(fid) == "analysed"
+    assert _moments(session, fid) == refreshed
+
+
 def test_link_made_while_the_analysis_runs_is_not_lost(
     engine, world, session, clip, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -135,3 +135,32 @@ def frames_at(
         return records
     finally:
         container.close()
+
+
+def frames_at_by_full_pass(
+    path: str | Path, moments: Sequence[tuple[float, str]], *, thumbs_dir: str | Path | None = None
+) -> list[dict[str, Any]]:
+    """`frames_at` for a file whose clock jumps: the seeking above reads the file's own clock, the full pass
+    takes the jumps out (pipeline.analyse_file), so the frame for a moment is found by a full pass like the
+    one that first analysed the clip, keeping only the moments' keyframes. Slower; for such files only."""
+    import shutil
+    import tempfile
+
+    from .pipeline import analyse_file
+
+    wanted = {str(label) for _, label in moments}
+    with tempfile.TemporaryDirectory(prefix="moments-") as scratch:
+        result = analyse_file(
+            path, interval_s=0, key_moments=moments, thumbs_dir=scratch if thumbs_dir is not None else None
+        )
+        records = [dict(r) for r in result.keyframes if r["reason"] in wanted]
+        if thumbs_dir is not None:
+            thumbs = Path(thumbs_dir)
+            thumbs.mkdir(parents=True, exist_ok=True)
+            for r in records:
+                if "file" in r:
+                    name = f"km_{int(round(float(r['t']) * 1000)):08d}.jpg"
+                    if not (thumbs / name).exists():
+                        shutil.copyfile(Path(scratch) / r["file"], thumbs / name)
+                    r["file"] = name
+    return records
