@@ -165,11 +165,12 @@ def run_analysis(footage_id: int) -> str:
     except SoftTimeLimitExceeded:  # words a coordinator can act on, not the exception's name
         shutil.rmtree(work, ignore_errors=True)
         log.warning("analysis_time_limit", footage=footage_id)
-        hours = max(1, round(settings.celery_visibility_timeout_s / 3600))
+        limit_s = celery.conf.task_soft_time_limit or settings.celery_visibility_timeout_s
+        limit = f"{limit_s / 3600:.1f} hours" if limit_s >= 3600 else f"{max(1, round(limit_s / 60))} minutes"
         analysis.mark_failed(
             footage_id,
-            f"the analysis ran past its time limit (about {hours} hour{'s' if hours != 1 else ''}) and was stopped: "
-            "the file may be damaged; try the camera's export again",
+            f"the analysis ran past its time limit ({limit}) and was stopped: the file may be damaged or "
+            "unusually long. Check the camera's export, then retry.",
         )
         return "failed"
     except Exception as exc:  # a bug or an unexpected library error: record it, do not loop on it
@@ -239,20 +240,21 @@ def sweep() -> int:
     from app.footage.analysis import MAX_UNFINISHED_ATTEMPTS, mark_failed, requeue, stuck_footage
     from app.footage.models import FootageStatus
 
-    give_up: list[int] = []
+    give_up: list[tuple[int, int]] = []  # (clip, the attempt seen stuck)
     with unit_of_work() as session:
         stuck = stuck_footage(session)
         for footage in stuck:
             if footage.status == FootageStatus.analysing and footage.analysis_attempts >= MAX_UNFINISHED_ATTEMPTS:
-                give_up.append(int(footage.id))  # type: ignore[arg-type]
+                give_up.append((int(footage.id), footage.analysis_attempts))  # type: ignore[arg-type]
                 continue
             requeue(session, footage, SYSTEM, why=f"no progress for a while (was {footage.status})")
         count = len(stuck) - len(give_up)
-    for footage_id in give_up:
+    for footage_id, attempt in give_up:
         mark_failed(
             footage_id,
             f"analysis stopped making progress {MAX_UNFINISHED_ATTEMPTS} times: the file may hang the decoder. "
             "Check the file, then retry.",
+            only_while_attempt=attempt,  # not a run that has finished, or been queued again, meanwhile
         )
     if count or give_up:
         log.warning("analysis_requeued_stuck", count=count, failed=len(give_up))

@@ -299,13 +299,19 @@ def save_results(
     return True
 
 
-def mark_failed(footage_id: int, reason: str) -> None:
-    """A permanent failure: the reason is shown to people, the clip is not retried automatically."""
+def mark_failed(footage_id: int, reason: str, *, only_while_attempt: int | None = None) -> None:
+    """A permanent failure: the reason is shown to people, the clip is not retried automatically.
+    `only_while_attempt`: only if that analysis attempt is still the one running (the stuck sweep: between
+    its look and this, the run may have finished or a person may have queued the clip again)."""
     from app.incident.activation import recompute_for_footage
 
     with unit_of_work() as session:
         footage = session.exec(select(Footage).where(Footage.id == footage_id).with_for_update()).first()
         if footage is None or footage.status == FootageStatus.purged:
+            return
+        if only_while_attempt is not None and (
+            footage.status != FootageStatus.analysing or footage.analysis_attempts != only_while_attempt
+        ):
             return
         footage.status = FootageStatus.failed
         footage.status_detail = reason[:1000]

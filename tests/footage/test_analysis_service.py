@@ -212,3 +212,17 @@ def test_sweep_requeues_only_stuck_footage(engine, world, session, clip, tmp_pat
     session.refresh(f)
     assert f.status == FootageStatus.failed and "stopped making progress" in (f.status_detail or "")
     assert len(session.exec(select(OutboxJob)).all()) == jobs_before
+    # Only the run seen stuck: one that finished, or was queued again, meanwhile is left alone (review).
+    analysis.mark_failed(stuck, "late", only_while_attempt=analysis.MAX_UNFINISHED_ATTEMPTS)
+    session.refresh(f)
+    assert f.status_detail != "late"
+    with unit_of_work() as s:
+        g = s.get(Footage, stuck)
+        g.status = FootageStatus.analysing
+        s.add(g)
+    analysis.mark_failed(stuck, "late", only_while_attempt=analysis.MAX_UNFINISHED_ATTEMPTS + 1)
+    session.refresh(f)
+    assert f.status == FootageStatus.analysing
+    analysis.mark_failed(stuck, "late", only_while_attempt=analysis.MAX_UNFINISHED_ATTEMPTS)
+    session.refresh(f)
+    assert f.status == FootageStatus.failed and f.status_detail == "late"
