@@ -55,7 +55,7 @@ class RatingPublic(BaseModel):
     rag: Rag
     criteria: dict[str, bool]
     guidance: str
-    suggested_rag: Rag | None
+    suggested_rag: Rag | None = Field(description="The automatic checks' suggestion; null for officers")
     # The coordinators' own notes, and who rated: null for officers, whose page shows the rating, criteria and
     # guidance only.
     override_reason: str | None = Field(description="Why the rating differs from the suggestion; null for officers")
@@ -70,7 +70,9 @@ class RatingPublic(BaseModel):
 
 class RatingHistory(BaseModel):
     footage_id: int
-    suggested_rag: Rag | None
+    suggested_rag: Rag | None = Field(
+        description="The automatic checks' suggestion; null for officers and while a blind rating is owed"
+    )
     reasons: list[str]
     current: RatingPublic | None
     versions: list[RatingPublic]
@@ -177,7 +179,7 @@ def to_public(
         rag=rating.rag,
         criteria={k: bool(v) for k, v in (rating.criteria or {}).items()},
         guidance=rating.guidance,
-        suggested_rag=rating.suggested_rag,
+        suggested_rag=None if for_officer else rating.suggested_rag,
         override_reason=None if for_officer else rating.override_reason,
         rerating_reason=None if for_officer else rating.rerating_reason,
         rated_by=None if for_officer else names[rating.rated_by_user_id],
@@ -245,7 +247,9 @@ def rate_footage(
 @router.get("/footage/{footage_id}/ratings", response_model=RatingHistory, responses=ERRORS)
 def rating_history(footage_id: FootageId, principal: CurrentPrincipal, session: SessionDep) -> RatingHistory:
     """Every version of the clip's rating, newest first. Officers see their own clips' ratings (without the
-    calibration ratings); a coordinator who owes this clip a blind second rating sees none until it is given."""
+    calibration ratings, and without the coordinators' notes: who rated, the suggestion, the reasons for
+    differing from it or rating again); a coordinator who owes this clip a blind second rating sees none
+    until it is given."""
     footage = get_visible(session, principal, Footage, footage_id)
     blind = service.pending_assignment(session, footage_id, principal.user.id) is not None
     staff = principal.role == Role.staff
@@ -265,7 +269,9 @@ def rating_history(footage_id: FootageId, principal: CurrentPrincipal, session: 
     current = next((v for v in versions if v.is_current and not v.is_calibration), None)
     return RatingHistory(
         footage_id=footage_id,
-        suggested_rag=None if blind else suggestion.rag,
+        # Not for officers: beside the rating given, the suggestion tells them a coordinator overrode it, which
+        # their page does not say (the checks' findings, `reasons`, are facts about their footage).
+        suggested_rag=None if blind or staff else suggestion.rag,
         reasons=[] if blind else suggestion.reasons,
         current=current,
         versions=versions,

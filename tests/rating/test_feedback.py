@@ -248,9 +248,10 @@ def test_an_officers_api_shows_what_their_page_shows(as_user, rw, session):  # t
     assert mine["legal_hold"] is True and mine["legal_hold_reason"] is None
     history = as_user("officer.a1").get(f"/api/v1/footage/{f1}/ratings").json()
     assert history["current"]["guidance"] == v2.guidance and history["current"]["rag"] == "amber"
+    assert history["suggested_rag"] is None  # beside the rating, it would tell of an override
     for version in history["versions"]:
         assert version["override_reason"] is None and version["rerating_reason"] is None
-        assert version["rated_by"] is None
+        assert version["rated_by"] is None and version["suggested_rag"] is None
     theirs = coordinator.get(f"/api/v1/footage/{f1}/ratings").json()["current"]
     assert theirs["override_reason"] == "Officer turned away from the incident"
     assert theirs["rerating_reason"] == "Second look after complaint" and theirs["rated_by"] == "coordinator.a"
