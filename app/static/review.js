@@ -145,7 +145,7 @@ if (root) {
     if (!sidePanel) return
     if (!wide.matches) { sidePanel.style.maxHeight = ''; return }
     const top = Math.max(10, sidePanel.getBoundingClientRect().top)
-    sidePanel.style.maxHeight = `${Math.max(240, window.innerHeight - top - 10)}px`
+    sidePanel.style.maxHeight = `${Math.max(120, window.innerHeight - top - 10)}px`
   }
   window.addEventListener('scroll', fitPanel, { passive: true })
   window.addEventListener('resize', fitPanel)

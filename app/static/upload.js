@@ -322,8 +322,10 @@ class Item {
     }
     this.state = 'cancelled'
     this.setStatus('Cancelled')
+    this.setError('')
     this.actions.hidden = true
     this.lock(false)
+    if (this.owner.ran) this.owner.settle() // no longer listed as a problem at the top
   }
 
   showProgress (offset) {
@@ -552,6 +554,7 @@ class Uploader {
     const shared = this.shared()
     const problems = items.length ? items.flatMap((i) => i.validate(shared)) : [['files', 'Choose the video files to upload']]
     const seen = new Set()
+    if (problems.length) this.ran = false // what is wrong now stays at the top until the next start
     this.showErrors(problems.filter(([id, text]) => !seen.has(text) && seen.add(text)))
     const missing = (id) => problems.some(([where]) => where === id)
     this.sharedError('shared-staff', missing('shared-staff') ? 'Choose who wore the camera' : '')
