@@ -146,9 +146,14 @@ def test_frames_far_apart_make_a_bounded_number_of_thumbnails(tmp_path: Path) ->
     """20,000 frames 10 s apart made 20,000 keyframe thumbnails (237 MB); interval keyframes stop at a cap."""
     n = MAX_THUMBNAILS + 150
     path = _write(tmp_path / "sparse.mkv", [i * 10.0 for i in range(n)], size=(64, 36))
-    r = analyse_file(path, thumbs_dir=tmp_path / "thumbs")
-    assert len(r.keyframes) == MAX_THUMBNAILS and r.keyframes[-1]["t"] < (n - 1) * 10.0
-    assert len(list((tmp_path / "thumbs").glob("kf_*.jpg"))) <= MAX_THUMBNAILS
+    late = (n - 5) * 10.0  # a moment after the cap: still kept (force began must never be dropped)
+    r = analyse_file(path, thumbs_dir=tmp_path / "thumbs", key_moments=[(late, "force_started")])
+    assert len(r.keyframes) == MAX_THUMBNAILS + 1 and r.keyframes[-1] == {
+        "t": late,
+        "reason": "force_started",
+        "file": r.keyframes[-1]["file"],
+    }
+    assert len(list((tmp_path / "thumbs").glob("kf_*.jpg"))) <= MAX_THUMBNAILS + 1
     assert any(f["kind"] == "timestamp_gap" for f in r.findings)
 
 
