@@ -572,9 +572,6 @@ def _analyse(
             "detail": f"the file's header claims {claimed_s:.2f} s but {duration:.2f} s of video decodes",
         })  # fmt: skip
     if claimed_frames is not None and abs(claimed_frames - count) > max(2, 0.02 * claimed_frames):
-        # Fewer frames than the file's index lists: cut short, even where the header's length was cut with
-        # it (an AVI cut in half claimed 125 frames, held 65 and was not marked truncated).
-        truncated = truncated or count < claimed_frames
         findings.append({
             "kind": "frame_count_mismatch",
             "detail": f"the file's header claims {claimed_frames} frames but {count} decode",
