@@ -16,6 +16,9 @@ re-encoding flicker of a frozen picture look like change (a frozen stretch was m
 
 from __future__ import annotations
 
+import array
+import bisect
+import collections
 import math
 import os
 import time
@@ -170,8 +173,9 @@ _STILL = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image 
 
 def _recording_stream(streams: Sequence[Any]) -> Any:
     """The recording among a file's video streams: not cover art, a thumbnail or a single picture (a still
-    before the recording was taken for it), then the one marked default, else the first. The first stream
-    when none looks like a recording, so the still-image message names what the file holds."""
+    before the recording was taken for it), then the one marked default, else the largest picture (a small
+    preview can come first). The first stream when none looks like a recording, so the still-image message
+    names what the file holds."""
     moving = [
         s
         for s in streams
@@ -180,7 +184,9 @@ def _recording_stream(streams: Sequence[Any]) -> Any:
     if not moving:
         return streams[0]
     default = [s for s in moving if int(s.disposition) & int(av.stream.Disposition.default)]
-    return default[0] if len(default) == 1 else moving[0]
+    if len(default) == 1:
+        return default[0]
+    return max(moving, key=lambda s: (s.codec_context.width or 0) * (s.codec_context.height or 0))
 
 
 def _short(exc: BaseException) -> str:
@@ -394,19 +400,26 @@ def _analyse(
     decode_error: str | None = None
     last_progress = 0.0
     skipping = False
-    # A jump of the file's clock (forward over JUMP_S, or back past any B-frame reordering) is taken out of
-    # every packet from there on, in decode order, before it is decoded: the frames then come out on one
-    # continuous clock, whatever order they are shown in. Stretches with no frames of up to JUMP_S are kept.
-    shift_ticks = 0  # stream time units taken out of the clock from here on
-    # Before the latest jump: frames shown before it can be decoded after its first packet (B-frames), and
-    # keep the clock they were on.
-    prev_shift_ticks = 0
-    end_before_jump: float | None = None
-    end_adj: float | None = None  # latest stream time seen so far, re-timed
-    step_s = nominal_frame_s  # how far on from the last frame a jump's first frame is put: a frame's length
+    # A forward jump of the file's clock (over JUMP_S) is taken out of every packet shown after it before it
+    # is decoded, so the frames come out on one continuous clock. Which packets: those whose own time is past
+    # a boundary half-way into the jump, whatever order they are decoded in (B-frames shown before the jump
+    # can be decoded after its first packet). A clock set back is said, not re-timed: the frames after it
+    # cannot be told from those before by their times. Stretches with no frames (2-60 s) and frames closer
+    # than any camera records are found at the end from every frame's time in showing order.
+    bounds: list[float] = []  # the file's own times past which a jump's shift applies, ascending
+    shifts: list[int] = []  # the stream time units taken out past each bound (cumulative)
+    end_raw: float | None = None  # latest time the file gives, before any shift
+    end_adj: float | None = None  # latest time seen so far, re-timed
+    recent: collections.deque[float] = collections.deque(maxlen=32)  # the latest re-timed times: a frame's length
     jumps: list[tuple[float, float]] = []  # (clip time where the clock jumped, by how much; back < 0)
-    crowded = 0  # frames closer to the one before than any camera records (1/MAX_FPS)
-    holes: list[tuple[float, float]] = []  # (clip time where it starts, seconds)
+    times: array.array[float] = array.array("d")  # every counted frame's re-timed time
+
+    def frame_step() -> float:
+        """A frame's length: the smallest gap between the latest frames in showing order (B-frames fill in
+        the gaps decode order leaves), or the nominal rate before there are two."""
+        ordered = sorted(recent)
+        gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False) if b - a >= 1 / MAX_FPS]
+        return min(gaps) if gaps and min(gaps) <= HOLE_S else nominal_frame_s
 
     def analyse_frame(frame: Any) -> None:
         nonlocal decoded, t0, t_last, next_sample, prev, small_size, blur_size, rotation
@@ -447,43 +460,34 @@ def _analyse(
                     analyse_frame(frame)
                 continue
             pts = packet.pts if packet.pts is not None else packet.dts
+            pt: float | None = None
             if pts is not None and time_base:
-                if packet.duration and 0 < packet.duration * time_base <= HOLE_S:
-                    step_s = packet.duration * time_base
-                ticks = shift_ticks
-                pt: float | None = (pts - ticks) * time_base
-                assert pt is not None
-                if end_adj is not None and not packet.is_discard:
-                    gap = pt - end_adj
-                    late = (pts - prev_shift_ticks) * time_base
-                    if (
-                        gap < -HOLE_S
-                        and end_before_jump is not None
-                        and end_before_jump - HOLE_S <= late <= end_before_jump + HOLE_S
-                    ):
-                        ticks, pt = prev_shift_ticks, late  # shown before the jump, decoded after it
-                    elif gap > JUMP_S or gap < -HOLE_S:  # the clock jumped: go on from the last frame
+                raw = pts * time_base
+                ticks = shifts[bisect.bisect_left(bounds, raw) - 1] if bounds and raw > bounds[0] else 0
+                pt = (pts - ticks) * time_base
+                if end_adj is not None and end_raw is not None and not packet.is_discard:
+                    if pt - end_adj > JUMP_S:  # jumped on: go on a frame after the frames before it
+                        step = frame_step()
                         # As many frames on as the decoder may still show before this one (B-frames).
-                        lead = step_s * (1 + max(0, int(ctx.has_b_frames or 0)))
-                        at = end_adj + lead - step_s  # the last frame before the jump, as far as is known
-                        jumps.append((at - (t0 if t0 is not None else end_adj), gap))
-                        prev_shift_ticks, end_before_jump = shift_ticks, end_adj
-                        shift_ticks += int(round((gap - lead) / time_base))
-                        ticks = shift_ticks
+                        lead = step * (1 + max(0, int(getattr(ctx, "reorder_depth", 0) or 0)))
+                        at = end_adj + lead - step  # the last frame before the jump, as far as is known
+                        jumps.append((at - (t0 if t0 is not None else end_adj), pt - end_adj))
+                        bounds.append(end_raw + JUMP_S / 2)
+                        shifts.append(ticks + int(round((pt - end_adj - lead) / time_base)))
+                        ticks = shifts[-1]
                         pt = (pts - ticks) * time_base
-                    elif gap > HOLE_S:
-                        holes.append((end_adj - (t0 if t0 is not None else end_adj), gap))
-                    elif 0 < gap < 1 / MAX_FPS:
-                        crowded += 1
+                    elif end_adj - pt > JUMP_S:  # set back further than any reordering: said only
+                        jumps.append((end_adj - (t0 if t0 is not None else end_adj), pt - end_adj))
                 if ticks:
                     if packet.pts is not None:
                         packet.pts -= ticks
                     if packet.dts is not None:
                         packet.dts -= ticks
-                if not packet.is_discard and (end_adj is None or pt > end_adj):
-                    end_adj = pt
-            else:
-                pt = None
+                if not packet.is_discard:
+                    end_raw = raw if end_raw is None else max(end_raw, raw)
+                    end_adj = pt if end_adj is None else max(end_adj, pt)
+                    recent.append(pt)
+                    times.append(pt)
             if fast_decode:
                 # Until clip time 0 is known, and from the next interval or key moment on, decode in full.
                 skip = t0 is not None and pt is not None and pt - t0 + 1e-6 < keyframes.next_due()
@@ -516,7 +520,7 @@ def _analyse(
         raise VideoOpenFailure(f"{name}: no video frames could be decoded")
 
     # The last frame's own length, but never a stretch with no frames (one frame "lasting" 46 hours).
-    frame_s = end_frame_s if end_frame_s and 0 < end_frame_s <= HOLE_S else min(nominal_frame_s, HOLE_S)
+    frame_s = end_frame_s if end_frame_s and 0 < end_frame_s <= HOLE_S else min(frame_step(), HOLE_S)
     duration = max(end_t - t0, t_last) + frame_s
     segments = dark.finish(duration) + frozen.finish(duration)
     segments.sort(key=lambda s: (float(s["start"]), str(s["kind"])))
@@ -527,6 +531,15 @@ def _analyse(
         notes.append(f"key moment '{label}' at {t_m:.1f} s is outside the clip (0-{duration:.1f} s); ignored")
 
     findings: list[dict[str, str]] = []
+    holes: list[tuple[float, float]] = []  # (clip time where it starts, seconds)
+    crowded = 0
+    ordered = sorted(times)
+    set_back = any(g < 0 for _, g in jumps)  # then the times in order say nothing of stretches without frames
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b - a > HOLE_S and not set_back:
+            holes.append((a - t0, b - a))
+        elif b - a < 1 / MAX_FPS:  # two frames at one time, too (a clock set back over frames already shown)
+            crowded += 1
     if jumps:
         back = sum(1 for _, g in jumps if g < 0)
         findings.append({
