@@ -134,6 +134,8 @@ def test_a_clock_set_back_is_said(first: float, to: float, said: str, tmp_path: 
     assert r.duration_s <= 8.2 and r.frame_count == 200, r.duration_s
     assert said in [f["kind"] for f in r.findings], r.findings
     assert "timestamp_gap" not in [f["kind"] for f in r.findings]
+    if said == "timestamp_jump":
+        assert "jumps once back" in next(f["detail"] for f in r.findings if f["kind"] == said), r.findings
 
 
 def test_frames_crowded_together_are_said(tmp_path: Path) -> None:

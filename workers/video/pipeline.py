@@ -410,6 +410,7 @@ def _analyse(
     shifts: list[int] = []  # the stream time units taken out past each bound (cumulative)
     end_raw: float | None = None  # latest time the file gives, before any shift
     end_adj: float | None = None  # latest time seen so far, re-timed
+    last_adj: float | None = None  # the time of the packet before, re-timed
     recent: collections.deque[float] = collections.deque(maxlen=32)  # the latest re-timed times: a frame's length
     jumps: list[tuple[float, float]] = []  # (clip time where the clock jumped, by how much; back < 0)
     times: array.array[float] = array.array("d")  # every counted frame's re-timed time
@@ -476,14 +477,15 @@ def _analyse(
                         shifts.append(ticks + int(round((pt - end_adj - lead) / time_base)))
                         ticks = shifts[-1]
                         pt = (pts - ticks) * time_base
-                    elif end_adj - pt > JUMP_S:  # set back further than any reordering: said only
-                        jumps.append((end_adj - (t0 if t0 is not None else end_adj), pt - end_adj))
+                    elif last_adj is not None and last_adj - pt > JUMP_S:  # set back: said only (once)
+                        jumps.append((last_adj - (t0 if t0 is not None else last_adj), pt - last_adj))
                 if ticks:
                     if packet.pts is not None:
                         packet.pts -= ticks
                     if packet.dts is not None:
                         packet.dts -= ticks
                 if not packet.is_discard:
+                    last_adj = pt
                     end_raw = raw if end_raw is None else max(end_raw, raw)
                     end_adj = pt if end_adj is None else max(end_adj, pt)
                     recent.append(pt)
