@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import array
 import bisect
-import collections
 import math
 import os
 import time
@@ -162,10 +161,8 @@ def _open(path: Path, name: str) -> tuple[Any, Any]:
     return container, stream
 
 
-def _times(n: int, one: str = "once", many: str = "times") -> str:
-    if one == "once":
-        return "once" if n == 1 else f"{n} times"
-    return f"{n} {one if n == 1 else many}"
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 _STILL = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image | av.stream.Disposition.timed_thumbnails
@@ -411,14 +408,13 @@ def _analyse(
     end_raw: float | None = None  # latest time the file gives, before any shift
     end_adj: float | None = None  # latest time seen so far, re-timed
     last_adj: float | None = None  # the time of the packet before, re-timed
-    recent: collections.deque[float] = collections.deque(maxlen=32)  # the latest re-timed times: a frame's length
     jumps: list[tuple[float, float]] = []  # (clip time where the clock jumped, by how much; back < 0)
     times: array.array[float] = array.array("d")  # every counted frame's re-timed time
 
     def frame_step() -> float:
         """A frame's length: the smallest gap between the latest frames in showing order (B-frames fill in
         the gaps decode order leaves), or the nominal rate before there are two."""
-        ordered = sorted(recent)
+        ordered = sorted(times[-32:])
         gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False) if b - a >= 1 / MAX_FPS]
         return min(gaps) if gaps and min(gaps) <= HOLE_S else nominal_frame_s
 
@@ -488,7 +484,6 @@ def _analyse(
                     last_adj = pt
                     end_raw = raw if end_raw is None else max(end_raw, raw)
                     end_adj = pt if end_adj is None else max(end_adj, pt)
-                    recent.append(pt)
                     times.append(pt)
             if fast_decode:
                 # Until clip time 0 is known, and from the next interval or key moment on, decode in full.
@@ -555,8 +550,9 @@ def _analyse(
         longest = max(holes, key=lambda h: h[1])
         findings.append({
             "kind": "timestamp_gap",
-            "detail": f"{_times(len(holes), 'stretch', 'stretches')} with no frames, {sum(h for _, h in holes):.1f} s "
-            f"in all (the longest {longest[1]:.1f} s, at {longest[0]:.1f} s): the picture stands still there",
+            "detail": f"{len(holes)} {'stretch' if len(holes) == 1 else 'stretches'} with no frames, "
+            f"{sum(h for _, h in holes):.1f} s in all (the longest {longest[1]:.1f} s, at {longest[0]:.1f} s): "
+            "the picture stands still there",
         })  # fmt: skip
     if duration > 0 and count / duration > MAX_FPS:
         findings.append({
