@@ -68,10 +68,17 @@ def for_incident(session: Session, incident_id: int) -> dict[int, NoFootageExpla
     return {r.staff_member_id: r for r in rows}
 
 
+CHUNK = 10_000
+
+
 def for_incidents(session: Session, incident_ids: Iterable[int]) -> dict[tuple[int, int], NoFootageExplanation]:
     """Explanations of several incidents, by (incident id, staff member id)."""
     ids = list(set(incident_ids))
     if not ids:
         return {}
-    rows = session.exec(select(NoFootageExplanation).where(col(NoFootageExplanation.incident_id).in_(ids))).all()
-    return {(r.incident_id, r.staff_member_id): r for r in rows}
+    out: dict[tuple[int, int], NoFootageExplanation] = {}
+    for start in range(0, len(ids), CHUNK):  # PostgreSQL takes at most 65,535 parameters a statement
+        chunk = ids[start : start + CHUNK]
+        for r in session.exec(select(NoFootageExplanation).where(col(NoFootageExplanation.incident_id).in_(chunk))):
+            out[(r.incident_id, r.staff_member_id)] = r
+    return out

@@ -115,7 +115,9 @@ def overdue(
             Rating.is_calibration == False,  # noqa: E712
             col(Rating.rag).in_([Rag.amber, Rag.red]),
             col(Rating.rated_at) <= cutoff,
-            col(Rating.id).not_in(select(Acknowledgement.rating_id)),
+            # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN (subquery) as a scan of the subquery per row
+            # once its rows outgrow work_mem (minutes on years of acknowledgements).
+            ~select(Acknowledgement.id).where(Acknowledgement.rating_id == Rating.id).exists(),
             col(Rating.footage_id).not_in(sorted(hidden)),
         )
         .order_by(col(Rating.rated_at))

@@ -388,6 +388,15 @@ class QueueFilters:
     status: str = "to_review"
 
 
+@dataclass(frozen=True, slots=True)
+class RatingMark:
+    """What the queue shows of a clip's current rating. The queue reads every live clip of the
+    establishment, and a full Rating each took as long to load as the rest of its row."""
+
+    rag: Rag
+    version: int
+
+
 @dataclass
 class ClipRow:
     footage: Footage
@@ -396,7 +405,7 @@ class ClipRow:
     camera: Camera | None
     facts: ClipFacts
     suggestion: Suggestion
-    rating: Rating | None
+    rating: RatingMark | None
     in_sample: bool
     pending_calibration: bool = False
     blind: bool = False  # the viewer owes this clip a blind second rating: its first rating is not shown
@@ -444,28 +453,41 @@ def load_clips(session: Session, establishment_id: int) -> list[ClipRow]:
     """Every live clip of the establishment with its incident, facts, suggestion, rating and sample flag."""
     est = session.get(Establishment, establishment_id)
     assert est is not None
-    footage = session.exec(
-        select(Footage).where(Footage.establishment_id == establishment_id, Footage.purged_at == None)  # noqa: E711
-    ).all()
-    ids = [f.id for f in footage]
+    live = Footage.establishment_id == establishment_id, Footage.purged_at == None  # noqa: E711
+    footage = session.exec(select(Footage).where(*live)).all()
+    # The clips' own rows by a subquery, never by a list of their ids: a list is one parameter a clip, and
+    # PostgreSQL takes at most 65,535 in a statement (the queue failed on a large prison's footage).
+    live_ids = select(Footage.id).where(*live)
     links: dict[int, list[int]] = defaultdict(list)
     for fid, iid in session.exec(
-        select(FootageIncident.footage_id, FootageIncident.incident_id).where(col(FootageIncident.footage_id).in_(ids))
+        select(FootageIncident.footage_id, FootageIncident.incident_id).where(
+            col(FootageIncident.footage_id).in_(live_ids)
+        )
     ).all():
         links[fid].append(iid)
     incidents = {
-        i.id: i for i in session.exec(select(Incident).where(Incident.establishment_id == establishment_id)).all()
+        i.id: i
+        for i in session.exec(
+            select(Incident).where(
+                Incident.establishment_id == establishment_id,
+                col(Incident.id).in_(
+                    select(FootageIncident.incident_id).where(col(FootageIncident.footage_id).in_(live_ids))
+                ),
+            )
+        ).all()
     }
     segs: dict[int, list[Segment]] = defaultdict(list)
-    for s in session.exec(select(Segment).where(col(Segment.footage_id).in_(ids)).order_by(col(Segment.start))):
-        segs[s.footage_id].append(s)
+    for seg in session.exec(select(Segment).where(col(Segment.footage_id).in_(live_ids)).order_by(col(Segment.start))):
+        segs[seg.footage_id].append(seg)
     kinds: dict[int, list[str]] = defaultdict(list)
-    for fid, kind in session.exec(select(Finding.footage_id, Finding.kind).where(col(Finding.footage_id).in_(ids))):
+    for fid, kind in session.exec(
+        select(Finding.footage_id, Finding.kind).where(col(Finding.footage_id).in_(live_ids))
+    ):
         kinds[fid].append(kind)
     ratings = {
-        r.footage_id: r
-        for r in session.exec(
-            select(Rating).where(
+        footage_id: RatingMark(Rag(rag), version)
+        for footage_id, rag, version in session.exec(
+            select(Rating.footage_id, Rating.rag, Rating.version).where(
                 Rating.establishment_id == establishment_id,
                 Rating.is_current == True,  # noqa: E712
                 Rating.is_calibration == False,  # noqa: E712
@@ -645,6 +667,37 @@ def missing_count(missing_by_incident: dict[int, list[StaffMember]]) -> int:
     """The queue's "No footage" figure: each officer involved with no clip of theirs linked, and each incident
     with no clip linked and no officer recorded."""
     return sum(len(m) or 1 for m in missing_by_incident.values())
+
+
+def missing_footage_count(session: Session, establishment_id: int) -> int:
+    """`missing_count(missing_footage(...)[1])` with no filters, counted by the database (the home page's card):
+    each officer of the establishment involved in one of its incidents with no live clip of theirs linked, and
+    each incident with no live clip linked and none of the establishment's officers recorded."""
+    worn = (
+        select(FootageIncident.incident_id)
+        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
+        .where(Footage.establishment_id == establishment_id, col(Footage.purged_at).is_(None))
+    )
+    officers = (
+        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id)
+        .join(Incident, col(Incident.id) == IncidentStaff.incident_id)
+        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
+        .where(Incident.establishment_id == establishment_id, StaffMember.establishment_id == establishment_id)
+        .subquery("officers")
+    )
+    officers_missing = select(sa.func.count()).where(
+        ~worn.where(
+            FootageIncident.incident_id == officers.c.incident_id, Footage.wearer_id == officers.c.staff_member_id
+        ).exists()
+    )
+    bare_incidents = select(sa.func.count()).where(
+        Incident.establishment_id == establishment_id,
+        ~worn.where(FootageIncident.incident_id == Incident.id).exists(),
+        ~select(officers.c.incident_id).where(officers.c.incident_id == Incident.id).exists(),
+    )
+    return int(session.exec(officers_missing.select_from(officers)).one()) + int(  # type: ignore[call-overload]
+        session.exec(bare_incidents).one()  # type: ignore[call-overload]
+    )
 
 
 def next_to_review(session: Session, establishment_id: int, filters: QueueFilters, after: int | None) -> int | None:

@@ -29,6 +29,7 @@ from app.staff.models import StaffMember
 from workers.video.activation import Clip
 
 router = APIRouter(include_in_schema=False)
+QUEUE_PAGE = 50  # incidents a page of the review queue
 QUEUE_KEYS = ("date_from", "date_to", "location", "officer", "check", "status", "establishment_id")
 KEYFRAME_REASONS = {
     "first": "First frame",
@@ -116,8 +117,14 @@ def _queue_page(
     if sampling_errors:
         errors = {**errors, **sampling_errors}
     queue = service.build_queue(session, est.id, filters)
+    # A page of incidents at a time: a large prison's backlog listed whole was tens of megabytes of page.
+    pages = max(1, -(-len(queue.groups) // QUEUE_PAGE))
+    raw_page = request.query_params.get("page", "")
+    page = min(int(raw_page), pages) if raw_page.isascii() and raw_page.isdigit() and 0 < len(raw_page) < 7 else 1
+    page = max(page, 1)
+    page_groups = queue.groups[(page - 1) * QUEUE_PAGE : page * QUEUE_PAGE]
     hidden = service.blind_footage_ids(session, principal.user.id)
-    for group in queue.groups:
+    for group in page_groups:
         for row in group.clips:
             row.blind = row.footage.id in hidden
     staff = session.exec(
@@ -139,6 +146,10 @@ def _queue_page(
         {
             "est": est,
             "queue": queue,
+            "page_groups": page_groups,
+            "page": page,
+            "pages": pages,
+            "first_group": (page - 1) * QUEUE_PAGE + 1,
             "filters": filters,
             "params": params,
             "errors": errors,
@@ -152,7 +163,7 @@ def _queue_page(
             "sample_saved": request.query_params.get("sample_saved"),
             "sampling": sampling or {},
             "explanations": no_footage.for_incidents(
-                session, [g.incident.id for g in queue.groups if g.missing and g.incident and g.incident.id]
+                session, [g.incident.id for g in page_groups if g.missing and g.incident and g.incident.id]
             ),
         },
         page_title="Review queue",

@@ -1,0 +1,98 @@
+"""The review queue and the coordinator's home page on many clips (bench/pages.py measures them on five years
+of a large prison): the queue's statements do not grow with the clips, and the home page's "No footage" card
+counted by the database agrees with the queue's own list in every case."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlmodel import Session
+
+from app.core.types import utcnow
+from app.incident.models import IncidentStaff
+from app.rating import service
+from tests.rating.conftest import T0
+
+
+def test_queue_statements_do_not_list_every_clip(engine, session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """Listed as one parameter a clip, the queue's statements failed past PostgreSQL's 65,535 parameters
+    (a 503 on the review queue and the review screen of a large prison)."""
+    for day in range(12):
+        inc = make_incident(at=T0 + timedelta(days=day), staff=("a1", "a2"))
+        make_clip(inc, "a1", segments=(("dark", 1, 3),))
+        make_clip(inc, "a2")
+    make_clip(None, "a1")
+    sizes: list[int] = []
+
+    def keep(_conn: Any, _cur: Any, _stmt: str, params: Any, _ctx: Any, _many: bool) -> None:
+        sizes.append(len(params) if isinstance(params, (dict, list, tuple)) else 0)
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        rows = service.load_clips(session, world.est_a)
+        queue = service.build_queue(session, world.est_a, service.QueueFilters(status="all"))
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert len(rows) == 25 and sum(len(g.clips) for g in queue.groups) == 25
+    assert sum(1 for r in rows if r.facts.segments) == 12  # segments still reach their clips
+    assert sizes and max(sizes) < 10, sizes
+
+
+def test_home_no_footage_count_agrees_with_the_queue(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    def both() -> tuple[int, int]:
+        listed = service.missing_count(service.missing_footage(session, world.est_a)[1])
+        return service.missing_footage_count(session, world.est_a), listed
+
+    assert both() == (0, 0)
+    bare = make_incident(at=T0, staff=())  # nothing linked, nobody recorded: 1
+    assert both() == (1, 1)
+    two = make_incident(at=T0 + timedelta(days=1), staff=("a1", "a2"))  # nothing linked: each officer, 2
+    assert both() == (3, 3)
+    half = make_incident(at=T0 + timedelta(days=2), staff=("a1", "a2"))
+    make_clip(half, "a1")  # a2 has none: 1
+    assert both() == (4, 4)
+    covered = make_incident(at=T0 + timedelta(days=3), staff=("a1",))
+    clip = make_clip(covered, "a1")
+    assert both() == (4, 4)
+    clip.purged_at = utcnow()  # a purged clip is no footage
+    session.add(clip)
+    session.commit()
+    assert both() == (5, 5)
+    # An officer of another establishment recorded on this one's incident is not listed; the incident, with
+    # nothing linked, counts once. An unrelated clip of the officer's (another incident) changes nothing.
+    other = make_incident(at=T0 + timedelta(days=4), staff=())
+    session.add(IncidentStaff(incident_id=other.id, staff_member_id=world.staff["b1"], part="Head"))
+    session.commit()
+    make_clip(make_incident("b", at=T0, staff=("b1",)), "b1")
+    assert both() == (6, 6)
+    # Another establishment's incidents never count here.
+    make_incident("b", at=T0 + timedelta(days=5), staff=("b1",))
+    assert both() == (6, 6)
+    assert bare.id and two.id
+    assert session.exec(sa.select(sa.func.count()).select_from(IncidentStaff)).one()[0] >= 6  # type: ignore[call-overload]
+
+
+def test_queue_lists_a_page_of_incidents_at_a_time(client, world, make_incident, make_clip, monkeypatch):  # type: ignore[no-untyped-def]
+    from app.rating import views
+    from tests.support import browser_sign_in
+
+    monkeypatch.setattr(views, "QUEUE_PAGE", 2)
+    browser_sign_in(client, "coordinator.a")
+    incs = [make_incident(at=T0 + timedelta(days=d), staff=("a1",)) for d in range(5)]
+    clips = [make_clip(inc, "a1") for inc in incs]
+    first = client.get("/review").text
+    assert incs[0].reference in first and incs[1].reference in first and incs[2].reference not in first
+    assert "<strong>5</strong> clips shown" in first  # the figures count every page
+    assert "Incidents 1 to 2 of 5, oldest first" in first
+    assert 'href="/review?page=2"' in first and 'href="/review?page=3"' in first
+    assert f'/review/{clips[0].id}" data-bwv-start-review' in first
+    last = client.get("/review?status=all&page=3").text
+    assert incs[4].reference in last and incs[0].reference not in last
+    assert "Incidents 5 to 5 of 5, oldest first" in last and 'href="/review?status=all&amp;page=2"' in last
+    # A page past the end shows the last; a page that is not a number, the first.
+    assert incs[4].reference in client.get("/review?page=99").text
+    assert incs[0].reference in client.get("/review?page=x").text
+    assert client.get("/review?page=-1").status_code == 200
