@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                         except httpx.TimeoutException:
                             status, times = "timeout", [LIMIT_S]
                             break
+                        except httpx.HTTPError as exc:  # the server dropped the connection: say so, go on
+                            status, times = type(exc).__name__[:6], [time.perf_counter() - t0]
+                            break
                         times.append(time.perf_counter() - t0)
                         status, size = str(resp.status_code), len(resp.content)
                     med = statistics.median(times)

@@ -80,11 +80,14 @@ def guidance_waiting(session: Session, establishment_id: int) -> dict[str, int]:
     """Guidance not acknowledged now, whenever it was given (what the feedback page lists), and how much of
     it has waited longer than the configured days. The 30-day summary counts only its own period's clips."""
     from app.core.config import get_settings
-    from app.rating.feedback import overdue
+    from app.rating.feedback import overdue_count
 
     days = get_settings().ack_overdue_days
-    waiting = overdue(session, establishment_id, 0)
-    return {"total": len(waiting), "overdue": sum(1 for o in waiting if o.days_waiting >= days), "days": days}
+    return {
+        "total": overdue_count(session, establishment_id, 0),
+        "overdue": overdue_count(session, establishment_id, days),
+        "days": days,
+    }
 
 
 def governor_glance(session: Session, establishment_id: int) -> ComplianceSummary:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from fastapi import HTTPException
 from sqlmodel import Session, col, select
 
@@ -89,21 +91,16 @@ class Overdue:
     days_waiting: int
 
 
-def overdue(
-    session: Session,
+def _overdue_stmt(
     establishment_id: int,
     days: int,
-    now: datetime | None = None,
+    now: datetime,
     *,
     hidden: Collection[int] = (),
     force_since: datetime | None = None,
     force_until: datetime | None = None,
-) -> list[Overdue]:
-    """Current amber/red ratings not acknowledged `days` or more days after they were given. `hidden`, here
-    and below: clips left out (those the viewer owes a blind second rating: `blind_footage_ids`).
-    `force_since`/`force_until` (either may be None: open): only clips linked to one of the establishment's
-    incidents whose force began in that time, as the compliance summary counts a period's clips."""
-    now = now or utcnow()
+) -> Any:
+    """The statement `overdue` runs (see there)."""
     cutoff = now - timedelta(days=days)
     stmt = (
         select(Rating, Footage, StaffMember)
@@ -129,8 +126,46 @@ def overdue(
         if force_until is not None:
             linked = linked.where(col(FootageIncident.force_started_at) < force_until)
         stmt = stmt.where(col(Rating.footage_id).in_(linked))
-    rows = session.exec(stmt).all()
+    return stmt
+
+
+def overdue(
+    session: Session,
+    establishment_id: int,
+    days: int,
+    now: datetime | None = None,
+    *,
+    hidden: Collection[int] = (),
+    force_since: datetime | None = None,
+    force_until: datetime | None = None,
+    limit: int | None = None,
+) -> list[Overdue]:
+    """Current amber/red ratings not acknowledged `days` or more days after they were given. `hidden`, here
+    and below: clips left out (those the viewer owes a blind second rating: `blind_footage_ids`).
+    `force_since`/`force_until` (either may be None: open): only clips linked to one of the establishment's
+    incidents whose force began in that time, as the compliance summary counts a period's clips."""
+    now = now or utcnow()
+    stmt = _overdue_stmt(establishment_id, days, now, hidden=hidden, force_since=force_since, force_until=force_until)
+    rows = session.exec(stmt.limit(limit)).all()
     return [Overdue(r, f, s, (now - r.rated_at).days) for r, f, s in rows]
+
+
+def overdue_count(
+    session: Session,
+    establishment_id: int,
+    days: int,
+    now: datetime | None = None,
+    *,
+    hidden: Collection[int] = (),
+    force_since: datetime | None = None,
+    force_until: datetime | None = None,
+) -> int:
+    """How many `overdue` lists, counted by the database."""
+    stmt = _overdue_stmt(
+        establishment_id, days, now or utcnow(), hidden=hidden, force_since=force_since, force_until=force_until
+    )
+    ids = stmt.with_only_columns(col(Rating.id)).order_by(None).subquery()
+    return int(session.exec(select(sa.func.count()).select_from(ids)).one())  # type: ignore[call-overload]
 
 
 def set_good_practice(session: Session, footage: Footage, on: bool, *, by_user_id: int | None) -> Rating | None:

@@ -449,11 +449,17 @@ def _local_day_bounds(d: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(d, time.min, tzinfo=tz)
 
 
-def load_clips(session: Session, establishment_id: int) -> list[ClipRow]:
-    """Every live clip of the establishment with its incident, facts, suggestion, rating and sample flag."""
+def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = False) -> list[ClipRow]:
+    """Every live clip of the establishment with its incident, facts, suggestion, rating and sample flag.
+    `unrated_only`: only those with no current rating, when every clip is in the sample (the sample is
+    chosen from all of them, so it cannot be worked out from the unrated alone)."""
     est = session.get(Establishment, establishment_id)
     assert est is not None
-    live = Footage.establishment_id == establishment_id, Footage.purged_at == None  # noqa: E711
+    live: tuple[Any, ...] = (Footage.establishment_id == establishment_id, Footage.purged_at == None)  # noqa: E711
+    if unrated_only:
+        if est.review_sample_percent < 100:
+            raise ValueError("unrated_only needs every clip in the sample")
+        live += (~_current_rating_of_clip().exists(),)
     footage = session.exec(select(Footage).where(*live)).all()
     # The clips' own rows by a subquery, never by a list of their ids: a list is one parameter a clip, and
     # PostgreSQL takes at most 65,535 in a statement (the queue failed on a large prison's footage).
@@ -547,8 +553,21 @@ def _status_ok(row: ClipRow, status: str) -> bool:
     return True
 
 
-def build_queue(session: Session, establishment_id: int, filters: QueueFilters) -> Queue:
-    """The review queue: clips grouped by incident, oldest incident first.
+def _current_rating_of_clip() -> Any:
+    return select(Rating.id).where(
+        Rating.footage_id == Footage.id,
+        Rating.is_current == True,  # noqa: E712
+        Rating.is_calibration == False,  # noqa: E712
+    )
+
+
+def build_queue(session: Session, establishment_id: int, filters: QueueFilters, *, order_only: bool = False) -> Queue:
+    """The review queue: clips grouped by incident, oldest incident first (incidents whose force began at
+    the same moment by their id).
+
+    `order_only`: only `order` (the clips to review, in order) is wanted, as by the review screen. Its other
+    figures then leave out the rated clips, when the sample is every clip (they are not read), and the
+    incidents with no footage.
 
     "No footage" is a finding, not a clip: an incident with no clip linked, and each officer involved in an
     incident with no clip of theirs linked, is listed in the queue (red, "No footage") with a link to the
@@ -558,7 +577,7 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters) 
     est = session.get(Establishment, establishment_id)
     assert est is not None
     tz = ZoneInfo(get_settings().timezone)
-    rows = load_clips(session, establishment_id)
+    rows = load_clips(session, establishment_id, unrated_only=order_only and est.review_sample_percent >= 100)
 
     def incident_ok(inc: Incident | None) -> bool:
         if inc is None:
@@ -574,7 +593,9 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters) 
         for r in rows
         if incident_ok(r.incident) and (filters.officer is None or r.footage.wearer_id == filters.officer)
     ]
-    incidents, missing_by_incident = missing_footage(session, establishment_id, incident_ok, filters.officer)
+    incidents, missing_by_incident = (
+        ([], {}) if order_only else missing_footage(session, establishment_id, incident_ok, filters.officer)
+    )
 
     def check_ok(r: ClipRow, check: str | None) -> bool:
         if check is None:
@@ -602,7 +623,11 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters) 
     far = datetime.max.replace(tzinfo=tz)
     ordered = sorted(
         groups.values(),
-        key=lambda g: (g.incident is None, g.incident.force_started_at if g.incident else far),
+        key=lambda g: (
+            g.incident is None,
+            g.incident.force_started_at if g.incident else far,
+            (g.incident.id or 0) if g.incident else 0,
+        ),
     )
     for g in ordered:
         g.clips.sort(key=lambda r: (r.footage.recording_started_at, r.footage.id or 0))
@@ -702,7 +727,8 @@ def missing_footage_count(session: Session, establishment_id: int) -> int:
 
 def next_to_review(session: Session, establishment_id: int, filters: QueueFilters, after: int | None) -> int | None:
     """The next clip to review in queue order (the oldest unrated one, skipping `after`)."""
-    order = build_queue(session, establishment_id, QueueFilters(**{**filters.__dict__, "status": "to_review"})).order
+    to_review = QueueFilters(**{**filters.__dict__, "status": "to_review"})
+    order = build_queue(session, establishment_id, to_review, order_only=True).order
     return next_in(order, after)
 
 

@@ -123,6 +123,7 @@ def _queue_page(
     page = min(int(raw_page), pages) if raw_page.isascii() and raw_page.isdigit() and 0 < len(raw_page) < 7 else 1
     page = max(page, 1)
     page_groups = queue.groups[(page - 1) * QUEUE_PAGE : page * QUEUE_PAGE]
+    shown = sum(len(g.clips) for g in queue.groups)  # (summed in the template, a list was copied per incident)
     hidden = service.blind_footage_ids(session, principal.user.id)
     for group in page_groups:
         for row in group.clips:
@@ -138,7 +139,7 @@ def _queue_page(
         principal.actor,
         "review_queue_view",
         establishment_id=est.id,
-        detail={"filters": params, "shown": sum(len(g.clips) for g in queue.groups)},
+        detail={"filters": params, "shown": shown},
     )
     return render(
         request,
@@ -147,6 +148,7 @@ def _queue_page(
             "est": est,
             "queue": queue,
             "page_groups": page_groups,
+            "shown": shown,
             "page": page,
             "pages": pages,
             "first_group": (page - 1) * QUEUE_PAGE + 1,
@@ -383,7 +385,7 @@ def screen_context(
     if not blind:
         filters, _ = parse_filters(params)
         filters.status = "to_review"
-        order = service.build_queue(session, footage.establishment_id, filters).order
+        order = service.build_queue(session, footage.establishment_id, filters, order_only=True).order
         if footage.id in order:
             queue_pos = (order.index(footage.id) + 1, len(order))
         next_id = service.next_in(order, footage.id)

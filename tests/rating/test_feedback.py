@@ -255,3 +255,23 @@ def test_an_officers_api_shows_what_their_page_shows(as_user, rw, session):  # t
     theirs = coordinator.get(f"/api/v1/footage/{f1}/ratings").json()["current"]
     assert theirs["override_reason"] == "Officer turned away from the incident"
     assert theirs["rerating_reason"] == "Second look after complaint" and theirs["rated_by"] == "coordinator.a"
+
+
+def test_feedback_page_lists_the_longest_waiting_and_counts_them_all(client, rw, monkeypatch):  # type: ignore[no-untyped-def]
+    """Years of a large prison's unacknowledged guidance made a page of megabytes: the page lists the longest
+    waiting and says how many there are in all."""
+    from app.rating import views_feedback
+
+    browser_sign_in(client, "coordinator.a")
+    everything = client.get("/api/v1/feedback/overdue?days=0").json()
+    assert len(everything) >= 2
+    monkeypatch.setattr(views_feedback, "OVERDUE_SHOWN", 1)
+    page = client.get("/feedback?days=0").text
+    assert f"{len(everything)} pieces of guidance not acknowledged: the 1 waiting longest are listed" in page
+    longest = max(everything, key=lambda r: r["days_waiting"])
+    assert page.count('data-sort-value="') >= 1 and longest["staff_number"] in page
+    monkeypatch.setattr(views_feedback, "OVERDUE_SHOWN", 500)
+    page = client.get("/feedback?days=0").text
+    assert f"{len(everything)} pieces of guidance not acknowledged</caption>" in page or (
+        f"{len(everything)} pieces of guidance not acknowledged<" in page
+    )

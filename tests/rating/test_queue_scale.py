@@ -96,3 +96,42 @@ def test_queue_lists_a_page_of_incidents_at_a_time(client, world, make_incident,
     assert incs[4].reference in client.get("/review?page=99").text
     assert incs[0].reference in client.get("/review?page=x").text
     assert client.get("/review?page=-1").status_code == 200
+
+
+def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """The review screen's "clip N of M" and "next" read only the unrated clips when every clip is in the
+    sample: the same clips in the same order as the whole queue, ties in force time included."""
+    from app.core.db import unit_of_work
+    from app.establishment.models import Establishment
+    from app.footage.models import Footage
+    from app.rating.models import Rag
+
+    user_id = world.users["coordinator_a"]
+    same_moment = [make_incident(at=T0, staff=("a1", "a2")) for _ in range(3)]
+    later = make_incident(at=T0 + timedelta(days=2), staff=("a1",), location="B wing")
+    clips = [make_clip(inc, w) for inc in [*same_moment, later] for w in ("a1", "a2")]
+    clips.append(make_clip(None, "a2"))
+    for c in clips[1::3]:
+        with unit_of_work() as s:
+            service.create_rating(s, s.get(Footage, c.id), service.RatingInput(rag=Rag.green), user_id=user_id)
+    session.expire_all()
+    est = session.get(Establishment, world.est_a)
+    for percent in (100, 40):
+        est.review_sample_percent = percent
+        session.add(est)
+        session.commit()
+        for f in (
+            service.QueueFilters(),
+            service.QueueFilters(location="B wing"),
+            service.QueueFilters(officer=world.staff["a2"]),
+            service.QueueFilters(check="before_force"),
+        ):
+            whole = service.build_queue(session, world.est_a, f).order
+            assert whole == service.build_queue(session, world.est_a, f, order_only=True).order, (percent, f)
+            assert service.next_to_review(session, world.est_a, f, None) == (whole[0] if whole else None)
+    est.review_sample_percent = 100
+    session.add(est)
+    session.commit()
+    assert len(service.build_queue(session, world.est_a, service.QueueFilters()).order) == len(clips) - 3
+    unrated = service.load_clips(session, world.est_a, unrated_only=True)
+    assert sorted(r.footage.id for r in unrated) == sorted(c.id for i, c in enumerate(clips) if i % 3 != 1)
