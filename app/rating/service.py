@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from app.auth.models import Role, User
@@ -112,7 +113,9 @@ def primary_incident(session: Session, footage_id: int) -> Incident | None:
     ).first()
 
 
-def _facts(footage: Footage, incident: Incident | None, segs: Sequence[Segment], kinds: Sequence[str]) -> ClipFacts:
+def _facts(
+    footage: Footage, incident: Incident | None, segs: Sequence[Segment | Span], kinds: Sequence[str]
+) -> ClipFacts:
     return clip_facts(
         analysed=footage.status == FootageStatus.analysed,
         recording_started_at=footage.recording_started_at,
@@ -449,6 +452,29 @@ def _local_day_bounds(d: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(d, time.min, tzinfo=tz)
 
 
+QUEUE_FOOTAGE_COLUMNS: tuple[Any, ...] = (
+    Footage.id,
+    Footage.establishment_id,
+    Footage.wearer_id,
+    Footage.camera_id,
+    Footage.status,
+    Footage.recording_started_at,
+    Footage.activated_at,
+    Footage.prerecord_seconds,
+    Footage.duration_s,
+    Footage.claimed_duration_s,
+    Footage.purged_at,
+)
+QUEUE_INCIDENT_COLUMNS: tuple[Any, ...] = (
+    Incident.id,
+    Incident.establishment_id,
+    Incident.reference,
+    Incident.location,
+    Incident.force_started_at,
+    Incident.force_ended_at,
+)
+
+
 def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = False) -> list[ClipRow]:
     """Every live clip of the establishment with its incident, facts, suggestion, rating and sample flag.
     `unrated_only`: only those with no current rating, when every clip is in the sample (the sample is
@@ -460,7 +486,9 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
         if est.review_sample_percent < 100:
             raise ValueError("unrated_only needs every clip in the sample")
         live += (~_current_rating_of_clip().exists(),)
-    footage = session.exec(select(Footage).where(*live)).all()
+    # Only the columns the queue reads (its page reads the rest of the few clips it lists): loading whole rows
+    # of every live clip took most of the queue's time on a large prison (bench/pages.py).
+    footage = session.exec(select(Footage).options(load_only(*QUEUE_FOOTAGE_COLUMNS)).where(*live)).all()
     # The clips' own rows by a subquery, never by a list of their ids: a list is one parameter a clip, and
     # PostgreSQL takes at most 65,535 in a statement (the queue failed on a large prison's footage).
     live_ids = select(Footage.id).where(*live)
@@ -474,7 +502,9 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
     incidents = {
         i.id: i
         for i in session.exec(
-            select(Incident).where(
+            select(Incident)
+            .options(load_only(*QUEUE_INCIDENT_COLUMNS))
+            .where(
                 Incident.establishment_id == establishment_id,
                 col(Incident.id).in_(
                     select(FootageIncident.incident_id).where(col(FootageIncident.footage_id).in_(live_ids))
@@ -482,9 +512,13 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
             )
         ).all()
     }
-    segs: dict[int, list[Segment]] = defaultdict(list)
-    for seg in session.exec(select(Segment).where(col(Segment.footage_id).in_(live_ids)).order_by(col(Segment.start))):
-        segs[seg.footage_id].append(seg)
+    segs: dict[int, list[Span]] = defaultdict(list)
+    for fid, kind, start, end in session.exec(
+        select(Segment.footage_id, Segment.kind, Segment.start, Segment.end)
+        .where(col(Segment.footage_id).in_(live_ids))
+        .order_by(col(Segment.start))
+    ):
+        segs[fid].append(Span(str(kind), start, end))
     kinds: dict[int, list[str]] = defaultdict(list)
     for fid, kind in session.exec(
         select(Finding.footage_id, Finding.kind).where(col(Finding.footage_id).in_(live_ids))
