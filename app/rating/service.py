@@ -114,7 +114,7 @@ def primary_incident(session: Session, footage_id: int) -> Incident | None:
 
 
 def _facts(
-    footage: Footage, incident: Incident | None, segs: Sequence[Segment | Span], kinds: Sequence[str]
+    footage: Footage | QueueClip, incident: Incident | None, segs: Sequence[Segment | Span], kinds: Sequence[str]
 ) -> ClipFacts:
     return clip_facts(
         analysed=footage.status == FootageStatus.analysed,
@@ -402,7 +402,7 @@ class RatingMark:
 
 @dataclass
 class ClipRow:
-    footage: Footage
+    footage: QueueClip
     incident: Incident | None
     wearer: StaffMember | None
     camera: Camera | None
@@ -452,19 +452,24 @@ def _local_day_bounds(d: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(d, time.min, tzinfo=tz)
 
 
-QUEUE_FOOTAGE_COLUMNS: tuple[Any, ...] = (
-    Footage.id,
-    Footage.establishment_id,
-    Footage.wearer_id,
-    Footage.camera_id,
-    Footage.status,
-    Footage.recording_started_at,
-    Footage.activated_at,
-    Footage.prerecord_seconds,
-    Footage.duration_s,
-    Footage.claimed_duration_s,
-    Footage.purged_at,
-)
+@dataclass(frozen=True, slots=True)
+class QueueClip:
+    """What the queue reads of each live clip (the review screen reads the rest of the one it opens). Whole
+    Footage rows of every live clip took most of the queue's time on a large prison (bench/pages.py)."""
+
+    id: int
+    establishment_id: int
+    wearer_id: int | None
+    camera_id: int | None
+    status: FootageStatus
+    recording_started_at: datetime
+    activated_at: datetime | None
+    prerecord_seconds: float
+    duration_s: float | None
+    claimed_duration_s: float | None
+
+
+QUEUE_FOOTAGE_COLUMNS: tuple[Any, ...] = tuple(getattr(Footage, name) for name in QueueClip.__slots__)
 QUEUE_INCIDENT_COLUMNS: tuple[Any, ...] = (
     Incident.id,
     Incident.establishment_id,
@@ -486,9 +491,7 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
         if est.review_sample_percent < 100:
             raise ValueError("unrated_only needs every clip in the sample")
         live += (~_current_rating_of_clip().exists(),)
-    # Only the columns the queue reads (its page reads the rest of the few clips it lists): loading whole rows
-    # of every live clip took most of the queue's time on a large prison (bench/pages.py).
-    footage = session.exec(select(Footage).options(load_only(*QUEUE_FOOTAGE_COLUMNS)).where(*live)).all()
+    footage = [QueueClip(*row) for row in session.exec(select(*QUEUE_FOOTAGE_COLUMNS).where(*live)).all()]
     # The clips' own rows by a subquery, never by a list of their ids: a list is one parameter a clip, and
     # PostgreSQL takes at most 65,535 in a statement (the queue failed on a large prison's footage).
     live_ids = select(Footage.id).where(*live)
@@ -687,7 +690,10 @@ def missing_footage(
     officers involved with no clip of theirs linked (an empty list: no clip at all and no officer recorded).
     `incident_ok` and `officer` narrow it as the queue's filters do."""
     incidents = session.exec(
-        select(Incident).where(Incident.establishment_id == establishment_id).order_by(col(Incident.force_started_at))
+        select(Incident)
+        .options(load_only(*QUEUE_INCIDENT_COLUMNS))
+        .where(Incident.establishment_id == establishment_id)
+        .order_by(col(Incident.force_started_at))
     ).all()
     involved: dict[int, list[int]] = defaultdict(list)
     for iid, sid in session.exec(
