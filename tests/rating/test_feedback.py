@@ -267,7 +267,8 @@ def test_feedback_page_lists_the_longest_waiting_and_counts_them_all(client, rw,
     assert len(everything) >= 2
     monkeypatch.setattr(views_feedback, "OVERDUE_SHOWN", 1)
     page = client.get("/feedback?days=0").text
-    assert f"{len(everything)} pieces of guidance not acknowledged: the 1 waiting longest are listed. Narrow it by when force began" in page
+    said = f"{len(everything)} pieces of guidance not acknowledged: the 1 waiting longest are listed."
+    assert said + " Narrow it by when force began" in page
     longest = max(everything, key=lambda r: r["days_waiting"])
     assert page.count('data-sort-value="') >= 1 and longest["staff_number"] in page
     monkeypatch.setattr(views_feedback, "OVERDUE_SHOWN", 500)
