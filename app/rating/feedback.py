@@ -117,7 +117,7 @@ def _overdue_stmt(
             ~select(Acknowledgement.id).where(Acknowledgement.rating_id == Rating.id).exists(),
             col(Rating.footage_id).not_in(sorted(hidden)),
         )
-        .order_by(col(Rating.rated_at))
+        .order_by(col(Rating.rated_at), col(Rating.id))  # a steady cut-off for the page's first 500
     )
     if force_since is not None or force_until is not None:
         linked = select(FootageIncident.footage_id).where(FootageIncident.establishment_id == establishment_id)

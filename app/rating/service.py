@@ -104,12 +104,13 @@ class RatingInput:
 
 # ---------------------------------------------------------------- facts about clips
 def primary_incident(session: Session, footage_id: int) -> Incident | None:
-    """The clip's incident for review: the earliest one it is linked to."""
+    """The clip's incident for review: the earliest one it is linked to (of two at the same moment, the first
+    recorded)."""
     return session.exec(
         select(Incident)
         .join(FootageIncident, col(FootageIncident.incident_id) == Incident.id)
         .where(FootageIncident.footage_id == footage_id)
-        .order_by(col(Incident.force_started_at))
+        .order_by(col(Incident.force_started_at), col(Incident.id))
     ).first()
 
 
@@ -527,16 +528,20 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
         select(Finding.footage_id, Finding.kind).where(col(Finding.footage_id).in_(live_ids))
     ):
         kinds[fid].append(kind)
-    ratings = {
-        footage_id: RatingMark(Rag(rag), version)
-        for footage_id, rag, version in session.exec(
-            select(Rating.footage_id, Rating.rag, Rating.version).where(
-                Rating.establishment_id == establishment_id,
-                Rating.is_current == True,  # noqa: E712
-                Rating.is_calibration == False,  # noqa: E712
-            )
-        ).all()
-    }
+    ratings = (
+        {}  # none of the unrated clips has one
+        if unrated_only
+        else {
+            footage_id: RatingMark(Rag(rag), version)
+            for footage_id, rag, version in session.exec(
+                select(Rating.footage_id, Rating.rag, Rating.version).where(
+                    Rating.establishment_id == establishment_id,
+                    Rating.is_current == True,  # noqa: E712
+                    Rating.is_calibration == False,  # noqa: E712
+                )
+            ).all()
+        }
+    )
     pending = set(
         session.exec(
             select(CalibrationAssignment.footage_id).where(
@@ -550,7 +555,11 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
     rows: list[ClipRow] = []
     for f in footage:
         assert f.id is not None
-        linked = sorted((incidents[i] for i in links.get(f.id, []) if i in incidents), key=lambda i: i.force_started_at)
+        # The earliest incident, and of two whose force began at the same moment the first recorded (as
+        # `primary_incident`): the links come back in whatever order the database reads them.
+        linked = sorted(
+            (incidents[i] for i in links.get(f.id, []) if i in incidents), key=lambda i: (i.force_started_at, i.id)
+        )
         inc = linked[0] if linked else None
         facts = _facts(f, inc, segs.get(f.id, []), kinds.get(f.id, []))
         rows.append(

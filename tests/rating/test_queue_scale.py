@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from app.core.types import utcnow
+from app.footage.models import FootageIncident
 from app.incident.models import IncidentStaff
 from app.rating import service
 from tests.rating.conftest import T0
@@ -113,6 +114,20 @@ def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, wor
     later = make_incident(at=T0 + timedelta(days=2), staff=("a1",), location="B wing")
     clips = [make_clip(inc, w) for inc in [*same_moment, later] for w in ("a1", "a2")]
     clips.append(make_clip(None, "a2"))
+    # A clip of the last of the same-moment incidents, linked to the first too: it belongs to the first
+    # (the lower id), whatever order the database returns its links in, as on its review screen.
+    both = make_clip(same_moment[2], "a1")
+    session.add(
+        FootageIncident(
+            footage_id=both.id,
+            incident_id=same_moment[0].id,
+            source="manual",
+            establishment_id=world.est_a,
+            force_started_at=same_moment[0].force_started_at,
+        )
+    )
+    session.commit()
+    clips.append(both)
     for c in clips[1::3]:
         with unit_of_work() as s:
             service.create_rating(s, s.get(Footage, c.id), service.RatingInput(rag=Rag.green), user_id=user_id)
@@ -134,6 +149,10 @@ def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, wor
     est.review_sample_percent = 100
     session.add(est)
     session.commit()
-    assert len(service.build_queue(session, world.est_a, service.QueueFilters()).order) == len(clips) - 3
+    queue = service.build_queue(session, world.est_a, service.QueueFilters())
+    assert len(queue.order) == len(clips) - 3
+    first = next(g for g in queue.groups if g.incident and g.incident.id == same_moment[0].id)
+    assert both.id in [r.footage.id for r in first.clips]
+    assert service.primary_incident(session, both.id).id == same_moment[0].id  # type: ignore[union-attr]
     unrated = service.load_clips(session, world.est_a, unrated_only=True)
     assert sorted(r.footage.id for r in unrated) == sorted(c.id for i, c in enumerate(clips) if i % 3 != 1)
