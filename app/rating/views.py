@@ -139,7 +139,7 @@ def _queue_page(
         principal.actor,
         "review_queue_view",
         establishment_id=est.id,
-        detail={"filters": params, "shown": shown},
+        detail={"filters": params, "shown": shown, **({"page": page} if page > 1 else {})},
     )
     return render(
         request,

@@ -9,8 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from app.audit.models import AuditEvent
 from app.core.types import utcnow
 from app.footage.models import FootageIncident
 from app.incident.models import IncidentStaff
@@ -78,7 +79,7 @@ def test_home_no_footage_count_agrees_with_the_queue(session: Session, world, ma
     assert session.exec(sa.select(sa.func.count()).select_from(IncidentStaff)).one()[0] >= 6  # type: ignore[call-overload]
 
 
-def test_queue_lists_a_page_of_incidents_at_a_time(client, world, make_incident, make_clip, monkeypatch):  # type: ignore[no-untyped-def]
+def test_queue_lists_a_page_of_incidents_at_a_time(client, session, world, make_incident, make_clip, monkeypatch):  # type: ignore[no-untyped-def]
     from app.rating import views
     from tests.support import browser_sign_in
 
@@ -93,6 +94,9 @@ def test_queue_lists_a_page_of_incidents_at_a_time(client, world, make_incident,
     assert 'href="/review?page=2"' in first and 'href="/review?page=3"' in first
     assert f'/review/{clips[0].id}" data-bwv-start-review' in first
     last = client.get("/review?status=all&page=3").text
+    session.expire_all()
+    views = session.exec(select(AuditEvent).where(AuditEvent.action == "review_queue_view")).all()
+    assert [v.detail.get("page") for v in views][-2:] == [None, 3]  # which page was seen is audited
     assert incs[4].reference in last and incs[0].reference not in last
     assert "Incidents 5 to 5 of 5, oldest first" in last and 'href="/review?status=all&amp;page=2"' in last
     # A page past the end shows the last; a page that is not a number, the first.
