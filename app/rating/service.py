@@ -774,11 +774,64 @@ def missing_footage_count(session: Session, establishment_id: int) -> int:
     )
 
 
+def review_order(session: Session, establishment_id: int, filters: QueueFilters) -> list[int]:
+    """The clips to review, in queue order (the review screen's "clip N of M" and its next clip).
+
+    When every clip is in the sample and no check is asked for, that is the database's to say: analysed, live,
+    unrated clips of the establishment, by their incident (the earliest linked, as `primary_incident`) and
+    then by recording start; only their ids are read. The queue itself took seconds a clip on a large prison
+    (bench/pages.py), on every review screen and every save. A check (worked out per clip in Python) or a
+    sample (chosen from every clip) needs the queue.
+    """
+    est = session.get(Establishment, establishment_id)
+    assert est is not None
+    if filters.check is not None or est.review_sample_percent < 100:
+        to_review = QueueFilters(**{**filters.__dict__, "status": "to_review"})
+        return build_queue(session, establishment_id, to_review, order_only=True).order
+    clip = sa.inspect(Footage).local_table
+    link = sa.inspect(FootageIncident).local_table
+    inc = sa.inspect(Incident).local_table
+    # Each clip's incident: the earliest linked of the establishment's, of two at the same moment the first
+    # recorded (as `primary_incident`).
+    first_id = (
+        sa.select(inc.c.id)
+        .join(link, link.c.incident_id == inc.c.id)
+        .where(link.c.footage_id == clip.c.id, inc.c.establishment_id == establishment_id)
+        .order_by(inc.c.force_started_at, inc.c.id)
+        .limit(1)
+        .correlate(clip)
+        .scalar_subquery()
+    )
+    todo = sa.select(clip.c.id, clip.c.recording_started_at, first_id.label("incident_id")).where(
+        clip.c.establishment_id == establishment_id,
+        clip.c.purged_at.is_(None),
+        clip.c.status == FootageStatus.analysed,
+        ~_current_rating_of_clip().exists(),
+    )
+    if filters.officer is not None:
+        todo = todo.where(clip.c.wearer_id == filters.officer)
+    clips = todo.subquery("todo")
+    first = inc.alias("first_incident")
+    stmt = (
+        sa.select(clips.c.id)
+        .select_from(clips.outerjoin(first, first.c.id == clips.c.incident_id))
+        .order_by(first.c.id.is_(None), first.c.force_started_at, first.c.id, clips.c.recording_started_at, clips.c.id)
+    )
+    tz = ZoneInfo(get_settings().timezone)
+    if filters.date_from or filters.date_to or filters.location:
+        stmt = stmt.where(first.c.id.is_not(None))  # a clip with no incident has no date or place to match
+    if filters.date_from:
+        stmt = stmt.where(first.c.force_started_at >= _local_day_bounds(filters.date_from, tz))
+    if filters.date_to:
+        stmt = stmt.where(first.c.force_started_at < _local_day_bounds(filters.date_to + timedelta(days=1), tz))
+    if filters.location:
+        stmt = stmt.where(first.c.location == filters.location)
+    return [int(fid) for fid in session.execute(stmt).scalars()]
+
+
 def next_to_review(session: Session, establishment_id: int, filters: QueueFilters, after: int | None) -> int | None:
     """The next clip to review in queue order (the oldest unrated one, skipping `after`)."""
-    to_review = QueueFilters(**{**filters.__dict__, "status": "to_review"})
-    order = build_queue(session, establishment_id, to_review, order_only=True).order
-    return next_in(order, after)
+    return next_in(review_order(session, establishment_id, filters), after)
 
 
 def next_in(order: list[int], after: int | None) -> int | None:

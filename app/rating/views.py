@@ -384,8 +384,7 @@ def screen_context(
     next_id = None
     if not blind:
         filters, _ = parse_filters(params)
-        filters.status = "to_review"
-        order = service.build_queue(session, footage.establishment_id, filters, order_only=True).order
+        order = service.review_order(session, footage.establishment_id, filters)
         if footage.id in order:
             queue_pos = (order.index(footage.id) + 1, len(order))
         next_id = service.next_in(order, footage.id)

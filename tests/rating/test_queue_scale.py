@@ -160,3 +160,101 @@ def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, wor
     assert service.primary_incident(session, both.id).id == same_moment[0].id  # type: ignore[union-attr]
     unrated = service.load_clips(session, world.est_a, unrated_only=True)
     assert sorted(r.footage.id for r in unrated) == sorted(c.id for i, c in enumerate(clips) if i % 3 != 1)
+
+
+def test_review_order_read_by_the_database_is_the_queues(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """With every clip in the sample and no check asked for, the review screen's order comes from one
+    statement of the clips' ids. It is the whole queue's order under every filter, whatever state the clips
+    are in: rated, re-rated, purged, processing, failed, with no incident, linked to two incidents, linked to
+    another establishment's incident, worn by another officer, or in another establishment."""
+    import random
+
+    from app.core.db import unit_of_work
+    from app.footage.models import Footage, FootageStatus
+    from app.rating.models import Rag
+
+    rnd = random.Random(7)
+    user_id = world.users["coordinator_a"]
+    # Incidents recorded out of time order (ids do not follow force times), two of them at the same moment.
+    days = [T0 + timedelta(days=d, hours=h) for d, h in ((8, 0), (0, 23), (3, 5), (0, 0), (3, 5), (1, 12))]
+    incs = [make_incident(at=at, staff=("a1", "a2"), location=rnd.choice(("A wing", "B wing"))) for at in days]
+    elsewhere = make_incident("b", at=T0 - timedelta(days=1), staff=("b1",))
+    clips = []
+    for _ in range(40):
+        inc = rnd.choice([*incs, None])
+        status = rnd.choice([FootageStatus.analysed] * 4 + [FootageStatus.failed, FootageStatus.queued])
+        clips.append(make_clip(inc, rnd.choice(("a1", "a2")), lead=rnd.choice((5, 10, 30)), status=status))
+    clips.append(make_clip(elsewhere, "b1"))
+    # Of two incidents at the same moment, a clip belongs to the first recorded, whichever it was filed under.
+    for own, also in ((incs[4], incs[2]), (incs[2], incs[4])):
+        both = make_clip(own, "a1")
+        session.add(
+            FootageIncident(
+                footage_id=both.id,
+                incident_id=also.id,
+                source="manual",
+                establishment_id=world.est_a,
+                force_started_at=also.force_started_at,
+            )
+        )
+    for c in rnd.sample(clips[:40], 12):  # a second incident: an earlier, a later, or another establishment's
+        other = rnd.choice([*incs, elsewhere])
+        if any(link.incident_id == other.id for link in session.exec(
+            select(FootageIncident).where(FootageIncident.footage_id == c.id)
+        )):  # fmt: skip
+            continue
+        session.add(
+            FootageIncident(
+                footage_id=c.id,
+                incident_id=other.id,
+                source="manual",
+                establishment_id=other.establishment_id,
+                force_started_at=other.force_started_at,
+            )
+        )
+    session.commit()
+    for c in rnd.sample([c for c in clips[:40] if c.status == FootageStatus.analysed], 10):
+        for rag in rnd.sample([Rag.green, Rag.amber], rnd.choice((1, 2))):
+            with unit_of_work() as s:
+                data = service.RatingInput(
+                    rag=rag, guidance="Switch on sooner next time, please.", override_reason="Seen on the footage"
+                )
+                current = service.current_rating(s, c.id)
+                if current is not None:
+                    data.rerating_reason = "Looked again at the start"
+                service.create_rating(s, s.get(Footage, c.id), data, user_id=user_id)
+    unrated = [c for c in clips if c.status == FootageStatus.analysed and service.current_rating(session, c.id) is None]
+    purged = unrated[0]
+    session.execute(sa.update(Footage).where(Footage.id == purged.id).values(purged_at=utcnow()))  # type: ignore[arg-type]
+    session.commit()
+    session.expire_all()
+    day = days[3].date()
+    cases = [
+        service.QueueFilters(),
+        service.QueueFilters(location="B wing"),
+        service.QueueFilters(officer=world.staff["a2"]),
+        service.QueueFilters(date_from=day),
+        service.QueueFilters(date_to=day),
+        service.QueueFilters(date_from=day, date_to=day, location="A wing", officer=world.staff["a1"]),
+        service.QueueFilters(date_from=T0.date() - timedelta(days=30)),
+    ]
+    statements: list[str] = []
+    engine = session.get_bind()
+    listen = lambda _c, _cur, stmt, *_a: statements.append(stmt)  # noqa: E731
+    for f in cases:
+        whole = service.build_queue(session, world.est_a, f).order
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            by_sql = service.review_order(session, world.est_a, f)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        assert by_sql == whole, f
+        assert purged.id not in by_sql
+        assert service.next_to_review(session, world.est_a, f, by_sql[0] if by_sql else None) == (
+            service.next_in(whole, whole[0] if whole else None)
+        )
+        # One statement for the order, beside reading the establishment's own row.
+        assert sum(1 for st in statements if "first_incident" in st) == 1
+        assert len(statements) <= 2, statements
+        statements.clear()
+    assert service.review_order(session, world.est_a, service.QueueFilters())  # the case is not empty
