@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -83,6 +84,16 @@ def queue_params(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k in QUEUE_KEYS and v}
 
 
+def review_params(given: Mapping[str, str]) -> dict[str, str]:
+    """The queue's filters as a review screen carries them, with the queue's page it was opened from, so that
+    "Back to queue" (and the queue after the last save) returns to that page, not to the first."""
+    params = {k: v for k, v in given.items() if k in QUEUE_KEYS and v}
+    page = given.get("page", "")
+    if page.isascii() and page.isdigit() and 0 < len(page) < 7 and int(page) > 1:
+        params["page"] = str(int(page))
+    return params
+
+
 def _establishment(session: Session, principal: Principal, params: dict[str, str]) -> Establishment | None:
     requested = params.get("establishment_id")
     req_id = (
@@ -159,6 +170,8 @@ def _queue_page(
             "locations": locations,
             "selected": selected,
             "qs": urlencode(params),
+            # A clip opened from page 3 goes back to page 3.
+            "clip_qs": urlencode({**params, **({"page": page} if page > 1 else {})}),
             "check_labels": service.CHECK_LABELS,
             "status_labels": service.STATUS_LABELS,
             "saved": saved,
@@ -465,7 +478,7 @@ def review_screen(request: Request, footage_id: FootageId, principal: Coordinato
     pending = service.pending_assignment(session, footage_id, principal.user.id)
     if pending is not None:
         return RedirectResponse(f"/calibration/{pending.id}", status_code=303)
-    params = queue_params(request)
+    params = review_params(request.query_params)
     ctx = screen_context(session, principal, footage, params=params)
     ctx["saved"] = saved = _own_rating(session, principal, request.query_params.get("saved"))
     # Which clip was saved, with a way back to it: a slip is put right there (as a re-rating, with a reason).
@@ -515,8 +528,7 @@ def review_save(
 ) -> Response:
     footage = get_visible(session, principal, Footage, footage_id)
     form = posted
-    params = dict(parse_qsl(str(form.get("queue", "") or "")))
-    params = {k: v for k, v in params.items() if k in QUEUE_KEYS and v}
+    params = review_params(dict(parse_qsl(str(form.get("queue", "") or ""))))
     data, values = _form_values(form)
     try:
         rating = service.create_rating(session, footage, data, user_id=principal.user.id)  # type: ignore[arg-type]

@@ -89,7 +89,7 @@ def test_queue_lists_a_page_of_incidents_at_a_time(client, session, world, make_
     clips = [make_clip(inc, "a1") for inc in incs]
     first = client.get("/review").text
     assert incs[0].reference in first and incs[1].reference in first and incs[2].reference not in first
-    assert "<strong>5</strong> clips shown" in first  # the figures count every page
+    assert "<strong>5</strong> clips in all" in first  # the figures count every page
     assert "Incidents 1 to 2 of 5, oldest first" in first
     assert 'href="/review?page=2"' in first and 'href="/review?page=3"' in first
     assert f'/review/{clips[0].id}" data-bwv-start-review' in first
@@ -103,6 +103,22 @@ def test_queue_lists_a_page_of_incidents_at_a_time(client, session, world, make_
     assert incs[4].reference in client.get("/review?page=99").text
     assert incs[0].reference in client.get("/review?page=x").text
     assert client.get("/review?page=-1").status_code == 200
+    # A clip opened from page 2 goes back to page 2, by its link and after it is saved.
+    second = client.get("/review?page=2").text
+    assert f'href="/review/{clips[2].id}?page=2"' in second and f'href="/review/{clips[0].id}?' not in second
+    screen = client.get(f"/review/{clips[2].id}?page=2").text
+    assert 'href="/review?page=2">Back to queue' in screen
+    assert client.get(f"/review/{clips[2].id}?page=abc").text.count("page=abc") == 0
+    for c in clips:
+        form = client.get(f"/review/{c.id}?page=2")
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        saved = client.post(
+            f"/review/{c.id}",
+            data={"csrf_token": token, "rag": "green", "queue": "page=2", "override_reason": "Seen on the footage"},
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303, saved.text[:500]
+    assert saved.headers["location"].startswith("/review?page=2&saved=")  # none left: the page it came from
 
 
 def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
