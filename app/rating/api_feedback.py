@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.audit.service import record
@@ -153,20 +153,46 @@ def acknowledge(
     return _ack(ack)  # type: ignore[return-value]
 
 
-@router.get("/feedback/overdue", response_model=list[OverdueItem], responses={403: {}, 422: {}})
+OVERDUE_MAX = 5000
+
+
+OVERDUE_HEADERS = {
+    "X-Total-Count": {"description": "How many there are in all", "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page (rel="next"), while there is one', "schema": {"type": "string"}},
+}
+
+
+@router.get(
+    "/feedback/overdue",
+    response_model=list[OverdueItem],
+    responses={200: {"headers": OVERDUE_HEADERS}, 403: {}, 422: {}},
+)
 def overdue(
+    request: Request,
+    response: Response,
     principal: CoordinatorOrGovernor,
     session: SessionDep,
     days: Annotated[int | None, Query(ge=0, le=365, description="Default: the ack_overdue_days setting")] = None,
     establishment_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=OVERDUE_MAX, description="At most this many, longest waiting first")] = 500,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip this many (the next page)")] = 0,
 ) -> list[OverdueItem]:
-    """Guidance not acknowledged `days` or more days after it was given."""
+    """Guidance not acknowledged `days` or more days after it was given, longest waiting first, a page at a time
+    (a large prison has thousands). `X-Total-Count` says how many there are in all, and a `Link` header with
+    rel="next" gives the next page while there is one."""
     est = principal.establishment_id if not principal.is_admin else establishment_id
     if est is None:
         raise HTTPException(status_code=422, detail="Give establishment_id.")
     n = get_settings().ack_overdue_days if days is None else days
-    rows = feedback.overdue(session, est, n, hidden=blind_footage_ids(session, principal.user.id))
-    record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail={"days": n})
+    hidden = blind_footage_ids(session, principal.user.id)
+    rows = feedback.overdue(session, est, n, hidden=hidden, limit=limit, offset=offset)
+    total = feedback.overdue_count(session, est, n, hidden=hidden)
+    response.headers["X-Total-Count"] = str(total)
+    if offset + len(rows) < total:
+        nxt = request.url.include_query_params(offset=offset + len(rows), limit=limit)
+        response.headers["Link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
+    detail: dict[str, Any] = {"days": n, **({"offset": offset} if offset else {})}
+    record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail=detail)
     return [
         OverdueItem(
             rating_id=o.rating.id,  # type: ignore[arg-type]

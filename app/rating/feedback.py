@@ -139,6 +139,7 @@ def overdue(
     force_since: datetime | None = None,
     force_until: datetime | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[Overdue]:
     """Current amber/red ratings not acknowledged `days` or more days after they were given. `hidden`, here
     and below: clips left out (those the viewer owes a blind second rating: `blind_footage_ids`).
@@ -146,7 +147,7 @@ def overdue(
     incidents whose force began in that time, as the compliance summary counts a period's clips."""
     now = now or utcnow()
     stmt = _overdue_stmt(establishment_id, days, now, hidden=hidden, force_since=force_since, force_until=force_until)
-    rows = session.exec(stmt.limit(limit)).all()
+    rows = session.exec(stmt.limit(limit).offset(offset or None)).all()
     return [Overdue(r, f, s, (now - r.rated_at).days) for r, f, s in rows]
 
 

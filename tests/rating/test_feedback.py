@@ -276,3 +276,29 @@ def test_feedback_page_lists_the_longest_waiting_and_counts_them_all(client, rw,
     assert f"{len(everything)} pieces of guidance not acknowledged</caption>" in page or (
         f"{len(everything)} pieces of guidance not acknowledged<" in page
     )
+
+
+def test_overdue_api_comes_a_page_at_a_time(as_user, rw, session):  # type: ignore[no-untyped-def]
+    """A large prison has thousands of unacknowledged pieces of guidance: the API gives them a page at a time,
+    longest waiting first, says how many there are in all, and links the next page."""
+    c = as_user("coordinator.a")
+    everything = c.get("/api/v1/feedback/overdue?days=0")
+    order = [o["rating_id"] for o in everything.json()]
+    assert len(order) >= 3 and everything.headers["X-Total-Count"] == str(len(order))
+    assert "Link" not in everything.headers
+    waited = [o["rated_at"] for o in everything.json()]
+    assert waited == sorted(waited)  # longest waiting first
+    first = c.get("/api/v1/feedback/overdue?days=0&limit=2")
+    assert [o["rating_id"] for o in first.json()] == order[:2]
+    assert first.headers["X-Total-Count"] == str(len(order))
+    assert first.headers["Link"] == '</api/v1/feedback/overdue?days=0&offset=2&limit=2>; rel="next"'
+    rest = c.get("/api/v1/feedback/overdue?days=0&limit=2&offset=2")
+    assert [o["rating_id"] for o in rest.json()] == order[2:4]
+    last = c.get(f"/api/v1/feedback/overdue?days=0&limit=2&offset={len(order) - 1}")
+    assert [o["rating_id"] for o in last.json()] == order[-1:] and "Link" not in last.headers
+    assert c.get("/api/v1/feedback/overdue?days=0&offset=99").json() == []
+    for bad in ("limit=0", "limit=5001", "offset=-1", "limit=x"):
+        assert c.get(f"/api/v1/feedback/overdue?{bad}").status_code == 422, bad
+    session.expire_all()
+    views = session.exec(select(AuditEvent).where(AuditEvent.action == "feedback_overdue_view")).all()
+    assert [v.detail.get("offset") for v in views][-4:] == [None, 2, len(order) - 1, 99]
