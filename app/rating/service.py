@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -607,7 +607,14 @@ def _current_rating_of_clip() -> Any:
     )
 
 
-def build_queue(session: Session, establishment_id: int, filters: QueueFilters, *, order_only: bool = False) -> Queue:
+def build_queue(
+    session: Session,
+    establishment_id: int,
+    filters: QueueFilters,
+    *,
+    order_only: bool = False,
+    read_all: bool = False,
+) -> Queue:
     """The review queue: clips grouped by incident, oldest incident first (incidents whose force began at
     the same moment by their id).
 
@@ -619,11 +626,19 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters, 
     incident with no clip of theirs linked, is listed in the queue (red, "No footage") with a link to the
     incident, where footage can be linked. It is not rated here (a rating belongs to a clip); the activation
     check records it per officer (status no_footage) and the reports count it.
+
+    When every clip is in the sample and the unrated are shown (the queue as it opens), only the unrated clips
+    are read: the rated are counted by the database. A large prison has hundreds of thousands of clips, almost
+    all rated (bench/pages.py). `read_all` reads every clip even then (the tests hold both ways to the same
+    answer).
     """
     est = session.get(Establishment, establishment_id)
     assert est is not None
     tz = ZoneInfo(get_settings().timezone)
-    rows = load_clips(session, establishment_id, unrated_only=order_only and est.review_sample_percent >= 100)
+    every_clip_sampled = est.review_sample_percent >= 100
+    unrated_shown = filters.status in ("to_review", "unrated") and filters.check in (None, "no_footage")
+    unrated_only = every_clip_sampled and (order_only or (unrated_shown and not read_all))
+    rows = load_clips(session, establishment_id, unrated_only=unrated_only)
 
     def incident_ok(inc: Incident | None) -> bool:
         if inc is None:
@@ -639,9 +654,7 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters, 
         for r in rows
         if incident_ok(r.incident) and (filters.officer is None or r.footage.wearer_id == filters.officer)
     ]
-    incidents, missing_by_incident = (
-        ([], {}) if order_only else missing_footage(session, establishment_id, incident_ok, filters.officer)
-    )
+    incidents, missing_by_incident = ([], {}) if order_only else missing_footage(session, establishment_id, filters)
 
     def check_ok(r: ClipRow, check: str | None) -> bool:
         if check is None:
@@ -653,6 +666,13 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters, 
         return r.check == check
 
     counts = {s: sum(1 for r in base if _status_ok(r, s) and check_ok(r, filters.check)) for s in STATUSES}
+    total_clips = len(rows)
+    if unrated_only and not order_only:
+        # The rated clips were not read: the database counts them (none pass the "No footage" check).
+        if filters.check is None:
+            counts["rated"] = rated_count(session, establishment_id, filters)
+            counts["all"] = counts["in_sample"] = counts["unrated"] + counts["rated"]
+        total_clips += rated_count(session, establishment_id, QueueFilters())
     check_counts = {c: sum(1 for r in base if _status_ok(r, filters.status) and check_ok(r, c)) for c in CHECKS}
     check_counts["no_footage"] = missing_count(missing_by_incident)
     shown = [r for r in base if _status_ok(r, filters.status) and check_ok(r, filters.check)]
@@ -683,58 +703,79 @@ def build_queue(session: Session, establishment_id: int, filters: QueueFilters, 
         counts=counts,
         check_counts=check_counts,
         order=order,
-        total_clips=len(rows),
+        total_clips=total_clips,
         sample_percent=est.review_sample_percent,
-        sample_size=sum(1 for r in rows if r.in_sample),
+        sample_size=total_clips if every_clip_sampled else sum(1 for r in rows if r.in_sample),
     )
 
 
+def _incident_filters(incident: Any, filters: QueueFilters | None) -> list[Any]:
+    """The queue's date and location filters as conditions on an incident table (or alias)."""
+    if filters is None:
+        return []
+    tz = ZoneInfo(get_settings().timezone)
+    conds = []
+    if filters.date_from:
+        conds.append(incident.c.force_started_at >= _local_day_bounds(filters.date_from, tz))
+    if filters.date_to:
+        conds.append(incident.c.force_started_at < _local_day_bounds(filters.date_to + timedelta(days=1), tz))
+    if filters.location:
+        conds.append(incident.c.location == filters.location)
+    return conds
+
+
 def missing_footage(
-    session: Session,
-    establishment_id: int,
-    incident_ok: Callable[[Incident | None], bool] = lambda inc: True,
-    officer: int | None = None,
+    session: Session, establishment_id: int, filters: QueueFilters | None = None
 ) -> tuple[Sequence[Incident], dict[int, list[StaffMember]]]:
-    """The establishment's incidents (force start order), and those with footage missing: incident id -> the
-    officers involved with no clip of theirs linked (an empty list: no clip at all and no officer recorded).
-    `incident_ok` and `officer` narrow it as the queue's filters do."""
+    """The establishment's incidents with footage missing (force start order), and for each, the officers
+    involved with no live clip of theirs linked (an empty list: no clip at all and none of the
+    establishment's officers recorded). `filters` narrow it as the queue's do: the incident's date and place,
+    and the officer (an incident with no officer recorded is then not listed).
+
+    Worked out by the database: read whole, a large prison's incidents, involvements and links took seconds on
+    every view of the queue (bench/pages.py). `missing_footage_count` counts the same."""
+    inc = sa.inspect(Incident).local_table
+    where = _incident_filters(inc, filters)
+    officer = filters.officer if filters is not None else None
+    worn = (
+        select(FootageIncident.incident_id)
+        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
+        .where(Footage.establishment_id == establishment_id, col(Footage.purged_at).is_(None))
+    )
+    officers = (
+        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id)
+        .join(inc, inc.c.id == IncidentStaff.incident_id)
+        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
+        .where(inc.c.establishment_id == establishment_id, StaffMember.establishment_id == establishment_id, *where)
+        .subquery("officers")
+    )
+    missing_officers = select(officers.c.incident_id, officers.c.staff_member_id).where(
+        ~worn.where(
+            FootageIncident.incident_id == officers.c.incident_id, Footage.wearer_id == officers.c.staff_member_id
+        ).exists()
+    )
+    if officer is not None:
+        missing_officers = missing_officers.where(officers.c.staff_member_id == officer)
+    listed = select(missing_officers.subquery().c.incident_id)
+    if officer is None:
+        bare = select(inc.c.id).where(
+            inc.c.establishment_id == establishment_id,
+            *where,
+            ~worn.where(FootageIncident.incident_id == inc.c.id).exists(),
+            ~select(officers.c.incident_id).where(officers.c.incident_id == inc.c.id).exists(),
+        )
+        listed = sa.union(listed, bare)  # type: ignore[assignment]
     incidents = session.exec(
         select(Incident)
         .options(load_only(*QUEUE_INCIDENT_COLUMNS))
-        .where(Incident.establishment_id == establishment_id)
-        .order_by(col(Incident.force_started_at))
+        .where(col(Incident.id).in_(listed))
+        .order_by(col(Incident.force_started_at), col(Incident.id))
     ).all()
-    involved: dict[int, list[int]] = defaultdict(list)
-    for iid, sid in session.exec(
-        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id)
-        .join(Incident, col(Incident.id) == IncidentStaff.incident_id)
-        .where(Incident.establishment_id == establishment_id)
-    ).all():
-        involved[iid].append(sid)
     staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
-    worn: dict[int, set[int | None]] = defaultdict(set)
-    linked_any: set[int] = set()
-    # A clip linked to several incidents counts as footage for each of them.
-    for iid, wearer_id in session.exec(
-        select(FootageIncident.incident_id, Footage.wearer_id)
-        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
-        .where(Footage.establishment_id == establishment_id, Footage.purged_at == None)  # noqa: E711
-    ).all():
-        linked_any.add(iid)
-        worn[iid].add(wearer_id)
-    missing_by_incident: dict[int, list[StaffMember]] = {}
-    for inc in incidents:
-        assert inc.id is not None
-        if not incident_ok(inc):
-            continue
-        miss = [
-            staff[sid]
-            for sid in involved.get(inc.id, [])
-            if sid not in worn.get(inc.id, set()) and sid in staff and (officer in (None, sid))
-        ]
-        if miss or inc.id not in linked_any and officer is None:
-            missing_by_incident[inc.id] = sorted(miss, key=lambda s: s.name)
-    return incidents, missing_by_incident
+    miss: dict[int, list[StaffMember]] = defaultdict(list)
+    for iid, sid in session.execute(missing_officers).all():
+        miss[iid].append(staff[sid])
+    return incidents, {i.id: sorted(miss.get(i.id, []), key=lambda s: s.name) for i in incidents if i.id is not None}
 
 
 def missing_count(missing_by_incident: dict[int, list[StaffMember]]) -> int:
@@ -774,6 +815,82 @@ def missing_footage_count(session: Session, establishment_id: int) -> int:
     )
 
 
+def _clips_in_view(establishment_id: int, filters: QueueFilters, *, rated: bool, analysed_only: bool) -> Any:
+    """Live clips of the establishment, rated or not, narrowed by the queue's officer, date and place filters, as
+    a statement of (id, recording_started_at, incident_id, incident_at): each clip's incident is the earliest
+    linked of the establishment's, of two at the same moment the first recorded (as `primary_incident`)."""
+    clip = sa.inspect(Footage).local_table
+    link = sa.inspect(FootageIncident).local_table
+    inc = sa.inspect(Incident).local_table
+    first_id = (
+        sa.select(inc.c.id)
+        .join(link, link.c.incident_id == inc.c.id)
+        .where(link.c.footage_id == clip.c.id, inc.c.establishment_id == establishment_id)
+        .order_by(inc.c.force_started_at, inc.c.id)
+        .limit(1)
+        .correlate(clip)
+        .scalar_subquery()
+    )
+    has_rating = _current_rating_of_clip().exists()
+    own = sa.select(clip.c.id, clip.c.recording_started_at, first_id.label("incident_id")).where(
+        clip.c.establishment_id == establishment_id,
+        clip.c.purged_at.is_(None),
+        has_rating if rated else ~has_rating,
+    )
+    if analysed_only:
+        own = own.where(clip.c.status == FootageStatus.analysed)
+    if filters.officer is not None:
+        own = own.where(clip.c.wearer_id == filters.officer)
+    clips = own.subquery("clips")
+    first = inc.alias("first_incident")
+    stmt = sa.select(
+        clips.c.id, clips.c.recording_started_at, clips.c.incident_id, first.c.force_started_at.label("incident_at")
+    ).select_from(clips.outerjoin(first, first.c.id == clips.c.incident_id))
+    if filters.date_from or filters.date_to or filters.location:
+        # A clip with no incident has no date or place to match.
+        stmt = stmt.where(first.c.id.is_not(None), *_incident_filters(first, filters))
+    return stmt
+
+
+def rated_count(session: Session, establishment_id: int, filters: QueueFilters) -> int:
+    """How many live clips of the establishment have a current rating, under the queue's officer, date and
+    place filters (the date and place are those of each clip's own incident, as in `_clips_in_view`). Counted
+    from the incidents that match, not clip by clip: a large prison has hundreds of thousands of rated clips."""
+    clip = sa.inspect(Footage).local_table
+    link = sa.inspect(FootageIncident).local_table
+    inc = sa.inspect(Incident).local_table
+    own = [
+        clip.c.establishment_id == establishment_id,
+        clip.c.purged_at.is_(None),
+        _current_rating_of_clip().exists(),
+        *([clip.c.wearer_id == filters.officer] if filters.officer is not None else []),
+    ]
+    if not (filters.date_from or filters.date_to or filters.location):
+        return int(session.execute(sa.select(sa.func.count()).select_from(clip).where(*own)).scalar_one())
+    # A clip counts under the incident that is its own: no incident of the establishment linked to it began
+    # earlier (or at the same moment and was recorded first).
+    link2, inc2 = link.alias("link2"), inc.alias("inc2")
+    earlier = (
+        sa.select(link2.c.footage_id)
+        .join(inc2, inc2.c.id == link2.c.incident_id)
+        .where(
+            link2.c.footage_id == clip.c.id,
+            inc2.c.establishment_id == establishment_id,
+            sa.or_(
+                inc2.c.force_started_at < inc.c.force_started_at,
+                sa.and_(inc2.c.force_started_at == inc.c.force_started_at, inc2.c.id < inc.c.id),
+            ),
+        )
+        .exists()
+    )
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(inc.join(link, link.c.incident_id == inc.c.id).join(clip, clip.c.id == link.c.footage_id))
+        .where(inc.c.establishment_id == establishment_id, *_incident_filters(inc, filters), *own, ~earlier)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
 def review_order(session: Session, establishment_id: int, filters: QueueFilters) -> list[int]:
     """The clips to review, in queue order (the review screen's "clip N of M" and its next clip).
 
@@ -788,44 +905,14 @@ def review_order(session: Session, establishment_id: int, filters: QueueFilters)
     if filters.check is not None or est.review_sample_percent < 100:
         to_review = QueueFilters(**{**filters.__dict__, "status": "to_review"})
         return build_queue(session, establishment_id, to_review, order_only=True).order
-    clip = sa.inspect(Footage).local_table
-    link = sa.inspect(FootageIncident).local_table
-    inc = sa.inspect(Incident).local_table
-    # Each clip's incident: the earliest linked of the establishment's, of two at the same moment the first
-    # recorded (as `primary_incident`).
-    first_id = (
-        sa.select(inc.c.id)
-        .join(link, link.c.incident_id == inc.c.id)
-        .where(link.c.footage_id == clip.c.id, inc.c.establishment_id == establishment_id)
-        .order_by(inc.c.force_started_at, inc.c.id)
-        .limit(1)
-        .correlate(clip)
-        .scalar_subquery()
+    clips = _clips_in_view(establishment_id, filters, rated=False, analysed_only=True).subquery("todo")
+    stmt = sa.select(clips.c.id).order_by(
+        clips.c.incident_id.is_(None),
+        clips.c.incident_at,
+        clips.c.incident_id,
+        clips.c.recording_started_at,
+        clips.c.id,
     )
-    todo = sa.select(clip.c.id, clip.c.recording_started_at, first_id.label("incident_id")).where(
-        clip.c.establishment_id == establishment_id,
-        clip.c.purged_at.is_(None),
-        clip.c.status == FootageStatus.analysed,
-        ~_current_rating_of_clip().exists(),
-    )
-    if filters.officer is not None:
-        todo = todo.where(clip.c.wearer_id == filters.officer)
-    clips = todo.subquery("todo")
-    first = inc.alias("first_incident")
-    stmt = (
-        sa.select(clips.c.id)
-        .select_from(clips.outerjoin(first, first.c.id == clips.c.incident_id))
-        .order_by(first.c.id.is_(None), first.c.force_started_at, first.c.id, clips.c.recording_started_at, clips.c.id)
-    )
-    tz = ZoneInfo(get_settings().timezone)
-    if filters.date_from or filters.date_to or filters.location:
-        stmt = stmt.where(first.c.id.is_not(None))  # a clip with no incident has no date or place to match
-    if filters.date_from:
-        stmt = stmt.where(first.c.force_started_at >= _local_day_bounds(filters.date_from, tz))
-    if filters.date_to:
-        stmt = stmt.where(first.c.force_started_at < _local_day_bounds(filters.date_to + timedelta(days=1), tz))
-    if filters.location:
-        stmt = stmt.where(first.c.location == filters.location)
     return [int(fid) for fid in session.execute(stmt).scalars()]
 
 

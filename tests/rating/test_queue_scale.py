@@ -178,11 +178,11 @@ def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, wor
     assert sorted(r.footage.id for r in unrated) == sorted(c.id for i, c in enumerate(clips) if i % 3 != 1)
 
 
-def test_review_order_read_by_the_database_is_the_queues(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
-    """With every clip in the sample and no check asked for, the review screen's order comes from one
-    statement of the clips' ids. It is the whole queue's order under every filter, whatever state the clips
-    are in: rated, re-rated, purged, processing, failed, with no incident, linked to two incidents, linked to
-    another establishment's incident, worn by another officer, or in another establishment."""
+def _mixed_clips(session: Session, world, make_incident, make_clip) -> tuple[list[service.QueueFilters], Any]:  # type: ignore[no-untyped-def]
+    """Clips in every state the queue meets (rated, re-rated, purged, processing, failed, with no incident,
+    linked to two incidents, to two at the same moment, to another establishment's incident, worn by either
+    officer, another establishment's), and the filters to look at them by. Returns the filters and the purged
+    clip."""
     import random
 
     from app.core.db import unit_of_work
@@ -202,7 +202,7 @@ def test_review_order_read_by_the_database_is_the_queues(session: Session, world
         clips.append(make_clip(inc, rnd.choice(("a1", "a2")), lead=rnd.choice((5, 10, 30)), status=status))
     clips.append(make_clip(elsewhere, "b1"))
     # Of two incidents at the same moment, a clip belongs to the first recorded, whichever it was filed under.
-    for own, also in ((incs[4], incs[2]), (incs[2], incs[4])):
+    for own, also in ((incs[4], incs[2]), (incs[2], incs[4]), (incs[4], incs[2])):
         both = make_clip(own, "a1")
         session.add(
             FootageIncident(
@@ -239,6 +239,9 @@ def test_review_order_read_by_the_database_is_the_queues(session: Session, world
                 if current is not None:
                     data.rerating_reason = "Looked again at the start"
                 service.create_rating(s, s.get(Footage, c.id), data, user_id=user_id)
+    with unit_of_work() as s:  # a rated clip of two incidents at the same moment
+        data = service.RatingInput(rag=Rag.green, override_reason="Seen on the footage")
+        service.create_rating(s, s.get(Footage, both.id), data, user_id=user_id)
     unrated = [c for c in clips if c.status == FootageStatus.analysed and service.current_rating(session, c.id) is None]
     purged = unrated[0]
     session.execute(sa.update(Footage).where(Footage.id == purged.id).values(purged_at=utcnow()))  # type: ignore[arg-type]
@@ -254,11 +257,20 @@ def test_review_order_read_by_the_database_is_the_queues(session: Session, world
         service.QueueFilters(date_from=day, date_to=day, location="A wing", officer=world.staff["a1"]),
         service.QueueFilters(date_from=T0.date() - timedelta(days=30)),
     ]
+    return cases, purged
+
+
+def test_review_order_read_by_the_database_is_the_queues(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """With every clip in the sample and no check asked for, the review screen's order comes from one
+    statement of the clips' ids. It is the whole queue's order under every filter, whatever state the clips
+    are in: rated, re-rated, purged, processing, failed, with no incident, linked to two incidents, linked to
+    another establishment's incident, worn by another officer, or in another establishment."""
+    cases, purged = _mixed_clips(session, world, make_incident, make_clip)
     statements: list[str] = []
     engine = session.get_bind()
     listen = lambda _c, _cur, stmt, *_a: statements.append(stmt)  # noqa: E731
     for f in cases:
-        whole = service.build_queue(session, world.est_a, f).order
+        whole = service.build_queue(session, world.est_a, f, read_all=True).order
         event.listen(engine, "before_cursor_execute", listen)
         try:
             by_sql = service.review_order(session, world.est_a, f)
@@ -274,3 +286,134 @@ def test_review_order_read_by_the_database_is_the_queues(session: Session, world
         assert len(statements) <= 2, statements
         statements.clear()
     assert service.review_order(session, world.est_a, service.QueueFilters())  # the case is not empty
+
+
+def _missing_read_whole(session: Session, est: int, f: service.QueueFilters) -> dict[int, list[int]]:
+    """What the queue listed as "No footage" when it read every incident, involvement and link into Python:
+    the reference the database's own answer is held to."""
+    from zoneinfo import ZoneInfo
+
+    from app.core.config import get_settings
+    from app.footage.models import Footage
+    from app.incident.models import Incident
+    from app.staff.models import StaffMember
+
+    tz = ZoneInfo(get_settings().timezone)
+    staff = {s.id for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == est))}
+    worn: dict[int, set[int | None]] = {}
+    for iid, wearer in session.exec(
+        select(FootageIncident.incident_id, Footage.wearer_id)
+        .join(Footage, Footage.id == FootageIncident.footage_id)  # type: ignore[arg-type]
+        .where(Footage.establishment_id == est, Footage.purged_at == None)  # noqa: E711
+    ):
+        worn.setdefault(iid, set()).add(wearer)
+    out: dict[int, list[int]] = {}
+    for inc in session.exec(select(Incident).where(Incident.establishment_id == est)):
+        local = inc.force_started_at.astimezone(tz).date()
+        if (f.date_from and local < f.date_from) or (f.date_to and local > f.date_to):
+            continue
+        if f.location and inc.location != f.location:
+            continue
+        involved = session.exec(select(IncidentStaff.staff_member_id).where(IncidentStaff.incident_id == inc.id))
+        miss = [s for s in involved if s in staff and s not in worn.get(inc.id, set()) and f.officer in (None, s)]  # type: ignore[arg-type]
+        if miss or (inc.id not in worn and f.officer is None):
+            out[inc.id] = sorted(miss)  # type: ignore[index]
+    return out
+
+
+def test_no_footage_found_by_the_database_is_what_reading_everything_found(
+    session: Session, world, make_incident, make_clip
+):  # type: ignore[no-untyped-def]
+    """The queue's "No footage" list, worked out by the database, against reading every incident, officer and
+    link: on random incidents, officers (of this establishment and another), clips (live, purged, linked to two
+    incidents) and every filter."""
+    import random
+
+    from app.footage.models import Footage
+
+    rnd = random.Random(11)
+    incs = []
+    for i in range(30):
+        staff = tuple(rnd.sample(("a1", "a2"), rnd.choice((0, 1, 1, 2))))
+        at = T0 + timedelta(days=i % 6, hours=rnd.choice((0, 23)))
+        incs.append(make_incident(at=at, staff=staff, location=rnd.choice(("A wing", "B wing"))))
+    session.add(IncidentStaff(incident_id=incs[3].id, staff_member_id=world.staff["b1"], part="Head"))
+    make_incident("b", at=T0, staff=("b1",))
+    for _ in range(25):
+        clip = make_clip(rnd.choice(incs), rnd.choice(("a1", "a2")))
+        if rnd.random() < 0.2:
+            clip.purged_at = utcnow()
+            session.add(clip)
+        if rnd.random() < 0.2:
+            other = rnd.choice(incs)
+            session.add(
+                FootageIncident(
+                    footage_id=clip.id,
+                    incident_id=other.id,
+                    source="manual",
+                    establishment_id=world.est_a,
+                    force_started_at=other.force_started_at,
+                )
+            )
+            session.commit()
+    session.commit()
+    session.expire_all()
+    day = (T0 + timedelta(days=2)).date()
+    cases = [
+        service.QueueFilters(),
+        service.QueueFilters(location="B wing"),
+        service.QueueFilters(officer=world.staff["a2"]),
+        service.QueueFilters(officer=world.staff["b1"]),
+        service.QueueFilters(date_from=day),
+        service.QueueFilters(date_to=day),
+        service.QueueFilters(date_from=day, date_to=day, location="A wing", officer=world.staff["a1"]),
+    ]
+    for f in cases:
+        incidents, missing = service.missing_footage(session, world.est_a, f)
+        assert {k: sorted(s.id for s in v) for k, v in missing.items()} == _missing_read_whole(
+            session, world.est_a, f
+        ), f
+        assert [i.id for i in incidents] == list(missing)  # the incidents listed, in force-start order
+        starts = [(i.force_started_at, i.id) for i in incidents]
+        assert starts == sorted(starts)
+    everything = service.missing_footage(session, world.est_a)[1]
+    assert any(v == [] for v in everything.values()) and any(len(v) > 1 for v in everything.values())
+    assert service.missing_count(everything) == service.missing_footage_count(session, world.est_a)
+    assert Footage  # (imported for the purge above)
+
+
+def test_queue_as_it_opens_reads_the_unrated_and_counts_the_rated(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """With every clip in the sample, the queue as it opens (the unrated, no check or "No footage") reads only
+    the unrated clips and has the database count the rated. Every figure, group and clip is as when it reads
+    every clip, under every filter."""
+    cases, _purged = _mixed_clips(session, world, make_incident, make_clip)
+
+    def seen(q: service.Queue) -> tuple[Any, ...]:
+        groups = [
+            (g.incident.id if g.incident else None, [r.footage.id for r in g.clips], [m.id for m in g.missing])
+            for g in q.groups
+        ]
+        return groups, q.counts, q.check_counts, q.order, q.total_clips, q.sample_size
+
+    checked = 0
+    for f in cases:
+        for status in ("to_review", "unrated"):
+            for check in (None, "no_footage"):
+                shown = service.QueueFilters(**{**f.__dict__, "status": status, "check": check})
+                quick = service.build_queue(session, world.est_a, shown)
+                assert seen(quick) == seen(service.build_queue(session, world.est_a, shown, read_all=True)), shown
+                checked += quick.counts["rated"]
+        rated = service.build_queue(session, world.est_a, service.QueueFilters(**{**f.__dict__, "status": "rated"}))
+        assert service.rated_count(session, world.est_a, f) == len([r for g in rated.groups for r in g.clips]), f
+    assert checked  # rated clips were counted
+    # The quick way does not read the rated clips' ratings; reading every clip does.
+    statements: list[str] = []
+    listen = lambda _c, _cur, stmt, *_a: statements.append(stmt)  # noqa: E731
+    event.listen(session.get_bind(), "before_cursor_execute", listen)
+    try:
+        service.build_queue(session, world.est_a, service.QueueFilters())
+        quick = sum("rating.rag" in st for st in statements)
+        service.build_queue(session, world.est_a, service.QueueFilters(), read_all=True)
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", listen)
+    assert quick == 0 and sum("rating.rag" in st for st in statements) == 1
