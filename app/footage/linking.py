@@ -90,38 +90,52 @@ def suggestions(session: Session, incident: Incident, *, margin_minutes: int | N
 def officers_without_footage(session: Session, incident: Incident) -> list[StaffMember]:
     """Involved officers with no linked footage and none suggested: "no footage found"."""
     assert incident.id is not None
-    staff = session.exec(
-        select(StaffMember)
-        .join(IncidentStaff, col(IncidentStaff.staff_member_id) == StaffMember.id)
-        .where(IncidentStaff.incident_id == incident.id)
-        .order_by(StaffMember.name)
-    ).all()
-    if not staff:
-        return []
-    linked_wearers = set(
-        session.exec(
-            select(Footage.wearer_id)
-            .join(FootageIncident, col(FootageIncident.footage_id) == Footage.id)
-            .where(FootageIncident.incident_id == incident.id)
-        ).all()
-    )
-    suggested = {s.footage.wearer_id for s in suggestions(session, incident)}
-    return [s for s in staff if s.id not in linked_wearers and s.id not in suggested]
+    return _without_footage(session, [incident]).get(incident.id, [])
+
+
+def _without_footage(session: Session, incidents: list[Incident]) -> dict[int, list[StaffMember]]:
+    """`officers_without_footage` of each incident (by id; none missing: left out), the involvements and links
+    of them all read by two statements. Suggestions are looked for only where an officer has no clip linked."""
+    ids = [i.id for i in incidents if i.id is not None]
+    if not ids:
+        return {}
+    staff: dict[int, list[StaffMember]] = {}
+    for iid, sm in session.exec(
+        select(IncidentStaff.incident_id, StaffMember)
+        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
+        .where(col(IncidentStaff.incident_id).in_(ids))
+        .order_by(col(StaffMember.name), col(StaffMember.id))
+    ).all():
+        staff.setdefault(iid, []).append(sm)
+    linked: dict[int, set[int | None]] = {}
+    for iid, wearer in session.exec(
+        select(FootageIncident.incident_id, Footage.wearer_id)
+        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
+        .where(col(FootageIncident.incident_id).in_(ids))
+    ).all():
+        linked.setdefault(iid, set()).add(wearer)
+    out: dict[int, list[StaffMember]] = {}
+    for incident in incidents:
+        assert incident.id is not None
+        unlinked = [s for s in staff.get(incident.id, []) if s.id not in linked.get(incident.id, set())]
+        if unlinked:
+            suggested = {s.footage.wearer_id for s in suggestions(session, incident)}
+            missing = [s for s in unlinked if s.id not in suggested]
+            if missing:
+                out[incident.id] = missing
+    return out
 
 
 def incidents_missing_footage(
     session: Session, establishment_id: int | None, *, limit: int = 200
 ) -> list[tuple[Incident, list[StaffMember]]]:
-    """Recent incidents where at least one involved officer has no footage found."""
+    """Of the `limit` most recent incidents, those where at least one involved officer has no footage found."""
     stmt = select(Incident)
     if establishment_id is not None:
         stmt = stmt.where(Incident.establishment_id == establishment_id)
-    out = []
-    for incident in session.exec(stmt.order_by(col(Incident.force_started_at).desc()).limit(limit)).all():
-        missing = officers_without_footage(session, incident)
-        if missing:
-            out.append((incident, missing))
-    return out
+    recent = list(session.exec(stmt.order_by(col(Incident.force_started_at).desc()).limit(limit)).all())
+    missing = _without_footage(session, recent)
+    return [(i, missing[i.id]) for i in recent if i.id in missing]
 
 
 def link_warnings(session: Session, footage: Footage, incident: Incident) -> list[str]:

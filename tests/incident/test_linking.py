@@ -32,7 +32,7 @@ def _storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[n
     get_storage.cache_clear()
 
 
-def _incident(world, ref: str = "UOF-10", staff=("A001", "A002"), cameras=()) -> int:  # type: ignore[no-untyped-def]
+def _incident(world, ref: str = "UOF-10", staff=("A001", "A002"), cameras=(), at: datetime = T0) -> int:  # type: ignore[no-untyped-def]
     with unit_of_work() as s:
         inc = create_incident(
             s,
@@ -40,10 +40,10 @@ def _incident(world, ref: str = "UOF-10", staff=("A001", "A002"), cameras=()) ->
             data=IncidentCreate(
                 reference=ref,
                 location="A wing",
-                incident_started_at=T0,
-                force_started_at=T0 + timedelta(minutes=5),
-                force_ended_at=T0 + timedelta(minutes=10),
-                incident_ended_at=T0 + timedelta(minutes=20),
+                incident_started_at=at,
+                force_started_at=at + timedelta(minutes=5),
+                force_ended_at=at + timedelta(minutes=10),
+                incident_ended_at=at + timedelta(minutes=20),
                 staff=[InvolvedStaffIn(staff_number=n) for n in staff],
                 camera_serials=list(cameras),
             ),
@@ -172,6 +172,34 @@ def test_officers_with_no_footage_are_listed(as_user, world, tmp_path) -> None:
     assert [(m["incident_id"], [o["staff_number"] for o in m["officers"]]) for m in body] == [(inc, ["A002"])]
     _clip(world, tmp_path, wearer="a2", start=T0 + timedelta(minutes=3), seconds=60, n=2)
     assert as_user("coordinator.a").get("/api/v1/footage/missing").json() == []
+
+
+def test_officers_with_no_footage_across_incidents_most_recent_first(as_user, session, world, tmp_path) -> None:
+    """The list reads the involvements and links of all the recent incidents at once: each incident keeps its
+    own officers; a linked clip or a suggested one means footage was found."""
+    from app.footage import linking
+
+    day = timedelta(days=1)
+    c = as_user("coordinator.a")
+    partly = _incident(world, "UOF-1", staff=("A001", "A002"), at=T0)
+    assert c.put(f"/api/v1/incidents/{partly}/footage/{_clip(world, tmp_path, wearer='a1', start=T0, seconds=60, n=1)}")
+    linked = _incident(world, "UOF-2", staff=("A001",), at=T0 + day)
+    f2 = _clip(world, tmp_path, wearer="a1", start=T0 + day, seconds=60, n=2)
+    assert c.put(f"/api/v1/incidents/{linked}/footage/{f2}").status_code == 200
+    suggested = _incident(world, "UOF-3", staff=("A002", "A001"), at=T0 + 2 * day)
+    _clip(world, tmp_path, wearer="a1", start=T0 + 2 * day, seconds=60, n=3)
+    none = _incident(world, "UOF-4", staff=("A002", "A001"), at=T0 + 3 * day)
+    _incident(world, "UOF-5", staff=(), at=T0 + 4 * day)  # no officer recorded: nobody's footage is missing
+    body = c.get("/api/v1/footage/missing").json()
+    assert [(m["reference"], [o["staff_number"] for o in m["officers"]]) for m in body] == [
+        ("UOF-4", ["A001", "A002"]),
+        ("UOF-3", ["A002"]),
+        ("UOF-1", ["A002"]),
+    ]
+    assert [m["incident_id"] for m in body] == [none, suggested, partly]
+    recent = linking.incidents_missing_footage(session, world.est_a, limit=2)
+    assert [(i.reference, [s.staff_number for s in m]) for i, m in recent] == [("UOF-4", ["A001", "A002"])]
+    assert linking.incidents_missing_footage(session, world.est_b) == []
 
 
 def test_links_carry_the_incidents_force_start(as_user, session, world, tmp_path) -> None:
