@@ -841,7 +841,9 @@ def _clips_in_view(establishment_id: int, filters: QueueFilters, *, rated: bool,
         own = own.where(clip.c.status == FootageStatus.analysed)
     if filters.officer is not None:
         own = own.where(clip.c.wearer_id == filters.officer)
-    clips = own.subquery("clips")
+    # OFFSET 0 keeps PostgreSQL from folding this into the outer query, which ran the incident's sub-select once
+    # for the join, once for the sort and once for the output (a third of a second each on a large prison).
+    clips = own.offset(0).subquery("clips")
     first = inc.alias("first_incident")
     stmt = sa.select(
         clips.c.id, clips.c.recording_started_at, clips.c.incident_id, first.c.force_started_at.label("incident_at")
