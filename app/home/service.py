@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, select
 from app.core.types import utcnow
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageStatus
-from app.rating.models import Acknowledgement, Rating
+from app.rating.models import Acknowledgement, Rag, Rating
 from app.rating.service import missing_footage_count
 from app.report.schemas import ComplianceSummary
 
@@ -65,14 +65,36 @@ def coordinator_summary(session: Session, establishment_id: int) -> dict[str, An
     }
 
 
-def staff_feedback(session: Session, staff_member_id: int) -> list[tuple[Rating, Footage, Acknowledgement | None]]:
-    rows = session.exec(
+STAFF_PAGE = 25  # rated clips a page of the officer's home
+
+
+def _staff_ratings(staff_member_id: int) -> Any:
+    return (
         select(Rating, Footage, Acknowledgement)
         .join(Footage, col(Footage.id) == Rating.footage_id)
         .join(Acknowledgement, col(Acknowledgement.rating_id) == Rating.id, isouter=True)
         .where(Rating.wearer_id == staff_member_id, Rating.is_current == True, Rating.is_calibration == False)  # noqa: E712
-        .order_by(col(Rating.rated_at).desc())
-    ).all()
+    )
+
+
+def staff_feedback(
+    session: Session, staff_member_id: int, *, offset: int = 0, limit: int | None = None
+) -> list[tuple[Rating, Footage, Acknowledgement | None]]:
+    """The officer's rated clips, the latest rated first (a page of them with `limit`)."""
+    stmt = _staff_ratings(staff_member_id).order_by(col(Rating.rated_at).desc(), col(Rating.id).desc())
+    if limit is not None:
+        stmt = stmt.offset(offset).limit(limit)
+    return [(r, f, a) for r, f, a in session.exec(stmt).all()]
+
+
+def staff_feedback_count(session: Session, staff_member_id: int) -> int:
+    return int(session.exec(select(func.count()).select_from(_staff_ratings(staff_member_id).subquery())).one())
+
+
+def staff_waiting(session: Session, staff_member_id: int) -> list[tuple[Rating, Footage, Acknowledgement | None]]:
+    """Guidance the officer has not acknowledged (every rating but green asks for it), the latest first."""
+    stmt = _staff_ratings(staff_member_id).where(Rating.rag != Rag.green, col(Acknowledgement.rating_id).is_(None))
+    rows = session.exec(stmt.order_by(col(Rating.rated_at).desc(), col(Rating.id).desc())).all()
     return [(r, f, a) for r, f, a in rows]
 
 

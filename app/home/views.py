@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, func, select
 
@@ -17,7 +19,12 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def home(request: Request, principal: OptionalPrincipal, session: SessionDep) -> Response:
+def home(
+    request: Request,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=10000, description="The officer's page of rated footage")] = 1,
+) -> Response:
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
     role = principal.role
@@ -40,9 +47,28 @@ def home(request: Request, principal: OptionalPrincipal, session: SessionDep) ->
             page_title="Home",
         )
     if role == Role.staff and principal.user.staff_member_id is not None:
-        feedback = service.staff_feedback(session, principal.user.staff_member_id)
-        waiting = [f for f in feedback if f[2] is None and f[0].rag != "green"]
-        return render(request, "home/staff.html", {"feedback": feedback, "waiting": waiting}, page_title="My feedback")
+        sid = principal.user.staff_member_id
+        # A page of rated clips at a time (five years of an officer's footage is hundreds); what waits for
+        # them is listed whole above it.
+        total = service.staff_feedback_count(session, sid)
+        pages = max(1, -(-total // service.STAFF_PAGE))
+        page = min(page, pages)
+        feedback = service.staff_feedback(
+            session, sid, offset=(page - 1) * service.STAFF_PAGE, limit=service.STAFF_PAGE
+        )
+        return render(
+            request,
+            "home/staff.html",
+            {
+                "feedback": feedback,
+                "waiting": service.staff_waiting(session, sid),
+                "total": total,
+                "page": page,
+                "pages": pages,
+                "first": (page - 1) * service.STAFF_PAGE + 1,
+            },
+            page_title="My feedback",
+        )
     establishments = session.exec(select(Establishment).order_by(Establishment.name)).all()
     users = int(session.exec(select(func.count()).select_from(User)).one())
     by_est = dict(session.exec(select(User.establishment_id, func.count()).group_by(col(User.establishment_id))).all())

@@ -302,3 +302,36 @@ def test_overdue_api_comes_a_page_at_a_time(as_user, rw, session):  # type: igno
     session.expire_all()
     views = session.exec(select(AuditEvent).where(AuditEvent.action == "feedback_overdue_view")).all()
     assert [v.detail.get("offset") for v in views][-4:] == [None, 2, len(order) - 1, 99]
+
+
+def test_officers_home_lists_their_ratings_a_page_at_a_time(client, rw, session, monkeypatch):  # type: ignore[no-untyped-def]
+    """Five years of an officer's footage is hundreds of ratings: the home page lists a page of them, the latest
+    rated first, and what waits for them whole on every page."""
+    import re
+
+    from app.home import service as home
+
+    monkeypatch.setattr(home, "STAFF_PAGE", 3)
+    browser_sign_in(client, "officer.a1")
+    a1 = session.exec(select(User).where(User.username == "officer.a1")).one().staff_member_id
+    everything = home.staff_feedback(session, a1)
+    assert len(everything) == 4 and home.staff_feedback_count(session, a1) == 4
+    waiting = home.staff_waiting(session, a1)
+    assert [r.id for r, _, _ in waiting] == [r.id for r, _, a in everything if a is None and r.rag != "green"]
+    assert len(waiting) == 2
+
+    def listed(text: str) -> list[int]:
+        table = text[text.index("Your rated footage") :]
+        return [int(x) for x in re.findall(r'href="/my/footage/(\d+)">View', table)]
+
+    first, second = client.get("/"), client.get("/?page=2")
+    assert listed(first.text) == [f.id for _, f, _ in everything[:3]]
+    assert listed(second.text) == [f.id for _, f, _ in everything[3:]]
+    assert "Ratings 1 to 3 of 4, latest first" in first.text and "Ratings 4 to 4 of 4" in second.text
+    for page in (first, second):
+        assert "You have 2 pieces of guidance to read and acknowledge." in page.text
+    assert listed(client.get("/?page=99").text) == listed(second.text), "past the end: the last page"
+    assert client.get("/?page=0").status_code == 422 and client.get("/?page=x").status_code == 422
+    monkeypatch.setattr(home, "STAFF_PAGE", 25)
+    one = client.get("/").text
+    assert listed(one) == [f.id for _, f, _ in everything] and "govuk-pagination" not in one
