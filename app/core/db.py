@@ -51,17 +51,26 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         pool_timeout=5,
-        # PostgreSQL's JIT compiles a query that it estimates dear before running it: on the queue's and the
-        # review screen's statements over a large prison that took longer (0.7-1.5 s) than running them. No
-        # statement here gains from it (the reports' already turned it off per transaction).
-        connect_args={"connect_timeout": 3, "options": "-c jit=off"},
+        connect_args={"connect_timeout": 3},
     )
+
+    @event.listens_for(engine, "connect")
+    def _no_jit(dbapi_conn: Any, _record: Any) -> None:
+        # PostgreSQL's JIT compiles a query that it estimates dear before running it: on the queue's and the
+        # review screen's statements over a large prison that took longer (0.7-1.5 s) than running them, and no
+        # statement here gains from it. Set on each new connection, not as a start-up `options`, which would
+        # replace the deployment's own (`?options=` in DATABASE_URL, PGOPTIONS) and which poolers may refuse.
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT set_config('jit', 'off', false) FROM pg_settings WHERE name = 'jit'")
+        dbapi_conn.commit()
+
+    return engine
 
 
 _override: Engine | None = None

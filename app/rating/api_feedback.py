@@ -19,6 +19,7 @@ from app.core.deps import (
     SessionDep,
     get_visible,
 )
+from app.core.types import utcnow
 from app.footage.models import Footage
 from app.footage.viewing import video_url
 from app.rating import feedback
@@ -185,8 +186,9 @@ def overdue(
         raise HTTPException(status_code=422, detail="Give establishment_id.")
     n = get_settings().ack_overdue_days if days is None else days
     hidden = blind_footage_ids(session, principal.user.id)
-    rows = feedback.overdue(session, est, n, hidden=hidden, limit=limit, offset=offset)
-    total = feedback.overdue_count(session, est, n, hidden=hidden)
+    now = utcnow()  # one moment for the page and the count, so that they agree at the cut-off
+    rows = feedback.overdue(session, est, n, now, hidden=hidden, limit=limit, offset=offset)
+    total = feedback.overdue_count(session, est, n, now, hidden=hidden)
     response.headers["X-Total-Count"] = str(total)
     if offset + len(rows) < total:
         nxt = request.url.include_query_params(offset=offset + len(rows), limit=limit)

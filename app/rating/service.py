@@ -669,10 +669,12 @@ def build_queue(
     total_clips = len(rows)
     if unrated_only and not order_only:
         # The rated clips were not read: the database counts them (none pass the "No footage" check).
+        every_rated = rated_count(session, establishment_id, QueueFilters())
         if filters.check is None:
-            counts["rated"] = rated_count(session, establishment_id, filters)
+            narrowed = filters.officer is not None or filters.date_from or filters.date_to or filters.location
+            counts["rated"] = rated_count(session, establishment_id, filters) if narrowed else every_rated
             counts["all"] = counts["in_sample"] = counts["unrated"] + counts["rated"]
-        total_clips += rated_count(session, establishment_id, QueueFilters())
+        total_clips += every_rated
     check_counts = {c: sum(1 for r in base if _status_ok(r, filters.status) and check_ok(r, c)) for c in CHECKS}
     check_counts["no_footage"] = missing_count(missing_by_incident)
     shown = [r for r in base if _status_ok(r, filters.status) and check_ok(r, filters.check)]

@@ -25,6 +25,7 @@ from app.core.deps import (
 )
 from app.core.security import whole_number
 from app.core.templates import render
+from app.core.types import utcnow
 from app.footage.models import Footage, FootageIncident
 from app.footage.viewing import video_url
 from app.incident.models import ActivationResult, Incident
@@ -250,13 +251,14 @@ def coordinator_feedback(
     hidden = blind_footage_ids(session, principal.user.id)
     # The longest waiting first, at most OVERDUE_SHOWN of them: years of a large prison's unacknowledged
     # guidance made a page of megabytes (bench/pages.py). The dates narrow it; the count is of them all.
+    now = utcnow()  # one moment for the list and the count, so that they agree at the cut-off
     overdue = feedback.overdue(
-        session, est, n, hidden=hidden, force_since=since, force_until=until, limit=OVERDUE_SHOWN
+        session, est, n, now, hidden=hidden, force_since=since, force_until=until, limit=OVERDUE_SHOWN
     )
     total = (
         len(overdue)
         if len(overdue) < OVERDUE_SHOWN
-        else feedback.overdue_count(session, est, n, hidden=hidden, force_since=since, force_until=until)
+        else feedback.overdue_count(session, est, n, now, hidden=hidden, force_since=since, force_until=until)
     )
     detail: dict[str, object] = {"days": n}
     detail.update({k: v for k, v in (("from", date_from), ("to", date_to)) if v and not day_errors})
