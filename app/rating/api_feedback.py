@@ -176,24 +176,41 @@ def overdue(
     days: Annotated[int | None, Query(ge=0, le=365, description="Default: the ack_overdue_days setting")] = None,
     establishment_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=OVERDUE_MAX, description="At most this many, longest waiting first")] = 500,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip this many (the next page)")] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip this many")] = 0,
+    after: Annotated[
+        int | None,
+        Query(ge=1, le=2**31 - 1, description="Only those after this rating (the last of the page before)"),
+    ] = None,
 ) -> list[OverdueItem]:
     """Guidance not acknowledged `days` or more days after it was given, longest waiting first, a page at a time
     (a large prison has thousands). `X-Total-Count` says how many there are in all, and a `Link` header with
-    rel="next" gives the next page while there is one."""
+    rel="next" gives the next page while there is one: it goes on `after` the last rating listed, so guidance
+    acknowledged meanwhile does not make the next page skip any (as an `offset` would)."""
     est = principal.establishment_id if not principal.is_admin else establishment_id
     if est is None:
         raise HTTPException(status_code=422, detail="Give establishment_id.")
+    last = None
+    if after is not None:
+        last = session.get(Rating, after)
+        if last is None or last.establishment_id != est or last.is_calibration:
+            raise HTTPException(status_code=422, detail="after: no such rating of this establishment.")
     n = get_settings().ack_overdue_days if days is None else days
     hidden = blind_footage_ids(session, principal.user.id)
     now = utcnow()  # one moment for the page and the count, so that they agree at the cut-off
-    rows = feedback.overdue(session, est, n, now, hidden=hidden, limit=limit, offset=offset)
+    rows = feedback.overdue(session, est, n, now, hidden=hidden, limit=limit + 1, offset=offset, after=last)
+    more, rows = len(rows) > limit, rows[:limit]
     total = feedback.overdue_count(session, est, n, now, hidden=hidden)
     response.headers["X-Total-Count"] = str(total)
-    if offset + len(rows) < total:
-        nxt = request.url.include_query_params(offset=offset + len(rows), limit=limit)
+    if more:
+        nxt = request.url.remove_query_params(["offset", "after"]).include_query_params(
+            after=rows[-1].rating.id, limit=limit
+        )
         response.headers["Link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
-    detail: dict[str, Any] = {"days": n, **({"offset": offset} if offset else {})}
+    detail: dict[str, Any] = {
+        "days": n,
+        **({"offset": offset} if offset else {}),
+        **({"after": after} if after else {}),
+    }
     record(session, principal.actor, "feedback_overdue_view", establishment_id=est, detail=detail)
     return [
         OverdueItem(

@@ -140,13 +140,23 @@ def overdue(
     force_until: datetime | None = None,
     limit: int | None = None,
     offset: int = 0,
+    after: Rating | None = None,
 ) -> list[Overdue]:
     """Current amber/red ratings not acknowledged `days` or more days after they were given. `hidden`, here
     and below: clips left out (those the viewer owes a blind second rating: `blind_footage_ids`).
     `force_since`/`force_until` (either may be None: open): only clips linked to one of the establishment's
-    incidents whose force began in that time, as the compliance summary counts a period's clips."""
+    incidents whose force began in that time, as the compliance summary counts a period's clips. `after`: only
+    those after this rating in the list's order (the next page, by where the last one ended: guidance
+    acknowledged meanwhile leaves the list, and an offset would then skip as many)."""
     now = now or utcnow()
     stmt = _overdue_stmt(establishment_id, days, now, hidden=hidden, force_since=force_since, force_until=force_until)
+    if after is not None:
+        stmt = stmt.where(
+            sa.or_(
+                col(Rating.rated_at) > after.rated_at,
+                sa.and_(col(Rating.rated_at) == after.rated_at, col(Rating.id) > after.id),
+            )
+        )
     rows = session.exec(stmt.limit(limit).offset(offset or None)).all()
     return [Overdue(r, f, s, (now - r.rated_at).days) for r, f, s in rows]
 

@@ -278,7 +278,7 @@ def test_feedback_page_lists_the_longest_waiting_and_counts_them_all(client, rw,
     )
 
 
-def test_overdue_api_comes_a_page_at_a_time(as_user, rw, session):  # type: ignore[no-untyped-def]
+def test_overdue_api_comes_a_page_at_a_time(as_user, rw, session, world):  # type: ignore[no-untyped-def]
     """A large prison has thousands of unacknowledged pieces of guidance: the API gives them a page at a time,
     longest waiting first, says how many there are in all, and links the next page."""
     c = as_user("coordinator.a")
@@ -291,17 +291,47 @@ def test_overdue_api_comes_a_page_at_a_time(as_user, rw, session):  # type: igno
     first = c.get("/api/v1/feedback/overdue?days=0&limit=2")
     assert [o["rating_id"] for o in first.json()] == order[:2]
     assert first.headers["X-Total-Count"] == str(len(order))
-    assert first.headers["Link"] == '</api/v1/feedback/overdue?days=0&offset=2&limit=2>; rel="next"'
+    assert first.headers["Link"] == f'</api/v1/feedback/overdue?days=0&after={order[1]}&limit=2>; rel="next"'
     rest = c.get("/api/v1/feedback/overdue?days=0&limit=2&offset=2")
     assert [o["rating_id"] for o in rest.json()] == order[2:4]
     last = c.get(f"/api/v1/feedback/overdue?days=0&limit=2&offset={len(order) - 1}")
     assert [o["rating_id"] for o in last.json()] == order[-1:] and "Link" not in last.headers
     assert c.get("/api/v1/feedback/overdue?days=0&offset=99").json() == []
-    for bad in ("limit=0", "limit=5001", "offset=-1", "limit=x"):
+    for bad in ("limit=0", "limit=5001", "offset=-1", "limit=x", "after=0", "after=x", "after=99999"):
         assert c.get(f"/api/v1/feedback/overdue?{bad}").status_code == 422, bad
+    other = as_user("coordinator.b").get("/api/v1/feedback/overdue?days=0").json()[0]["rating_id"]
+    assert c.get(f"/api/v1/feedback/overdue?after={other}").status_code == 422, "another establishment's rating"
     session.expire_all()
     views = session.exec(select(AuditEvent).where(AuditEvent.action == "feedback_overdue_view")).all()
-    assert [v.detail.get("offset") for v in views][-4:] == [None, 2, len(order) - 1, 99]
+    assert [v.detail.get("offset") for v in views if v.establishment_id == world.est_a][-4:] == [
+        None,
+        2,
+        len(order) - 1,
+        99,
+    ]
+
+
+def test_overdue_api_next_page_skips_nothing_when_guidance_is_acknowledged_meanwhile(as_user, rw):  # type: ignore[no-untyped-def]
+    """The next page goes on after the last rating listed: an officer acknowledging one of the first page
+    between the two requests does not push one of the second page out of sight (as an offset did)."""
+    c = as_user("coordinator.a")
+    order = [o["rating_id"] for o in c.get("/api/v1/feedback/overdue?days=0").json()]
+    first = c.get("/api/v1/feedback/overdue?days=0&limit=1")
+    assert [o["rating_id"] for o in first.json()] == order[:1]
+    owner = next(
+        as_user(u)
+        for u in ("officer.a1", "officer.a2")
+        if order[0] in {o["rating_id"] for o in as_user(u).get("/api/v1/my/feedback").json()}
+    )
+    assert owner.post(f"/api/v1/ratings/{order[0]}/acknowledgement", json={}).status_code == 201
+    nxt = first.headers["Link"].split(">")[0].lstrip("<")
+    seen: list[int] = []
+    while nxt and len(seen) <= len(order):
+        page = c.get(nxt)
+        assert page.status_code == 200
+        seen += [o["rating_id"] for o in page.json()]
+        nxt = page.headers["Link"].split(">")[0].lstrip("<") if "Link" in page.headers else ""
+    assert seen == order[1:]
 
 
 def test_officers_home_lists_their_ratings_a_page_at_a_time(client, rw, session, monkeypatch):  # type: ignore[no-untyped-def]
