@@ -726,16 +726,11 @@ def _incident_filters(incident: Any, filters: QueueFilters | None) -> list[Any]:
     return conds
 
 
-def missing_footage(
-    session: Session, establishment_id: int, filters: QueueFilters | None = None
-) -> tuple[Sequence[Incident], dict[int, list[StaffMember]]]:
-    """The establishment's incidents with footage missing (force start order), and for each, the officers
-    involved with no live clip of theirs linked (an empty list: no clip at all and none of the
-    establishment's officers recorded). `filters` narrow it as the queue's do: the incident's date and place,
-    and the officer (an incident with no officer recorded is then not listed).
-
-    Worked out by the database: read whole, a large prison's incidents, involvements and links took seconds on
-    every view of the queue (bench/pages.py). `missing_footage_count` counts the same."""
+def _missing_statements(establishment_id: int, filters: QueueFilters | None) -> tuple[Any, Any]:
+    """Footage missing, as two statements: (incident id, officer id) of each officer of the establishment
+    involved in one of its incidents with no live clip of theirs linked; and (incident id) of each incident
+    with no live clip linked and none of the establishment's officers recorded (None when narrowed to an
+    officer). `filters` narrow both as the queue's do: the incident's date and place, and the officer."""
     inc = sa.inspect(Incident).local_table
     where = _incident_filters(inc, filters)
     officer = filters.officer if filters is not None else None
@@ -757,15 +752,29 @@ def missing_footage(
         ).exists()
     )
     if officer is not None:
-        missing_officers = missing_officers.where(officers.c.staff_member_id == officer)
+        return missing_officers.where(officers.c.staff_member_id == officer), None
+    bare = select(inc.c.id).where(
+        inc.c.establishment_id == establishment_id,
+        *where,
+        ~worn.where(FootageIncident.incident_id == inc.c.id).exists(),
+        ~select(officers.c.incident_id).where(officers.c.incident_id == inc.c.id).exists(),
+    )
+    return missing_officers, bare
+
+
+def missing_footage(
+    session: Session, establishment_id: int, filters: QueueFilters | None = None
+) -> tuple[Sequence[Incident], dict[int, list[StaffMember]]]:
+    """The establishment's incidents with footage missing (force start order), and for each, the officers
+    involved with no live clip of theirs linked (an empty list: no clip at all and none of the
+    establishment's officers recorded). `filters` narrow it as the queue's do: the incident's date and place,
+    and the officer (an incident with no officer recorded is then not listed).
+
+    Worked out by the database: read whole, a large prison's incidents, involvements and links took seconds on
+    every view of the queue (bench/pages.py). `missing_footage_count` counts the same."""
+    missing_officers, bare = _missing_statements(establishment_id, filters)
     listed = select(missing_officers.subquery().c.incident_id)
-    if officer is None:
-        bare = select(inc.c.id).where(
-            inc.c.establishment_id == establishment_id,
-            *where,
-            ~worn.where(FootageIncident.incident_id == inc.c.id).exists(),
-            ~select(officers.c.incident_id).where(officers.c.incident_id == inc.c.id).exists(),
-        )
+    if bare is not None:
         listed = sa.union(listed, bare)  # type: ignore[assignment]
     incidents = session.exec(
         select(Incident)
@@ -790,37 +799,18 @@ def missing_footage_count(session: Session, establishment_id: int) -> int:
     """`missing_count(missing_footage(...)[1])` with no filters, counted by the database (the home page's card):
     each officer of the establishment involved in one of its incidents with no live clip of theirs linked, and
     each incident with no live clip linked and none of the establishment's officers recorded."""
-    worn = (
-        select(FootageIncident.incident_id)
-        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
-        .where(Footage.establishment_id == establishment_id, col(Footage.purged_at).is_(None))
-    )
-    officers = (
-        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id)
-        .join(Incident, col(Incident.id) == IncidentStaff.incident_id)
-        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
-        .where(Incident.establishment_id == establishment_id, StaffMember.establishment_id == establishment_id)
-        .subquery("officers")
-    )
-    officers_missing = select(sa.func.count()).where(
-        ~worn.where(
-            FootageIncident.incident_id == officers.c.incident_id, Footage.wearer_id == officers.c.staff_member_id
-        ).exists()
-    )
-    bare_incidents = select(sa.func.count()).where(
-        Incident.establishment_id == establishment_id,
-        ~worn.where(FootageIncident.incident_id == Incident.id).exists(),
-        ~select(officers.c.incident_id).where(officers.c.incident_id == Incident.id).exists(),
-    )
-    return int(session.exec(officers_missing.select_from(officers)).one()) + int(  # type: ignore[call-overload]
-        session.exec(bare_incidents).one()  # type: ignore[call-overload]
+    missing_officers, bare = _missing_statements(establishment_id, None)
+    return sum(
+        int(session.execute(select(sa.func.count()).select_from(stmt.subquery())).scalar_one())
+        for stmt in (missing_officers, bare)
     )
 
 
-def _clips_in_view(establishment_id: int, filters: QueueFilters, *, rated: bool, analysed_only: bool) -> Any:
-    """Live clips of the establishment, rated or not, narrowed by the queue's officer, date and place filters, as
-    a statement of (id, recording_started_at, incident_id, incident_at): each clip's incident is the earliest
-    linked of the establishment's, of two at the same moment the first recorded (as `primary_incident`)."""
+def _to_review_in_view(establishment_id: int, filters: QueueFilters) -> Any:
+    """Live, analysed, unrated clips of the establishment, narrowed by the queue's officer, date and place
+    filters, as a statement of (id, recording_started_at, incident_id, incident_at): each clip's incident is the
+    earliest linked of the establishment's, of two at the same moment the first recorded (as
+    `primary_incident`)."""
     clip = sa.inspect(Footage).local_table
     link = sa.inspect(FootageIncident).local_table
     inc = sa.inspect(Incident).local_table
@@ -833,14 +823,12 @@ def _clips_in_view(establishment_id: int, filters: QueueFilters, *, rated: bool,
         .correlate(clip)
         .scalar_subquery()
     )
-    has_rating = _current_rating_of_clip().exists()
     own = sa.select(clip.c.id, clip.c.recording_started_at, first_id.label("incident_id")).where(
         clip.c.establishment_id == establishment_id,
         clip.c.purged_at.is_(None),
-        has_rating if rated else ~has_rating,
+        clip.c.status == FootageStatus.analysed,
+        ~_current_rating_of_clip().exists(),
     )
-    if analysed_only:
-        own = own.where(clip.c.status == FootageStatus.analysed)
     if filters.officer is not None:
         own = own.where(clip.c.wearer_id == filters.officer)
     # OFFSET 0 keeps PostgreSQL from folding this into the outer query, which ran the incident's sub-select once
@@ -858,7 +846,7 @@ def _clips_in_view(establishment_id: int, filters: QueueFilters, *, rated: bool,
 
 def rated_count(session: Session, establishment_id: int, filters: QueueFilters) -> int:
     """How many live clips of the establishment have a current rating, under the queue's officer, date and
-    place filters (the date and place are those of each clip's own incident, as in `_clips_in_view`). Counted
+    place filters (the date and place are those of each clip's own incident, as in `_to_review_in_view`). Counted
     from the incidents that match, not clip by clip: a large prison has hundreds of thousands of rated clips."""
     clip = sa.inspect(Footage).local_table
     link = sa.inspect(FootageIncident).local_table
@@ -909,7 +897,7 @@ def review_order(session: Session, establishment_id: int, filters: QueueFilters)
     if filters.check is not None or est.review_sample_percent < 100:
         to_review = QueueFilters(**{**filters.__dict__, "status": "to_review"})
         return build_queue(session, establishment_id, to_review, order_only=True).order
-    clips = _clips_in_view(establishment_id, filters, rated=False, analysed_only=True).subquery("todo")
+    clips = _to_review_in_view(establishment_id, filters).subquery("todo")
     stmt = sa.select(clips.c.id).order_by(
         clips.c.incident_id.is_(None),
         clips.c.incident_at,
