@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from app.auth.models import Role, User
@@ -115,7 +114,10 @@ def primary_incident(session: Session, footage_id: int) -> Incident | None:
 
 
 def _facts(
-    footage: Footage | QueueClip, incident: Incident | None, segs: Sequence[Segment | Span], kinds: Sequence[str]
+    footage: Footage | QueueClip,
+    incident: Incident | QueueIncident | None,
+    segs: Sequence[Segment | Span],
+    kinds: Sequence[str],
 ) -> ClipFacts:
     return clip_facts(
         analysed=footage.status == FootageStatus.analysed,
@@ -404,15 +406,20 @@ class RatingMark:
 @dataclass
 class ClipRow:
     footage: QueueClip
-    incident: Incident | None
+    incident: QueueIncident | None
     wearer: StaffMember | None
     camera: Camera | None
     facts: ClipFacts
-    suggestion: Suggestion
     rating: RatingMark | None
     in_sample: bool
     pending_calibration: bool = False
     blind: bool = False  # the viewer owes this clip a blind second rating: its first rating is not shown
+
+    @property
+    def suggestion(self) -> Suggestion:
+        # Worked out for the clips a page shows, not for every clip the queue reads (its wording was a
+        # second of a large prison's queue).
+        return suggest(self.facts)
 
     @property
     def flagged(self) -> bool:
@@ -433,7 +440,7 @@ class ClipRow:
 
 @dataclass
 class IncidentGroup:
-    incident: Incident | None
+    incident: QueueIncident | None
     clips: list[ClipRow]
     missing: list[StaffMember]  # officers involved with no footage linked
 
@@ -471,14 +478,22 @@ class QueueClip:
 
 
 QUEUE_FOOTAGE_COLUMNS: tuple[Any, ...] = tuple(getattr(Footage, name) for name in QueueClip.__slots__)
-QUEUE_INCIDENT_COLUMNS: tuple[Any, ...] = (
-    Incident.id,
-    Incident.establishment_id,
-    Incident.reference,
-    Incident.location,
-    Incident.force_started_at,
-    Incident.force_ended_at,
-)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueIncident:
+    """What the queue reads of an incident: read as plain rows, not as Incident objects, whose making was about
+    a second of a large prison's queue (bench/pages.py)."""
+
+    id: int
+    establishment_id: int
+    reference: str
+    location: str
+    force_started_at: datetime
+    force_ended_at: datetime
+
+
+QUEUE_INCIDENT_COLUMNS: tuple[Any, ...] = tuple(getattr(Incident, name) for name in QueueIncident.__slots__)
 
 
 def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = False) -> list[ClipRow]:
@@ -504,11 +519,9 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
     ).all():
         links[fid].append(iid)
     incidents = {
-        i.id: i
-        for i in session.exec(
-            select(Incident)
-            .options(load_only(*QUEUE_INCIDENT_COLUMNS))
-            .where(
+        row[0]: QueueIncident(*row)
+        for row in session.exec(
+            select(*QUEUE_INCIDENT_COLUMNS).where(
                 Incident.establishment_id == establishment_id,
                 col(Incident.id).in_(
                     select(FootageIncident.incident_id).where(col(FootageIncident.footage_id).in_(live_ids))
@@ -569,7 +582,6 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
                 wearer=staff.get(f.wearer_id) if f.wearer_id else None,
                 camera=cams.get(f.camera_id) if f.camera_id else None,
                 facts=facts,
-                suggestion=suggest(facts),
                 rating=ratings.get(f.id),
                 in_sample=True,
                 pending_calibration=f.id in pending,
@@ -640,7 +652,7 @@ def build_queue(
     unrated_only = every_clip_sampled and (order_only or (unrated_shown and not read_all))
     rows = load_clips(session, establishment_id, unrated_only=unrated_only)
 
-    def incident_ok(inc: Incident | None) -> bool:
+    def incident_ok(inc: QueueIncident | None) -> bool:
         if inc is None:
             return not (filters.date_from or filters.date_to or filters.location)
         if filters.date_from and inc.force_started_at < _local_day_bounds(filters.date_from, tz):
@@ -764,7 +776,7 @@ def _missing_statements(establishment_id: int, filters: QueueFilters | None) -> 
 
 def missing_footage(
     session: Session, establishment_id: int, filters: QueueFilters | None = None
-) -> tuple[Sequence[Incident], dict[int, list[StaffMember]]]:
+) -> tuple[list[QueueIncident], dict[int, list[StaffMember]]]:
     """The establishment's incidents with footage missing (force start order), and for each, the officers
     involved with no live clip of theirs linked (an empty list: no clip at all and none of the
     establishment's officers recorded). `filters` narrow it as the queue's do: the incident's date and place,
@@ -776,17 +788,19 @@ def missing_footage(
     listed = select(missing_officers.subquery().c.incident_id)
     if bare is not None:
         listed = sa.union(listed, bare)  # type: ignore[assignment]
-    incidents = session.exec(
-        select(Incident)
-        .options(load_only(*QUEUE_INCIDENT_COLUMNS))
-        .where(col(Incident.id).in_(listed))
-        .order_by(col(Incident.force_started_at), col(Incident.id))
-    ).all()
+    incidents = [
+        QueueIncident(*row)
+        for row in session.exec(
+            select(*QUEUE_INCIDENT_COLUMNS)
+            .where(col(Incident.id).in_(listed))
+            .order_by(col(Incident.force_started_at), col(Incident.id))
+        ).all()
+    ]
     staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
     miss: dict[int, list[StaffMember]] = defaultdict(list)
     for iid, sid in session.execute(missing_officers).all():
         miss[iid].append(staff[sid])
-    return incidents, {i.id: sorted(miss.get(i.id, []), key=lambda s: s.name) for i in incidents if i.id is not None}
+    return incidents, {i.id: sorted(miss.get(i.id, []), key=lambda s: s.name) for i in incidents}
 
 
 def missing_count(missing_by_incident: dict[int, list[StaffMember]]) -> int:
