@@ -785,22 +785,26 @@ def missing_footage(
     Worked out by the database: read whole, a large prison's incidents, involvements and links took seconds on
     every view of the queue (bench/pages.py). `missing_footage_count` counts the same."""
     missing_officers, bare = _missing_statements(establishment_id, filters)
-    listed = select(missing_officers.subquery().c.incident_id)
+    found = missing_officers
     if bare is not None:
-        listed = sa.union(listed, bare)  # type: ignore[assignment]
-    incidents = [
-        QueueIncident(*row)
-        for row in session.exec(
-            select(*QUEUE_INCIDENT_COLUMNS)
-            .where(col(Incident.id).in_(listed))
-            .order_by(col(Incident.force_started_at), col(Incident.id))
-        ).all()
-    ]
+        bare_ids = bare.subquery("bare")
+        found = sa.union_all(missing_officers, select(bare_ids.c.id, sa.cast(sa.null(), sa.Integer)))  # type: ignore[assignment]
+    each = found.subquery("found")
     staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
-    miss: dict[int, list[StaffMember]] = defaultdict(list)
-    for iid, sid in session.execute(missing_officers).all():
-        miss[iid].append(staff[sid])
-    return incidents, {i.id: sorted(miss.get(i.id, []), key=lambda s: s.name) for i in incidents}
+    incidents: list[QueueIncident] = []
+    miss: dict[int, list[StaffMember]] = {}
+    # One row an officer missing (an incident with none recorded: one row, no officer), in force-start order.
+    for *row, sid in session.execute(
+        sa.select(*QUEUE_INCIDENT_COLUMNS, each.c[1])
+        .join(each, each.c[0] == Incident.id)
+        .order_by(col(Incident.force_started_at), col(Incident.id))
+    ).all():
+        if not incidents or incidents[-1].id != row[0]:
+            incidents.append(QueueIncident(*row))
+            miss[row[0]] = []
+        if sid is not None:
+            miss[row[0]].append(staff[sid])
+    return incidents, {iid: sorted(officers, key=lambda s: s.name) for iid, officers in miss.items()}
 
 
 def missing_count(missing_by_incident: dict[int, list[StaffMember]]) -> int:
