@@ -677,7 +677,8 @@ def build_queue(
             return False
         return r.check == check
 
-    counts = {s: sum(1 for r in base if _status_ok(r, s) and check_ok(r, filters.check)) for s in STATUSES}
+    checked = [r for r in base if check_ok(r, filters.check)]
+    counts = {s: sum(1 for r in checked if _status_ok(r, s)) for s in STATUSES}
     total_clips = len(rows)
     if unrated_only and not order_only:
         # The rated clips were not read: the database counts them (none pass the "No footage" check).
@@ -687,9 +688,10 @@ def build_queue(
             counts["rated"] = rated_count(session, establishment_id, filters) if narrowed else every_rated
             counts["all"] = counts["in_sample"] = counts["unrated"] + counts["rated"]
         total_clips += every_rated
-    check_counts = {c: sum(1 for r in base if _status_ok(r, filters.status) and check_ok(r, c)) for c in CHECKS}
+    in_status = [r for r in base if _status_ok(r, filters.status)]
+    check_counts = {c: sum(1 for r in in_status if check_ok(r, c)) for c in CHECKS}
     check_counts["no_footage"] = missing_count(missing_by_incident)
-    shown = [r for r in base if _status_ok(r, filters.status) and check_ok(r, filters.check)]
+    shown = [r for r in in_status if check_ok(r, filters.check)]
     groups: dict[int | None, IncidentGroup] = {}
     for r in shown:
         key = r.incident.id if r.incident else None
