@@ -21,6 +21,7 @@ from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus, Keyframe, Segment
 from app.footage.viewing import video_url
 from app.incident import no_footage
+from app.incident import service as incident_service
 from app.incident.models import Incident
 from app.rating import service
 from app.rating.api import audit_rating
@@ -142,7 +143,7 @@ def _queue_page(
     staff = session.exec(
         select(StaffMember).where(StaffMember.establishment_id == est.id).order_by(StaffMember.name)
     ).all()
-    locations = sorted(set(session.exec(select(Incident.location).where(Incident.establishment_id == est.id)).all()))
+    locations = incident_service.locations(session, est.id)
     selected = _selected_filters(params, filters, {s.id: s.name for s in staff})
     saved = request.query_params.get("saved")
     record(
