@@ -72,12 +72,18 @@ class ClipFacts:
     @property
     def flagged(self) -> bool:
         """Anything the automatic checks want a person to look at (always in the review sample)."""
-        return bool(
-            self.status in ("late", "after_force")
-            or (self.status is not None and (self.coverage < FULL_COVERAGE or self.stopped_early))
-            or self.segments
-            or self.findings
+        return checks_flag(
+            self.status, self.coverage < FULL_COVERAGE or self.stopped_early, bool(self.segments), bool(self.findings)
         )
+
+
+def checks_flag(status: ClipStatus | None, incomplete: bool, has_segments: bool, has_findings: bool) -> bool:
+    """Whether the automatic checks flag a clip: switched on late or after force, part of the force window
+    missing (`incomplete`: not all of it on the clip, or recording stopped before it ended), any dark or frozen
+    stretch, or any problem with the file. `ClipFacts.flagged`, and the review queue from less than whole facts."""
+    return bool(
+        status in ("late", "after_force") or (status is not None and incomplete) or has_segments or has_findings
+    )
 
 
 @dataclass
@@ -165,6 +171,62 @@ def suggest(facts: ClipFacts) -> Suggestion:
     return Suggestion(Rag.green, [], good)
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """One clip against the force window: what `clip_facts` works out before looking at its stretches."""
+
+    status: ClipStatus
+    lag_s: float
+    coverage: float
+    stopped_early: bool
+    caught_by_prerecord: bool
+    force_s: float
+
+    @property
+    def incomplete(self) -> bool:
+        return self.coverage < FULL_COVERAGE or self.stopped_early
+
+
+def place(
+    *,
+    recording_started_at: datetime,
+    duration_s: float | None,
+    activated_at: datetime | None,
+    prerecord_s: float,
+    force_started_at: datetime,
+    force_ended_at: datetime,
+) -> Placement:
+    """Place one clip against the force window (same definitions as workers.video.activation, per clip)."""
+    start = recording_started_at
+    length = max(0.0, duration_s or 0.0)
+    end = start + timedelta(seconds=length)
+    # The press as the incident's check works it out (never after the clip's last frame).
+    activation = Clip(
+        start=start, measured_duration_s=length, activated_at=activated_at, prerecord_s=prerecord_s
+    ).activation
+    status: ClipStatus
+    if activation <= force_started_at:
+        status = "before_force"
+    elif activation <= force_ended_at:
+        status = "late"
+    else:
+        status = "after_force"
+    force_s = (force_ended_at - force_started_at).total_seconds()
+    if force_s <= 0:
+        coverage = 1.0 if start <= force_started_at <= end else 0.0
+    else:
+        a, b = max(start, force_started_at), min(end, force_ended_at)
+        coverage = max(0.0, (b - a).total_seconds()) / force_s
+    return Placement(
+        status=status,
+        lag_s=round((activation - force_started_at).total_seconds(), 3),
+        coverage=round(min(1.0, coverage), 4),
+        stopped_early=end < force_ended_at,
+        caught_by_prerecord=status != "before_force" and start <= force_started_at,
+        force_s=force_s,
+    )
+
+
 def clip_facts(
     *,
     analysed: bool,
@@ -177,42 +239,29 @@ def clip_facts(
     segments: Sequence[Span] = (),
     findings: Sequence[str] = (),
 ) -> ClipFacts:
-    """Place one clip against the force window (same definitions as workers.video.activation, per clip)."""
+    """Place one clip against the force window, with its dark and frozen stretches and its file's problems."""
     segs = [s for s in segments if s.seconds > 0]
     if force_started_at is None or force_ended_at is None:
         return ClipFacts(analysed=analysed, status=None, lag_s=None, segments=segs, findings=list(findings))
-    start = recording_started_at
-    length = max(0.0, duration_s or 0.0)
-    end = start + timedelta(seconds=length)
-    # The press as the incident's check works it out (never after the clip's last frame).
-    activation = Clip(
-        start=start, measured_duration_s=length, activated_at=activated_at, prerecord_s=prerecord_s
-    ).activation
-    lag = round((activation - force_started_at).total_seconds(), 3)
-    status: ClipStatus
-    if activation <= force_started_at:
-        status = "before_force"
-    elif activation <= force_ended_at:
-        status = "late"
-    else:
-        status = "after_force"
-    force_s = (force_ended_at - force_started_at).total_seconds()
-    a, b = max(start, force_started_at), min(end, force_ended_at)
-    if force_s <= 0:
-        coverage = 1.0 if start <= force_started_at <= end else 0.0
-    else:
-        coverage = max(0.0, (b - a).total_seconds()) / force_s
-    fs = (force_started_at - start).total_seconds()
-    fe = (force_ended_at - start).total_seconds()
+    p = place(
+        recording_started_at=recording_started_at,
+        duration_s=duration_s,
+        activated_at=activated_at,
+        prerecord_s=prerecord_s,
+        force_started_at=force_started_at,
+        force_ended_at=force_ended_at,
+    )
+    fs = (force_started_at - recording_started_at).total_seconds()
+    fe = (force_ended_at - recording_started_at).total_seconds()
     in_force = [Span(s.kind, max(s.start, fs), min(s.end, fe)) for s in segs if s.end > fs and s.start < fe]
     return ClipFacts(
         analysed=analysed,
-        status=status,
-        lag_s=lag,
-        caught_by_prerecord=status != "before_force" and start <= force_started_at,
-        coverage=round(min(1.0, coverage), 4),
-        stopped_early=end < force_ended_at,
-        force_s=force_s,
+        status=p.status,
+        lag_s=p.lag_s,
+        caught_by_prerecord=p.caught_by_prerecord,
+        coverage=p.coverage,
+        stopped_early=p.stopped_early,
+        force_s=p.force_s,
         segments=segs,
         segments_in_force=in_force,
         findings=list(findings),

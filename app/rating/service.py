@@ -25,7 +25,7 @@ from app.footage.models import Finding, Footage, FootageIncident, FootageStatus,
 from app.incident.models import Incident, IncidentStaff
 from app.rating.agreement import Agreement, cohen_kappa
 from app.rating.models import CalibrationAssignment, GuidanceTemplate, Rag, Rating
-from app.rating.rules import ClipFacts, Span, Suggestion, clip_facts, suggest
+from app.rating.rules import ClipFacts, ClipStatus, Span, Suggestion, checks_flag, clip_facts, place, suggest
 from app.rating.sampling import SampleItem, select_sample
 from app.staff.models import StaffMember
 
@@ -405,29 +405,31 @@ class RatingMark:
 
 @dataclass
 class ClipRow:
+    """A clip as the queue lists it. `check` and `flagged` are worked out for every clip the queue reads; the
+    whole `facts` (stretches, findings, and from them the suggestion) only for the clips a page shows
+    (`with_facts`): worked out for every clip they were a third of a large prison's queue (bench/pages.py)."""
+
     footage: QueueClip
     incident: QueueIncident | None
     wearer: StaffMember | None
     camera: Camera | None
-    facts: ClipFacts
+    check: ClipStatus | None  # the clip against its incident's force window (None: no incident)
+    flagged: bool  # anything the automatic checks want a person to look at, or its analysis failed
     rating: RatingMark | None
     in_sample: bool
     pending_calibration: bool = False
     blind: bool = False  # the viewer owes this clip a blind second rating: its first rating is not shown
+    loaded_facts: ClipFacts | None = None
+
+    @property
+    def facts(self) -> ClipFacts:
+        if self.loaded_facts is None:
+            raise LookupError(f"the facts of clip {self.footage.id} were not read: pass its row to with_facts")
+        return self.loaded_facts
 
     @property
     def suggestion(self) -> Suggestion:
-        # Worked out for the clips a page shows, not for every clip the queue reads (its wording was a
-        # second of a large prison's queue).
         return suggest(self.facts)
-
-    @property
-    def flagged(self) -> bool:
-        return self.facts.flagged or self.footage.status == FootageStatus.failed
-
-    @property
-    def check(self) -> str | None:
-        return self.facts.status
 
     @property
     def reviewable(self) -> bool:
@@ -497,7 +499,8 @@ QUEUE_INCIDENT_COLUMNS: tuple[Any, ...] = tuple(getattr(Incident, name) for name
 
 
 def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = False) -> list[ClipRow]:
-    """Every live clip of the establishment with its incident, facts, suggestion, rating and sample flag.
+    """Every live clip of the establishment with its incident, check, rating and sample flag (the whole facts
+    are read by `with_facts`, for the clips a page shows).
     `unrated_only`: only those with no current rating, when every clip is in the sample (the sample is
     chosen from all of them, so it cannot be worked out from the unrated alone)."""
     est = session.get(Establishment, establishment_id)
@@ -529,18 +532,14 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
             )
         ).all()
     }
-    segs: dict[int, list[Span]] = defaultdict(list)
-    for fid, kind, start, end in session.exec(
-        select(Segment.footage_id, Segment.kind, Segment.start, Segment.end)
-        .where(col(Segment.footage_id).in_(live_ids))
-        .order_by(col(Segment.start))
-    ):
-        segs[fid].append(Span(str(kind), start, end))
-    kinds: dict[int, list[str]] = defaultdict(list)
-    for fid, kind in session.exec(
-        select(Finding.footage_id, Finding.kind).where(col(Finding.footage_id).in_(live_ids))
-    ):
-        kinds[fid].append(kind)
+    # Which clips have a dark or frozen stretch, or a problem with the file: the stretches and problems
+    # themselves are read for the clips a page shows (`with_facts`).
+    with_segments = set(
+        session.exec(
+            select(Segment.footage_id).where(col(Segment.footage_id).in_(live_ids), Segment.end > Segment.start)
+        ).all()
+    )
+    with_findings = set(session.exec(select(Finding.footage_id).where(col(Finding.footage_id).in_(live_ids))).all())
     ratings = (
         {}  # none of the unrated clips has one
         if unrated_only
@@ -570,18 +569,33 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
         assert f.id is not None
         # The earliest incident, and of two whose force began at the same moment the first recorded (as
         # `primary_incident`): the links come back in whatever order the database reads them.
-        linked = sorted(
-            (incidents[i] for i in links.get(f.id, []) if i in incidents), key=lambda i: (i.force_started_at, i.id)
+        # The earliest incident, and of two whose force began at the same moment the first recorded (as
+        # `primary_incident`): the links come back in whatever order the database reads them.
+        mine = [incidents[i] for i in links.get(f.id, ()) if i in incidents]
+        inc = (mine[0] if len(mine) == 1 else min(mine, key=lambda i: (i.force_started_at, i.id))) if mine else None
+        check: ClipStatus | None = None
+        incomplete = False
+        if inc is not None:
+            p = place(
+                recording_started_at=f.recording_started_at,
+                duration_s=f.duration_s if f.duration_s is not None else f.claimed_duration_s,
+                activated_at=f.activated_at,
+                prerecord_s=f.prerecord_seconds,
+                force_started_at=inc.force_started_at,
+                force_ended_at=inc.force_ended_at,
+            )
+            check, incomplete = p.status, p.incomplete
+        flagged = f.status == FootageStatus.failed or checks_flag(
+            check, incomplete, f.id in with_segments, f.id in with_findings
         )
-        inc = linked[0] if linked else None
-        facts = _facts(f, inc, segs.get(f.id, []), kinds.get(f.id, []))
         rows.append(
             ClipRow(
                 footage=f,
                 incident=inc,
                 wearer=staff.get(f.wearer_id) if f.wearer_id else None,
                 camera=cams.get(f.camera_id) if f.camera_id else None,
-                facts=facts,
+                check=check,
+                flagged=flagged,
                 rating=ratings.get(f.id),
                 in_sample=True,
                 pending_calibration=f.id in pending,
@@ -595,6 +609,30 @@ def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = 
     for r in rows:
         r.in_sample = r.footage.id in chosen
     return rows
+
+
+FACTS_CHUNK = 1000  # clips a statement when `with_facts` reads stretches and findings (one parameter a clip)
+
+
+def with_facts(session: Session, rows: Sequence[ClipRow]) -> None:
+    """Read the stretches and file problems of these clips and work out their whole facts (and so their
+    suggestions): for the clips a page of the queue shows."""
+    todo = [r for r in rows if r.loaded_facts is None and r.footage.id is not None]
+    segs: dict[int, list[Span]] = defaultdict(list)
+    kinds: dict[int, list[str]] = defaultdict(list)
+    for i in range(0, len(todo), FACTS_CHUNK):
+        ids = [r.footage.id for r in todo[i : i + FACTS_CHUNK]]
+        for fid, kind, start, end in session.exec(
+            select(Segment.footage_id, Segment.kind, Segment.start, Segment.end)
+            .where(col(Segment.footage_id).in_(ids))
+            .order_by(col(Segment.start))
+        ):
+            segs[fid].append(Span(str(kind), start, end))
+        for fid, kind in session.exec(select(Finding.footage_id, Finding.kind).where(col(Finding.footage_id).in_(ids))):
+            kinds[fid].append(kind)
+    for r in todo:
+        assert r.footage.id is not None
+        r.loaded_facts = _facts(r.footage, r.incident, segs.get(r.footage.id, []), kinds.get(r.footage.id, []))
 
 
 def _status_ok(row: ClipRow, status: str) -> bool:

@@ -137,6 +137,7 @@ def _queue_page(
     page_groups = queue.groups[(page - 1) * QUEUE_PAGE : page * QUEUE_PAGE]
     shown = sum(len(g.clips) for g in queue.groups)  # (summed in the template, a list was copied per incident)
     hidden = service.blind_footage_ids(session, principal.user.id)
+    service.with_facts(session, [row for group in page_groups for row in group.clips])
     for group in page_groups:
         for row in group.clips:
             row.blind = row.footage.id in hidden

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
 from app.core.types import utcnow
-from app.footage.models import FootageIncident
+from app.footage.models import Finding, FootageIncident, FootageStatus
 from app.incident.models import IncidentStaff
 from app.rating import service
 from tests.rating.conftest import T0
@@ -39,8 +40,12 @@ def test_queue_statements_do_not_list_every_clip(engine, session: Session, world
     finally:
         event.remove(engine, "before_cursor_execute", keep)
     assert len(rows) == 25 and sum(len(g.clips) for g in queue.groups) == 25
-    assert sum(1 for r in rows if r.facts.segments) == 12  # segments still reach their clips
     assert sizes and max(sizes) < 10, sizes
+    assert sum(1 for r in rows if r.flagged) == 12  # the clips with a dark stretch, and only those
+    with pytest.raises(LookupError):
+        rows[0].facts  # noqa: B018  (read only for the clips a page shows)
+    service.with_facts(session, rows)
+    assert sum(1 for r in rows if r.facts.segments) == 12  # segments still reach their clips
     # Only some columns of each clip and incident are read: nothing loads the rest clip by clip.
     assert len(sizes) < 25, f"{len(sizes)} statements for 25 clips"
 
@@ -417,3 +422,41 @@ def test_queue_as_it_opens_reads_the_unrated_and_counts_the_rated(session: Sessi
     finally:
         event.remove(session.get_bind(), "before_cursor_execute", listen)
     assert quick == 0 and sum("rating.rag" in st for st in statements) == 1
+
+
+def test_queue_check_and_flag_agree_with_the_whole_facts(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """The queue works out each clip's check and flag without reading its stretches and file problems; read
+    (`with_facts`, for the clips a page shows), the whole facts say the same of every clip."""
+    inc = make_incident(at=T0, staff=("a1", "a2"))  # force for 30 s
+    clips = {
+        "on before force": make_clip(inc, "a1"),
+        "file problem": make_clip(inc, "a1"),
+        "late": make_clip(inc, "a1", lead=10, press=15),
+        "stopped early": make_clip(inc, "a2", lead=0, press=0, length=5),
+        "after force": make_clip(inc, "a2", lead=-1000, press=1),
+        "no-length stretch": make_clip(inc, "a1", segments=(("frozen", 3, 3),)),
+        "dark": make_clip(inc, "a1", segments=(("dark", 3, 9),)),
+        "no incident": make_clip(None, "a1"),
+        "no incident, dark": make_clip(None, "a1", segments=(("dark", 1, 2),)),
+        "failed": make_clip(inc, "a2", status=FootageStatus.failed),
+    }
+    session.add(Finding(footage_id=clips["file problem"].id, kind="truncated"))
+    session.commit()
+    rows = {r.footage.id: r for r in service.load_clips(session, world.est_a)}
+    got = {name: (rows[f.id].check, rows[f.id].flagged) for name, f in clips.items()}
+    assert got == {
+        "on before force": ("before_force", False),
+        "file problem": ("before_force", True),
+        "late": ("late", True),
+        "stopped early": ("before_force", True),
+        "after force": ("after_force", True),
+        "no-length stretch": ("before_force", False),
+        "dark": ("before_force", True),
+        "no incident": (None, False),
+        "no incident, dark": (None, True),
+        "failed": ("before_force", True),
+    }
+    service.with_facts(session, list(rows.values()))
+    for r in rows.values():
+        assert r.check == r.facts.status
+        assert r.flagged == (r.facts.flagged or r.footage.status == FootageStatus.failed)
