@@ -56,7 +56,8 @@ def ensure_admin() -> None:
 def pages(ids: dict[str, object]) -> dict[str, list[str]]:
     inc, clip, sn, kf = ids["incident"], ids["footage"], ids["staff_number"], ids["own_footage"]
     coordinator = [
-        "/", "/review", "/review?status=rated", "/review?check=no_footage", f"/review/{clip}", "/review/templates",
+        "/", "/review", "/review?status=rated", "/review?check=no_footage",
+        "/review?check=flagged", f"/review/{clip}", "/review/templates",
         "/incidents", f"/incidents/{inc}", "/footage", "/footage/missing", f"/footage/{clip}",
         f"/footage/{clip}/analysis", "/feedback", "/good-practice", "/calibration", "/officers", f"/officers/{sn}",
         "/reports/compliance", "/audit",

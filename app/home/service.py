@@ -53,7 +53,7 @@ def coordinator_summary(session: Session, establishment_id: int) -> dict[str, An
         # Reviewing a sample: only the unrated clips in the sample are waiting (the review queue's own count).
         from app.rating.service import QueueFilters, build_queue
 
-        awaiting_n = build_queue(session, establishment_id, QueueFilters()).counts["to_review"]
+        awaiting_n = build_queue(session, establishment_id, QueueFilters(), fill=False).counts["to_review"]
     return {
         "awaiting_rating": awaiting_n,
         "failed": _count(session, failed),

@@ -10,7 +10,7 @@ import random
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,8 +25,9 @@ from app.footage.models import Finding, Footage, FootageIncident, FootageStatus,
 from app.incident.models import Incident, IncidentStaff
 from app.rating.agreement import Agreement, cohen_kappa
 from app.rating.models import CalibrationAssignment, GuidanceTemplate, Rag, Rating
-from app.rating.rules import ClipFacts, ClipStatus, Span, Suggestion, checks_flag, clip_facts, place, suggest
+from app.rating.rules import FULL_COVERAGE, ClipFacts, ClipStatus, Span, Suggestion, clip_facts, suggest
 from app.rating.sampling import SampleItem, select_sample
+from app.report.sql import seconds_between
 from app.staff.models import StaffMember
 
 CRITERIA: list[tuple[str, str]] = [
@@ -405,9 +406,8 @@ class RatingMark:
 
 @dataclass
 class ClipRow:
-    """A clip as the queue lists it. `check` and `flagged` are worked out for every clip the queue reads; the
-    whole `facts` (stretches, findings, and from them the suggestion) only for the clips a page shows
-    (`with_facts`): worked out for every clip they were a third of a large prison's queue (bench/pages.py)."""
+    """A clip as a page of the queue shows it. Its `check` and `flagged` come from the database, which works
+    them out for every clip of the establishment (`_queue_index`); its whole `facts` say the same."""
 
     footage: QueueClip
     incident: QueueIncident | None
@@ -415,20 +415,15 @@ class ClipRow:
     camera: Camera | None
     check: ClipStatus | None  # the clip against its incident's force window (None: no incident)
     flagged: bool  # anything the automatic checks want a person to look at, or its analysis failed
+    facts: ClipFacts
     rating: RatingMark | None
     in_sample: bool
     pending_calibration: bool = False
     blind: bool = False  # the viewer owes this clip a blind second rating: its first rating is not shown
-    loaded_facts: ClipFacts | None = None
-
-    @property
-    def facts(self) -> ClipFacts:
-        if self.loaded_facts is None:
-            raise LookupError(f"the facts of clip {self.footage.id} were not read: pass its row to with_facts")
-        return self.loaded_facts
 
     @property
     def suggestion(self) -> Suggestion:
+        # Worked out for the clips a page shows (its wording was a second of a large prison's queue).
         return suggest(self.facts)
 
     @property
@@ -443,8 +438,11 @@ class ClipRow:
 @dataclass
 class IncidentGroup:
     incident: QueueIncident | None
-    clips: list[ClipRow]
+    clips: list[ClipRow]  # read whole for the groups a page shows (`fill_groups`)
     missing: list[StaffMember]  # officers involved with no footage linked
+    entries: list[QueueEntry] = field(default_factory=list)  # its clips as the queue counts them
+    at: datetime | None = None  # when force began (None: the clips linked to no incident)
+    key: int | None = None  # the incident's id
 
 
 @dataclass
@@ -498,130 +496,233 @@ class QueueIncident:
 QUEUE_INCIDENT_COLUMNS: tuple[Any, ...] = tuple(getattr(Incident, name) for name in QueueIncident.__slots__)
 
 
-def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = False) -> list[ClipRow]:
-    """Every live clip of the establishment with its incident, check, rating and sample flag (the whole facts
-    are read by `with_facts`, for the clips a page shows).
-    `unrated_only`: only those with no current rating, when every clip is in the sample (the sample is
-    chosen from all of them, so it cannot be worked out from the unrated alone)."""
-    est = session.get(Establishment, establishment_id)
-    assert est is not None
-    live: tuple[Any, ...] = (Footage.establishment_id == establishment_id, Footage.purged_at == None)  # noqa: E711
+@dataclass(slots=True)
+class QueueEntry:
+    """One live clip as the queue counts, filters and orders it: plain values worked out by the database
+    (`_queue_index`). The clips a page shows are then read whole (`_clip_rows`)."""
+
+    id: int
+    wearer_id: int | None
+    incident_id: int | None  # its incident for review (the earliest linked of the establishment's)
+    incident_at: datetime | None  # when force began in that incident
+    reviewable: bool  # analysed
+    rated: bool  # has a current rating
+    check: ClipStatus | None
+    flagged: bool
+    in_view: bool  # within the queue's officer, date and place filters
+    in_sample: bool = True
+
+
+def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
+    """Seconds from `earlier` to `later`, as a float: to the microsecond on PostgreSQL; on SQLite to the
+    millisecond (its julianday() arithmetic is a few microseconds out, which would put a press at the very
+    moment force began just after it)."""
+    secs = seconds_between(dialect, later, earlier)
+    return sa.cast(secs, sa.Float) if dialect == "postgresql" else sa.func.round(secs, 3)
+
+
+def _check_columns(dialect: str, c: Any) -> tuple[Any, Any]:
+    """(check, flagged) of each clip of `c` (the inner query of `_queue_index`: its times in seconds from the
+    moment its incident's force began): `rules.place` and `rules.checks_flag` in SQL. The queue counts and
+    filters every clip of an establishment by them; worked out in Python, a large prison's hundreds of thousands
+    of clips took seconds on every view but the queue as it opens. tests/rating/test_queue_scale.py holds the
+    two to the same answers."""
+    end = c.start + c.length
+    # The press: logged by the camera, or the first frame plus the pre-record buffer, never after the last frame.
+    press = sa.case(
+        (c.logged.is_not(None), c.logged),
+        (c.length > 0, c.start + sa.case((c.prerecord < c.length, c.prerecord), else_=c.length)),
+        else_=c.start + c.prerecord,
+    )
+    check = sa.case(
+        (c.incident_id.is_(None), sa.null()),
+        (press <= 0, sa.literal("before_force")),
+        (press <= c.force, sa.literal("late")),
+        else_=sa.literal("after_force"),
+    )
+    # Part of the force window missing: recording stopped before force ended, or (rounded as `place` rounds it)
+    # less than FULL_COVERAGE of the window on the clip; a window of no length needs the clip to hold its moment.
+    shown = (c.force - sa.case((c.start > 0, c.start), else_=0.0)) / sa.case((c.force > 0, c.force), else_=1.0)
+    if dialect == "postgresql":
+        shown = sa.cast(shown, sa.Numeric)  # round(x, 4) takes a numeric
+    incomplete = sa.or_(
+        end < c.force,
+        sa.and_(c.force <= 0, sa.or_(c.start > 0, end < 0)),
+        sa.and_(c.force > 0, sa.func.round(shown, 4) < FULL_COVERAGE),
+    )
+    flagged = sa.or_(
+        c.failed == 1,
+        sa.and_(c.incident_id.is_not(None), sa.or_(press > 0, incomplete)),
+        c.stretch == 1,
+        c.problem == 1,
+    )
+    return check, sa.case((flagged, 1), else_=0)
+
+
+def _queue_index(
+    session: Session, establishment_id: int, filters: QueueFilters, *, unrated_only: bool = False
+) -> list[QueueEntry]:
+    """Every live clip of the establishment (only those with no current rating, `unrated_only`), in queue order:
+    by its incident (the earliest linked of the establishment's, of two at the same moment the first recorded,
+    as `primary_incident`; clips with none last), then by recording start."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":  # for this transaction: room to sort every clip in memory, not on disk
+        session.execute(sa.text("SELECT set_config('work_mem', '64MB', true)"))
+    clip = sa.inspect(Footage).local_table
+    link = sa.inspect(FootageIncident).local_table
+    inc = sa.inspect(Incident).local_table
+    stretch = sa.inspect(Segment).local_table
+    finding = sa.inspect(Finding).local_table
+    rating = sa.inspect(Rating).local_table
+    live = [clip.c.establishment_id == establishment_id, clip.c.purged_at.is_(None)]
+    # Each "has one" as a set the database builds once (a hashed IN), not a look-up a clip.
+    rated = clip.c.id.in_(
+        sa.select(rating.c.footage_id).where(
+            rating.c.is_current.is_(True),
+            rating.c.is_calibration.is_(False),
+        )
+    )
     if unrated_only:
-        if est.review_sample_percent < 100:
-            raise ValueError("unrated_only needs every clip in the sample")
-        live += (~_current_rating_of_clip().exists(),)
-    footage = [QueueClip(*row) for row in session.exec(select(*QUEUE_FOOTAGE_COLUMNS).where(*live)).all()]
-    # The clips' own rows by a subquery, never by a list of their ids: a list is one parameter a clip, and
-    # PostgreSQL takes at most 65,535 in a statement (the queue failed on a large prison's footage).
-    live_ids = select(Footage.id).where(*live)
-    links: dict[int, list[int]] = defaultdict(list)
-    for fid, iid in session.exec(
-        select(FootageIncident.footage_id, FootageIncident.incident_id).where(
-            col(FootageIncident.footage_id).in_(live_ids)
+        live.append(~rated)
+    # Each clip's incident for review, ranked on the links' own copies of their incident's establishment and
+    # force start (no join to the incidents until the first is known).
+    ranked = (
+        sa.select(
+            link.c.footage_id,
+            link.c.incident_id,
+            sa.func.row_number()
+            .over(partition_by=link.c.footage_id, order_by=(link.c.force_started_at, link.c.incident_id))
+            .label("n"),
         )
-    ).all():
-        links[fid].append(iid)
-    incidents = {
-        row[0]: QueueIncident(*row)
-        for row in session.exec(
-            select(*QUEUE_INCIDENT_COLUMNS).where(
-                Incident.establishment_id == establishment_id,
-                col(Incident.id).in_(
-                    select(FootageIncident.incident_id).where(col(FootageIncident.footage_id).in_(live_ids))
+        .where(link.c.establishment_id == establishment_id)
+        .subquery("linked")
+    )
+    first = (
+        sa.select(
+            ranked.c.footage_id, ranked.c.incident_id, inc.c.force_started_at, inc.c.force_ended_at, inc.c.location
+        )
+        .select_from(ranked.join(inc, inc.c.id == ranked.c.incident_id))
+        .where(ranked.c.n == 1)
+        .subquery("first_incident")
+    )
+    view: list[Any] = []
+    if filters.officer is not None:
+        view.append(clip.c.wearer_id == filters.officer)
+    if filters.date_from or filters.date_to or filters.location:
+        view += [first.c.incident_id.is_not(None), *_incident_filters(first, filters)]
+    forced = first.c.force_started_at
+
+    def flag(cond: Any) -> Any:
+        return sa.case((cond, 1), else_=0)
+
+    # The clip's times in seconds from when force began, each worked out once (OFFSET 0 keeps PostgreSQL from
+    # folding this into the outer query and working them out again at every use).
+    inner = (
+        sa.select(
+            clip.c.id,
+            clip.c.wearer_id,
+            clip.c.recording_started_at,
+            first.c.incident_id,
+            forced.label("incident_at"),
+            flag(clip.c.status == FootageStatus.analysed).label("reviewable"),
+            flag(clip.c.status == FootageStatus.failed).label("failed"),
+            (sa.literal(0) if unrated_only else flag(rated)).label("rated"),
+            flag(clip.c.id.in_(sa.select(stretch.c.footage_id).where(stretch.c.end > stretch.c.start))).label(
+                "stretch"
+            ),
+            flag(clip.c.id.in_(sa.select(finding.c.footage_id))).label("problem"),
+            (flag(sa.and_(*view)) if view else sa.literal(1)).label("in_view"),
+            _seconds(dialect, clip.c.recording_started_at, forced).label("start"),
+            _seconds(dialect, first.c.force_ended_at, forced).label("force"),
+            _seconds(dialect, clip.c.activated_at, forced).label("logged"),
+            sa.case(
+                (
+                    sa.func.coalesce(clip.c.duration_s, clip.c.claimed_duration_s) > 0,
+                    sa.func.coalesce(clip.c.duration_s, clip.c.claimed_duration_s),
                 ),
-            )
-        ).all()
-    }
-    # Which clips have a dark or frozen stretch, or a problem with the file: the stretches and problems
-    # themselves are read for the clips a page shows (`with_facts`).
-    with_segments = set(
-        session.exec(
-            select(Segment.footage_id).where(col(Segment.footage_id).in_(live_ids), Segment.end > Segment.start)
-        ).all()
-    )
-    with_findings = set(session.exec(select(Finding.footage_id).where(col(Finding.footage_id).in_(live_ids))).all())
-    ratings = (
-        {}  # none of the unrated clips has one
-        if unrated_only
-        else {
-            footage_id: RatingMark(Rag(rag), version)
-            for footage_id, rag, version in session.exec(
-                select(Rating.footage_id, Rating.rag, Rating.version).where(
-                    Rating.establishment_id == establishment_id,
-                    Rating.is_current == True,  # noqa: E712
-                    Rating.is_calibration == False,  # noqa: E712
-                )
-            ).all()
-        }
-    )
-    pending = set(
-        session.exec(
-            select(CalibrationAssignment.footage_id).where(
-                CalibrationAssignment.establishment_id == establishment_id,
-                CalibrationAssignment.completed_at == None,  # noqa: E711
-            )
-        ).all()
-    )
-    staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
-    cams = {c.id: c for c in session.exec(select(Camera).where(Camera.establishment_id == establishment_id))}
-    rows: list[ClipRow] = []
-    for f in footage:
-        assert f.id is not None
-        # The earliest incident, and of two whose force began at the same moment the first recorded (as
-        # `primary_incident`): the links come back in whatever order the database reads them.
-        # The earliest incident, and of two whose force began at the same moment the first recorded (as
-        # `primary_incident`): the links come back in whatever order the database reads them.
-        mine = [incidents[i] for i in links.get(f.id, ()) if i in incidents]
-        inc = (mine[0] if len(mine) == 1 else min(mine, key=lambda i: (i.force_started_at, i.id))) if mine else None
-        check: ClipStatus | None = None
-        incomplete = False
-        if inc is not None:
-            p = place(
-                recording_started_at=f.recording_started_at,
-                duration_s=f.duration_s if f.duration_s is not None else f.claimed_duration_s,
-                activated_at=f.activated_at,
-                prerecord_s=f.prerecord_seconds,
-                force_started_at=inc.force_started_at,
-                force_ended_at=inc.force_ended_at,
-            )
-            check, incomplete = p.status, p.incomplete
-        flagged = f.status == FootageStatus.failed or checks_flag(
-            check, incomplete, f.id in with_segments, f.id in with_findings
+                else_=0.0,
+            ).label("length"),
+            clip.c.prerecord_seconds.label("prerecord"),
         )
-        rows.append(
-            ClipRow(
-                footage=f,
-                incident=inc,
-                wearer=staff.get(f.wearer_id) if f.wearer_id else None,
-                camera=cams.get(f.camera_id) if f.camera_id else None,
-                check=check,
-                flagged=flagged,
-                rating=ratings.get(f.id),
-                in_sample=True,
-                pending_calibration=f.id in pending,
-            )
-        )
+        .select_from(clip.outerjoin(first, first.c.footage_id == clip.c.id))
+        .where(*live)
+        .offset(0)
+        .subquery("clips")
+    )
+    check, flagged = _check_columns(dialect, inner.c)
+    stmt = sa.select(
+        inner.c.id,
+        inner.c.wearer_id,
+        inner.c.incident_id,
+        inner.c.incident_at,
+        inner.c.reviewable,
+        inner.c.rated,
+        check,
+        flagged,
+        inner.c.in_view,
+    ).order_by(
+        inner.c.incident_id.is_(None),
+        inner.c.incident_at,
+        inner.c.incident_id,
+        inner.c.recording_started_at,
+        inner.c.id,
+    )
+    return [
+        QueueEntry(fid, wid, iid, at, bool(ok), bool(r), chk, bool(flg), bool(seen))
+        for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt).all()
+    ]
+
+
+def _sample(est: Establishment, entries: Sequence[QueueEntry]) -> None:
+    """Mark the clips in the establishment's review sample (chosen from every live clip)."""
+    if est.review_sample_percent >= 100:
+        return
     chosen = select_sample(
-        [SampleItem(r.footage.id, r.footage.wearer_id, r.flagged) for r in rows if r.footage.id is not None],
+        [SampleItem(e.id, e.wearer_id, e.flagged) for e in entries],
         percent=est.review_sample_percent,
         seed=est.review_sample_seed,
     )
-    for r in rows:
-        r.in_sample = r.footage.id in chosen
-    return rows
+    for e in entries:
+        e.in_sample = e.id in chosen
 
 
-FACTS_CHUNK = 1000  # clips a statement when `with_facts` reads stretches and findings (one parameter a clip)
+ROWS_CHUNK = 1000  # clips a statement when `_clip_rows` reads them (one parameter a clip)
 
 
-def with_facts(session: Session, rows: Sequence[ClipRow]) -> None:
-    """Read the stretches and file problems of these clips and work out their whole facts (and so their
-    suggestions): for the clips a page of the queue shows."""
-    todo = [r for r in rows if r.loaded_facts is None and r.footage.id is not None]
+def _clip_rows(session: Session, establishment_id: int, entries: Sequence[QueueEntry]) -> list[ClipRow]:
+    """The clips of these entries read whole, for the page that shows them (in the entries' order)."""
+    clips: dict[int, QueueClip] = {}
+    incidents: dict[int, QueueIncident] = {}
+    ratings: dict[int, RatingMark] = {}
+    pending: set[int] = set()
     segs: dict[int, list[Span]] = defaultdict(list)
     kinds: dict[int, list[str]] = defaultdict(list)
-    for i in range(0, len(todo), FACTS_CHUNK):
-        ids = [r.footage.id for r in todo[i : i + FACTS_CHUNK]]
+    for i in range(0, len(entries), ROWS_CHUNK):
+        part = entries[i : i + ROWS_CHUNK]
+        ids = [e.id for e in part]
+        for row in session.exec(select(*QUEUE_FOOTAGE_COLUMNS).where(col(Footage.id).in_(ids))).all():
+            clips[row[0]] = QueueClip(*row)
+        wanted = sorted({e.incident_id for e in part if e.incident_id is not None})
+        if wanted:
+            for row in session.exec(select(*QUEUE_INCIDENT_COLUMNS).where(col(Incident.id).in_(wanted))).all():
+                incidents[row[0]] = QueueIncident(*row)
+        for fid, rag, version in session.exec(
+            select(Rating.footage_id, Rating.rag, Rating.version).where(
+                col(Rating.footage_id).in_(ids),
+                Rating.is_current == True,  # noqa: E712
+                Rating.is_calibration == False,  # noqa: E712
+            )
+        ).all():
+            ratings[fid] = RatingMark(Rag(rag), version)
+        pending.update(
+            session.exec(
+                select(CalibrationAssignment.footage_id).where(
+                    col(CalibrationAssignment.footage_id).in_(ids),
+                    CalibrationAssignment.establishment_id == establishment_id,
+                    CalibrationAssignment.completed_at == None,  # noqa: E711
+                )
+            ).all()
+        )
         for fid, kind, start, end in session.exec(
             select(Segment.footage_id, Segment.kind, Segment.start, Segment.end)
             .where(col(Segment.footage_id).in_(ids))
@@ -630,18 +731,49 @@ def with_facts(session: Session, rows: Sequence[ClipRow]) -> None:
             segs[fid].append(Span(str(kind), start, end))
         for fid, kind in session.exec(select(Finding.footage_id, Finding.kind).where(col(Finding.footage_id).in_(ids))):
             kinds[fid].append(kind)
-    for r in todo:
-        assert r.footage.id is not None
-        r.loaded_facts = _facts(r.footage, r.incident, segs.get(r.footage.id, []), kinds.get(r.footage.id, []))
+    staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
+    cams = {c.id: c for c in session.exec(select(Camera).where(Camera.establishment_id == establishment_id))}
+    rows = []
+    for e in entries:
+        f = clips[e.id]
+        inc = incidents.get(e.incident_id) if e.incident_id is not None else None
+        rows.append(
+            ClipRow(
+                footage=f,
+                incident=inc,
+                wearer=staff.get(f.wearer_id) if f.wearer_id else None,
+                camera=cams.get(f.camera_id) if f.camera_id else None,
+                check=e.check,
+                flagged=e.flagged,
+                facts=_facts(f, inc, segs.get(e.id, []), kinds.get(e.id, [])),
+                rating=ratings.get(e.id),
+                in_sample=e.in_sample,
+                pending_calibration=e.id in pending,
+            )
+        )
+    return rows
 
 
-def _status_ok(row: ClipRow, status: str) -> bool:
+def load_clips(session: Session, establishment_id: int, *, unrated_only: bool = False) -> list[ClipRow]:
+    """Every live clip of the establishment with its incident, facts, suggestion, rating and sample flag, in
+    queue order. `unrated_only`: only those with no current rating, when every clip is in the sample (the sample
+    is chosen from all of them, so it cannot be worked out from the unrated alone)."""
+    est = session.get(Establishment, establishment_id)
+    assert est is not None
+    if unrated_only and est.review_sample_percent < 100:
+        raise ValueError("unrated_only needs every clip in the sample")
+    entries = _queue_index(session, establishment_id, QueueFilters(), unrated_only=unrated_only)
+    _sample(est, entries)
+    return _clip_rows(session, establishment_id, entries)
+
+
+def _status_ok(row: QueueEntry, status: str) -> bool:
     if status == "to_review":
-        return row.rating is None and row.in_sample and row.reviewable
+        return not row.rated and row.in_sample and row.reviewable
     if status == "unrated":
-        return row.rating is None
+        return not row.rated
     if status == "rated":
-        return row.rating is not None
+        return row.rated
     if status == "in_sample":
         return row.in_sample
     if status == "not_in_sample":
@@ -664,9 +796,13 @@ def build_queue(
     *,
     order_only: bool = False,
     read_all: bool = False,
+    fill: bool = True,
 ) -> Queue:
     """The review queue: clips grouped by incident, oldest incident first (incidents whose force began at
     the same moment by their id).
+
+    The database works out each clip's incident, check, flag and place in the queue (`_queue_index`); only the
+    clips shown are read whole: every group's with `fill`, else the page's, by `fill_groups`.
 
     `order_only`: only `order` (the clips to review, in order) is wanted, as by the review screen. Its other
     figures then leave out the rated clips, when the sample is every clip (they are not read), and the
@@ -684,40 +820,26 @@ def build_queue(
     """
     est = session.get(Establishment, establishment_id)
     assert est is not None
-    tz = ZoneInfo(get_settings().timezone)
     every_clip_sampled = est.review_sample_percent >= 100
     unrated_shown = filters.status in ("to_review", "unrated") and filters.check in (None, "no_footage")
     unrated_only = every_clip_sampled and (order_only or (unrated_shown and not read_all))
-    rows = load_clips(session, establishment_id, unrated_only=unrated_only)
-
-    def incident_ok(inc: QueueIncident | None) -> bool:
-        if inc is None:
-            return not (filters.date_from or filters.date_to or filters.location)
-        if filters.date_from and inc.force_started_at < _local_day_bounds(filters.date_from, tz):
-            return False
-        if filters.date_to and inc.force_started_at >= _local_day_bounds(filters.date_to + timedelta(days=1), tz):
-            return False
-        return not (filters.location and inc.location != filters.location)
-
-    base = [
-        r
-        for r in rows
-        if incident_ok(r.incident) and (filters.officer is None or r.footage.wearer_id == filters.officer)
-    ]
+    entries = _queue_index(session, establishment_id, filters, unrated_only=unrated_only)
+    _sample(est, entries)
+    base = [e for e in entries if e.in_view]
     incidents, missing_by_incident = ([], {}) if order_only else missing_footage(session, establishment_id, filters)
 
-    def check_ok(r: ClipRow, check: str | None) -> bool:
+    def check_ok(e: QueueEntry, check: str | None) -> bool:
         if check is None:
             return True
         if check == "flagged":
-            return r.flagged
+            return e.flagged
         if check == "no_footage":
             return False
-        return r.check == check
+        return e.check == check
 
-    checked = [r for r in base if check_ok(r, filters.check)]
-    counts = {s: sum(1 for r in checked if _status_ok(r, s)) for s in STATUSES}
-    total_clips = len(rows)
+    checked = [e for e in base if check_ok(e, filters.check)]
+    counts = {s: sum(1 for e in checked if _status_ok(e, s)) for s in STATUSES}
+    total_clips = len(entries)
     if unrated_only and not order_only:
         # The rated clips were not read: the database counts them (none pass the "No footage" check).
         every_rated = rated_count(session, establishment_id, QueueFilters())
@@ -726,41 +848,47 @@ def build_queue(
             counts["rated"] = rated_count(session, establishment_id, filters) if narrowed else every_rated
             counts["all"] = counts["in_sample"] = counts["unrated"] + counts["rated"]
         total_clips += every_rated
-    in_status = [r for r in base if _status_ok(r, filters.status)]
-    check_counts = {c: sum(1 for r in in_status if check_ok(r, c)) for c in CHECKS}
+    in_status = [e for e in base if _status_ok(e, filters.status)]
+    check_counts = {c: sum(1 for e in in_status if check_ok(e, c)) for c in CHECKS}
     check_counts["no_footage"] = missing_count(missing_by_incident)
-    shown = [r for r in in_status if check_ok(r, filters.check)]
+    # The entries come in queue order: each incident's clips by recording start.
     groups: dict[int | None, IncidentGroup] = {}
-    for r in shown:
-        key = r.incident.id if r.incident else None
-        groups.setdefault(key, IncidentGroup(r.incident, [], []))
-        groups[key].clips.append(r)
+    for e in in_status:
+        if check_ok(e, filters.check):
+            if e.incident_id not in groups:
+                groups[e.incident_id] = IncidentGroup(None, [], [], at=e.incident_at, key=e.incident_id)
+            groups[e.incident_id].entries.append(e)
     by_id = {i.id: i for i in incidents}
     if filters.check in (None, "no_footage"):
         for iid, miss in missing_by_incident.items():
-            groups.setdefault(iid, IncidentGroup(by_id[iid], [], []))
+            groups.setdefault(iid, IncidentGroup(by_id[iid], [], [], at=by_id[iid].force_started_at, key=iid))
             groups[iid].missing = miss
-    far = datetime.max.replace(tzinfo=tz)
-    ordered = sorted(
-        groups.values(),
-        key=lambda g: (
-            g.incident is None,
-            g.incident.force_started_at if g.incident else far,
-            (g.incident.id or 0) if g.incident else 0,
-        ),
-    )
-    for g in ordered:
-        g.clips.sort(key=lambda r: (r.footage.recording_started_at, r.footage.id or 0))
-    order = [r.footage.id for g in ordered for r in g.clips if r.footage.id is not None and _status_ok(r, "to_review")]
-    return Queue(
+            groups[iid].incident = by_id[iid]
+    far = datetime.max.replace(tzinfo=UTC)
+    ordered = sorted(groups.values(), key=lambda g: (g.at is None, g.at or far, g.key or 0))
+    order = [e.id for g in ordered for e in g.entries if _status_ok(e, "to_review")]
+    queue = Queue(
         groups=ordered,
         counts=counts,
         check_counts=check_counts,
         order=order,
         total_clips=total_clips,
         sample_percent=est.review_sample_percent,
-        sample_size=total_clips if every_clip_sampled else sum(1 for r in rows if r.in_sample),
+        sample_size=total_clips if every_clip_sampled else sum(1 for e in entries if e.in_sample),
     )
+    if fill and not order_only:
+        fill_groups(session, establishment_id, queue.groups)
+    return queue
+
+
+def fill_groups(session: Session, establishment_id: int, groups: Sequence[IncidentGroup]) -> None:
+    """Read whole the clips of these groups of the queue (a page's), with their incidents."""
+    todo = [g for g in groups if len(g.clips) < len(g.entries)]
+    rows = iter(_clip_rows(session, establishment_id, [e for g in todo for e in g.entries]))
+    for g in todo:
+        g.clips = [next(rows) for _ in g.entries]
+        if g.incident is None and g.clips:
+            g.incident = g.clips[0].incident
 
 
 def _incident_filters(incident: Any, filters: QueueFilters | None) -> list[Any]:
@@ -947,8 +1075,8 @@ def review_order(session: Session, establishment_id: int, filters: QueueFilters)
     When every clip is in the sample and no check is asked for, that is the database's to say: analysed, live,
     unrated clips of the establishment, by their incident (the earliest linked, as `primary_incident`) and
     then by recording start; only their ids are read. The queue itself took seconds a clip on a large prison
-    (bench/pages.py), on every review screen and every save. A check (worked out per clip in Python) or a
-    sample (chosen from every clip) needs the queue.
+    (bench/pages.py), on every review screen and every save. A check or a sample (chosen from every clip) needs
+    the queue's index of every clip (`_queue_index`).
     """
     est = session.get(Establishment, establishment_id)
     assert est is not None

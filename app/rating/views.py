@@ -128,16 +128,16 @@ def _queue_page(
     filters, errors = parse_filters(params)
     if sampling_errors:
         errors = {**errors, **sampling_errors}
-    queue = service.build_queue(session, est.id, filters)
+    queue = service.build_queue(session, est.id, filters, fill=False)
     # A page of incidents at a time: a large prison's backlog listed whole was tens of megabytes of page.
     pages = max(1, -(-len(queue.groups) // QUEUE_PAGE))
     raw_page = request.query_params.get("page", "")
     page = min(int(raw_page), pages) if raw_page.isascii() and raw_page.isdigit() and 0 < len(raw_page) < 7 else 1
     page = max(page, 1)
     page_groups = queue.groups[(page - 1) * QUEUE_PAGE : page * QUEUE_PAGE]
-    shown = sum(len(g.clips) for g in queue.groups)  # (summed in the template, a list was copied per incident)
+    shown = sum(len(g.entries) for g in queue.groups)  # (summed in the template, a list was copied per incident)
     hidden = service.blind_footage_ids(session, principal.user.id)
-    service.with_facts(session, [row for group in page_groups for row in group.clips])
+    service.fill_groups(session, est.id, page_groups)  # only this page's clips are read whole
     for group in page_groups:
         for row in group.clips:
             row.blind = row.footage.id in hidden

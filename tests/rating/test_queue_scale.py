@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session, select
@@ -20,34 +19,49 @@ from app.rating import service
 from tests.rating.conftest import T0
 
 
-def test_queue_statements_do_not_list_every_clip(engine, session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+def test_queue_statements_do_not_list_every_clip(
+    engine, session: Session, world, make_incident, make_clip, monkeypatch
+):  # type: ignore[no-untyped-def]
     """Listed as one parameter a clip, the queue's statements failed past PostgreSQL's 65,535 parameters
-    (a 503 on the review queue and the review screen of a large prison)."""
-    for day in range(12):
-        inc = make_incident(at=T0 + timedelta(days=day), staff=("a1", "a2"))
-        make_clip(inc, "a1", segments=(("dark", 1, 3),))
-        make_clip(inc, "a2")
-    make_clip(None, "a1")
-    sizes: list[int] = []
+    (a 503 on the review queue and the review screen of a large prison). The queue is worked out by statements
+    that do not grow with the clips; the clips a page shows are read by their ids, ROWS_CHUNK at a time."""
+    monkeypatch.setattr(service, "ROWS_CHUNK", 5)
 
-    def keep(_conn: Any, _cur: Any, _stmt: str, params: Any, _ctx: Any, _many: bool) -> None:
-        sizes.append(len(params) if isinstance(params, (dict, list, tuple)) else 0)
+    def some_clips(first_day: int) -> None:
+        for day in range(first_day, first_day + 12):
+            inc = make_incident(at=T0 + timedelta(days=day), staff=("a1", "a2"))
+            make_clip(inc, "a1", segments=(("dark", 1, 3),))
+            make_clip(inc, "a2")
+        make_clip(None, "a1")
 
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        rows = service.load_clips(session, world.est_a)
-        queue = service.build_queue(session, world.est_a, service.QueueFilters(status="all"))
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    assert len(rows) == 25 and sum(len(g.clips) for g in queue.groups) == 25
-    assert sizes and max(sizes) < 10, sizes
-    assert sum(1 for r in rows if r.flagged) == 12  # the clips with a dark stretch, and only those
-    with pytest.raises(LookupError):
-        rows[0].facts  # noqa: B018  (read only for the clips a page shows)
-    service.with_facts(session, rows)
-    assert sum(1 for r in rows if r.facts.segments) == 12  # segments still reach their clips
+    def statements(work: Any) -> tuple[list[int], Any]:
+        sizes: list[int] = []
+
+        def keep(_conn: Any, _cur: Any, _stmt: str, params: Any, _ctx: Any, _many: bool) -> None:
+            sizes.append(len(params) if isinstance(params, (dict, list, tuple)) else 0)
+
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            return sizes, work()
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+
+    every = service.QueueFilters(status="all")
+    some_clips(0)
+    few, queue = statements(lambda: service.build_queue(session, world.est_a, every, fill=False))
+    assert sum(len(g.entries) for g in queue.groups) == 25 and not any(g.clips for g in queue.groups)
+    some_clips(20)
+    more, queue = statements(lambda: service.build_queue(session, world.est_a, every, fill=False))
+    assert sum(len(g.entries) for g in queue.groups) == 50
+    assert few == more  # as many statements, with as many parameters, for twice the clips
+    filling, _ = statements(lambda: service.fill_groups(session, world.est_a, queue.groups))
+    assert sum(len(g.clips) for g in queue.groups) == 50
+    assert filling and max(filling) < 10, filling
     # Only some columns of each clip and incident are read: nothing loads the rest clip by clip.
-    assert len(sizes) < 25, f"{len(sizes)} statements for 25 clips"
+    assert len(filling) <= 6 * 10 + 2, f"{len(filling)} statements for 10 chunks of clips"
+    rows = [r for g in queue.groups for r in g.clips]
+    assert sum(1 for r in rows if r.facts.segments) == 24  # segments still reach their clips
+    assert sum(1 for r in rows if r.flagged) == 24  # the clips with a dark stretch, and only those
 
 
 def test_home_no_footage_count_agrees_with_the_queue(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
@@ -387,7 +401,9 @@ def test_no_footage_found_by_the_database_is_what_reading_everything_found(
     assert Footage  # (imported for the purge above)
 
 
-def test_queue_as_it_opens_reads_the_unrated_and_counts_the_rated(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+def test_queue_as_it_opens_reads_the_unrated_and_counts_the_rated(
+    session: Session, world, make_incident, make_clip, monkeypatch
+):  # type: ignore[no-untyped-def]
     """With every clip in the sample, the queue as it opens (the unrated, no check or "No footage") reads only
     the unrated clips and has the database count the rated. Every figure, group and clip is as when it reads
     every clip, under every filter."""
@@ -411,22 +427,25 @@ def test_queue_as_it_opens_reads_the_unrated_and_counts_the_rated(session: Sessi
         rated = service.build_queue(session, world.est_a, service.QueueFilters(**{**f.__dict__, "status": "rated"}))
         assert service.rated_count(session, world.est_a, f) == len([r for g in rated.groups for r in g.clips]), f
     assert checked  # rated clips were counted
-    # The quick way does not read the rated clips' ratings; reading every clip does.
-    statements: list[str] = []
-    listen = lambda _c, _cur, stmt, *_a: statements.append(stmt)  # noqa: E731
-    event.listen(session.get_bind(), "before_cursor_execute", listen)
-    try:
-        service.build_queue(session, world.est_a, service.QueueFilters())
-        quick = sum("rating.rag" in st for st in statements)
-        service.build_queue(session, world.est_a, service.QueueFilters(), read_all=True)
-    finally:
-        event.remove(session.get_bind(), "before_cursor_execute", listen)
-    assert quick == 0 and sum("rating.rag" in st for st in statements) == 1
+    # The quick way reads only the unrated clips; reading every clip reads the rated too.
+    read: list[int] = []
+    index = service._queue_index
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        got = index(*args, **kwargs)
+        read.append(len(got))
+        return got
+
+    monkeypatch.setattr(service, "_queue_index", counted)
+    quick_queue = service.build_queue(session, world.est_a, service.QueueFilters())
+    service.build_queue(session, world.est_a, service.QueueFilters(), read_all=True)
+    assert read == [quick_queue.counts["unrated"], quick_queue.total_clips]
+    assert quick_queue.counts["rated"] > 0
 
 
 def test_queue_check_and_flag_agree_with_the_whole_facts(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
-    """The queue works out each clip's check and flag without reading its stretches and file problems; read
-    (`with_facts`, for the clips a page shows), the whole facts say the same of every clip."""
+    """The database works out each clip's check and flag for the queue (`rules.place` and `checks_flag` in SQL);
+    the whole facts, worked out in Python for the clips a page shows, say the same of every clip."""
     inc = make_incident(at=T0, staff=("a1", "a2"))  # force for 30 s
     clips = {
         "on before force": make_clip(inc, "a1"),
@@ -439,7 +458,15 @@ def test_queue_check_and_flag_agree_with_the_whole_facts(session: Session, world
         "no incident": make_clip(None, "a1"),
         "no incident, dark": make_clip(None, "a1", segments=(("dark", 1, 2),)),
         "failed": make_clip(inc, "a2", status=FootageStatus.failed),
+        # No press logged: the first frame plus the buffer, here the very moment force began (2.5 s)...
+        "buffer to the moment": make_clip(inc, "a2", lead=2.5, press=2.5),
+        # ... and a buffer longer than the clip, which ended before force began: pressed at its last frame.
+        "buffer past the end": make_clip(inc, "a2", lead=10, press=30, length=5),
+        "buffer, late": make_clip(inc, "a2", lead=2.5, press=3.75),
     }
+    for name in ("buffer to the moment", "buffer past the end", "buffer, late"):
+        clips[name].activated_at = None
+        session.add(clips[name])
     session.add(Finding(footage_id=clips["file problem"].id, kind="truncated"))
     session.commit()
     rows = {r.footage.id: r for r in service.load_clips(session, world.est_a)}
@@ -455,8 +482,10 @@ def test_queue_check_and_flag_agree_with_the_whole_facts(session: Session, world
         "no incident": (None, False),
         "no incident, dark": (None, True),
         "failed": ("before_force", True),
+        "buffer to the moment": ("before_force", False),
+        "buffer past the end": ("before_force", True),
+        "buffer, late": ("late", True),
     }
-    service.with_facts(session, list(rows.values()))
     for r in rows.values():
         assert r.check == r.facts.status
         assert r.flagged == (r.facts.flagged or r.footage.status == FootageStatus.failed)
