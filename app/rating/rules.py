@@ -80,7 +80,8 @@ class ClipFacts:
 def checks_flag(status: ClipStatus | None, incomplete: bool, has_segments: bool, has_findings: bool) -> bool:
     """Whether the automatic checks flag a clip: switched on late or after force, part of the force window
     missing (`incomplete`: not all of it on the clip, or recording stopped before it ended), any dark or frozen
-    stretch, or any problem with the file. `ClipFacts.flagged`, and the review queue from less than whole facts."""
+    stretch, or any problem with the file. The review queue works out the same in SQL
+    (`app.rating.service._check_columns`)."""
     return bool(
         status in ("late", "after_force") or (status is not None and incomplete) or has_segments or has_findings
     )
@@ -182,10 +183,6 @@ class Placement:
     caught_by_prerecord: bool
     force_s: float
 
-    @property
-    def incomplete(self) -> bool:
-        return self.coverage < FULL_COVERAGE or self.stopped_early
-
 
 def place(
     *,
@@ -196,7 +193,8 @@ def place(
     force_started_at: datetime,
     force_ended_at: datetime,
 ) -> Placement:
-    """Place one clip against the force window (same definitions as workers.video.activation, per clip)."""
+    """Place one clip against the force window (same definitions as workers.video.activation, per clip). The
+    review queue works out the same in SQL (`app.rating.service._check_columns`)."""
     start = recording_started_at
     length = max(0.0, duration_s or 0.0)
     end = start + timedelta(seconds=length)
