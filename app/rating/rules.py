@@ -26,6 +26,10 @@ from workers.video.activation import Clip
 
 ClipStatus = Literal["before_force", "late", "after_force"]
 FULL_COVERAGE = 0.999
+# Short of FULL_COVERAGE, to four places: less than 0.99895 of the force window on the clip, tested exactly on
+# whole microseconds (covered * 20000 < 19979 * window) so that the queue's SQL answers the same.
+SHORT_NUM, SHORT_DEN = 19979, 20000
+MICROSECOND = timedelta(microseconds=1)
 RED_COVERAGE = 0.5
 LONG_SEGMENT_S = 5.0
 
@@ -62,7 +66,8 @@ class ClipFacts:
     status: ClipStatus | None  # None when there is no force window to compare with (clip not linked)
     lag_s: float | None  # activation - force start; negative = before force
     caught_by_prerecord: bool = False
-    coverage: float = 0.0  # share of the force window on this clip
+    coverage: float = 0.0  # share of the force window on this clip (to four places)
+    short_of_window: bool = False  # less than FULL_COVERAGE of the force window on this clip
     stopped_early: bool = False
     force_s: float = 0.0  # length of the force window
     segments: Sequence[Span] = ()
@@ -73,7 +78,7 @@ class ClipFacts:
     def flagged(self) -> bool:
         """Anything the automatic checks want a person to look at (always in the review sample)."""
         return checks_flag(
-            self.status, self.coverage < FULL_COVERAGE or self.stopped_early, bool(self.segments), bool(self.findings)
+            self.status, self.short_of_window or self.stopped_early, bool(self.segments), bool(self.findings)
         )
 
 
@@ -137,7 +142,7 @@ def suggest(facts: ClipFacts) -> Suggestion:
         pct = f"{facts.coverage * 100:.0f}%"
         if facts.coverage < RED_COVERAGE:
             red.append(f"Only {pct} of the force window is on this clip")
-        elif facts.coverage < FULL_COVERAGE:
+        elif facts.short_of_window:
             amber.append(f"{pct} of the force window is on this clip")
         else:
             good.append("The whole force window is on this clip")
@@ -179,6 +184,7 @@ class Placement:
     status: ClipStatus
     lag_s: float
     coverage: float
+    short_of_window: bool
     stopped_early: bool
     caught_by_prerecord: bool
     force_s: float
@@ -212,13 +218,17 @@ def place(
     force_s = (force_ended_at - force_started_at).total_seconds()
     if force_s <= 0:
         coverage = 1.0 if start <= force_started_at <= end else 0.0
+        short = coverage < 1
     else:
         a, b = max(start, force_started_at), min(end, force_ended_at)
-        coverage = max(0.0, (b - a).total_seconds()) / force_s
+        covered_us = max(0, (b - a) // MICROSECOND)
+        coverage = covered_us / ((force_ended_at - force_started_at) // MICROSECOND)
+        short = covered_us * SHORT_DEN < SHORT_NUM * ((force_ended_at - force_started_at) // MICROSECOND)
     return Placement(
         status=status,
         lag_s=round((activation - force_started_at).total_seconds(), 3),
         coverage=round(min(1.0, coverage), 4),
+        short_of_window=short,
         stopped_early=end < force_ended_at,
         caught_by_prerecord=status != "before_force" and start <= force_started_at,
         force_s=force_s,
@@ -258,6 +268,7 @@ def clip_facts(
         lag_s=p.lag_s,
         caught_by_prerecord=p.caught_by_prerecord,
         coverage=p.coverage,
+        short_of_window=p.short_of_window,
         stopped_early=p.stopped_early,
         force_s=p.force_s,
         segments=segs,

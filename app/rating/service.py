@@ -25,9 +25,8 @@ from app.footage.models import Finding, Footage, FootageIncident, FootageStatus,
 from app.incident.models import Incident, IncidentStaff
 from app.rating.agreement import Agreement, cohen_kappa
 from app.rating.models import CalibrationAssignment, GuidanceTemplate, Rag, Rating
-from app.rating.rules import FULL_COVERAGE, ClipFacts, ClipStatus, Span, Suggestion, clip_facts, suggest
+from app.rating.rules import SHORT_DEN, SHORT_NUM, ClipFacts, ClipStatus, Span, Suggestion, clip_facts, suggest
 from app.rating.sampling import SampleItem, select_sample
-from app.report.sql import seconds_between
 from app.staff.models import StaffMember
 
 CRITERIA: list[tuple[str, str]] = [
@@ -513,25 +512,37 @@ class QueueEntry:
     in_sample: bool = True
 
 
-def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
-    """Seconds from `earlier` to `later`, as a float: to the microsecond on PostgreSQL; on SQLite to the
-    millisecond (its julianday() arithmetic is a few microseconds out, which would put a press at the very
-    moment force began just after it)."""
-    secs = seconds_between(dialect, later, earlier)
-    return sa.cast(secs, sa.Float) if dialect == "postgresql" else sa.func.round(secs, 3)
+def _micros(dialect: str, later: Any, earlier: Any) -> Any:
+    """Whole microseconds from `earlier` to `later`, exactly, as Python's datetimes compare them. On SQLite from the
+    stored text (YYYY-MM-DD HH:MM:SS.ffffff, as UTCDateTime writes it): its julianday() is some microseconds out."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.extract("epoch", later - earlier) * 1_000_000, sa.BigInteger)
+
+    def whole(t: Any) -> Any:
+        return sa.cast(sa.func.strftime("%s", t), sa.BigInteger)
+
+    def fraction(t: Any) -> Any:
+        return sa.cast(sa.func.substr(t, 21, 6), sa.Integer)
+
+    return (whole(later) - whole(earlier)) * 1_000_000 + fraction(later) - fraction(earlier)
 
 
-def _check_columns(dialect: str, c: Any) -> tuple[Any, Any]:
-    """(check, flagged) of each clip of `c` (the inner query of `_queue_index`: its times in seconds from the
-    moment its incident's force began): `rules.place` and `rules.checks_flag` in SQL. The queue counts and
-    filters every clip of an establishment by them; worked out in Python, a large prison's hundreds of thousands
-    of clips took seconds on every view but the queue as it opens. tests/rating/test_queue_scale.py holds the
-    two to the same answers."""
+def _us(seconds: Any) -> Any:
+    """A length in seconds as whole microseconds, rounded as `timedelta(seconds=...)` rounds it."""
+    return sa.cast(sa.func.round(seconds * 1_000_000), sa.BigInteger)
+
+
+def _check_columns(c: Any) -> tuple[Any, Any]:
+    """(check, flagged) of each clip of `c` (the inner query of `_queue_index`: its times in whole microseconds
+    from the moment its incident's force began): `rules.place` and `rules.checks_flag` in SQL, on integers, so
+    both give the same answer to the microsecond. The queue counts and filters every clip of an establishment by
+    them; worked out in Python, a large prison's hundreds of thousands of clips took seconds on every view but
+    the queue as it opens. tests/rating/test_queue_scale.py holds the two to the same answers."""
     end = c.start + c.length
     # The press: logged by the camera, or the first frame plus the pre-record buffer, never after the last frame.
     press = sa.case(
         (c.logged.is_not(None), c.logged),
-        (c.length > 0, c.start + sa.case((c.prerecord < c.length, c.prerecord), else_=c.length)),
+        (c.has_length == 1, c.start + sa.case((c.prerecord < c.length, c.prerecord), else_=c.length)),
         else_=c.start + c.prerecord,
     )
     check = sa.case(
@@ -540,15 +551,13 @@ def _check_columns(dialect: str, c: Any) -> tuple[Any, Any]:
         (press <= c.force, sa.literal("late")),
         else_=sa.literal("after_force"),
     )
-    # Part of the force window missing: recording stopped before force ended, or (rounded as `place` rounds it)
-    # less than FULL_COVERAGE of the window on the clip; a window of no length needs the clip to hold its moment.
-    shown = (c.force - sa.case((c.start > 0, c.start), else_=0.0)) / sa.case((c.force > 0, c.force), else_=1.0)
-    if dialect == "postgresql":
-        shown = sa.cast(shown, sa.Numeric)  # round(x, 4) takes a numeric
+    # Part of the force window missing: recording stopped before force ended, or less than FULL_COVERAGE of the
+    # window on the clip (`rules.SHORT_NUM / SHORT_DEN`); a window of no length needs the clip to hold its moment.
+    covered = sa.case((end < c.force, end), else_=c.force) - sa.case((c.start > 0, c.start), else_=0)
     incomplete = sa.or_(
         end < c.force,
         sa.and_(c.force <= 0, sa.or_(c.start > 0, end < 0)),
-        sa.and_(c.force > 0, sa.func.round(shown, 4) < FULL_COVERAGE),
+        sa.and_(c.force > 0, covered * SHORT_DEN < c.force * SHORT_NUM),
     )
     flagged = sa.or_(
         c.failed == 1,
@@ -578,6 +587,7 @@ def _queue_index(
     # Each "has one" as a set the database builds once (a hashed IN), not a look-up a clip.
     rated = clip.c.id.in_(
         sa.select(rating.c.footage_id).where(
+            rating.c.establishment_id == establishment_id,  # a rating carries its clip's establishment
             rating.c.is_current.is_(True),
             rating.c.is_calibration.is_(False),
         )
@@ -611,11 +621,21 @@ def _queue_index(
     if filters.date_from or filters.date_to or filters.location:
         view += [first.c.incident_id.is_not(None), *_incident_filters(first, filters)]
     forced = first.c.force_started_at
+    given = sa.func.coalesce(clip.c.duration_s, clip.c.claimed_duration_s)
 
     def flag(cond: Any) -> Any:
         return sa.case((cond, 1), else_=0)
 
-    # The clip's times in seconds from when force began, each worked out once (OFFSET 0 keeps PostgreSQL from
+    def own(table: Any) -> Any:
+        """The clip ids of `table`'s rows about the establishment's clips (not every establishment's)."""
+        theirs = clip.alias("theirs")
+        return (
+            sa.select(table.c.footage_id)
+            .join(theirs, theirs.c.id == table.c.footage_id)
+            .where(theirs.c.establishment_id == establishment_id)
+        )
+
+    # The clip's times in microseconds from when force began, each worked out once (OFFSET 0 keeps PostgreSQL from
     # folding this into the outer query and working them out again at every use).
     inner = (
         sa.select(
@@ -627,29 +647,22 @@ def _queue_index(
             flag(clip.c.status == FootageStatus.analysed).label("reviewable"),
             flag(clip.c.status == FootageStatus.failed).label("failed"),
             (sa.literal(0) if unrated_only else flag(rated)).label("rated"),
-            flag(clip.c.id.in_(sa.select(stretch.c.footage_id).where(stretch.c.end > stretch.c.start))).label(
-                "stretch"
-            ),
-            flag(clip.c.id.in_(sa.select(finding.c.footage_id))).label("problem"),
+            flag(clip.c.id.in_(own(stretch).where(stretch.c.end > stretch.c.start))).label("stretch"),
+            flag(clip.c.id.in_(own(finding))).label("problem"),
             (flag(sa.and_(*view)) if view else sa.literal(1)).label("in_view"),
-            _seconds(dialect, clip.c.recording_started_at, forced).label("start"),
-            _seconds(dialect, first.c.force_ended_at, forced).label("force"),
-            _seconds(dialect, clip.c.activated_at, forced).label("logged"),
-            sa.case(
-                (
-                    sa.func.coalesce(clip.c.duration_s, clip.c.claimed_duration_s) > 0,
-                    sa.func.coalesce(clip.c.duration_s, clip.c.claimed_duration_s),
-                ),
-                else_=0.0,
-            ).label("length"),
-            clip.c.prerecord_seconds.label("prerecord"),
+            _micros(dialect, clip.c.recording_started_at, forced).label("start"),
+            _micros(dialect, first.c.force_ended_at, forced).label("force"),
+            _micros(dialect, clip.c.activated_at, forced).label("logged"),
+            sa.case((given > 0, 1), else_=0).label("has_length"),
+            sa.case((given > 0, _us(given)), else_=0).label("length"),
+            _us(clip.c.prerecord_seconds).label("prerecord"),
         )
         .select_from(clip.outerjoin(first, first.c.footage_id == clip.c.id))
         .where(*live)
         .offset(0)
         .subquery("clips")
     )
-    check, flagged = _check_columns(dialect, inner.c)
+    check, flagged = _check_columns(inner.c)
     stmt = sa.select(
         inner.c.id,
         inner.c.wearer_id,

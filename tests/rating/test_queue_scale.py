@@ -463,6 +463,14 @@ def test_queue_check_and_flag_agree_with_the_whole_facts(session: Session, world
         # ... and a buffer longer than the clip, which ended before force began: pressed at its last frame.
         "buffer past the end": make_clip(inc, "a2", lead=10, press=30, length=5),
         "buffer, late": make_clip(inc, "a2", lead=2.5, press=3.75),
+        # Ends exactly as force ends (in floating point, -2.3 + 32.3 falls short of 30).
+        "ends as force ends": make_clip(inc, "a1", lead=2.3, press=0, length=32.3),
+        # Switched on 0.4 ms after force began: late (SQLite's julianday() alone cannot tell).
+        "0.4 ms late": make_clip(inc, "a1", lead=-0.0004, press=0),
+        # 29.96985 s of the 30 s window, 0.998995: 0.999 to four places, so the whole of it.
+        "all but 30.15 ms": make_clip(inc, "a2", lead=-0.03015, press=-1),
+        # 29.96835 s, 0.998945: 0.9989, part of it missing.
+        "all but 31.65 ms": make_clip(inc, "a2", lead=-0.03165, press=-1),
     }
     for name in ("buffer to the moment", "buffer past the end", "buffer, late"):
         clips[name].activated_at = None
@@ -485,6 +493,10 @@ def test_queue_check_and_flag_agree_with_the_whole_facts(session: Session, world
         "buffer to the moment": ("before_force", False),
         "buffer past the end": ("before_force", True),
         "buffer, late": ("late", True),
+        "ends as force ends": ("before_force", False),
+        "0.4 ms late": ("late", True),
+        "all but 30.15 ms": ("before_force", False),
+        "all but 31.65 ms": ("before_force", True),
     }
     for r in rows.values():
         assert r.check == r.facts.status
