@@ -77,19 +77,12 @@ class ClipFacts:
     @property
     def flagged(self) -> bool:
         """Anything the automatic checks want a person to look at (always in the review sample)."""
-        return checks_flag(
-            self.status, self.short_of_window or self.stopped_early, bool(self.segments), bool(self.findings)
+        return bool(
+            self.status in ("late", "after_force")
+            or (self.status is not None and (self.short_of_window or self.stopped_early))
+            or self.segments
+            or self.findings
         )
-
-
-def checks_flag(status: ClipStatus | None, incomplete: bool, has_segments: bool, has_findings: bool) -> bool:
-    """Whether the automatic checks flag a clip: switched on late or after force, part of the force window
-    missing (`incomplete`: not all of it on the clip, or recording stopped before it ended), any dark or frozen
-    stretch, or any problem with the file. The review queue works out the same in SQL
-    (`app.rating.service._check_columns`)."""
-    return bool(
-        status in ("late", "after_force") or (status is not None and incomplete) or has_segments or has_findings
-    )
 
 
 @dataclass
@@ -177,30 +170,23 @@ def suggest(facts: ClipFacts) -> Suggestion:
     return Suggestion(Rag.green, [], good)
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """One clip against the force window: what `clip_facts` works out before looking at its stretches."""
-
-    status: ClipStatus
-    lag_s: float
-    coverage: float
-    short_of_window: bool
-    stopped_early: bool
-    caught_by_prerecord: bool
-    force_s: float
-
-
-def place(
+def clip_facts(
     *,
+    analysed: bool,
     recording_started_at: datetime,
     duration_s: float | None,
     activated_at: datetime | None,
     prerecord_s: float,
-    force_started_at: datetime,
-    force_ended_at: datetime,
-) -> Placement:
+    force_started_at: datetime | None,
+    force_ended_at: datetime | None,
+    segments: Sequence[Span] = (),
+    findings: Sequence[str] = (),
+) -> ClipFacts:
     """Place one clip against the force window (same definitions as workers.video.activation, per clip). The
-    review queue works out the same in SQL (`app.rating.service._check_columns`)."""
+    review queue works out its status and flag the same way in SQL (`app.rating.service._check_columns`)."""
+    segs = [s for s in segments if s.seconds > 0]
+    if force_started_at is None or force_ended_at is None:
+        return ClipFacts(analysed=analysed, status=None, lag_s=None, segments=segs, findings=list(findings))
     start = recording_started_at
     length = max(0.0, duration_s or 0.0)
     end = start + timedelta(seconds=length)
@@ -208,6 +194,7 @@ def place(
     activation = Clip(
         start=start, measured_duration_s=length, activated_at=activated_at, prerecord_s=prerecord_s
     ).activation
+    lag = round((activation - force_started_at).total_seconds(), 3)
     status: ClipStatus
     if activation <= force_started_at:
         status = "before_force"
@@ -222,55 +209,21 @@ def place(
     else:
         a, b = max(start, force_started_at), min(end, force_ended_at)
         covered_us = max(0, (b - a) // MICROSECOND)
-        coverage = covered_us / ((force_ended_at - force_started_at) // MICROSECOND)
-        short = covered_us * SHORT_DEN < SHORT_NUM * ((force_ended_at - force_started_at) // MICROSECOND)
-    return Placement(
-        status=status,
-        lag_s=round((activation - force_started_at).total_seconds(), 3),
-        coverage=round(min(1.0, coverage), 4),
-        short_of_window=short,
-        stopped_early=end < force_ended_at,
-        caught_by_prerecord=status != "before_force" and start <= force_started_at,
-        force_s=force_s,
-    )
-
-
-def clip_facts(
-    *,
-    analysed: bool,
-    recording_started_at: datetime,
-    duration_s: float | None,
-    activated_at: datetime | None,
-    prerecord_s: float,
-    force_started_at: datetime | None,
-    force_ended_at: datetime | None,
-    segments: Sequence[Span] = (),
-    findings: Sequence[str] = (),
-) -> ClipFacts:
-    """Place one clip against the force window, with its dark and frozen stretches and its file's problems."""
-    segs = [s for s in segments if s.seconds > 0]
-    if force_started_at is None or force_ended_at is None:
-        return ClipFacts(analysed=analysed, status=None, lag_s=None, segments=segs, findings=list(findings))
-    p = place(
-        recording_started_at=recording_started_at,
-        duration_s=duration_s,
-        activated_at=activated_at,
-        prerecord_s=prerecord_s,
-        force_started_at=force_started_at,
-        force_ended_at=force_ended_at,
-    )
-    fs = (force_started_at - recording_started_at).total_seconds()
-    fe = (force_ended_at - recording_started_at).total_seconds()
+        force_us = (force_ended_at - force_started_at) // MICROSECOND
+        coverage = covered_us / force_us
+        short = covered_us * SHORT_DEN < SHORT_NUM * force_us
+    fs = (force_started_at - start).total_seconds()
+    fe = (force_ended_at - start).total_seconds()
     in_force = [Span(s.kind, max(s.start, fs), min(s.end, fe)) for s in segs if s.end > fs and s.start < fe]
     return ClipFacts(
         analysed=analysed,
-        status=p.status,
-        lag_s=p.lag_s,
-        caught_by_prerecord=p.caught_by_prerecord,
-        coverage=p.coverage,
-        short_of_window=p.short_of_window,
-        stopped_early=p.stopped_early,
-        force_s=p.force_s,
+        status=status,
+        lag_s=lag,
+        caught_by_prerecord=status != "before_force" and start <= force_started_at,
+        coverage=round(min(1.0, coverage), 4),
+        short_of_window=short,
+        stopped_early=end < force_ended_at,
+        force_s=force_s,
         segments=segs,
         segments_in_force=in_force,
         findings=list(findings),

@@ -534,7 +534,7 @@ def _us(seconds: Any) -> Any:
 
 def _check_columns(c: Any) -> tuple[Any, Any]:
     """(check, flagged) of each clip of `c` (the inner query of `_queue_index`: its times in whole microseconds
-    from the moment its incident's force began): `rules.place` and `rules.checks_flag` in SQL, on integers, so
+    from the moment its incident's force began): `rules.clip_facts` and `ClipFacts.flagged` in SQL, on integers, so
     both give the same answer to the microsecond. The queue counts and filters every clip of an establishment by
     them; worked out in Python, a large prison's hundreds of thousands of clips took seconds on every view but
     the queue as it opens. tests/rating/test_queue_scale.py holds the two to the same answers."""
@@ -582,15 +582,11 @@ def _queue_index(
     inc = sa.inspect(Incident).local_table
     stretch = sa.inspect(Segment).local_table
     finding = sa.inspect(Finding).local_table
-    rating = sa.inspect(Rating).local_table
     live = [clip.c.establishment_id == establishment_id, clip.c.purged_at.is_(None)]
     # Each "has one" as a set the database builds once (a hashed IN), not a look-up a clip.
     rated = clip.c.id.in_(
-        sa.select(rating.c.footage_id).where(
-            rating.c.establishment_id == establishment_id,  # a rating carries its clip's establishment
-            rating.c.is_current.is_(True),
-            rating.c.is_calibration.is_(False),
-        )
+        # A rating carries its clip's establishment.
+        select(Rating.footage_id).where(Rating.establishment_id == establishment_id, *CURRENT_RATING)
     )
     if unrated_only:
         live.append(~rated)
@@ -721,9 +717,7 @@ def _clip_rows(session: Session, establishment_id: int, entries: Sequence[QueueE
                 incidents[row[0]] = QueueIncident(*row)
         for fid, rag, version in session.exec(
             select(Rating.footage_id, Rating.rag, Rating.version).where(
-                col(Rating.footage_id).in_(ids),
-                Rating.is_current == True,  # noqa: E712
-                Rating.is_calibration == False,  # noqa: E712
+                col(Rating.footage_id).in_(ids), *CURRENT_RATING
             )
         ).all():
             ratings[fid] = RatingMark(Rag(rag), version)
@@ -794,12 +788,12 @@ def _status_ok(row: QueueEntry, status: str) -> bool:
     return True
 
 
+# A clip's current rating: its latest, not a calibration's blind second one.
+CURRENT_RATING = (Rating.is_current == True, Rating.is_calibration == False)  # noqa: E712
+
+
 def _current_rating_of_clip() -> Any:
-    return select(Rating.id).where(
-        Rating.footage_id == Footage.id,
-        Rating.is_current == True,  # noqa: E712
-        Rating.is_calibration == False,  # noqa: E712
-    )
+    return select(Rating.id).where(Rating.footage_id == Footage.id, *CURRENT_RATING)
 
 
 def build_queue(

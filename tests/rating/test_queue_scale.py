@@ -444,8 +444,9 @@ def test_queue_as_it_opens_reads_the_unrated_and_counts_the_rated(
 
 
 def test_queue_check_and_flag_agree_with_the_whole_facts(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
-    """The database works out each clip's check and flag for the queue (`rules.place` and `checks_flag` in SQL);
-    the whole facts, worked out in Python for the clips a page shows, say the same of every clip."""
+    """The database works out each clip's check and flag for the queue (`rules.clip_facts` and
+    `ClipFacts.flagged` in SQL); the whole facts, worked out in Python for the clips a page shows, say the same
+    of every clip."""
     inc = make_incident(at=T0, staff=("a1", "a2"))  # force for 30 s
     clips = {
         "on before force": make_clip(inc, "a1"),
