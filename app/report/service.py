@@ -244,40 +244,41 @@ def _tune(session: Session | sa.Connection, dialect: str) -> None:
         )
 
 
-# Statements 1 and 2 each take about half the summary's time on a year of a large prison, and neither needs
-# the other: on PostgreSQL the clips' statement runs on a second pooled connection while the request's own
-# connection runs the incidents' statement, so the two use two cores. (Under READ COMMITTED each statement
-# reads its own snapshot anyway, as they did one after the other.) At most one side statement per core at
-# once, and only while the pool has an idle connection: past that, or when the connection cannot be had
-# after all, the statement simply runs after the first on the request's connection. A request never waits
-# on a side run that waits for it, so the pool cannot deadlock.
+# Statement 1 takes about half the summary's time on a year of a large prison, 2 and 3 together the other
+# half, and none needs another: on PostgreSQL the clips' and the flags' statements run, one after the other,
+# on a second pooled connection while the request's own connection runs the incidents' statement, so they use
+# two cores. (Under READ COMMITTED each statement reads its own snapshot anyway, as they did one after the
+# other.) At most one side run per core at once, and only while the pool has an idle connection: past that,
+# or when the connection cannot be had after all, the side statements simply run after the first on the
+# request's connection. A request never waits on a side run that waits for it, so the pool cannot deadlock.
 _BESIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="report-beside")
 _BESIDE_SLOTS = threading.BoundedSemaphore(2)
 
 
 def _beside(
-    session: Session, dialect: str, stmt: Any, params: dict[str, Any] | None = None
-) -> Callable[[], Sequence[Any]]:
-    """Start `stmt` on a connection of its own if it can; the returned function gives its rows."""
+    session: Session, dialect: str, stmts: Sequence[Any], params: dict[str, Any] | None = None
+) -> Callable[[], list[Sequence[Any]]]:
+    """Start `stmts`, one after another, on a connection of their own if it can; the returned function
+    gives each statement's rows."""
     bind = session.get_bind()
 
-    def here() -> Sequence[Any]:
-        return session.execute(stmt, params).all()
+    def here() -> list[Sequence[Any]]:
+        return [session.execute(stmt, params).all() for stmt in stmts]
 
     if dialect != "postgresql" or not isinstance(bind, sa.Engine) or not _idle_connection(bind):
         return here
     if not _BESIDE_SLOTS.acquire(blocking=False):
         return here
 
-    def run() -> Sequence[Any] | None:
+    def run() -> list[Sequence[Any]] | None:
         try:
             try:
                 conn = bind.connect()
             except (sa.exc.TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError):
-                return None  # no second connection after all: the request's own runs it
+                return None  # no second connection after all: the request's own runs them
             with conn:
                 _tune(conn, dialect)
-                rows = conn.execute(stmt, params).all()
+                rows = [conn.execute(stmt, params).all() for stmt in stmts]
                 conn.rollback()
                 return rows
         finally:
@@ -289,7 +290,7 @@ def _beside(
         _BESIDE_SLOTS.release()
         return here
 
-    def rows() -> Sequence[Any]:
+    def rows() -> list[Sequence[Any]]:
         got = future.result()
         return got if got is not None else here()
 
@@ -651,9 +652,9 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
     st = _summary_statements(dialect)
     params = _summary_params(est, period, months, utcnow() - timedelta(days=settings.ack_overdue_days))
 
-    # 2. (started first, beside 1 where it can) Clips linked to the incidents: RAG mix, trend, backlog,
-    # unacknowledged, time to rating.
-    clip_rows = _beside(session, dialect, st.clips, params)
+    # 2 and 3 (started first, beside 1 where they can). 2: clips linked to the incidents: RAG mix, trend,
+    # backlog, unacknowledged, time to rating. 3: officers flagged (ratings given before the end of the period).
+    side_rows = _beside(session, dialect, [st.clips, st.flagged], params)
 
     # 1. Incidents and activation checks: totals, breakdowns, status mix, lag, the trend's incident columns.
     grouped: dict[str, list[Any]] = {}
@@ -668,13 +669,11 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
     lag_by = {r.grp: (q.as_float(r.a), q.as_float(r.b)) for r in grouped.get("lag", [])}
     lag = lag_by.get("period", (None, None))
 
-    # 3. Officers flagged (ratings given before the end of the period).
-    flagged_rows = session.execute(st.flagged, params).all()
-
     rag = RagMix()
     trend_rag: dict[str, RagMix] = {}
     singles: dict[str, Any] = {}
-    for dim, grp, sub, a, b in clip_rows():
+    clip_rows, flagged_rows = side_rows()
+    for dim, grp, sub, a, b in clip_rows:
         if dim == "rag":
             setattr(rag, grp, _int(a))
         elif dim == "trend":

@@ -24,11 +24,24 @@ def test_side_statement_runs_on_a_connection_of_its_own(engine: sa.Engine) -> No
     with Session(engine) as s:
         mine = _pid(s, dialect)
         stmt = sa.select(sa.func.pg_backend_pid() if dialect == "postgresql" else sa.literal(7))
-        rows = service._beside(s, dialect, stmt)()
+        rows = service._beside(s, dialect, [stmt])()[0]
     if dialect == "postgresql":
         assert rows[0][0] != mine  # another backend answered, so the two statements can use two cores
     else:
         assert rows[0][0] == 7  # SQLite: the same connection, one after the other
+
+
+def test_side_statements_run_in_order_on_one_connection(engine: sa.Engine) -> None:
+    """The summary sends its clips' and its flags' statements together: each gets its own rows back."""
+    dialect = engine.dialect.name
+    pid = sa.func.pg_backend_pid() if dialect == "postgresql" else sa.literal(0)
+    with Session(engine) as s:
+        mine = _pid(s, dialect)
+        first, second = service._beside(s, dialect, [sa.select(pid, sa.literal(1)), sa.select(pid, sa.literal(2))])()
+    assert (first[0][1], second[0][1]) == (1, 2)
+    assert first[0][0] == second[0][0]
+    if dialect == "postgresql":
+        assert first[0][0] != mine
 
 
 def test_falls_back_to_the_request_connection_when_no_slot_is_free(
@@ -41,7 +54,7 @@ def test_falls_back_to_the_request_connection_when_no_slot_is_free(
     with Session(engine) as s:
         mine = _pid(s, dialect)
         stmt = sa.select(sa.func.pg_backend_pid() if dialect == "postgresql" else sa.literal(7))
-        rows = service._beside(s, dialect, stmt)()
+        rows = service._beside(s, dialect, [stmt])()[0]
     assert rows[0][0] == (mine if dialect == "postgresql" else 7)
 
 
@@ -49,9 +62,9 @@ def test_slots_come_back_after_success_and_failure(engine: sa.Engine) -> None:
     dialect = engine.dialect.name
     with Session(engine) as s:
         for _ in range(5):  # more runs than slots: each must give its slot back
-            assert service._beside(s, dialect, sa.select(sa.literal(1)))()[0][0] == 1
+            assert service._beside(s, dialect, [sa.select(sa.literal(1))])()[0][0][0] == 1
             with pytest.raises(sa.exc.DBAPIError):
-                service._beside(s, dialect, sa.text("SELECT * FROM no_such_table"))()
+                service._beside(s, dialect, [sa.text("SELECT * FROM no_such_table")])()
             s.rollback()
     free = 0
     while service._BESIDE_SLOTS.acquire(blocking=False):
@@ -73,7 +86,7 @@ def test_no_idle_connection_means_no_side_run(pg_database: str) -> None:
         with Session(small) as s:
             mine = _pid(s, "postgresql")
             t0 = time.perf_counter()
-            rows = service._beside(s, "postgresql", sa.select(sa.func.pg_backend_pid()))()
+            rows = service._beside(s, "postgresql", [sa.select(sa.func.pg_backend_pid())])()[0]
             assert rows[0][0] == mine and time.perf_counter() - t0 < 0.4
     finally:
         small.dispose()
@@ -88,7 +101,7 @@ def test_a_second_connection_that_cannot_be_had_falls_back(pg_database: str, mon
     try:
         with Session(small) as s:
             mine = _pid(s, "postgresql")
-            rows = service._beside(s, "postgresql", sa.select(sa.func.pg_backend_pid()))()
+            rows = service._beside(s, "postgresql", [sa.select(sa.func.pg_backend_pid())])()[0]
             assert rows[0][0] == mine
     finally:
         small.dispose()
