@@ -196,10 +196,12 @@ _MONTH_PARAMS = "month_from", "month_end_{}"
 
 
 def _month_key(i: int) -> str:
-    """Statements built once name month i of their months 'm<i>', written in the SQL, not bound: psycopg
-    reuses its parsing of a statement only while it has at most 50 parameters (and is under 4 KB), which the
-    officer report's statements are. The summary's are past both limits either way."""
-    return f"m{i}"
+    """Statements built once name month i of their months 'm<i>' (three digits: up to 120 months), written in
+    the SQL, not bound: psycopg reuses its parsing of a statement only while it has at most 50 parameters (and
+    is under 4 KB), which the officer report's statements are. The summary's are past both limits either way.
+    The labels sort as the months do: a clip of two incidents takes the earlier's month by min() ('m10'
+    sorted before 'm2' and put a January clip in September)."""
+    return f"m{i:03d}"
 
 
 def _bound_months(count: int) -> list[q.Month]:

@@ -214,3 +214,43 @@ def test_blank_characteristics_sent_to_the_api_are_stored_as_not_recorded(world,
     assert r.status_code == 201, r.text
     row = session.query(IncidentSubject).filter(IncidentSubject.incident_id == r.json()["id"]).one()
     assert (row.ethnicity, row.age_band, row.sex, row.disability) == (None, None, "Male", None)
+
+
+def test_a_clip_of_two_incidents_counts_in_the_month_of_the_first(session, world) -> None:  # type: ignore[no-untyped-def]
+    """A clip linked to incidents in January and September counts in January's RAG mix, the earlier month.
+    The statements name the trend's months 'm<i>': unpadded, 'm10' sorted before 'm2' and put it in September."""
+    import hashlib
+    from datetime import timedelta
+
+    from app.footage.models import Footage, FootageIncident, FootageStatus
+    from app.incident.models import Incident
+    from app.rating.models import Rag, Rating
+
+    a1 = world.staff["a1"]
+    minute = timedelta(minutes=1)
+    incidents = []
+    for ref, force in (("JAN-1", utc(2026, 1, 14, 10)), ("SEP-1", utc(2026, 9, 14, 10))):
+        inc = Incident(establishment_id=world.est_a, reference=ref, location="A wing", planned=False,
+                       incident_started_at=force - minute, force_started_at=force, force_ended_at=force + minute,
+                       incident_ended_at=force + 2 * minute)  # fmt: skip
+        session.add(inc)
+        session.flush()
+        incidents.append(inc)
+    recorded = utc(2026, 1, 14, 9, 59)
+    digest = hashlib.sha256(b"two-incidents").hexdigest()
+    clip = Footage(establishment_id=world.est_a, wearer_id=a1, recording_started_at=recorded, activated_at=recorded,
+                   original_filename="two.mp4", size_bytes=1000, sha256=digest, storage_key=digest,
+                   status=FootageStatus.analysed, duration_s=600.0)  # fmt: skip
+    session.add(clip)
+    session.flush()
+    for inc in incidents:
+        session.add(FootageIncident(footage_id=clip.id, incident_id=inc.id, establishment_id=world.est_a,
+                                    force_started_at=inc.force_started_at))  # fmt: skip
+    session.add(Rating(footage_id=clip.id, establishment_id=world.est_a, wearer_id=a1, recorded_at=recorded,
+                       rag=Rag.green, rated_at=utc(2026, 1, 20, 10), rated_by_user_id=world.users["coordinator_a"],
+                       guidance=""))  # fmt: skip
+    session.commit()
+    summary = service.compliance_summary(session, world.est_a, Period(date(2025, 11, 1), date(2026, 10, 31)))
+    greens = {m.month: m.rag.green for m in summary.trend if m.rag.green}
+    assert greens == {"2026-01": 1}
+    assert summary.rag.green == 1
