@@ -309,6 +309,7 @@ def search(
 class MissingOfficer(BaseModel):
     staff_number: str
     name: str
+    suggested: bool = Field(description="A clip was found that may be theirs: a suggestion waits to be reviewed")
 
 
 class MissingIncident(BaseModel):
@@ -318,20 +319,42 @@ class MissingIncident(BaseModel):
     officers: list[MissingOfficer]
 
 
-@router.get("/missing", response_model=list[MissingIncident])
+MISSING_HEADERS = {
+    "X-Total-Count": {"description": "How many incidents there are in all", "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page (rel="next"), while there is one', "schema": {"type": "string"}},
+}
+
+
+@router.get("/missing", response_model=list[MissingIncident], responses={200: {"headers": MISSING_HEADERS}, 422: {}})
 def incidents_without_footage(
-    principal: CoordinatorOrGovernor, session: SessionDep, establishment_id: int | None = None
+    request: Request,
+    response: Response,
+    principal: CoordinatorOrGovernor,
+    session: SessionDep,
+    establishment_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many incidents, newest first")] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip this many")] = 0,
 ) -> list[MissingIncident]:
-    """Incidents where an involved officer has no footage at all (none linked, none suggested)."""
+    """Incidents where an involved officer has no footage linked, newest first, each with those officers (and
+    whether a clip was found that may be theirs), a page at a time. `X-Total-Count` says how many incidents
+    there are in all, and a `Link` header with rel="next" gives the next page while there is one."""
     est = scope_establishment(principal, establishment_id)
-    rows = linking.incidents_missing_footage(session, est)
-    record(session, principal.actor, "footage_missing_view", establishment_id=est, detail={"via": "api"})
+    rows, total = linking.incidents_missing_footage(session, est, offset=offset, limit=limit)
+    response.headers["X-Total-Count"] = str(total)
+    if offset + len(rows) < total and rows:
+        nxt = request.url.include_query_params(offset=offset + len(rows), limit=limit)
+        response.headers["Link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
+    detail: dict[str, Any] = {"via": "api", "shown": len(rows), **({"offset": offset} if offset else {})}
+    record(session, principal.actor, "footage_missing_view", establishment_id=est, detail=detail)
     return [
         MissingIncident(
             incident_id=i.id,  # type: ignore[arg-type]
             reference=i.reference,
             force_started_at=i.force_started_at,
-            officers=[MissingOfficer(staff_number=s.staff_number, name=s.name) for s in missing],
+            officers=[
+                MissingOfficer(staff_number=o.staff.staff_number, name=o.staff.name, suggested=o.suggested)
+                for o in missing
+            ],
         )
         for i, missing in rows
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
@@ -126,16 +127,70 @@ def _without_footage(session: Session, incidents: list[Incident]) -> dict[int, l
     return out
 
 
+MISSING_PAGE = 50  # incidents a page of "Officers with no footage"
+
+
+@dataclass
+class OfficerWithout:
+    """An involved officer with no clip of theirs linked to the incident; `suggested`: a clip was found that may
+    be theirs (a suggestion waiting for the coordinator)."""
+
+    staff: StaffMember
+    suggested: bool
+
+
 def incidents_missing_footage(
-    session: Session, establishment_id: int | None, *, limit: int = 200
-) -> list[tuple[Incident, list[StaffMember]]]:
-    """Of the `limit` most recent incidents, those where at least one involved officer has no footage found."""
-    stmt = select(Incident)
+    session: Session, establishment_id: int | None, *, offset: int = 0, limit: int = MISSING_PAGE
+) -> tuple[list[tuple[Incident, list[OfficerWithout]]], int]:
+    """Incidents (newest first; `limit` of them from `offset`) where an involved officer has no clip of theirs
+    linked, each with those officers (by name), and how many such incidents there are in all.
+
+    Every incident counts, not the most recent few: a large prison records hundreds a week, and an incident
+    whose footage is still missing must not drop off the list as newer ones come in. The database finds and
+    counts them; suggestions are looked for only for the page's incidents."""
+    linked_by_them = (
+        select(FootageIncident.incident_id)
+        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
+        .where(
+            FootageIncident.incident_id == IncidentStaff.incident_id,
+            Footage.wearer_id == IncidentStaff.staff_member_id,
+        )
+    )
+    pairs = select(IncidentStaff.incident_id, IncidentStaff.staff_member_id).where(~linked_by_them.exists())
     if establishment_id is not None:
-        stmt = stmt.where(Incident.establishment_id == establishment_id)
-    recent = list(session.exec(stmt.order_by(col(Incident.force_started_at).desc()).limit(limit)).all())
-    missing = _without_footage(session, recent)
-    return [(i, missing[i.id]) for i in recent if i.id in missing]
+        pairs = pairs.join(Incident, col(Incident.id) == IncidentStaff.incident_id).where(
+            Incident.establishment_id == establishment_id
+        )
+    found = pairs.subquery("without")
+    ids = sa.select(found.c.incident_id).distinct()
+    # The page and the count in one pass (the count rides on each row); past the end, counted on its own.
+    rows = session.execute(
+        select(Incident, sa.func.count().over().label("total"))
+        .where(col(Incident.id).in_(ids))
+        .order_by(col(Incident.force_started_at).desc(), col(Incident.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    if not rows:
+        total = int(session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one())
+        return [], total
+    page: list[Incident] = [r[0] for r in rows]
+    total = int(rows[0][1])
+    officers: dict[int, list[StaffMember]] = {}
+    for iid, sm in session.execute(
+        sa.select(found.c.incident_id, StaffMember)
+        .join(StaffMember, col(StaffMember.id) == found.c.staff_member_id)
+        .where(found.c.incident_id.in_([i.id for i in page]))
+        .order_by(col(StaffMember.name), col(StaffMember.id))
+    ).all():
+        officers.setdefault(iid, []).append(sm)
+    out = []
+    for incident in page:
+        suggested = {s.footage.wearer_id for s in suggestions(session, incident)}
+        out.append(
+            (incident, [OfficerWithout(sm, sm.id in suggested) for sm in officers.get(incident.id, [])])  # type: ignore[arg-type]
+        )
+    return out, total
 
 
 def link_warnings(session: Session, footage: Footage, incident: Incident) -> list[str]:

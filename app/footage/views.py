@@ -177,15 +177,26 @@ def upload_page(
 
 
 @router.get("/footage/missing")
-def missing_page(request: Request, principal: CoordinatorOrGovernor, session: SessionDep) -> Response:
+def missing_page(
+    request: Request,
+    principal: CoordinatorOrGovernor,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
     est = scope_establishment(principal)
-    missing = linking.incidents_missing_footage(session, est)
-    record(session, principal.actor, "footage_missing_view", establishment_id=est, detail={"via": "page"})
+    size = linking.MISSING_PAGE
+    missing, total = linking.incidents_missing_footage(session, est, offset=(page - 1) * size, limit=size)
+    detail: dict[str, Any] = {"via": "page", "shown": len(missing), **({"page": page} if page > 1 else {})}
+    record(session, principal.actor, "footage_missing_view", establishment_id=est, detail=detail)
     return render(
         request,
         "footage/missing.html",
         {
             "missing": missing,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // size)),
+            "first": (page - 1) * size + 1,
             "explanations": no_footage.for_incidents(session, [i.id for i, _ in missing if i.id is not None]),
         },
         page_title="Officers with no footage",

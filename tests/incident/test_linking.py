@@ -163,20 +163,30 @@ def test_link_access_and_scope(as_user, world, tmp_path) -> None:
     assert as_user("coordinator.b").put(f"/api/v1/incidents/{inc}/footage/{fa}").status_code == 404
 
 
+def _listed(body):  # type: ignore[no-untyped-def]
+    return [(m["reference"], [(o["staff_number"], o["suggested"]) for o in m["officers"]]) for m in body]
+
+
 def test_officers_with_no_footage_are_listed(as_user, world, tmp_path) -> None:
+    """Listed until a clip of theirs is linked; a clip found that may be theirs shows as suggested."""
     inc = _incident(world)
-    _clip(world, tmp_path, wearer="a1", start=T0, seconds=60, n=1)
-    r = as_user("coordinator.a").get("/api/v1/footage/missing")
+    c = as_user("coordinator.a")
+    f1 = _clip(world, tmp_path, wearer="a1", start=T0, seconds=60, n=1)
+    r = c.get("/api/v1/footage/missing")
     assert r.status_code == 200
-    body = r.json()
-    assert [(m["incident_id"], [o["staff_number"] for o in m["officers"]]) for m in body] == [(inc, ["A002"])]
-    _clip(world, tmp_path, wearer="a2", start=T0 + timedelta(minutes=3), seconds=60, n=2)
-    assert as_user("coordinator.a").get("/api/v1/footage/missing").json() == []
+    assert _listed(r.json()) == [("UOF-10", [("A001", True), ("A002", False)])]
+    assert r.headers["X-Total-Count"] == "1" and "Link" not in r.headers
+    f2 = _clip(world, tmp_path, wearer="a2", start=T0 + timedelta(minutes=3), seconds=60, n=2)
+    assert _listed(c.get("/api/v1/footage/missing").json()) == [("UOF-10", [("A001", True), ("A002", True)])]
+    for f in (f1, f2):
+        assert c.put(f"/api/v1/incidents/{inc}/footage/{f}").status_code == 200
+    r = c.get("/api/v1/footage/missing")
+    assert r.json() == [] and r.headers["X-Total-Count"] == "0"
 
 
 def test_officers_with_no_footage_across_incidents_most_recent_first(as_user, session, world, tmp_path) -> None:
-    """The list reads the involvements and links of all the recent incidents at once: each incident keeps its
-    own officers; a linked clip or a suggested one means footage was found."""
+    """Each incident keeps its own officers, newest incident first; every incident counts, a page at a time
+    (it was the 200 most recent, so at a large prison an incident a few days old dropped off the list)."""
     from app.footage import linking
 
     day = timedelta(days=1)
@@ -190,16 +200,48 @@ def test_officers_with_no_footage_across_incidents_most_recent_first(as_user, se
     _clip(world, tmp_path, wearer="a1", start=T0 + 2 * day, seconds=60, n=3)
     none = _incident(world, "UOF-4", staff=("A002", "A001"), at=T0 + 3 * day)
     _incident(world, "UOF-5", staff=(), at=T0 + 4 * day)  # no officer recorded: nobody's footage is missing
-    body = c.get("/api/v1/footage/missing").json()
-    assert [(m["reference"], [o["staff_number"] for o in m["officers"]]) for m in body] == [
-        ("UOF-4", ["A001", "A002"]),
-        ("UOF-3", ["A002"]),
-        ("UOF-1", ["A002"]),
+    r = c.get("/api/v1/footage/missing")
+    assert _listed(r.json()) == [
+        ("UOF-4", [("A001", False), ("A002", False)]),
+        ("UOF-3", [("A001", True), ("A002", False)]),
+        ("UOF-1", [("A002", False)]),
     ]
-    assert [m["incident_id"] for m in body] == [none, suggested, partly]
-    recent = linking.incidents_missing_footage(session, world.est_a, limit=2)
-    assert [(i.reference, [s.staff_number for s in m]) for i, m in recent] == [("UOF-4", ["A001", "A002"])]
-    assert linking.incidents_missing_footage(session, world.est_b) == []
+    assert [m["incident_id"] for m in r.json()] == [none, suggested, partly]
+    assert r.headers["X-Total-Count"] == "3"
+    # A page at a time, the next page linked while there is one.
+    r = c.get("/api/v1/footage/missing?limit=2")
+    assert [m["reference"] for m in r.json()] == ["UOF-4", "UOF-3"] and r.headers["X-Total-Count"] == "3"
+    nxt = r.headers["Link"].split(">")[0].lstrip("<")
+    r = c.get(nxt)
+    assert [m["reference"] for m in r.json()] == ["UOF-1"] and "Link" not in r.headers
+    assert c.get("/api/v1/footage/missing?limit=0").status_code == 422
+    page, total = linking.incidents_missing_footage(session, world.est_a, offset=2, limit=2)
+    assert [(i.reference, [o.staff.staff_number for o in m]) for i, m in page] == [("UOF-1", ["A002"])]
+    assert total == 3
+    assert linking.incidents_missing_footage(session, world.est_b) == ([], 0)
+
+
+def test_the_page_of_officers_with_no_footage_goes_page_by_page(app, world, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.footage import linking
+    from tests.support import browser_sign_in, make_client
+
+    monkeypatch.setattr(linking, "MISSING_PAGE", 2)
+    day = timedelta(days=1)
+    for n in range(3):
+        _incident(world, f"UOF-{n + 1}", staff=("A001",), at=T0 + n * day)
+    _clip(world, tmp_path, wearer="a1", start=T0, seconds=60, n=1)  # may be A001's on UOF-1
+    web = make_client(app)
+    browser_sign_in(web, "coordinator.a")
+    first = web.get("/footage/missing")
+    assert first.status_code == 200
+    assert "Incidents 1 to 2 of 3" in first.text and "UOF-3" in first.text and "UOF-1" not in first.text
+    assert 'href="/footage/missing?page=2"' in first.text
+    second = web.get("/footage/missing?page=2")
+    assert "Incidents 3 to 3 of 3" in second.text and "UOF-1" in second.text
+    assert "a clip was found that may be theirs" in second.text
+    assert 'href="/incidents/' in second.text and '/footage-suggestions">Review the suggestion' in second.text
+    assert web.get("/footage/missing?page=0").status_code == 422
+    assert "No incidents on this page" in web.get("/footage/missing?page=9").text
 
 
 def test_links_carry_the_incidents_force_start(as_user, session, world, tmp_path) -> None:
