@@ -803,13 +803,14 @@ def build_queue(
     *,
     order_only: bool = False,
     read_all: bool = False,
-    fill: bool = True,
+    fill: bool = False,
 ) -> Queue:
     """The review queue: clips grouped by incident, oldest incident first (incidents whose force began at
     the same moment by their id).
 
     The database works out each clip's incident, check, flag and place in the queue (`_queue_index`); only the
-    clips shown are read whole: every group's with `fill`, else the page's, by `fill_groups`.
+    clips shown are read whole: the page's, by `fill_groups` (or every group's, with `fill`: a large prison's
+    whole queue read whole took tens of seconds).
 
     `order_only`: only `order` (the clips to review, in order) is wanted, as by the review screen. Its other
     figures then leave out the rated clips, when the sample is every clip (they are not read), and the

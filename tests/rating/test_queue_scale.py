@@ -182,13 +182,13 @@ def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, wor
             service.QueueFilters(officer=world.staff["a2"]),
             service.QueueFilters(check="before_force"),
         ):
-            whole = service.build_queue(session, world.est_a, f).order
+            whole = service.build_queue(session, world.est_a, f, fill=True).order
             assert whole == service.build_queue(session, world.est_a, f, order_only=True).order, (percent, f)
             assert service.next_to_review(session, world.est_a, f, None) == (whole[0] if whole else None)
     est.review_sample_percent = 100
     session.add(est)
     session.commit()
-    queue = service.build_queue(session, world.est_a, service.QueueFilters())
+    queue = service.build_queue(session, world.est_a, service.QueueFilters(), fill=True)
     assert len(queue.order) == len(clips) - 3
     first = next(g for g in queue.groups if g.incident and g.incident.id == same_moment[0].id)
     assert both.id in [r.footage.id for r in first.clips]
@@ -289,7 +289,7 @@ def test_review_order_read_by_the_database_is_the_queues(session: Session, world
     engine = session.get_bind()
     listen = lambda _c, _cur, stmt, *_a: statements.append(stmt)  # noqa: E731
     for f in cases:
-        whole = service.build_queue(session, world.est_a, f, read_all=True).order
+        whole = service.build_queue(session, world.est_a, f, read_all=True, fill=True).order
         event.listen(engine, "before_cursor_execute", listen)
         try:
             by_sql = service.review_order(session, world.est_a, f)
@@ -421,10 +421,14 @@ def test_queue_as_it_opens_reads_the_unrated_and_counts_the_rated(
         for status in ("to_review", "unrated"):
             for check in (None, "no_footage"):
                 shown = service.QueueFilters(**{**f.__dict__, "status": status, "check": check})
-                quick = service.build_queue(session, world.est_a, shown)
-                assert seen(quick) == seen(service.build_queue(session, world.est_a, shown, read_all=True)), shown
+                quick = service.build_queue(session, world.est_a, shown, fill=True)
+                assert seen(quick) == seen(
+                    service.build_queue(session, world.est_a, shown, read_all=True, fill=True)
+                ), shown
                 checked += quick.counts["rated"]
-        rated = service.build_queue(session, world.est_a, service.QueueFilters(**{**f.__dict__, "status": "rated"}))
+        rated = service.build_queue(
+            session, world.est_a, service.QueueFilters(**{**f.__dict__, "status": "rated"}), fill=True
+        )
         assert service.rated_count(session, world.est_a, f) == len([r for g in rated.groups for r in g.clips]), f
     assert checked  # rated clips were counted
     # The quick way reads only the unrated clips; reading every clip reads the rated too.
@@ -437,8 +441,8 @@ def test_queue_as_it_opens_reads_the_unrated_and_counts_the_rated(
         return got
 
     monkeypatch.setattr(service, "_queue_index", counted)
-    quick_queue = service.build_queue(session, world.est_a, service.QueueFilters())
-    service.build_queue(session, world.est_a, service.QueueFilters(), read_all=True)
+    quick_queue = service.build_queue(session, world.est_a, service.QueueFilters(), fill=True)
+    service.build_queue(session, world.est_a, service.QueueFilters(), read_all=True, fill=True)
     assert read == [quick_queue.counts["unrated"], quick_queue.total_clips]
     assert quick_queue.counts["rated"] > 0
 
