@@ -13,6 +13,7 @@ Rules (reproducible, fair, never hiding a problem):
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -53,12 +54,17 @@ def select_sample(items: Iterable[SampleItem], *, percent: int, seed: int) -> se
             chosen.add(queue.pop())
             counts[officer] += 1
     target = sample_size(len(pool), percent)
-    order = {o: _rank(seed, f"officer:{o}") for o in queues}
-    while len(chosen) < target:
-        candidates = [o for o, q in queues.items() if q]
-        if not candidates:
-            break
-        officer = min(candidates, key=lambda o: (counts[o], order[o]))
-        chosen.add(queues[officer].pop())
-        counts[officer] += 1
+    # The officer with the fewest in the sample (then by their rank) gives the next clip: a heap of the
+    # officers with clips left, by (count, rank). Only the officer just taken from changes, so popping and
+    # pushing them back keeps it exact; a scan of every officer for every clip took seconds at 40% of a large
+    # prison's 300,000 clips.
+    ranks = {o: _rank(seed, f"officer:{o}") for o in queues}
+    heap = [(counts[o], ranks[o], i, o) for i, (o, q) in enumerate(queues.items()) if q]
+    heapq.heapify(heap)
+    while len(chosen) < target and heap:
+        n, rank, i, officer = heapq.heappop(heap)
+        queue = queues[officer]
+        chosen.add(queue.pop())
+        if queue:
+            heapq.heappush(heap, (n + 1, rank, i, officer))
     return chosen
