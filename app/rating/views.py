@@ -532,6 +532,11 @@ def review_save(
     form = posted
     params = review_params(dict(parse_qsl(str(form.get("queue", "") or ""))))
     data, values = _form_values(form)
+    filters, _ = parse_filters(params)
+    # The clips to review as they are before this save, this clip among them: the next is the one after it.
+    # Worked out after the save, this clip is gone from them, and "next" was the oldest clip, one the
+    # coordinator had skipped (and would be sent back to after every save).
+    order = service.review_order(session, footage.establishment_id, filters)
     try:
         rating = service.create_rating(session, footage, data, user_id=principal.user.id)  # type: ignore[arg-type]
     except service.RatingRejected as exc:
@@ -553,8 +558,7 @@ def review_save(
             page_title=f"Review {footage.original_filename}",
         )
     audit_rating(session, principal, rating, via="form")
-    filters, _ = parse_filters(params)
-    nxt = service.next_to_review(session, footage.establishment_id, filters, footage_id)
+    nxt = service.next_in(order, footage_id)
     qs = urlencode({**params, "saved": rating.id})
     if nxt is not None:
         return RedirectResponse(f"/review/{nxt}?{qs}", status_code=303)

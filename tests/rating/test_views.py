@@ -54,6 +54,16 @@ def test_queue_oldest_first_with_no_footage_and_filters(web, make_incident, make
     assert web.get("/review?date_from=nonsense").status_code == 200
 
 
+def test_save_moves_on_past_a_skipped_clip(web, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """Skip the oldest clip, rate the next: "Save and next" goes on to the one after, not back to the skipped
+    one (it went back to the oldest after every save). After the last, it wraps round to the skipped one."""
+    a, b, c = (make_clip(make_incident(at=T0 + timedelta(days=d), staff=("a1",)), "a1") for d in range(3))
+    r = web.post(f"/review/{b.id}", data={"csrf_token": web.token, "rag": "green", "queue": ""})
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/review/{c.id}?saved="), r.headers["location"]
+    r = web.post(f"/review/{c.id}", data={"csrf_token": web.token, "rag": "green", "queue": ""})
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/review/{a.id}?saved="), r.headers["location"]
+
+
 def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session):  # type: ignore[no-untyped-def]
     a = make_clip(
         make_incident(at=T0), "a1", lead=5, press=12, keyframes=(0.0, 10.0, 15.0), segments=(("dark", 20, 24),)
