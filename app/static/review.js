@@ -126,6 +126,15 @@ if (root) {
   }
   for (const r of radios) r.addEventListener('change', syncOverride)
   syncOverride()
+  // Amber or red chosen with the mouse: bring the guidance box into view (focus stays on the choice). On a
+  // laptop screen it sat out of sight under the Save bar, and nothing said there was more to fill in.
+  for (const r of radios) {
+    r.addEventListener('click', () => {
+      if (r.value === 'green' || !guidance) return
+      if (override && !override.hidden) override.scrollIntoView({ block: 'nearest' })
+      guidance.scrollIntoView({ block: 'nearest' })
+    })
+  }
 
   // Focus a field of the rating panel and bring it into view clear of the sticky Save bar (the panel's
   // scroll-padding-bottom), with the reason for differing from the suggestion when it has just appeared

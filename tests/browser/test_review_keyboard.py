@@ -193,6 +193,18 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
     page.wait_for_timeout(100)
     assert page.evaluate(bar), "the Save bar is below the fold with the page at its top"
     shot(page, "review-04b-differs")
+    # With the mouse on a laptop screen: choosing amber or red brings the guidance box into view, clear of the
+    # Save bar (it stayed below, out of sight, and the Save that followed asked for guidance).
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.click("label[for=rag-green]")
+    page.evaluate("() => { window.scrollTo(0, 0); document.querySelector('.bwv-review__side').scrollTop = 0 }")
+    page.wait_for_timeout(200)
+    assert not page.evaluate(IN_VIEW, "#guidance"), "the box starts out of sight on this screen"
+    page.click("label[for=rag-red]")
+    page.wait_for_timeout(300)
+    assert page.evaluate(IN_VIEW, "#guidance"), "#guidance is out of sight after choosing red"
+    assert page.evaluate(CLEAR_OF_BAR, "#guidance"), "#guidance is under the Save bar"
+    assert page.evaluate("() => document.activeElement.id") == "rag-red"
     history = page.request.get(f"/api/v1/footage/{seed['late']}/ratings").json()
     assert history["current"]["rag"] == "amber" and history["current"]["guidance"] == guidance
     assert history["current"]["suggested_rag"] == "amber" and history["current"]["version"] == 1
