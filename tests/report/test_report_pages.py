@@ -165,6 +165,8 @@ def test_officer_pages_and_who_may_see_them(app, rw):  # type: ignore[no-untyped
     assert listing.text.count("data-bwv-sparkline=") == lines
     a3 = listing.text.split('href="/officers/A003"', 1)[1].split("</tr>", 1)[0]
     assert "No ratings in 12 months" in a3 and "data-bwv-sparkline" not in a3
+    # Sorted by flags, "without footage" counts as a flag: above an officer with none (it sorted as none).
+    assert "1 without footage" in a3 and re.findall(r'data-sort-value="([^"]*)"', a3)[-1] == "1"
     assert c.get("/officers/B001").status_code == 404
 
     staff, _ = signed_in(app, "officer.a1")
