@@ -198,9 +198,27 @@ def missing_page(
             "pages": max(1, -(-total // size)),
             "first": (page - 1) * size + 1,
             "explanations": no_footage.for_incidents(session, [i.id for i, _ in missing if i.id is not None]),
+            "explained": _just_explained(session, est, request.query_params.get("explained", "")),
         },
         page_title="Officers with no footage",
     )
+
+
+def _just_explained(session: Session, est: int | None, given: str) -> dict[str, str] | None:
+    """The officer and incident of a reason just recorded from the list ("<incident id>-<staff number>"), for
+    its banner; None for anything else, or for an incident of another establishment."""
+    iid, _, number = given.partition("-")
+    if not (iid.isascii() and iid.isdigit() and 0 < len(iid) < 10 and number):
+        return None
+    incident = session.get(Incident, int(iid))
+    if incident is None or (est is not None and incident.establishment_id != est):
+        return None
+    officer = session.exec(
+        select(StaffMember).where(
+            StaffMember.establishment_id == incident.establishment_id, StaffMember.staff_number == number
+        )
+    ).first()
+    return {"officer": officer.name, "reference": incident.reference} if officer is not None else None
 
 
 def _footage_page(

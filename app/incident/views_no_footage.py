@@ -45,6 +45,16 @@ def _has_footage(session: Session, incident: Incident, officer: StaffMember) -> 
     )
 
 
+def _back(given: Any) -> str | None:
+    """Where the form was opened from, to go back to: the list of officers with no footage (at its page), else
+    None (the incident). Only that list: nothing else a request names is followed."""
+    if form_text(given.get("back")) != "missing":
+        return None
+    page = form_text(given.get("page"))
+    ok = page.isascii() and page.isdigit() and 0 < len(page) < 7 and int(page) > 1
+    return f"/footage/missing?page={int(page)}" if ok else "/footage/missing"
+
+
 def _page(
     request: Request,
     session: Session,
@@ -52,6 +62,7 @@ def _page(
     officer: StaffMember,
     values: dict[str, str],
     errors: dict[str, str],
+    back: str | None = None,
 ) -> Response:
     context: dict[str, Any] = {
         "incident": incident,
@@ -61,6 +72,7 @@ def _page(
         "errors": errors,
         "has_footage": _has_footage(session, incident, officer),
         "note_max": no_footage.NOTE_MAX,
+        "back": back,
     }
     return render(
         request,
@@ -79,7 +91,7 @@ def no_footage_form(
     officer = _officer(session, incident, staff_number)
     current = no_footage.for_incident(session, incident_id).get(officer.id)  # type: ignore[arg-type]
     values = {"reason": current.reason.value, "note": current.note} if current else {}
-    return _page(request, session, incident, officer, values, {})
+    return _page(request, session, incident, officer, values, {}, _back(request.query_params))
 
 
 @router.post("/incidents/{incident_id}/officers/{staff_number}/no-footage")
@@ -99,7 +111,7 @@ def no_footage_save(
             session, incident, officer, values["reason"], values["note"], user_id=principal.user.id
         )
     except no_footage.ExplanationRejected as exc:
-        return _page(request, session, incident, officer, values, exc.errors)
+        return _page(request, session, incident, officer, values, exc.errors, _back(posted))
     record(
         session,
         principal.actor,
@@ -109,4 +121,8 @@ def no_footage_save(
         establishment_id=incident.establishment_id,
         detail={"staff_number": officer.staff_number, "reason": row.reason.value, "note": row.note, "replaced": before},
     )
+    back = _back(posted)
+    if back is not None:  # back to the list, the next officer to do
+        sep = "&" if "?" in back else "?"
+        return RedirectResponse(f"{back}{sep}explained={incident.id}-{officer.staff_number}", status_code=303)
     return RedirectResponse(f"/incidents/{incident.id}?explained={officer.staff_number}", status_code=303)

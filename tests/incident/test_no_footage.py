@@ -26,7 +26,7 @@ def test_a_coordinator_records_why_and_it_shows_where_the_gap_is(app, as_user, w
     page = web.get(f"/incidents/{inc}")
     assert f'href="{url}"' in page.text and "Record why there is no footage" in page.text
     missing = web.get("/footage/missing").text
-    assert f'href="{url}"' in missing and "Upload their footage, or record why there is none" in missing
+    assert f'href="{url}?back=missing"' in missing and "Upload their footage, or record why there is none" in missing
 
     form = web.get(url)
     assert form.status_code == 200 and "Why is there no footage from Officer a1?" in form.text
@@ -64,6 +64,33 @@ def test_a_coordinator_records_why_and_it_shows_where_the_gap_is(app, as_user, w
     # The camera check still says no footage: an explanation is not an excuse in the figures.
     check = session.get(ActivationResult, (inc, world.staff["a1"]))
     assert check is not None and check.status == ActivationStatus.no_footage
+
+
+def test_a_reason_recorded_from_the_list_goes_back_to_the_list(app, as_user, world, session) -> None:  # type: ignore[no-untyped-def]
+    """From "Officers with no footage", the form goes back there (at its page), so the next officer can be
+    done; it went to the incident. Nothing but that list is followed."""
+    inc = _incident(as_user)
+    web = make_client(app)
+    browser_sign_in(web, "coordinator.a")
+    url = f"/incidents/{inc}/officers/A002/no-footage?back=missing&page=3"
+    form = web.get(url)
+    assert '<a href="/footage/missing?page=3" class="govuk-back-link">Back to officers with no footage' in form.text
+    sent = form_on_page(form.text, f"/incidents/{inc}/officers/A002/no-footage")
+    assert sent["back"] == "missing" and sent["page"] == "3"
+    r = web.post(f"/incidents/{inc}/officers/A002/no-footage", data={**sent, "reason": "no_camera"})
+    assert r.status_code == 303 and r.headers["location"] == f"/footage/missing?page=3&explained={inc}-A002"
+    listed = web.get(f"/footage/missing?explained={inc}-A002").text
+    assert "Reason recorded: why there is no footage from Officer a2 on UOF-NF-1." in listed
+    # Anything else named is not followed, and a banner names only the viewer's own establishment's incident.
+    r = web.post(
+        f"/incidents/{inc}/officers/A001/no-footage",
+        data={**sent, "back": "https://example.org/", "reason": "no_camera"},
+    )
+    assert r.headers["location"] == f"/incidents/{inc}?explained=A001"
+    other = make_client(app)
+    browser_sign_in(other, "coordinator.b")
+    assert "Reason recorded" not in other.get(f"/footage/missing?explained={inc}-A002").text
+    assert "Reason recorded" not in web.get("/footage/missing?explained=x-A002").text
 
 
 def test_only_coordinators_of_the_incident_and_only_for_its_officers(app, as_user, world, session) -> None:  # type: ignore[no-untyped-def]
