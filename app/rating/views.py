@@ -484,7 +484,15 @@ def review_screen(request: Request, footage_id: FootageId, principal: Coordinato
     ctx = screen_context(session, principal, footage, params=params)
     ctx["saved"] = saved = _own_rating(session, principal, request.query_params.get("saved"))
     # Which clip was saved, with a way back to it: a slip is put right there (as a re-rating, with a reason).
-    ctx["saved_footage"] = session.get(Footage, saved.footage_id) if saved is not None else None
+    ctx["saved_footage"] = saved_clip = session.get(Footage, saved.footage_id) if saved is not None else None
+    # Named as the coordinator knows it, by whose it is and its incident (the camera's file name told them
+    # nothing, and its time is the camera's, not UK time).
+    ctx["saved_wearer"] = (
+        session.get(StaffMember, saved_clip.wearer_id) if saved_clip is not None and saved_clip.wearer_id else None
+    )
+    ctx["saved_incident"] = (
+        service.primary_incident(session, saved_clip.id) if saved_clip is not None and saved_clip.id else None
+    )
     ctx["qs"] = urlencode(params)
     ctx["values"] = _default_values(ctx)
     ctx["errors"] = {}

@@ -104,7 +104,13 @@ def test_review_screen_and_save_moves_on(web, make_incident, make_clip, session)
     saved = session.exec(select(Rating)).one()
     assert saved.rag.value == "amber" and saved.criteria["sound_clear"] and not saved.criteria["recording_announced"]
     nxt = web.get(r.headers["location"])
-    assert f'Saved: Amber for <a class="govuk-link" href="/review/{a.id}">{a.original_filename}' in nxt.text
+    # Named as the coordinator knows it: whose, which incident, when (UK time); not the camera's file name.
+    from app.core.templates import london
+    from app.rating.service import primary_incident
+
+    ref = primary_incident(session, a.id).reference  # type: ignore[union-attr]
+    named = f"Officer a1&#39;s clip of {ref}, recorded {london(a.recording_started_at, '%H:%M:%S')}"
+    assert f'Saved: Amber for <a class="govuk-link" href="/review/{a.id}">{named}' in nxt.text
     # The last one: back to the queue, which is now empty.
     r = web.post(f"/review/{b.id}", data={"csrf_token": web.token, "rag": "green", "queue": ""})
     assert r.status_code == 303 and r.headers["location"].startswith("/review?saved=")
