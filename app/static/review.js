@@ -342,6 +342,14 @@ if (root) {
     }
   })
 
+  // After "Save and next" the confirmation takes focus, so a screen reader says what was saved and the next
+  // Tab starts from the top of this clip (focus was left on the page itself). The shortcuts still work.
+  const savedNote = document.querySelector('.bwv-saved')
+  if (savedNote) {
+    savedNote.setAttribute('tabindex', '-1')
+    savedNote.focus({ preventScroll: true })
+  }
+
   update()
   window.bwvReview = { seek, toggle, video }
 }

@@ -52,6 +52,9 @@ def test_coordinator_reviews_with_the_keyboard(page: Any, live_server: LiveServe
     page.wait_for_url(f"**/review/{seed['late']}?*saved=*")
     saved = page.locator(".bwv-saved")
     assert saved.inner_text().startswith("✓ Saved: Green for ") and saved.is_visible()
+    # It has focus (a screen reader says what was saved; focus was left on the page itself), and the
+    # shortcuts still work from there.
+    assert page.evaluate("() => document.activeElement.classList.contains('bwv-saved')")
     # It names the clip saved and links back to it, where a slip is put right.
     assert (saved.locator("a").get_attribute("href") or "").startswith(f"/review/{seed['ontime']}")
 
