@@ -340,7 +340,7 @@ def _load(now: datetime, rendered: dict[tuple[int, str], Path], echo: Callable[[
                 wearer_id=staff[officer].id,
                 recorded_at=f.recording_started_at,
                 rag=rag,  # type: ignore[arg-type]
-                criteria=_criteria(rag),
+                criteria=_criteria(rag, _clip_of(idx, officer)),
                 guidance=guidance,
                 rated_by_user_id=coordinator.id,  # type: ignore[arg-type]
                 rated_at=now - timedelta(days=INCIDENTS[idx][0] - 2),
@@ -395,7 +395,7 @@ def _calibration(
             wearer_id=r1.wearer_id,
             recorded_at=r1.recorded_at,
             rag=second,
-            criteria=_criteria(second),
+            criteria=_criteria(second, _clip_of(idx, officer)),
             guidance="" if second == Rag.green else "Second opinion: " + (r1.guidance or "see the first rating."),
             rated_by_user_id=to.id,  # type: ignore[arg-type]
             rated_at=min(sent + timedelta(days=2), now),
@@ -424,12 +424,22 @@ def _description(planned: bool, types: list[str], location: str) -> str:
     return f"Person became agitated on {location} and struck out at staff; guided to the floor and restrained."
 
 
-def _criteria(rag: Rag) -> dict[str, bool]:
+def _clip_of(idx: int, officer: str) -> tuple[Any, ...]:
+    """The demo clip (officer, lead, press, prerecord, length, dark) of an incident's officer."""
+    return next(c for c in INCIDENTS[idx][5] if c[0] == officer)
+
+
+def _criteria(rag: Rag, clip: tuple[Any, ...]) -> dict[str, bool]:
+    """What the demo coordinator ticked: the checkable criteria as the clip's own timings have them (an amber
+    for a late press must not say it was switched on before force: an officer reads both), the judged ones
+    by the rating."""
+    _officer, lead, press, _prerecord, length, dark = clip
+    force = (lead, lead + FORCE_SECONDS)  # seconds from the clip's first frame
     ok = rag == Rag.green
     return {
-        "switched_on_before_force": ok or rag == Rag.amber,
-        "whole_incident_captured": ok,
-        "unobstructed": rag != Rag.amber,
+        "switched_on_before_force": press <= lead,
+        "whole_incident_captured": lead >= 0 and length >= force[1],
+        "unobstructed": dark is None or dark[1] <= force[0] or dark[0] >= force[1],
         "sound_clear": True,
         "recording_announced": ok,
         "deescalation_visible": ok,

@@ -73,3 +73,17 @@ def test_demo_loads_once_and_every_page_has_something_to_show(sqlite_engine: sa.
     officer = make_client(app)
     browser_sign_in(officer, "officer.ahmed", DEMO_PASSWORD)
     assert "guidance to read and acknowledge" in officer.get("/").text
+
+
+def test_the_demo_ratings_tick_what_their_clips_show() -> None:
+    """An officer reads the ticked criteria beside the checks' findings: a late press is not "switched on
+    before force", a covered lens during force is not "unobstructed" (the demo ticked them by the RAG)."""
+    from app.demo import RATINGS, _clip_of, _criteria
+
+    for idx, officer, rag, _guidance in RATINGS:
+        _o, lead, press, _pre, length, dark = _clip_of(idx, officer)
+        ticked = _criteria(rag, _clip_of(idx, officer))
+        assert ticked["switched_on_before_force"] == (press <= lead), (idx, officer)
+    late_amber = _criteria(RATINGS[5][2], _clip_of(4, "EX1001"))
+    assert RATINGS[5][:2] == (4, "EX1001") and not late_amber["switched_on_before_force"]
+    assert not _criteria(RATINGS[4][2], _clip_of(3, "EX1003"))["unobstructed"]  # lens covered in the force
