@@ -87,7 +87,9 @@ def resolve_period(
                 parsed[name] = date.min
             else:
                 written = "YYYY-MM-DD, for example 2026-11-03" if iso_only else "D/M/YYYY, for example 3/11/2026"
-                errors[name] = f"{called[name]} must be a real date, written {written} (got '{text[:20]}')"
+                # A program is told what it sent; a person sees it in the box, beside the message.
+                sent = f" (got '{text[:20]}')" if iso_only else ""
+                errors[name] = f"{called[name]} must be a real date, written {written}{sent}"
                 continue
         if not (EARLIEST <= parsed[name] <= LATEST):  # type: ignore[operator]
             first_day, last_day = (d.isoformat() if iso_only else localtime.day_text(d) for d in (EARLIEST, LATEST))

@@ -72,6 +72,7 @@ def test_compliance_page_shows_the_figures(app, rw):  # type: ignore[no-untyped-
     assert "runs on after today" not in t and "not begun" not in t
     american = c.get("/reports/compliance", params={"from": "10/31/2026"})
     assert "The start date must be a real date" in american.text and 'value="10/31/2026"' in american.text
+    assert "(got " not in american.text  # the box shows what was typed; the message does not repeat it
     assert "&#39;from&#39;" not in american.text  # the page's words, not the parameter's name
     assert "these figures are for last month" in american.text, "the figures shown say which period they are"
     both = c.get("/reports/compliance", params={"from": "31/2/2026", "to": "1/1/0203"}).text
