@@ -61,6 +61,7 @@ def coordinator_summary(session: Session, establishment_id: int) -> dict[str, An
         # The review queue's own "No footage" figure, so the card and the list it opens agree (they counted
         # incidents and officers).
         "no_footage": missing_footage_count(session, establishment_id),
+        "no_footage_unexplained": missing_footage_count(session, establishment_id, unexplained=True),
         "rated_last_30_days": _count(session, rated_30),
     }
 

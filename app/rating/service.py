@@ -22,7 +22,7 @@ from app.core.config import get_settings
 from app.core.types import utcnow
 from app.establishment.models import Camera, Establishment
 from app.footage.models import Finding, Footage, FootageIncident, FootageStatus, Keyframe, Segment
-from app.incident.models import Incident, IncidentStaff
+from app.incident.models import Incident, IncidentStaff, NoFootageExplanation
 from app.rating.agreement import Agreement, cohen_kappa
 from app.rating.models import CalibrationAssignment, GuidanceTemplate, Rag, Rating
 from app.rating.rules import SHORT_DEN, SHORT_NUM, ClipFacts, ClipStatus, Span, Suggestion, clip_facts, suggest
@@ -989,11 +989,22 @@ def missing_count(missing_by_incident: dict[int, list[StaffMember]]) -> int:
     return sum(len(m) or 1 for m in missing_by_incident.values())
 
 
-def missing_footage_count(session: Session, establishment_id: int) -> int:
+def missing_footage_count(session: Session, establishment_id: int, *, unexplained: bool = False) -> int:
     """`missing_count(missing_footage(...)[1])` with no filters, counted by the database (the home page's card):
     each officer of the establishment involved in one of its incidents with no live clip of theirs linked, and
-    each incident with no live clip linked and none of the establishment's officers recorded."""
+    each incident with no live clip linked and none of the establishment's officers recorded. `unexplained`:
+    only those with no reason recorded for the officer (an incident with no officer has none to record)."""
     missing_officers, bare = _missing_statements(establishment_id, None)
+    if unexplained:
+        pairs = missing_officers.subquery("pairs")
+        missing_officers = select(pairs.c.incident_id).where(
+            ~select(NoFootageExplanation.incident_id)
+            .where(
+                NoFootageExplanation.incident_id == pairs.c.incident_id,
+                NoFootageExplanation.staff_member_id == pairs.c.staff_member_id,
+            )
+            .exists()
+        )
     return sum(
         int(session.execute(select(sa.func.count()).select_from(stmt.subquery())).scalar_one())
         for stmt in (missing_officers, bare)

@@ -4,6 +4,8 @@ the officer's camera check. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
@@ -72,6 +74,8 @@ def test_a_reason_recorded_from_the_list_goes_back_to_the_list(app, as_user, wor
     inc = _incident(as_user)
     web = make_client(app)
     browser_sign_in(web, "coordinator.a")
+    card = re.compile(r'href="/review\?check=no_footage">No footage</a></p>.*?bwv-rag--(\w+)">([^<]+)<', re.S)
+    assert card.search(web.get("/").text).groups() == ("red", "Follow up")  # type: ignore[union-attr]
     url = f"/incidents/{inc}/officers/A002/no-footage?back=missing&page=3"
     form = web.get(url)
     assert '<a href="/footage/missing?page=3" class="govuk-back-link">Back to officers with no footage' in form.text
@@ -91,6 +95,8 @@ def test_a_reason_recorded_from_the_list_goes_back_to_the_list(app, as_user, wor
     browser_sign_in(other, "coordinator.b")
     assert "Reason recorded" not in other.get(f"/footage/missing?explained={inc}-A002").text
     assert "Reason recorded" not in web.get("/footage/missing?explained=x-A002").text
+    # Both officers' reasons recorded: the home page's card no longer asks to follow up.
+    assert card.search(web.get("/").text).groups() == ("amber", "Reasons recorded")  # type: ignore[union-attr]
 
 
 def test_only_coordinators_of_the_incident_and_only_for_its_officers(app, as_user, world, session) -> None:  # type: ignore[no-untyped-def]
