@@ -50,6 +50,7 @@ def test_a_coordinator_records_why_and_it_shows_where_the_gap_is(app, as_user, w
     assert "the camera failed" in web.get("/footage/missing").text
     queue = web.get("/review", params={"status": "all"}).text
     assert "Reason recorded: the camera failed (battery, fault, storage full)." in queue
+    assert f'href="{url}">change the reason<span class="govuk-visually-hidden"> for Officer a1' in queue
 
     # Changed: the form starts from what was recorded; the audit trail keeps what it replaced.
     again = web.get(url).text
