@@ -11,7 +11,7 @@ from app.core.types import utcnow
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageStatus
 from app.rating.models import Acknowledgement, Rag, Rating
-from app.rating.service import missing_footage_count
+from app.rating.service import missing_footage_counts
 from app.report.schemas import ComplianceSummary
 
 
@@ -54,14 +54,15 @@ def coordinator_summary(session: Session, establishment_id: int) -> dict[str, An
         from app.rating.service import QueueFilters, build_queue
 
         awaiting_n = build_queue(session, establishment_id, QueueFilters(), fill=False).counts["to_review"]
+    no_footage, no_footage_unexplained = missing_footage_counts(session, establishment_id)
     return {
         "awaiting_rating": awaiting_n,
         "failed": _count(session, failed),
         "processing": _count(session, processing),
         # The review queue's own "No footage" figure, so the card and the list it opens agree (they counted
         # incidents and officers).
-        "no_footage": missing_footage_count(session, establishment_id),
-        "no_footage_unexplained": missing_footage_count(session, establishment_id, unexplained=True),
+        "no_footage": no_footage,
+        "no_footage_unexplained": no_footage_unexplained,
         "rated_last_30_days": _count(session, rated_30),
     }
 

@@ -959,7 +959,7 @@ def missing_footage(
     and the officer (an incident with no officer recorded is then not listed).
 
     Worked out by the database: read whole, a large prison's incidents, involvements and links took seconds on
-    every view of the queue (bench/pages.py). `missing_footage_count` counts the same."""
+    every view of the queue (bench/pages.py). `missing_footage_counts` counts the same."""
     missing_officers, bare = _missing_statements(establishment_id, filters)
     found = missing_officers
     if bare is not None:
@@ -989,26 +989,27 @@ def missing_count(missing_by_incident: dict[int, list[StaffMember]]) -> int:
     return sum(len(m) or 1 for m in missing_by_incident.values())
 
 
-def missing_footage_count(session: Session, establishment_id: int, *, unexplained: bool = False) -> int:
+def missing_footage_counts(session: Session, establishment_id: int) -> tuple[int, int]:
     """`missing_count(missing_footage(...)[1])` with no filters, counted by the database (the home page's card):
     each officer of the establishment involved in one of its incidents with no live clip of theirs linked, and
-    each incident with no live clip linked and none of the establishment's officers recorded. `unexplained`:
-    only those with no reason recorded for the officer (an incident with no officer has none to record)."""
+    each incident with no live clip linked and none of the establishment's officers recorded; and, counted in
+    the same pass, how many of those have no reason recorded for the officer (an incident with no officer has
+    none to record)."""
     missing_officers, bare = _missing_statements(establishment_id, None)
-    if unexplained:
-        pairs = missing_officers.subquery("pairs")
-        missing_officers = select(pairs.c.incident_id).where(
-            ~select(NoFootageExplanation.incident_id)
-            .where(
-                NoFootageExplanation.incident_id == pairs.c.incident_id,
-                NoFootageExplanation.staff_member_id == pairs.c.staff_member_id,
-            )
-            .exists()
+    pairs = missing_officers.subquery("pairs")
+    explained = (
+        select(NoFootageExplanation.incident_id)
+        .where(
+            NoFootageExplanation.incident_id == pairs.c.incident_id,
+            NoFootageExplanation.staff_member_id == pairs.c.staff_member_id,
         )
-    return sum(
-        int(session.execute(select(sa.func.count()).select_from(stmt.subquery())).scalar_one())
-        for stmt in (missing_officers, bare)
+        .exists()
     )
+    officers, unexplained = session.execute(
+        select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((explained, 0), else_=1)), 0)).select_from(pairs)
+    ).one()
+    no_officer = int(session.execute(select(sa.func.count()).select_from(bare.subquery())).scalar_one())
+    return int(officers) + no_officer, int(unexplained) + no_officer
 
 
 def _to_review_in_view(establishment_id: int, filters: QueueFilters) -> Any:

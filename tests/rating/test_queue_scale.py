@@ -67,7 +67,7 @@ def test_queue_statements_do_not_list_every_clip(
 def test_home_no_footage_count_agrees_with_the_queue(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
     def both() -> tuple[int, int]:
         listed = service.missing_count(service.missing_footage(session, world.est_a)[1])
-        return service.missing_footage_count(session, world.est_a), listed
+        return service.missing_footage_counts(session, world.est_a)[0], listed
 
     assert both() == (0, 0)
     bare = make_incident(at=T0, staff=())  # nothing linked, nobody recorded: 1
@@ -397,7 +397,7 @@ def test_no_footage_found_by_the_database_is_what_reading_everything_found(
         assert starts == sorted(starts)
     everything = service.missing_footage(session, world.est_a)[1]
     assert any(v == [] for v in everything.values()) and any(len(v) > 1 for v in everything.values())
-    assert service.missing_count(everything) == service.missing_footage_count(session, world.est_a)
+    assert service.missing_count(everything) == service.missing_footage_counts(session, world.est_a)[0]
     assert Footage  # (imported for the purge above)
 
 
