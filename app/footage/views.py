@@ -25,6 +25,7 @@ from app.core.deps import (
     get_visible,
     scope_establishment,
 )
+from app.core.security import whole_number
 from app.core.templates import render
 from app.core.types import utcnow
 from app.establishment.models import Camera
@@ -207,10 +208,11 @@ def missing_page(
 def _just_explained(session: Session, est: int | None, given: str) -> dict[str, str] | None:
     """The officer and incident of a reason just recorded from the list ("<incident id>-<staff number>"), for
     its banner; None for anything else, or for an incident of another establishment."""
-    iid, _, number = given.partition("-")
-    if not (iid.isascii() and iid.isdigit() and 0 < len(iid) < 10 and number):
+    text, _, number = given.partition("-")
+    iid = whole_number(text, 1, 2**31 - 1)
+    if iid is None or not number:
         return None
-    incident = session.get(Incident, int(iid))
+    incident = session.get(Incident, iid)
     if incident is None or (est is not None and incident.establishment_id != est):
         return None
     officer = session.exec(

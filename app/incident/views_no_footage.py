@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.core.deps import Coordinator, PostedForm, SessionDep, get_visible
-from app.core.security import form_text
+from app.core.security import form_text, whole_number
 from app.core.templates import render
 from app.footage.models import Footage, FootageIncident
 from app.incident import no_footage
@@ -45,14 +45,16 @@ def _has_footage(session: Session, incident: Incident, officer: StaffMember) -> 
     )
 
 
-def _back(given: Any) -> str | None:
-    """Where the form was opened from, to go back to: the list of officers with no footage (at its page), else
-    None (the incident). Only that list: nothing else a request names is followed."""
+def _back(given: Any) -> int | None:
+    """Where the form was opened from, to go back to: the page of the list of officers with no footage (1 for
+    its first), else None (the incident). Only that list: nothing else a request names is followed."""
     if form_text(given.get("back")) != "missing":
         return None
-    page = form_text(given.get("page"))
-    ok = page.isascii() and page.isdigit() and 0 < len(page) < 7 and int(page) > 1
-    return f"/footage/missing?page={int(page)}" if ok else "/footage/missing"
+    return whole_number(form_text(given.get("page")), 1, 999_999) or 1
+
+
+def _missing_list(page: int) -> str:
+    return f"/footage/missing?page={page}" if page > 1 else "/footage/missing"
 
 
 def _page(
@@ -62,7 +64,7 @@ def _page(
     officer: StaffMember,
     values: dict[str, str],
     errors: dict[str, str],
-    back: str | None = None,
+    back: int | None = None,
 ) -> Response:
     context: dict[str, Any] = {
         "incident": incident,
@@ -72,7 +74,8 @@ def _page(
         "errors": errors,
         "has_footage": _has_footage(session, incident, officer),
         "note_max": no_footage.NOTE_MAX,
-        "back": back,
+        "back": _missing_list(back) if back is not None else None,
+        "back_page": back if back is not None and back > 1 else None,
     }
     return render(
         request,
@@ -123,6 +126,7 @@ def no_footage_save(
     )
     back = _back(posted)
     if back is not None:  # back to the list, the next officer to do
-        sep = "&" if "?" in back else "?"
-        return RedirectResponse(f"{back}{sep}explained={incident.id}-{officer.staff_number}", status_code=303)
+        sep = "&" if back > 1 else "?"
+        explained = f"explained={incident.id}-{officer.staff_number}"
+        return RedirectResponse(f"{_missing_list(back)}{sep}{explained}", status_code=303)
     return RedirectResponse(f"/incidents/{incident.id}?explained={officer.staff_number}", status_code=303)

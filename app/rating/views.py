@@ -89,9 +89,9 @@ def review_params(given: Mapping[str, str]) -> dict[str, str]:
     """The queue's filters as a review screen carries them, with the queue's page it was opened from, so that
     "Back to queue" (and the queue after the last save) returns to that page, not to the first."""
     params = {k: v for k, v in given.items() if k in QUEUE_KEYS and v}
-    page = given.get("page", "")
-    if page.isascii() and page.isdigit() and 0 < len(page) < 7 and int(page) > 1:
-        params["page"] = str(int(page))
+    page = whole_number(given.get("page", ""), 2, 999_999)
+    if page is not None:
+        params["page"] = str(page)
     return params
 
 
@@ -131,9 +131,7 @@ def _queue_page(
     queue = service.build_queue(session, est.id, filters, fill=False)
     # A page of incidents at a time: a large prison's backlog listed whole was tens of megabytes of page.
     pages = max(1, -(-len(queue.groups) // QUEUE_PAGE))
-    raw_page = request.query_params.get("page", "")
-    page = min(int(raw_page), pages) if raw_page.isascii() and raw_page.isdigit() and 0 < len(raw_page) < 7 else 1
-    page = max(page, 1)
+    page = max(min(whole_number(request.query_params.get("page", ""), 0, 999_999) or 1, pages), 1)
     page_groups = queue.groups[(page - 1) * QUEUE_PAGE : page * QUEUE_PAGE]
     shown = sum(len(g.entries) for g in queue.groups)  # (summed in the template, a list was copied per incident)
     hidden = service.blind_footage_ids(session, principal.user.id)
