@@ -1114,11 +1114,6 @@ def review_order(session: Session, establishment_id: int, filters: QueueFilters)
     return [int(fid) for fid in session.execute(stmt).scalars()]
 
 
-def next_to_review(session: Session, establishment_id: int, filters: QueueFilters, after: int | None) -> int | None:
-    """The next clip to review in queue order (the oldest unrated one, skipping `after`)."""
-    return next_in(review_order(session, establishment_id, filters), after)
-
-
 def next_in(order: list[int], after: int | None) -> int | None:
     """The clip after `after` in queue order, wrapping round to the oldest; None when nothing else is left."""
     if after in order:

@@ -184,7 +184,7 @@ def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, wor
         ):
             whole = service.build_queue(session, world.est_a, f, fill=True).order
             assert whole == service.build_queue(session, world.est_a, f, order_only=True).order, (percent, f)
-            assert service.next_to_review(session, world.est_a, f, None) == (whole[0] if whole else None)
+            assert service.next_in(service.review_order(session, world.est_a, f), None) == (whole[0] if whole else None)
     est.review_sample_percent = 100
     session.add(est)
     session.commit()
@@ -297,7 +297,7 @@ def test_review_order_read_by_the_database_is_the_queues(session: Session, world
             event.remove(engine, "before_cursor_execute", listen)
         assert by_sql == whole, f
         assert purged.id not in by_sql
-        assert service.next_to_review(session, world.est_a, f, by_sql[0] if by_sql else None) == (
+        assert service.next_in(service.review_order(session, world.est_a, f), by_sql[0] if by_sql else None) == (
             service.next_in(whole, whole[0] if whole else None)
         )
         # One statement for the order, beside reading the establishment's own row.
