@@ -130,9 +130,7 @@ if (root) {
   // laptop screen it sat out of sight under the Save bar, and nothing said there was more to fill in.
   for (const r of radios) {
     r.addEventListener('click', () => {
-      if (r.value === 'green' || !guidance) return
-      if (override && !override.hidden) override.scrollIntoView({ block: 'nearest' })
-      guidance.scrollIntoView({ block: 'nearest' })
+      if (r.value !== 'green' && guidance) bringIntoView(guidance)
     })
   }
 
@@ -141,6 +139,9 @@ if (root) {
   // below: on a laptop screen both were out of sight.
   function reveal (el) {
     el.focus({ preventScroll: true })
+    bringIntoView(el)
+  }
+  function bringIntoView (el) {
     if (override && !override.hidden) override.scrollIntoView({ block: 'nearest' })
     el.scrollIntoView({ block: 'nearest' })
   }
