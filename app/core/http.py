@@ -55,6 +55,21 @@ class ModelJSON(Response):
         super().__init__(content=body, status_code=status_code)
 
 
+def paged_headers(what: str) -> dict[str, Any]:
+    """The OpenAPI description of a paged list's headers (`what`: what the list counts)."""
+    return {
+        "X-Total-Count": {"description": f"How many {what} there are in all", "schema": {"type": "integer"}},
+        "Link": {"description": 'The next page (rel="next"), while there is one', "schema": {"type": "string"}},
+    }
+
+
+def set_page_headers(response: Response, total: int, next_url: Any | None) -> None:
+    """A paged list's `X-Total-Count`, and its `Link` to the next page (a starlette URL) while there is one."""
+    response.headers["X-Total-Count"] = str(total)
+    if next_url is not None:
+        response.headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
+
+
 class SecurityHeaders:
     """Pure ASGI (streams and Range responses pass straight through)."""
 

@@ -36,6 +36,7 @@ from app.core.deps import (
     get_visible,
     scope_establishment,
 )
+from app.core.http import paged_headers, set_page_headers
 from app.core.storage import get_storage
 from app.core.types import Instant
 from app.establishment.models import Camera
@@ -319,10 +320,7 @@ class MissingIncident(BaseModel):
     officers: list[MissingOfficer]
 
 
-MISSING_HEADERS = {
-    "X-Total-Count": {"description": "How many incidents there are in all", "schema": {"type": "integer"}},
-    "Link": {"description": 'The next page (rel="next"), while there is one', "schema": {"type": "string"}},
-}
+MISSING_HEADERS = paged_headers("incidents")
 
 
 @router.get("/missing", response_model=list[MissingIncident], responses={200: {"headers": MISSING_HEADERS}, 422: {}})
@@ -340,10 +338,9 @@ def incidents_without_footage(
     there are in all, and a `Link` header with rel="next" gives the next page while there is one."""
     est = scope_establishment(principal, establishment_id)
     rows, total = linking.incidents_missing_footage(session, est, offset=offset, limit=limit)
-    response.headers["X-Total-Count"] = str(total)
-    if offset + len(rows) < total and rows:
-        nxt = request.url.include_query_params(offset=offset + len(rows), limit=limit)
-        response.headers["Link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
+    more = bool(rows) and offset + len(rows) < total
+    nxt = request.url.include_query_params(offset=offset + len(rows), limit=limit) if more else None
+    set_page_headers(response, total, nxt)
     detail: dict[str, Any] = {"via": "api", "shown": len(rows), **({"offset": offset} if offset else {})}
     record(session, principal.actor, "footage_missing_view", establishment_id=est, detail=detail)
     return [

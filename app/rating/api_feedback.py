@@ -19,6 +19,7 @@ from app.core.deps import (
     SessionDep,
     get_visible,
 )
+from app.core.http import paged_headers, set_page_headers
 from app.core.types import utcnow
 from app.footage.models import Footage
 from app.footage.viewing import video_url
@@ -157,10 +158,7 @@ def acknowledge(
 OVERDUE_MAX = 5000
 
 
-OVERDUE_HEADERS = {
-    "X-Total-Count": {"description": "How many there are in all", "schema": {"type": "integer"}},
-    "Link": {"description": 'The next page (rel="next"), while there is one', "schema": {"type": "string"}},
-}
+OVERDUE_HEADERS = paged_headers("pieces of overdue guidance")
 
 
 @router.get(
@@ -200,12 +198,12 @@ def overdue(
     rows = feedback.overdue(session, est, n, now, hidden=hidden, limit=limit + 1, offset=offset, after=last)
     more, rows = len(rows) > limit, rows[:limit]
     total = feedback.overdue_count(session, est, n, now, hidden=hidden)
-    response.headers["X-Total-Count"] = str(total)
-    if more:
-        nxt = request.url.remove_query_params(["offset", "after"]).include_query_params(
-            after=rows[-1].rating.id, limit=limit
-        )
-        response.headers["Link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
+    nxt = (
+        request.url.remove_query_params(["offset", "after"]).include_query_params(after=rows[-1].rating.id, limit=limit)
+        if more
+        else None
+    )
+    set_page_headers(response, total, nxt)
     detail: dict[str, Any] = {
         "days": n,
         **({"offset": offset} if offset else {}),
