@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -114,10 +115,12 @@ def guidance_waiting(session: Session, establishment_id: int) -> dict[str, int]:
     }
 
 
-def governor_glance(session: Session, establishment_id: int) -> ComplianceSummary:
-    """The compliance summary for the last 30 days (London calendar days, today included)."""
+def governor_glance(session: Session, establishment_id: int, hide_footage: Collection[int] = ()) -> ComplianceSummary:
+    """The compliance summary for the last 30 days (London calendar days, today included). `hide_footage`:
+    as for `compliance_summary` (clips the viewer owes a blind second rating)."""
     from app.report.service import Period, compliance_summary
     from app.report.sql import tz
 
     today = utcnow().astimezone(tz()).date()
-    return compliance_summary(session, establishment_id, Period(today - timedelta(days=29), today))
+    period = Period(today - timedelta(days=29), today)
+    return compliance_summary(session, establishment_id, period, hide_footage=hide_footage)

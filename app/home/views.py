@@ -43,7 +43,10 @@ def home(
         return render(
             request,
             "home/governor.html",
-            {"glance": service.governor_glance(session, est_id), "guidance": service.guidance_waiting(session, est_id)},
+            {
+                "glance": service.governor_glance(session, est_id, blind_footage_ids(session, principal.user.id)),  # type: ignore[arg-type]
+                "guidance": service.guidance_waiting(session, est_id),
+            },
             page_title="Home",
         )
     if role == Role.staff and principal.user.staff_member_id is not None:

@@ -42,7 +42,8 @@ def compliance(
     `app.report.service` for how each figure is worked out)."""
     est = resolve_establishment(session, principal, establishment)
     period = resolve_period(date_from, date_to, iso_only=True)
-    summary = service.compliance_summary(session, est.id, period)  # type: ignore[arg-type]
+    hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
+    summary = service.compliance_summary(session, est.id, period, hide_footage=hidden)  # type: ignore[arg-type]
     record(
         session,
         principal.actor,
@@ -61,9 +62,10 @@ def compare(principal: Admin, session: SessionDep, date_from: FromQ = None, date
     from sqlmodel import select
 
     period = resolve_period(date_from, date_to, iso_only=True)
+    hidden = blind_footage_ids(session, principal.user.id)
     out = []
     for est in session.exec(select(Establishment).order_by(Establishment.name)).all():
-        out.append(service.compliance_summary(session, est.id, period))  # type: ignore[arg-type]
+        out.append(service.compliance_summary(session, est.id, period, hide_footage=hidden))  # type: ignore[arg-type]
     record(
         session,
         principal.actor,

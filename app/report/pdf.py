@@ -53,6 +53,11 @@ DEFINITIONS = [
     ("Time to rating", "per clip, first rating minus the time force began; the median, in hours."),
     ("Unacknowledged", "current amber/red ratings the officer has not acknowledged."),
     (
+        "Month by month",
+        "incidents in the month their force began; each clip's current rating once, in the month of the "
+        "first incident it is linked to.",
+    ),
+    (
         "Officers flagged",
         "at least 2 current non-green ratings of footage recorded after the officer's first guidance, one "
         "of them recorded in the period.",

@@ -24,6 +24,10 @@ How the figures are worked out (also shown on the pages under "How these figures
   `force_started_at` of the earliest period incident it is linked to; the median in hours.
 - **Unacknowledged guidance**: current amber/red ratings of those clips with no acknowledgement; overdue
   when rated more than `ack_overdue_days` days ago.
+- **Month-by-month trend**: incidents by the month their force began; each clip's current rating once,
+  in the month of the first incident it is linked to (of all, not only of those in the months shown).
+- **Hidden clips**: the ratings of clips the viewer owes a blind second rating are left out of every
+  figure (comparing the summary before and after would give the first rating away).
 - **First guidance**: an officer's earliest current amber/red rating (a rating corrected to green does not
   count). **Before / after**: clips recorded (incidents whose force began) up to that moment / after it.
 - **Officer flagged for follow-up**: at least 2 current non-green ratings of clips recorded after the first
@@ -138,7 +142,7 @@ def flags_subquery(
     as_of: datetime | None = None,
     window: tuple[datetime, datetime] | None = None,
     staff_member_id: int | None = None,
-    hide_footage: Collection[int] = (),
+    hide_footage: Collection[int] | sa.BindParameter[Any] = (),
 ) -> Any:
     """Per officer: first guidance (earliest current amber/red rating) and the number of current non-green
     ratings of clips recorded after it (`after_count`; `in_window`: how many of those clips were recorded
@@ -183,9 +187,6 @@ def flags_subquery(
 
 
 FLAG_THRESHOLD = 2
-# A clip is rated after it was uploaded, so after the incident it shows: ratings older than the first
-# incident (less a day for clock skew) cannot belong to it, which lets the database skip them by index.
-RATED_AFTER_MARGIN = timedelta(days=1)
 
 
 # ---------------------------------------------------------------- statements built once
@@ -487,7 +488,7 @@ def _clip_figures(
     period: tuple[Any, Any],
     months: list[q.Month],
     overdue_before: Any,
-    rated_from: Any,
+    hidden: Any = (),
 ) -> Any:
     """Statement 2. Rows (dim, grp, sub, a, b): rag (grp rag, a current ratings), trend (grp month, sub rag,
     a current ratings), unack (a unacknowledged, b of which overdue), backlog (a), wait (a median hours).
@@ -496,24 +497,31 @@ def _clip_figures(
     # alone, with no join to the incidents.
     forced = FI.c.force_started_at
     in_period = sa.and_(forced >= period[0], forced < period[1])
-    linked_rows = (
+    per_clip = (
         sa.select(
             FI.c.footage_id,
-            q.month_bucket(forced, months).label("month"),
-            sa.case((in_period, forced), else_=sa.null()).label("period_at"),
+            sa.func.min(forced).label("first_at"),
+            sa.func.min(sa.case((in_period, forced), else_=sa.null())).label("incident_at"),
         )
         .where(*_links_in(est, rng))
-        .subquery("linked_rows")
+        .group_by(FI.c.footage_id)
+        .cte("per_clip")
     )
-    linked = (
-        sa.select(
-            linked_rows.c.footage_id,
-            sa.func.min(linked_rows.c.month).label("month"),
-            sa.func.min(linked_rows.c.period_at).label("incident_at"),
-        )
-        .group_by(linked_rows.c.footage_id)
-        .cte("linked")
+    # A clip counts in the trend once, in the month of its first incident of all. One also linked to an
+    # incident before the range read (months earlier, by "Link anyway") belongs before the trend: without
+    # this it counted in the month of its first link read, which moved with the months asked for.
+    earlier = FI.alias("earlier")
+    linked_earlier = sa.exists().where(
+        earlier.c.footage_id == per_clip.c.footage_id,
+        earlier.c.establishment_id == est,
+        earlier.c.force_started_at < rng[0],
+        earlier.c.footage_id >= sa.select(sa.func.min(per_clip.c.footage_id)).scalar_subquery(),
     )
+    linked = sa.select(
+        per_clip.c.footage_id,
+        sa.case((linked_earlier, sa.null()), else_=q.month_bucket(per_clip.c.first_at, months)).label("month"),
+        per_clip.c.incident_at,
+    ).cte("linked")
     # Current amber/red ratings of the period's clips with no acknowledgement: 1, else 0.
     unacked = sa.case(
         (
@@ -538,7 +546,11 @@ def _clip_figures(
         .where(
             RT.c.is_calibration == sa.false(),
             sa.or_(RT.c.is_current == sa.true(), RT.c.version == 1),
-            RT.c.rated_at >= rated_from,
+            # Lets the database read the ratings by index from the first of these clips on, not every rating
+            # of every establishment. (Not by date: a clip may be rated long before an incident it is later
+            # linked to, and its rating still counts.)
+            RT.c.footage_id >= sa.select(sa.func.min(linked.c.footage_id)).scalar_subquery(),
+            *_shown(hidden),
         )
         .cte("rated")
     )
@@ -607,19 +619,20 @@ class _SummaryStatements:
     flagged: Any
 
 
-@lru_cache(maxsize=4)
-def _summary_statements(dialect: str) -> _SummaryStatements:
-    """The summary's three statements, built once per dialect; `_summary_params` gives their values."""
+@lru_cache(maxsize=8)
+def _summary_statements(dialect: str, hiding: bool) -> _SummaryStatements:
+    """The summary's three statements, built once per dialect and for whether clips are hidden (the ratings
+    of clips the viewer owes a blind second rating, as the expanding parameter "hidden");
+    `_summary_params` gives their values."""
     est: Any = sa.bindparam("est", type_=sa.Integer())
     rng: Any = (sa.bindparam("rng_from"), sa.bindparam("rng_to"))
     period: Any = (sa.bindparam("period_from"), sa.bindparam("period_to"))
+    hidden: Any = sa.bindparam("hidden", expanding=True) if hiding else ()
     months = _bound_months(SUMMARY_MONTHS)
-    flags = flags_subquery(est, as_of=period[1], window=period)
+    flags = flags_subquery(est, as_of=period[1], window=period, hide_footage=hidden)
     return _SummaryStatements(
         incidents=_incident_figures(dialect, est, rng, period, months),
-        clips=_clip_figures(
-            dialect, est, rng, period, months, sa.bindparam("overdue_before"), sa.bindparam("rated_from")
-        ),
+        clips=_clip_figures(dialect, est, rng, period, months, sa.bindparam("overdue_before"), hidden),
         flagged=sa.select(STAFF.c.staff_number, STAFF.c.name, flags.c.first_at, flags.c.after_count)
         .select_from(flags.join(STAFF, STAFF.c.id == flags.c.sid))
         .where(flags.c.after_count >= FLAG_THRESHOLD, flags.c.in_window >= 1)
@@ -638,12 +651,15 @@ def _summary_params(est: int, period: Period, months: list[q.Month], overdue_bef
         "period_from": start,
         "period_to": end,
         "overdue_before": overdue_before,
-        "rated_from": rng[0] - RATED_AFTER_MARGIN,
         **_month_params(months),
     }
 
 
-def compliance_summary(session: Session, establishment_id: int, period: Period) -> ComplianceSummary:
+def compliance_summary(
+    session: Session, establishment_id: int, period: Period, *, hide_footage: Collection[int] = ()
+) -> ComplianceSummary:
+    """`hide_footage`: clips whose ratings are left out of every figure (those the viewer owes a blind
+    second rating: comparing the summary with and without one would give its first rating away)."""
     dialect = _dialect(session)
     _tune(session, dialect)
     est = establishment_id
@@ -651,8 +667,10 @@ def compliance_summary(session: Session, establishment_id: int, period: Period) 
     establishment = session.get(Establishment, est)
     name = establishment.name if establishment else str(est)
     months = q.months_ending(period.last, SUMMARY_MONTHS)
-    st = _summary_statements(dialect)
+    st = _summary_statements(dialect, bool(hide_footage))
     params = _summary_params(est, period, months, utcnow() - timedelta(days=settings.ack_overdue_days))
+    if hide_footage:
+        params["hidden"] = sorted(hide_footage)
 
     # 2 and 3 (started first, beside 1 where they can). 2: clips linked to the incidents: RAG mix, trend,
     # backlog, unacknowledged, time to rating. 3: officers flagged (ratings given before the end of the period).

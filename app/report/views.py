@@ -138,7 +138,8 @@ def _compliance_page(
     except PeriodError as exc:
         period_errors = exc.fields
         period = service.Period.default()
-    summary = service.compliance_summary(session, est.id, period)  # type: ignore[arg-type]
+    hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
+    summary = service.compliance_summary(session, est.id, period, hide_footage=hidden)  # type: ignore[arg-type]
     record(
         session,
         principal.actor,
@@ -220,7 +221,8 @@ def compliance_export(
             request, session, principal, est, date_from, date_to, errors=errors, values=values, status_code=422
         )
     period = resolve_period(date_from or None, date_to or None)
-    summary = service.compliance_summary(session, est.id, period)  # type: ignore[arg-type]
+    hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
+    summary = service.compliance_summary(session, est.id, period, hide_footage=hidden)  # type: ignore[arg-type]
     anon = anonymise == "1"
     record(
         session,
@@ -260,8 +262,9 @@ def compare_page(
         ctx: dict[str, Any] = {"errors": exc.fields, "raw_from": date_from or "", "raw_to": date_to or ""}
         ctx["quick"] = _quick_periods(today)
         return render(request, "report/compare.html", ctx, page_title="Establishments side by side", status_code=422)
+    hidden = blind_footage_ids(session, principal.user.id)
     summaries = [
-        service.compliance_summary(session, e.id, period)  # type: ignore[arg-type]
+        service.compliance_summary(session, e.id, period, hide_footage=hidden)  # type: ignore[arg-type]
         for e in session.exec(select(Establishment).order_by(Establishment.name)).all()
     ]
     record(

@@ -254,3 +254,90 @@ def test_a_clip_of_two_incidents_counts_in_the_month_of_the_first(session, world
     greens = {m.month: m.rag.green for m in summary.trend if m.rag.green}
     assert greens == {"2026-01": 1}
     assert summary.rag.green == 1
+
+
+def _clip_of(session, world, key: str, forces, rated_at, rag="green"):  # type: ignore[no-untyped-def]
+    """An analysed clip of a1's linked to one new incident per force start (UTC), with one current rating."""
+    import hashlib
+    from datetime import timedelta
+
+    from app.footage.models import Footage, FootageIncident, FootageStatus
+    from app.incident.models import Incident
+    from app.rating.models import Rag, Rating
+
+    a1 = world.staff["a1"]
+    minute = timedelta(minutes=1)
+    recorded = forces[0] - minute
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    clip = Footage(establishment_id=world.est_a, wearer_id=a1, recording_started_at=recorded, activated_at=recorded,
+                   original_filename=f"{key}.mp4", size_bytes=1000, sha256=digest, storage_key=digest,
+                   status=FootageStatus.analysed, duration_s=600.0)  # fmt: skip
+    session.add(clip)
+    session.flush()
+    for i, force in enumerate(forces):
+        inc = Incident(establishment_id=world.est_a, reference=f"{key}-{i}", location="A wing", planned=False,
+                       incident_started_at=force - minute, force_started_at=force, force_ended_at=force + minute,
+                       incident_ended_at=force + 2 * minute)  # fmt: skip
+        session.add(inc)
+        session.flush()
+        session.add(FootageIncident(footage_id=clip.id, incident_id=inc.id, establishment_id=world.est_a,
+                                    force_started_at=force))  # fmt: skip
+    session.add(Rating(footage_id=clip.id, establishment_id=world.est_a, wearer_id=a1, recorded_at=recorded,
+                       rag=Rag(rag), rated_at=rated_at, rated_by_user_id=world.users["coordinator_a"],
+                       guidance="" if rag == "green" else "Switch on sooner"))  # fmt: skip
+    session.commit()
+    return clip.id
+
+
+def test_a_clip_counts_in_the_month_of_its_first_incident_even_before_the_trend(session, world) -> None:  # type: ignore[no-untyped-def]
+    """A clip of incidents at 31 Oct 2025 23:55 and 1 Nov 2025 00:05 belongs to October 2025: a trend that
+    starts in November leaves it out, as one that starts in October counts it there. It used to count in
+    November, as the October link lay outside the months read."""
+    _clip_of(session, world, "EDGE", [utc(2025, 10, 31, 23, 55), utc(2025, 11, 1, 0, 5)], utc(2025, 11, 2, 10))
+    from_nov = service.compliance_summary(session, world.est_a, Period(date(2026, 10, 1), date(2026, 10, 31)))
+    assert from_nov.trend[0].month == "2025-11"
+    assert {m.month: m.rag.total for m in from_nov.trend if m.rag.total} == {}
+    from_oct = service.compliance_summary(session, world.est_a, Period(date(2026, 9, 1), date(2026, 9, 30)))
+    assert {m.month: m.rag.total for m in from_oct.trend if m.rag.total} == {"2025-10": 1}
+    # The period's RAG mix counts the clip in the period of either incident.
+    nov = service.compliance_summary(session, world.est_a, Period(date(2025, 11, 1), date(2025, 11, 30)))
+    assert nov.rag.green == 1 and nov.backlog == 0
+
+
+def test_a_clip_rated_long_before_a_later_incident_is_rated_not_backlog(session, world) -> None:  # type: ignore[no-untyped-def]
+    """A clip linked to an incident in January 2025 and rated then, later linked (Link anyway) to one in
+    October 2026: October's summary counts its rating in the RAG mix, not the clip in the backlog."""
+    _clip_of(session, world, "LATE-LINK", [utc(2025, 1, 10, 10), utc(2026, 10, 12, 10)], utc(2025, 1, 11, 10), "amber")
+    s = service.compliance_summary(session, world.est_a, Period(date(2026, 10, 1), date(2026, 10, 31)))
+    assert s.rag.amber == 1 and s.backlog == 0
+    assert s.median_hours_to_rating is not None
+
+
+def test_the_summary_hides_clips_the_viewer_owes_a_blind_rating(session, world, app, as_user) -> None:  # type: ignore[no-untyped-def]
+    """A coordinator who owes a blind second rating of F9 must not learn its first rating from the summary:
+    not from the RAG mix, the trend, the unacknowledged count nor the officers flagged (a2 is flagged for
+    F8 and F9 together). Other viewers see it."""
+    from app.rating.models import CalibrationAssignment
+
+    rw = build(session, world)
+    coordinator = world.users["coordinator_a"]
+    session.add(CalibrationAssignment(establishment_id=world.est_a, footage_id=rw.footage["F9"],
+                                      first_rating_id=rw.ratings["F9"], assigned_to_user_id=coordinator,
+                                      requested_by_user_id=coordinator))  # fmt: skip
+    session.commit()
+    hidden = service.compliance_summary(session, world.est_a, OCTOBER, hide_footage={rw.footage["F9"]})
+    assert hidden.rag.model_dump() == {"green": 1, "amber": 2, "red": 1}
+    assert hidden.trend[-1].rag.model_dump() == {"green": 1, "amber": 2, "red": 1}
+    assert hidden.officers_flagged == []
+    shown = service.compliance_summary(session, world.est_a, OCTOBER)
+    assert shown.rag.amber == 3 and [o.staff_number for o in shown.officers_flagged] == ["A002"]
+
+    r = as_user("coordinator.a").get("/api/v1/reports/compliance", params={"from": "2026-10-01", "to": "2026-10-31"})
+    assert r.status_code == 200, r.text
+    assert r.json()["rag"] == {"green": 1, "amber": 2, "red": 1} and r.json()["officers_flagged"] == []
+    from tests.support import browser_sign_in, make_client
+
+    c = make_client(app)
+    browser_sign_in(c, "coordinator.a")
+    page = c.get("/reports/compliance", params={"from": "2026-10-01", "to": "2026-10-31"})
+    assert page.status_code == 200 and "A002" not in page.text
