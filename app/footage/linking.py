@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -21,6 +22,8 @@ from app.footage.models import Footage, FootageIncident, FootageStatus, LinkDism
 from app.footage.service import link, unlink
 from app.incident.models import Incident, IncidentCamera, IncidentStaff
 from app.staff.models import StaffMember
+
+INC: Any = sa.inspect(Incident).local_table
 
 # Longest clip considered when pre-filtering by start time (a whole shift).
 LONGEST_CLIP = timedelta(hours=14)
@@ -130,6 +133,38 @@ def _without_footage(session: Session, incidents: list[Incident]) -> dict[int, l
 MISSING_PAGE = 50  # incidents a page of "Officers with no footage"
 
 
+def clips_linked() -> Any:
+    """Links of clips to incidents (for an EXISTS: add the incident, and the wearer where it matters). A purged
+    clip counts: the footage was there, and the activation check measured it, before retention deleted it."""
+    return select(FootageIncident.incident_id).join(Footage, col(Footage.id) == FootageIncident.footage_id)
+
+
+def officers_missing_footage(establishment_id: int | None, *where: Any) -> Any:
+    """(incident_id, staff_member_id) of each officer involved in an incident with no clip of theirs linked:
+    "footage missing", one definition for the officers-with-no-footage list, the review queue's "No footage"
+    and the coordinator's home card. Only officers of the incident's own establishment: another's officer's
+    clips belong to their establishment and could never be linked here. `where`: more conditions on the
+    incident (`INC`, its table)."""
+    pairs = (
+        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id)
+        .join(INC, INC.c.id == IncidentStaff.incident_id)
+        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
+        .where(
+            StaffMember.establishment_id == INC.c.establishment_id,
+            ~clips_linked()
+            .where(
+                FootageIncident.incident_id == IncidentStaff.incident_id,
+                Footage.wearer_id == IncidentStaff.staff_member_id,
+            )
+            .exists(),
+            *where,
+        )
+    )
+    if establishment_id is not None:
+        pairs = pairs.where(INC.c.establishment_id == establishment_id)
+    return pairs
+
+
 @dataclass
 class OfficerWithout:
     """An involved officer with no clip of theirs linked to the incident; `suggested`: a clip was found that may
@@ -148,20 +183,7 @@ def incidents_missing_footage(
     Every incident counts, not the most recent few: a large prison records hundreds a week, and an incident
     whose footage is still missing must not drop off the list as newer ones come in. The database finds and
     counts them; suggestions are looked for only for the page's incidents."""
-    linked_by_them = (
-        select(FootageIncident.incident_id)
-        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
-        .where(
-            FootageIncident.incident_id == IncidentStaff.incident_id,
-            Footage.wearer_id == IncidentStaff.staff_member_id,
-        )
-    )
-    pairs = select(IncidentStaff.incident_id, IncidentStaff.staff_member_id).where(~linked_by_them.exists())
-    if establishment_id is not None:
-        pairs = pairs.join(Incident, col(Incident.id) == IncidentStaff.incident_id).where(
-            Incident.establishment_id == establishment_id
-        )
-    found = pairs.subquery("without")
+    found = officers_missing_footage(establishment_id).subquery("without")
     ids = sa.select(found.c.incident_id).distinct()
     # The page and the count in one pass (the count rides on each row); past the end, counted on its own.
     rows = session.execute(

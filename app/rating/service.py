@@ -21,6 +21,7 @@ from app.auth.models import Role, User
 from app.core.config import get_settings
 from app.core.types import utcnow
 from app.establishment.models import Camera, Establishment
+from app.footage import linking
 from app.footage.models import Finding, Footage, FootageIncident, FootageStatus, Keyframe, Segment
 from app.incident.models import Incident, IncidentStaff, NoFootageExplanation
 from app.rating.agreement import Agreement, cohen_kappa
@@ -916,36 +917,26 @@ def _incident_filters(incident: Any, filters: QueueFilters | None) -> list[Any]:
 
 def _missing_statements(establishment_id: int, filters: QueueFilters | None) -> tuple[Any, Any]:
     """Footage missing, as two statements: (incident id, officer id) of each officer of the establishment
-    involved in one of its incidents with no live clip of theirs linked; and (incident id) of each incident
-    with no live clip linked and none of the establishment's officers recorded (None when narrowed to an
-    officer). `filters` narrow both as the queue's do: the incident's date and place, and the officer."""
-    inc = sa.inspect(Incident).local_table
+    involved in one of its incidents with no clip of theirs linked (`linking.officers_missing_footage`); and
+    (incident id) of each incident with no clip linked and none of the establishment's officers recorded (None
+    when narrowed to an officer). `filters` narrow both as the queue's do: the incident's date and place, and
+    the officer."""
+    inc = linking.INC
     where = _incident_filters(inc, filters)
     officer = filters.officer if filters is not None else None
-    worn = (
-        select(FootageIncident.incident_id)
-        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
-        .where(Footage.establishment_id == establishment_id, col(Footage.purged_at).is_(None))
-    )
-    officers = (
-        select(IncidentStaff.incident_id, IncidentStaff.staff_member_id)
-        .join(inc, inc.c.id == IncidentStaff.incident_id)
-        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
-        .where(inc.c.establishment_id == establishment_id, StaffMember.establishment_id == establishment_id, *where)
-        .subquery("officers")
-    )
-    missing_officers = select(officers.c.incident_id, officers.c.staff_member_id).where(
-        ~worn.where(
-            FootageIncident.incident_id == officers.c.incident_id, Footage.wearer_id == officers.c.staff_member_id
-        ).exists()
-    )
+    missing_officers = linking.officers_missing_footage(establishment_id, *where)
     if officer is not None:
-        return missing_officers.where(officers.c.staff_member_id == officer), None
+        return missing_officers.where(IncidentStaff.staff_member_id == officer), None
+    officers_recorded = (
+        select(IncidentStaff.incident_id)
+        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
+        .where(IncidentStaff.incident_id == inc.c.id, StaffMember.establishment_id == establishment_id)
+    )
     bare = select(inc.c.id).where(
         inc.c.establishment_id == establishment_id,
         *where,
-        ~worn.where(FootageIncident.incident_id == inc.c.id).exists(),
-        ~select(officers.c.incident_id).where(officers.c.incident_id == inc.c.id).exists(),
+        ~linking.clips_linked().where(FootageIncident.incident_id == inc.c.id).exists(),
+        ~officers_recorded.exists(),
     )
     return missing_officers, bare
 

@@ -340,3 +340,33 @@ def test_migration_backfills_the_link_copies(engine, session, world, tmp_path) -
     session.expire_all()
     row = session.get(FootageIncident, (fid, inc))
     assert row is not None and (row.establishment_id, row.force_started_at) == (world.est_a, T0 + timedelta(minutes=5))
+
+
+def test_no_footage_means_the_same_on_the_list_the_queue_and_the_home_card(as_user, session, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One definition of footage missing. An officer whose clip retention has since deleted had footage (the
+    activation check measured it): not listed. Another establishment's officer on this one's incident is not
+    listed either: their clips belong to their establishment and could never be linked here."""
+    from app.core.types import utcnow
+    from app.footage import linking
+    from app.footage.models import FootageStatus
+    from app.incident.models import IncidentStaff
+    from app.rating import service
+
+    c = as_user("coordinator.a")
+    inc = _incident(world, "UOF-20", staff=("A001", "A002"))
+    f1 = _clip(world, tmp_path, wearer="a1", start=T0, seconds=60, n=1)
+    assert c.put(f"/api/v1/incidents/{inc}/footage/{f1}").status_code == 200
+    session.add(IncidentStaff(incident_id=inc, staff_member_id=world.staff["b1"], part="Assisting"))
+    clip = session.get(Footage, f1)
+    assert clip is not None
+    clip.status, clip.purged_at = FootageStatus.purged, utcnow()
+    session.add(clip)
+    session.commit()
+
+    listed = _listed(c.get("/api/v1/footage/missing").json())
+    assert [(ref, [n for n, _ in officers]) for ref, officers in listed] == [("UOF-20", ["A002"])]
+    incidents, missing = service.missing_footage(session, world.est_a)
+    assert {i.reference: [s.staff_number for s in missing[i.id]] for i in incidents} == {"UOF-20": ["A002"]}
+    assert service.missing_footage_counts(session, world.est_a)[0] == 1
+    page, total = linking.incidents_missing_footage(session, world.est_a)
+    assert total == 1 and [o.staff.staff_number for o in page[0][1]] == ["A002"]

@@ -80,9 +80,12 @@ def test_home_no_footage_count_agrees_with_the_queue(session: Session, world, ma
     covered = make_incident(at=T0 + timedelta(days=3), staff=("a1",))
     clip = make_clip(covered, "a1")
     assert both() == (4, 4)
-    clip.purged_at = utcnow()  # a purged clip is no footage
+    clip.purged_at = utcnow()  # the footage was there before retention deleted it: not missing
+    clip.status = FootageStatus.purged
     session.add(clip)
     session.commit()
+    assert both() == (4, 4)
+    make_incident(at=T0 + timedelta(days=3, hours=1), staff=("a1",))  # nothing linked: 1
     assert both() == (5, 5)
     # An officer of another establishment recorded on this one's incident is not listed; the incident, with
     # nothing linked, counts once. An unrelated clip of the officer's (another incident) changes nothing.
@@ -323,7 +326,7 @@ def _missing_read_whole(session: Session, est: int, f: service.QueueFilters) -> 
     for iid, wearer in session.exec(
         select(FootageIncident.incident_id, Footage.wearer_id)
         .join(Footage, Footage.id == FootageIncident.footage_id)  # type: ignore[arg-type]
-        .where(Footage.establishment_id == est, Footage.purged_at == None)  # noqa: E711
+        .where(Footage.establishment_id == est)  # purged clips too: the footage was there
     ):
         worn.setdefault(iid, set()).add(wearer)
     out: dict[int, list[int]] = {}
@@ -345,7 +348,7 @@ def test_no_footage_found_by_the_database_is_what_reading_everything_found(
 ):  # type: ignore[no-untyped-def]
     """The queue's "No footage" list, worked out by the database, against reading every incident, officer and
     link: on random incidents, officers (of this establishment and another), clips (live, purged, linked to two
-    incidents) and every filter."""
+    incidents) and every filter. A purged clip counts as footage: it was there before retention deleted it."""
     import random
 
     from app.footage.models import Footage
