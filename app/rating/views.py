@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import record
 from app.auth.models import User
 from app.core import localtime
-from app.core.deps import Coordinator, PostedForm, Principal, SessionDep, get_visible, scope_establishment
+from app.core.deps import MAX_ID, Coordinator, PostedForm, Principal, SessionDep, get_visible, scope_establishment
 from app.core.security import form_text, whole_number
 from app.core.templates import render
 from app.establishment.models import Establishment
@@ -110,6 +110,27 @@ def review_queue(request: Request, principal: Coordinator, session: SessionDep) 
     return _queue_page(request, principal, session, queue_params(request))
 
 
+def _group_near(session: Session, est_id: int, groups: list[service.IncidentGroup], footage_id: int) -> int | None:
+    """The index of the queue's group holding this clip of the establishment's; once it has left the queue
+    (rated, say), of the first group at or after where it stood (its incident's). The page number a review
+    screen carries goes stale as the coordinator rates: incidents whose clips are all rated drop off the
+    pages before it. None for a clip of another establishment's, or none at all."""
+    for i, g in enumerate(groups):
+        if any(e.id == footage_id for e in g.entries):
+            return i
+    clip = session.get(Footage, footage_id)
+    if clip is None or clip.establishment_id != est_id:
+        return None
+    incident = service.primary_incident(session, footage_id)
+    if incident is None:  # the clips linked to no incident come last
+        return max(len(groups) - 1, 0)
+    where = (incident.force_started_at, incident.id or 0)
+    return next(
+        (i for i, g in enumerate(groups) if g.at is None or (g.at, g.key or 0) >= where),
+        max(len(groups) - 1, 0),
+    )
+
+
 def _queue_page(
     request: Request,
     principal: Principal,
@@ -132,6 +153,11 @@ def _queue_page(
     # A page of incidents at a time: a large prison's backlog listed whole was tens of megabytes of page.
     pages = max(1, -(-len(queue.groups) // QUEUE_PAGE))
     page = max(min(whole_number(request.query_params.get("page", ""), 0, 999_999) or 1, pages), 1)
+    near = whole_number(request.query_params.get("near", ""), 1, MAX_ID)
+    if near is not None:  # back from a clip: the page where that clip is, or was
+        at = _group_near(session, est.id, queue.groups, near)
+        if at is not None:
+            page = min(at // QUEUE_PAGE + 1, pages)
     page_groups = queue.groups[(page - 1) * QUEUE_PAGE : page * QUEUE_PAGE]
     shown = sum(len(g.entries) for g in queue.groups)  # (summed in the template, a list was copied per incident)
     hidden = service.blind_footage_ids(session, principal.user.id)
@@ -568,4 +594,4 @@ def review_save(
     qs = urlencode({**params, "saved": rating.id})
     if nxt is not None:
         return RedirectResponse(f"/review/{nxt}?{qs}", status_code=303)
-    return RedirectResponse(f"/review?{qs}", status_code=303)
+    return RedirectResponse(f"/review?{qs}&near={footage_id}", status_code=303)

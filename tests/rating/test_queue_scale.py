@@ -129,7 +129,7 @@ def test_queue_lists_a_page_of_incidents_at_a_time(client, session, world, make_
     second = client.get("/review?page=2").text
     assert f'href="/review/{clips[2].id}?page=2"' in second and f'href="/review/{clips[0].id}?' not in second
     screen = client.get(f"/review/{clips[2].id}?page=2").text
-    assert 'href="/review?page=2">Back to queue' in screen
+    assert f'href="/review?page=2&amp;near={clips[2].id}">Back to queue' in screen
     assert client.get(f"/review/{clips[2].id}?page=abc").text.count("page=abc") == 0
     for c in clips:
         form = client.get(f"/review/{c.id}?page=2")
@@ -141,6 +141,44 @@ def test_queue_lists_a_page_of_incidents_at_a_time(client, session, world, make_
         )
         assert saved.status_code == 303, saved.text[:500]
     assert saved.headers["location"].startswith("/review?page=2&saved=")  # none left: the page it came from
+    assert saved.headers["location"].endswith(f"&near={clips[-1].id}")
+
+
+def test_back_to_the_queue_opens_the_page_where_the_clip_is_now(client, world, make_incident, make_clip, monkeypatch):  # type: ignore[no-untyped-def]
+    """A clip opened from page 4 carries page=4. Once the coordinator has rated the clips of earlier incidents
+    they drop out of the queue, and page 4 is past this clip: "Back to queue" opens the page it is on now,
+    or, once it has been rated too, the page where it stood."""
+    from app.rating import views
+    from tests.support import browser_sign_in
+
+    monkeypatch.setattr(views, "QUEUE_PAGE", 2)
+    browser_sign_in(client, "coordinator.a")
+    incs = [make_incident(at=T0 + timedelta(days=d), staff=("a1",)) for d in range(12)]
+    clips = [make_clip(inc, "a1") for inc in incs]
+    opened = client.get(f"/review/{clips[6].id}?page=4").text
+    back = opened.split('">Back to queue')[0].rsplit('href="', 1)[1].replace("&amp;", "&")
+    assert back == f"/review?page=4&near={clips[6].id}"
+    assert "Incidents 7 to 8 of 12" in client.get(back).text  # nothing rated yet: page 4 still
+
+    def rate(clip):  # type: ignore[no-untyped-def]
+        form = client.get(f"/review/{clip.id}")
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        data = {"csrf_token": token, "rag": "green", "override_reason": "Seen on the footage"}
+        r = client.post(f"/review/{clip.id}", data=data, follow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+
+    for c in clips[:4]:
+        rate(c)
+    assert "Incidents 7 to 8 of 8" in client.get("/review?page=4").text  # page 4 is now incidents 11 and 12
+    now = client.get(back).text  # incident 7 is the third of the eight left: page 2
+    assert "Incidents 3 to 4 of 8" in now and incs[6].reference in now
+    rate(clips[6])
+    after = client.get(back).text  # rated, it has left: page 2 holds where it stood, before incident 8
+    assert "Incidents 3 to 4 of 7" in after and incs[7].reference in after
+    # A clip of another establishment, or none, changes nothing: the page asked for.
+    assert "Incidents 1 to 2 of 7" in client.get("/review?near=999999").text
+    theirs = make_clip(make_incident("b", at=T0 + timedelta(days=9), staff=("b1",)), "b1")
+    assert "Incidents 1 to 2 of 7" in client.get(f"/review?near={theirs.id}").text
 
 
 def test_review_order_from_the_unrated_alone_is_the_queues(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
