@@ -82,6 +82,9 @@ class GuidanceTemplate(SQLModel, table=True):
     title: str = Field(max_length=120)
     text: str = Field(max_length=2000)
     rag: Rag | None = enum_field(Rag, nullable=True)
+    # What the automatic checks found that this guidance is about (`rating.service.TEMPLATE_FINDINGS`), or None:
+    # the rating form lists first the templates that fit the clip, and marks those about what it did not find.
+    addresses: str | None = Field(default=None, max_length=24)
 
 
 class CalibrationAssignment(SQLModel, table=True):

@@ -44,42 +44,57 @@ GUIDANCE_MAX_CHARS = 5000  # rating.guidance
 REASON_MAX_CHARS = 1000  # rating.override_reason, rating.rerating_reason
 REASON_MIN_CHARS = 5
 
-DEFAULT_TEMPLATES: list[tuple[str, Rag | None, str]] = [
+# What a guidance template can be about, of what the automatic checks find on a clip (`clip_findings`).
+TEMPLATE_FINDINGS: dict[str, str] = {
+    "switched_on_late": "Switched on after force began",
+    "not_on_in_force": "Not recording while force was used",
+    "lens_covered": "Lens covered or too dark to see",
+    "stopped_early": "Stopped before force ended",
+}
+
+# Title, rating, guidance, and what the checks found that it is about (None: nothing in particular).
+DEFAULT_TEMPLATES: list[tuple[str, Rag | None, str, str | None]] = [
     (
         "Switch on earlier",
         Rag.amber,
         "Your camera was switched on after force began, so the start of the incident is not on video. "
         "Press record as soon as you respond to an alarm or expect that force may be needed, before going hands-on.",
+        "switched_on_late",
     ),
     (
         "Not switched on until force ended",
         Rag.red,
         "Your camera was not recording while force was used, so there is no video evidence of what happened. "
         "Switching on is part of responding: press record on your way to any incident.",
+        "not_on_in_force",
     ),
     (
         "Lens covered",
         Rag.amber,
         "The lens was covered for part of the restraint. Check your camera is mounted centrally and clear of "
         "your stab vest straps and radio before going hands-on, and re-position it as soon as it is safe.",
+        "lens_covered",
     ),
     (
         "Stopped too early",
         Rag.amber,
         "Recording stopped before the incident ended. Keep recording until the person is settled and staff "
         "have withdrawn, then state the time and the reason before you stop.",
+        "stopped_early",
     ),
     (
         "Announce recording",
         Rag.amber,
         "Tell the person and others present that you are recording, as early as you safely can: "
         '"I am recording on body-worn video." It often helps to calm things down.',
+        None,
     ),
     (
         "Good practice",
         Rag.green,
         "Good footage: switched on early, clear view of the whole incident and recording announced. "
         "Thank you; this could be used as a good-practice example.",
+        None,
     ),
 ]
 
@@ -1142,12 +1157,51 @@ def guidance_templates(session: Session, establishment_id: int) -> list[Guidance
     )
     if rows:
         return rows
-    for title, rag, text in DEFAULT_TEMPLATES:
-        row = GuidanceTemplate(establishment_id=establishment_id, title=title, text=text, rag=rag)
+    for title, rag, text, addresses in DEFAULT_TEMPLATES:
+        row = GuidanceTemplate(establishment_id=establishment_id, title=title, text=text, rag=rag, addresses=addresses)
         session.add(row)
         rows.append(row)
     session.flush()
     return rows
+
+
+def clip_findings(facts: ClipFacts) -> set[str]:
+    """Which of `TEMPLATE_FINDINGS` the automatic checks found on this clip."""
+    found = set()
+    if facts.status == "late":
+        found.add("switched_on_late")
+    if facts.status == "after_force":
+        found.add("not_on_in_force")
+    if any(s.kind == "dark" for s in facts.segments):
+        found.add("lens_covered")
+    if facts.status is not None and facts.stopped_early:
+        found.add("stopped_early")
+    return found
+
+
+@dataclass
+class TemplateGroup:
+    label: str | None  # None: the only group (nothing to tell them apart by)
+    templates: list[GuidanceTemplate]
+
+
+def template_groups(templates: Sequence[GuidanceTemplate], facts: ClipFacts) -> list[TemplateGroup]:
+    """The rating form's template picker: first those about what the checks found on this clip, then those
+    about nothing in particular, last those about what the checks did not find ("Switch on earlier" for a clip
+    switched on before force: inserted unread, it tells the officer something untrue). A clip not yet
+    analysed, or linked to no incident, has nothing checked to go by: one group as they are."""
+    if not facts.analysed or facts.status is None:
+        return [TemplateGroup(None, list(templates))]
+    found = clip_findings(facts)
+    fits = [t for t in templates if t.addresses in found]
+    general = [t for t in templates if t.addresses is None or t.addresses not in TEMPLATE_FINDINGS]
+    other = [t for t in templates if t.addresses in TEMPLATE_FINDINGS and t.addresses not in found]
+    groups = [
+        TemplateGroup("Fit what the checks found", fits),
+        TemplateGroup("General", general),
+        TemplateGroup("Not what the checks found on this clip", other),
+    ]
+    return [g for g in groups if g.templates]
 
 
 # ---------------------------------------------------------------- calibration

@@ -427,6 +427,7 @@ def screen_context(
         if footage.id in order:
             queue_pos = (order.index(footage.id) + 1, len(order))
         next_id = service.next_in(order, footage.id)
+    templates = service.guidance_templates(session, footage.establishment_id)
     return {
         "footage": footage,
         "incident": incident,
@@ -440,7 +441,7 @@ def screen_context(
         "current": current,
         "history": _history_items(session, ratings),
         "criteria": service.CRITERIA,
-        "templates": service.guidance_templates(session, footage.establishment_id),
+        "template_groups": service.template_groups(templates, facts),
         "blind": blind,
         "assignment": assignment,
         "queue_qs": urlencode(params),

@@ -40,6 +40,9 @@ def _page(
         "rating/templates.html",
         {
             "templates": service.guidance_templates(session, est),
+            "findings": service.TEMPLATE_FINDINGS,
+            "about_options": [{"value": "", "text": "Nothing in particular"}]
+            + [{"value": k, "text": v} for k, v in service.TEMPLATE_FINDINGS.items()],
             "errors": errors,
             "values": values,
             "editing": editing,
@@ -58,7 +61,7 @@ def templates_page(request: Request, principal: Coordinator, session: SessionDep
 @router.get("/review/templates/{template_id}")
 def template_edit(request: Request, template_id: TemplateId, principal: Coordinator, session: SessionDep) -> Response:
     t = get_visible(session, principal, GuidanceTemplate, template_id)
-    values = {"title": t.title, "text": t.text, "rag": t.rag.value if t.rag else ""}
+    values = {"title": t.title, "text": t.text, "rag": t.rag.value if t.rag else "", "addresses": t.addresses or ""}
     return _page(request, session, _est(principal), {}, values, editing=t)
 
 
@@ -75,6 +78,8 @@ def _validate(form: dict[str, str]) -> tuple[dict[str, str], Rag | None]:
         errors["text"] = f"The guidance must be 2,000 characters or fewer (it has {len(text):,}): shorten it"
     if rag and rag not in {r.value for r in Rag}:
         errors["rag"] = "Choose amber, red, green or any rating"
+    if form["addresses"] and form["addresses"] not in service.TEMPLATE_FINDINGS:
+        errors["addresses"] = "Choose what the checks found from the list, or nothing in particular"
     return errors, (Rag(rag) if rag in {r.value for r in Rag} else None)
 
 
@@ -98,7 +103,7 @@ def _title_taken(
 
 def _form(form: FormData) -> dict[str, str]:
     # Cut only far past the limits, so that text too long is shown back with its length, never saved cut short.
-    return {k: form_text(form.get(k)) for k in ("title", "text", "rag", "action")}
+    return {k: form_text(form.get(k)) for k in ("title", "text", "rag", "addresses", "action")}
 
 
 @router.post("/review/templates")
@@ -109,7 +114,13 @@ def template_add(request: Request, principal: Coordinator, session: SessionDep, 
     _title_taken(session, est, form["title"], errors)
     if errors:
         return _page(request, session, est, errors, form, status_code=422)
-    t = GuidanceTemplate(establishment_id=est, title=form["title"].strip(), text=form["text"].strip(), rag=rag)
+    t = GuidanceTemplate(
+        establishment_id=est,
+        title=form["title"].strip(),
+        text=form["text"].strip(),
+        rag=rag,
+        addresses=form["addresses"] or None,
+    )
     session.add(t)
     session.flush()
     record(
@@ -147,8 +158,9 @@ def template_change(
     _title_taken(session, t.establishment_id, form["title"], errors, other_than=t.id)
     if errors:
         return _page(request, session, _est(principal), errors, form, editing=t, status_code=422)
-    before = {"title": t.title, "text": t.text, "rag": t.rag.value if t.rag else None}
+    before = {"title": t.title, "text": t.text, "rag": t.rag.value if t.rag else None, "addresses": t.addresses}
     t.title, t.text, t.rag = form["title"].strip(), form["text"].strip(), rag
+    t.addresses = form["addresses"] or None
     session.add(t)
     record(
         session,

@@ -273,3 +273,37 @@ def test_home_counts_clips_rated_not_rating_versions(as_user, make_incident, mak
         client.get("/").text,
     )
     assert m and m.group(1) == "2"
+
+
+def test_the_template_picker_puts_first_what_fits_the_clip_and_last_what_does_not(web, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """A clip switched on before force: "Switch on earlier" (about switching on late) goes last, under "Not what
+    the checks found on this clip", where it is not inserted unread. A clip switched on late: it goes first. A
+    coordinator's own template says what it is about, or nothing in particular."""
+    import re
+
+    def groups(clip_id: int) -> dict[str, list[str]]:
+        page = web.get(f"/review/{clip_id}").text
+        picker = page.split("data-bwv-template>")[1].split("</select>")[0]
+        out = {}
+        for label, body in re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', picker, re.S):
+            out[label] = [re.sub(r" \((amber|red|green)\)$", "", t) for t in re.findall(r">([^<]+)</option>", body)]
+        return out
+
+    on_time = make_clip(make_incident(), lead=30, press=1)  # on 29 s before force
+    g = groups(on_time.id)
+    assert "Switch on earlier" in g["Not what the checks found on this clip"]
+    assert "Not switched on until force ended" in g["Not what the checks found on this clip"]
+    assert "Fit what the checks found" not in g and "Announce recording" in g["General"]
+    late = make_clip(make_incident(), lead=5, press=20)  # pressed 15 s after force began
+    g = groups(late.id)
+    assert g["Fit what the checks found"] == ["Switch on earlier"]
+    assert list(g) == ["Fit what the checks found", "General", "Not what the checks found on this clip"]
+
+    mount = {"title": "Camera mount", "rag": "amber", "addresses": "lens_covered", "text": "Mount it clear."}
+    r = web.post("/review/templates", data={"csrf_token": web.token, **mount})
+    assert r.status_code == 303
+    assert "About: lens covered or too dark to see" in web.get("/review/templates").text
+    assert "Camera mount" in groups(on_time.id)["Not what the checks found on this clip"]
+    bad = {"csrf_token": web.token, "title": "Odd", "rag": "", "addresses": "nonsense", "text": "Some guidance here."}
+    r = web.post("/review/templates", data=bad)
+    assert r.status_code == 422 and "Choose what the checks found from the list" in r.text
