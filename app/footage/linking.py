@@ -92,7 +92,8 @@ def suggestions(session: Session, incident: Incident, *, margin_minutes: int | N
 
 
 def officers_without_footage(session: Session, incident: Incident) -> list[StaffMember]:
-    """Involved officers with no linked footage and none suggested: "no footage found"."""
+    """Involved officers with no linked footage and none suggested: "no footage found". As footage missing
+    (`officers_missing_footage`), less those a clip was found for, which the page shows as suggestions."""
     assert incident.id is not None
     return _without_footage(session, [incident]).get(incident.id, [])
 
@@ -121,7 +122,11 @@ def _without_footage(session: Session, incidents: list[Incident]) -> dict[int, l
     out: dict[int, list[StaffMember]] = {}
     for incident in incidents:
         assert incident.id is not None
-        unlinked = [s for s in staff.get(incident.id, []) if s.id not in linked.get(incident.id, set())]
+        unlinked = [
+            s
+            for s in staff.get(incident.id, [])
+            if s.id not in linked.get(incident.id, set()) and s.establishment_id == incident.establishment_id
+        ]
         if unlinked:
             suggested = {s.footage.wearer_id for s in suggestions(session, incident)}
             missing = [s for s in unlinked if s.id not in suggested]

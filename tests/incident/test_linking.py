@@ -370,3 +370,14 @@ def test_no_footage_means_the_same_on_the_list_the_queue_and_the_home_card(as_us
     assert service.missing_footage_counts(session, world.est_a)[0] == 1
     page, total = linking.incidents_missing_footage(session, world.est_a)
     assert total == 1 and [o.staff.staff_number for o in page[0][1]] == ["A002"]
+
+
+def test_the_incident_page_leaves_out_another_establishments_officer_as_the_list_does(as_user, session, world) -> None:  # type: ignore[no-untyped-def]
+    from app.footage import linking
+    from app.incident.models import Incident, IncidentStaff
+
+    inc = _incident(world, "UOF-30", staff=("A001",))
+    session.add(IncidentStaff(incident_id=inc, staff_member_id=world.staff["b1"], part="Assisting"))
+    session.commit()
+    incident = session.get(Incident, inc)
+    assert [s.staff_number for s in linking.officers_without_footage(session, incident)] == ["A001"]
