@@ -334,7 +334,8 @@ def incidents_without_footage(
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip this many")] = 0,
 ) -> list[MissingIncident]:
     """Incidents where an involved officer has no footage linked, newest first, each with those officers (and
-    whether a clip was found that may be theirs), a page at a time. `X-Total-Count` says how many incidents
+    whether a clip was found that may be theirs), a page at a time; and incidents with no footage linked and no
+    officer recorded, with no officers. `X-Total-Count` says how many incidents
     there are in all, and a `Link` header with rel="next" gives the next page while there is one."""
     est = scope_establishment(principal, establishment_id)
     rows, total = linking.incidents_missing_footage(session, est, offset=offset, limit=limit)

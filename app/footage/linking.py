@@ -170,6 +170,24 @@ def officers_missing_footage(establishment_id: int | None, *where: Any) -> Any:
     return pairs
 
 
+def incidents_without_any_footage(establishment_id: int | None, *where: Any) -> Any:
+    """(incident_id) of each incident with no clip linked and none of its establishment's officers recorded:
+    footage missing too, with nobody to chase for it until the officers are recorded. `where`: as above."""
+    officers_recorded = (
+        select(IncidentStaff.incident_id)
+        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
+        .where(IncidentStaff.incident_id == INC.c.id, StaffMember.establishment_id == INC.c.establishment_id)
+    )
+    bare = select(INC.c.id.label("incident_id")).where(
+        ~clips_linked().where(FootageIncident.incident_id == INC.c.id).exists(),
+        ~officers_recorded.exists(),
+        *where,
+    )
+    if establishment_id is not None:
+        bare = bare.where(INC.c.establishment_id == establishment_id)
+    return bare
+
+
 @dataclass
 class OfficerWithout:
     """An involved officer with no clip of theirs linked to the incident; `suggested`: a clip was found that may
@@ -183,13 +201,15 @@ def incidents_missing_footage(
     session: Session, establishment_id: int | None, *, offset: int = 0, limit: int = MISSING_PAGE
 ) -> tuple[list[tuple[Incident, list[OfficerWithout]]], int]:
     """Incidents (newest first; `limit` of them from `offset`) where an involved officer has no clip of theirs
-    linked, each with those officers (by name), and how many such incidents there are in all.
+    linked, each with those officers (by name), and how many such incidents there are in all; with them, as the
+    queue's "No footage" counts them, incidents with no clip linked and no officer recorded (no officers).
 
     Every incident counts, not the most recent few: a large prison records hundreds a week, and an incident
     whose footage is still missing must not drop off the list as newer ones come in. The database finds and
     counts them; suggestions are looked for only for the page's incidents."""
     found = officers_missing_footage(establishment_id).subquery("without")
-    ids = sa.select(found.c.incident_id).distinct()
+    bare = incidents_without_any_footage(establishment_id).subquery("bare")
+    ids = sa.union(sa.select(found.c.incident_id), sa.select(bare.c.incident_id))
     # The page and the count in one pass (the count rides on each row); past the end, counted on its own.
     rows = session.execute(
         select(Incident, sa.func.count().over().label("total"))

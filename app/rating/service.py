@@ -948,17 +948,7 @@ def _missing_statements(establishment_id: int, filters: QueueFilters | None) -> 
     missing_officers = linking.officers_missing_footage(establishment_id, *where)
     if officer is not None:
         return missing_officers.where(IncidentStaff.staff_member_id == officer), None
-    officers_recorded = (
-        select(IncidentStaff.incident_id)
-        .join(StaffMember, col(StaffMember.id) == IncidentStaff.staff_member_id)
-        .where(IncidentStaff.incident_id == inc.c.id, StaffMember.establishment_id == establishment_id)
-    )
-    bare = select(inc.c.id).where(
-        inc.c.establishment_id == establishment_id,
-        *where,
-        ~linking.clips_linked().where(FootageIncident.incident_id == inc.c.id).exists(),
-        ~officers_recorded.exists(),
-    )
+    bare = linking.incidents_without_any_footage(establishment_id, *where)
     return missing_officers, bare
 
 
@@ -976,7 +966,7 @@ def missing_footage(
     found = missing_officers
     if bare is not None:
         bare_ids = bare.subquery("bare")
-        found = sa.union_all(missing_officers, select(bare_ids.c.id, sa.cast(sa.null(), sa.Integer)))  # type: ignore[assignment]
+        found = sa.union_all(missing_officers, select(bare_ids.c.incident_id, sa.cast(sa.null(), sa.Integer)))  # type: ignore[assignment]
     each = found.subquery("found")
     staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
     incidents: list[QueueIncident] = []

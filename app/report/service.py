@@ -21,7 +21,8 @@ How the figures are worked out (also shown on the pages under "How these figures
   incidents, each clip once. A re-rating replaces the rating it supersedes.
 - **Review backlog**: analysed, not purged clips linked to the period's incidents with no current rating.
 - **Time from incident to rating**: per clip, its first (non-calibration) rating's `rated_at` minus the
-  `force_started_at` of the earliest period incident it is linked to; the median in hours.
+  `force_started_at` of the earliest period incident it is linked to; the median in hours. A rating given
+  before that incident (the clip linked to it later, by "Link anyway") is left out.
 - **Unacknowledged guidance**: current amber/red ratings of those clips with no acknowledgement; overdue
   when rated more than `ack_overdue_days` days ago.
 - **Month-by-month trend**: incidents by the month their force began; each clip's current rating once,
@@ -130,6 +131,11 @@ def _shown(hide_footage: Collection[int] | sa.BindParameter[Any]) -> list[Any]:
     if isinstance(hide_footage, sa.BindParameter):
         return [RT.c.footage_id.notin_(hide_footage)]
     return [RT.c.footage_id.notin_(sorted(hide_footage))] if hide_footage else []
+
+
+def _not_hidden(footage_id: Any, hidden: Any) -> list[Any]:
+    """As `_shown`, on another table's clip id (`hidden`: the expanding parameter, or () for none)."""
+    return [footage_id.notin_(hidden)] if isinstance(hidden, sa.BindParameter) else []
 
 
 def _current() -> Any:
@@ -515,6 +521,8 @@ def _clip_figures(
         earlier.c.footage_id == per_clip.c.footage_id,
         earlier.c.establishment_id == est,
         earlier.c.force_started_at < rng[0],
+        # Always true of a clip in `per_clip`; it lets PostgreSQL read the links from the first of those clips
+        # on by index, not hash every earlier link of the establishment (12 ms against 100 on the bench).
         earlier.c.footage_id >= sa.select(sa.func.min(per_clip.c.footage_id)).scalar_subquery(),
     )
     linked = sa.select(
@@ -550,6 +558,7 @@ def _clip_figures(
             # of every establishment. (Not by date: a clip may be rated long before an incident it is later
             # linked to, and its rating still counts.)
             RT.c.footage_id >= sa.select(sa.func.min(linked.c.footage_id)).scalar_subquery(),
+            RT.c.establishment_id == est,
             *_shown(hidden),
         )
         .cte("rated")
@@ -577,10 +586,11 @@ def _clip_figures(
         .group_by(cur.c.in_period, cur.c.month, cur.c.rag)
         .cte("current_mix")
     )
-    # Time from incident to each clip's first (non-calibration) rating, later superseded or not.
+    # Time from incident to each clip's first (non-calibration) rating, later superseded or not. A rating
+    # given before the incident (the clip linked to it later, by "Link anyway") is no wait for it.
     waits = (
         sa.select((q.seconds_between(dialect, rated.c.rated_at, rated.c.incident_at) / 3600.0).label("hours"))
-        .where(rated.c.version == 1, rated.c.incident_at.isnot(None))
+        .where(rated.c.version == 1, rated.c.incident_at.isnot(None), rated.c.rated_at >= rated.c.incident_at)
         .subquery("waits")
     )
     wait_median = q.percentiles(dialect, waits, "hours", (0.5,)).subquery("wait_median")
@@ -605,7 +615,9 @@ def _clip_figures(
         branch("unack", None, None, sa.func.sum(mix.c.unacked), sa.func.sum(mix.c.overdue)),
         branch("backlog", None, None, sa.func.sum(sa.case((clip_status == FootageStatus.analysed, 1), else_=0)), None)
         .select_from(linked)
-        .where(linked.c.incident_at.isnot(None), ~has_current),
+        # A hidden clip is rated (it waits for a second, blind rating): its rating is left out of `rated`,
+        # but it is no backlog.
+        .where(linked.c.incident_at.isnot(None), ~has_current, *_not_hidden(linked.c.footage_id, hidden)),
     )
 
 

@@ -199,25 +199,26 @@ def test_officers_with_no_footage_across_incidents_most_recent_first(as_user, se
     suggested = _incident(world, "UOF-3", staff=("A002", "A001"), at=T0 + 2 * day)
     _clip(world, tmp_path, wearer="a1", start=T0 + 2 * day, seconds=60, n=3)
     none = _incident(world, "UOF-4", staff=("A002", "A001"), at=T0 + 3 * day)
-    _incident(world, "UOF-5", staff=(), at=T0 + 4 * day)  # no officer recorded: nobody's footage is missing
+    bare = _incident(world, "UOF-5", staff=(), at=T0 + 4 * day)  # nothing linked, nobody recorded: listed bare
     r = c.get("/api/v1/footage/missing")
     assert _listed(r.json()) == [
+        ("UOF-5", []),
         ("UOF-4", [("A001", False), ("A002", False)]),
         ("UOF-3", [("A001", True), ("A002", False)]),
         ("UOF-1", [("A002", False)]),
     ]
-    assert [m["incident_id"] for m in r.json()] == [none, suggested, partly]
-    assert r.headers["X-Total-Count"] == "3"
+    assert [m["incident_id"] for m in r.json()] == [bare, none, suggested, partly]
+    assert r.headers["X-Total-Count"] == "4"
     # A page at a time, the next page linked while there is one.
     r = c.get("/api/v1/footage/missing?limit=2")
-    assert [m["reference"] for m in r.json()] == ["UOF-4", "UOF-3"] and r.headers["X-Total-Count"] == "3"
+    assert [m["reference"] for m in r.json()] == ["UOF-5", "UOF-4"] and r.headers["X-Total-Count"] == "4"
     nxt = r.headers["Link"].split(">")[0].lstrip("<")
     r = c.get(nxt)
-    assert [m["reference"] for m in r.json()] == ["UOF-1"] and "Link" not in r.headers
+    assert [m["reference"] for m in r.json()] == ["UOF-3", "UOF-1"] and "Link" not in r.headers
     assert c.get("/api/v1/footage/missing?limit=0").status_code == 422
-    page, total = linking.incidents_missing_footage(session, world.est_a, offset=2, limit=2)
+    page, total = linking.incidents_missing_footage(session, world.est_a, offset=3, limit=2)
     assert [(i.reference, [o.staff.staff_number for o in m]) for i, m in page] == [("UOF-1", ["A002"])]
-    assert total == 3
+    assert total == 4
     assert linking.incidents_missing_footage(session, world.est_b) == ([], 0)
 
 
@@ -381,3 +382,23 @@ def test_the_incident_page_leaves_out_another_establishments_officer_as_the_list
     session.commit()
     incident = session.get(Incident, inc)
     assert [s.staff_number for s in linking.officers_without_footage(session, incident)] == ["A001"]
+
+
+def test_an_incident_with_no_footage_and_no_officer_recorded_is_listed_as_counted(as_user, session, world) -> None:  # type: ignore[no-untyped-def]
+    """Nothing linked and nobody of this establishment recorded (nobody at all, or only another establishment's
+    officer): the queue and the home card count it once; the list shows it too, asking who was involved."""
+    from app.footage import linking
+    from app.incident.models import IncidentStaff
+    from app.rating import service
+
+    nobody = _incident(world, "UOF-40", staff=())
+    theirs = _incident(world, "UOF-41", staff=(), at=T0 + timedelta(days=1))
+    session.add(IncidentStaff(incident_id=theirs, staff_member_id=world.staff["b1"], part="Head"))
+    session.commit()
+    queue = service.missing_count(service.missing_footage(session, world.est_a)[1])
+    home = service.missing_footage_counts(session, world.est_a)[0]
+    page, total = linking.incidents_missing_footage(session, world.est_a)
+    assert queue == home == total == 2
+    assert [(i.id, officers) for i, officers in page] == [(theirs, []), (nobody, [])]
+    r = as_user("coordinator.a").get("/api/v1/footage/missing")
+    assert _listed(r.json()) == [("UOF-41", []), ("UOF-40", [])] and r.headers["X-Total-Count"] == "2"
