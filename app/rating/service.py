@@ -610,7 +610,7 @@ def _queue_index(
     if unrated_only:
         # The clips to rate found once; only their links are ranked (a large prison's are a tenth of them).
         to_rate = sa.select(clip.c.id).where(*live, ~rated).cte("to_rate")
-        live = [clip.c.id.in_(sa.select(to_rate.c.id))]
+        live = [*live, clip.c.id.in_(sa.select(to_rate.c.id))]
         links_of.append(link.c.footage_id.in_(sa.select(to_rate.c.id)))
     # Each clip's incident for review, ranked on the links' own copies of their incident's establishment and
     # force start (no join to the incidents until the first is known).
