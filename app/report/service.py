@@ -125,17 +125,14 @@ def _int(x: Any) -> int:
     return int(x or 0)
 
 
-def _shown(hide_footage: Collection[int] | sa.BindParameter[Any]) -> list[Any]:
-    """Conditions leaving out the ratings of clips the viewer owes a blind second rating (none usually).
-    `hide_footage` may be an expanding bind parameter (the officer report's prepared statements)."""
+def _shown(hide_footage: Collection[int] | sa.BindParameter[Any], footage_id: Any = None) -> list[Any]:
+    """Conditions leaving out the ratings of clips the viewer owes a blind second rating (none usually), on
+    the ratings' clip id or on `footage_id`, another table's. `hide_footage` may be an expanding bind
+    parameter (the reports' prepared statements)."""
+    column = RT.c.footage_id if footage_id is None else footage_id
     if isinstance(hide_footage, sa.BindParameter):
-        return [RT.c.footage_id.notin_(hide_footage)]
-    return [RT.c.footage_id.notin_(sorted(hide_footage))] if hide_footage else []
-
-
-def _not_hidden(footage_id: Any, hidden: Any) -> list[Any]:
-    """As `_shown`, on another table's clip id (`hidden`: the expanding parameter, or () for none)."""
-    return [footage_id.notin_(hidden)] if isinstance(hidden, sa.BindParameter) else []
+        return [column.notin_(hide_footage)]
+    return [column.notin_(sorted(hide_footage))] if hide_footage else []
 
 
 def _current() -> Any:
@@ -617,7 +614,7 @@ def _clip_figures(
         .select_from(linked)
         # A hidden clip is rated (it waits for a second, blind rating): its rating is left out of `rated`,
         # but it is no backlog.
-        .where(linked.c.incident_at.isnot(None), ~has_current, *_not_hidden(linked.c.footage_id, hidden)),
+        .where(linked.c.incident_at.isnot(None), ~has_current, *_shown(hidden, linked.c.footage_id)),
     )
 
 
