@@ -29,7 +29,18 @@ class IntegrityStatus(StrEnum):
 
 
 class Footage(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("establishment_id", "sha256"),)
+    __table_args__ = (
+        # One live clip of the same bytes an establishment: a clip that retention deleted does not stop them
+        # being uploaded again (as a new clip).
+        sa.Index(
+            "uq_footage_live_sha256",
+            "establishment_id",
+            "sha256",
+            unique=True,
+            postgresql_where=sa.text("status <> 'purged'"),
+            sqlite_where=sa.text("status <> 'purged'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     establishment_id: int = Field(foreign_key="establishment.id", index=True)
     camera_id: int | None = Field(default=None, foreign_key="camera.id", index=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
@@ -27,6 +28,7 @@ from app.core.logging import get_logger
 from app.core.storage import get_storage, incoming_dir, try_lock
 from app.core.types import utcnow
 from app.footage.models import Footage, FootageIncident, FootageStatus, FootageTombstone, UploadSession
+from app.footage.service import hold_stored_object
 from app.incident.models import Incident
 
 log = get_logger("bwv.retention")
@@ -151,6 +153,8 @@ def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: s
     session.refresh(footage, with_for_update=True)
     if footage.status == FootageStatus.purged:
         return False
+    # An upload of the same bytes looking for a live clip now waits, and then finds this one purged.
+    hold_stored_object(session, footage.storage_key)
     assert footage.id is not None
     # The run read every clip's hold and links before it got here; a legal hold or a link committed since
     # then counts. Read again under the lock (a hold being set now waits for it, and the other way round).
@@ -252,25 +256,29 @@ def _delete_files_after_commit(session: Session, footage: Footage) -> None:
     """The bytes go only once the purge (status, tombstone, audit entry) has committed: a run that fails
     later, or a commit that fails, leaves the clip as it was, with its file. A file whose deletion fails
     after the commit is logged (the clip is recorded as purged and can no longer be played)."""
-    fid, key = footage.id, footage.storage_key
+    assert footage.id is not None
+    after_commit(session, partial(delete_files, footage.id, footage.storage_key))
 
-    def delete() -> None:
-        try:
-            with unit_of_work() as s:  # the same bytes uploaded elsewhere share one stored object
-                shared = s.exec(
-                    select(func.count())
-                    .select_from(Footage)
-                    .where(Footage.storage_key == key, Footage.id != fid, Footage.status != FootageStatus.purged)
-                ).one()
+
+def delete_files(footage_id: int, key: str) -> None:
+    """Delete a purged clip's stored object, unless a live clip shares it (the same bytes in another
+    establishment, or uploaded again since), and its analysis folders. Under `hold_stored_object`: a clip of
+    these bytes being stored now either committed first (then its file stays) or stores its file after."""
+    try:
+        with unit_of_work() as s:
+            hold_stored_object(s, key)
+            shared = s.exec(
+                select(func.count())
+                .select_from(Footage)
+                .where(Footage.storage_key == key, Footage.id != footage_id, Footage.status != FootageStatus.purged)
+            ).one()
             if not shared:
                 get_storage().delete(key)
-            derived = get_settings().derived_dir
-            for folder in (derived / str(fid), derived / f"{fid}-moments"):  # analysis, key-moment refresh
-                shutil.rmtree(folder, ignore_errors=True)
-        except Exception:
-            log.exception("purge_files_left", footage_id=fid, storage_key=key)
-
-    after_commit(session, delete)
+        derived = get_settings().derived_dir
+        for folder in (derived / str(footage_id), derived / f"{footage_id}-moments"):  # analysis, key moments
+            shutil.rmtree(folder, ignore_errors=True)
+    except Exception:
+        log.exception("purge_files_left", footage_id=footage_id, storage_key=key)
 
 
 def _expire_uploads(session: Session, now: datetime, days: int = 7) -> int:

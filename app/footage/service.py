@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from app.core.jobs import enqueue
 from app.core.storage import get_storage, key_for
@@ -33,14 +34,36 @@ class NewFootage:
 
 
 def find_by_hash(session: Session, establishment_id: int, sha256: str) -> Footage | None:
+    """The establishment's live clip of these bytes. A clip that retention has deleted is not one: the same
+    bytes uploaded again are stored as a new clip (its tombstone and audit trail stay as they were)."""
     return session.exec(
-        select(Footage).where(Footage.establishment_id == establishment_id, Footage.sha256 == sha256)
+        select(Footage).where(
+            Footage.establishment_id == establishment_id,
+            Footage.sha256 == sha256,
+            col(Footage.status) != FootageStatus.purged,
+        )
     ).first()
+
+
+def hold_stored_object(session: Session, key: str) -> None:
+    """Until the session's transaction ends, nobody else stores or deletes the object under `key`.
+
+    Clips of the same bytes share one stored object (the key is the hash): in two establishments, or a clip
+    uploaded again after retention deleted the first. Storing a clip (file in place, then its row committed)
+    and retention's deletion of the object (no live clip on it? then delete) take this in turn, so a deletion
+    can never remove the file of a clip that committed a moment later. PostgreSQL: an advisory lock on the
+    key. SQLite: every transaction here holds the database's write lock from its start (BEGIN IMMEDIATE), so
+    starting one is enough."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    else:
+        session.execute(sa.text("SELECT 1"))
 
 
 def register_footage(session: Session, meta: NewFootage, *, path: Path, sha256: str, size: int) -> Footage:
     """Store a verified file write-once and create its record with an analysis job (same transaction)."""
     key = key_for(sha256)
+    hold_stored_object(session, key)  # held to the commit: retention's deletion of a purged clip waits
     storage = get_storage()
     adopt = getattr(storage, "adopt_file", None)
     if adopt is not None:

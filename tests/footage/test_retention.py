@@ -371,3 +371,82 @@ def test_unlinking_an_old_clip_gives_it_the_unlinked_period_from_then(as_user, s
     assert c.put(f"/api/v1/incidents/{inc}/footage/{fid}").status_code == 200
     session.refresh(f)
     assert f.purge_due_at is not None and f.purge_due_at > utcnow() + timedelta(days=365)
+
+
+def test_the_bytes_of_a_purged_clip_can_be_uploaded_again(as_user, session, world) -> None:
+    """Retention deleted the clip; the same bytes, found again (a complaint came late), are stored as a new
+    clip. They were refused with 409 'already stored', naming the deleted clip."""
+    from app.footage.retention import purge_due
+
+    c = as_user("coordinator.a")
+    data = mp4_bytes(30_000, seed=41)
+    first = _upload(c, 41)
+    _age(first, 40)
+    with unit_of_work() as s:
+        assert purge_due(s).purged == [first]
+    key = session.get(Footage, first).storage_key  # type: ignore[union-attr]
+    assert not get_storage().exists(key)
+
+    again = post_footage(c, data)
+    assert again.status_code == 201, again.text
+    second = again.json()["id"]
+    assert second != first and get_storage().exists(key)
+    assert c.get(f"/api/v1/footage/{second}/video", headers={"Range": "bytes=0-99"}).status_code == 206
+    session.expire_all()
+    assert session.get(Footage, first).status == FootageStatus.purged  # type: ignore[union-attr]
+    assert session.exec(select(FootageTombstone).where(FootageTombstone.footage_id == first)).one()
+    page = c.get(f"/footage/{first}")  # the deleted clip's page points to the new one
+    assert page.status_code == 200 and f'href="/footage/{second}"' in page.text and "uploaded again" in page.text
+    # Once more: now these bytes are stored, as the new clip.
+    dup = post_footage(c, data)
+    assert dup.status_code == 409 and dup.json()["footage_id"] == second
+
+
+def test_a_late_deletion_of_a_purged_clip_keeps_the_file_of_a_clip_stored_meanwhile(
+    as_user, session, world, tmp_path, monkeypatch
+) -> None:
+    """A purged clip's object is deleted after the purge commits. A clip of the same bytes being stored then
+    (uploaded again, or in another establishment) holds the object until it commits: the deletion waits and
+    then finds a live clip on it. Before, it counted no live clip and deleted the new clip's file."""
+    import threading
+    import time
+
+    from app.footage import retention
+    from app.footage.service import NewFootage, register_footage
+
+    c = as_user("coordinator.a")
+    data = mp4_bytes(30_000, seed=42)
+    first = _upload(c, 42)
+    _age(first, 40)
+    late: list[tuple[int, str]] = []
+    monkeypatch.setattr(retention, "delete_files", lambda fid, key: late.append((fid, key)))
+    with unit_of_work() as s:
+        assert retention.purge_due(s).purged == [first]
+    monkeypatch.undo()
+    [(fid, key)] = late
+    assert fid == first and get_storage().exists(key)  # not deleted yet
+
+    src = tmp_path / "again.mp4"
+    src.write_bytes(data)
+    f = session.get(Footage, first)
+    assert f is not None
+    with unit_of_work() as s:
+        new = register_footage(
+            s,
+            NewFootage(
+                establishment_id=f.establishment_id,
+                recording_started_at=f.recording_started_at,
+                original_filename="again.mp4",
+            ),
+            path=src,
+            sha256=f.sha256,
+            size=len(data),
+        )
+        deleter = threading.Thread(target=retention.delete_files, args=(fid, key))
+        deleter.start()
+        time.sleep(0.5)
+        assert deleter.is_alive()  # waiting for the clip being stored to commit
+    deleter.join(timeout=60)
+    assert not deleter.is_alive()
+    assert get_storage().exists(key)
+    assert get_storage().hash_key(key) == f.sha256 and new.id != first
