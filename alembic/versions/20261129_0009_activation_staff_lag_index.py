@@ -1,0 +1,31 @@
+"""activation_result: each officer's checks by lag, with their status, in one index (the officers' list)
+
+Revision ID: 0009_activation_staff_lag
+Revises: 0008_footage_live_sha256
+Create Date: 2026-11-29 11:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0009_activation_staff_lag"
+down_revision: str | None = "0008_footage_live_sha256"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Leads with staff_member_id, so it serves everything the index it replaces did.
+    op.create_index(
+        "ix_activation_result_staff_member_id_lag_s",
+        "activation_result",
+        ["staff_member_id", "lag_s"],
+        postgresql_include=["status"],
+    )
+    op.drop_index("ix_activation_result_staff_member_id", table_name="activation_result")
+
+
+def downgrade() -> None:
+    op.create_index("ix_activation_result_staff_member_id", "activation_result", ["staff_member_id"])
+    op.drop_index("ix_activation_result_staff_member_id_lag_s", table_name="activation_result")
