@@ -28,14 +28,32 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    # SQLite changes a table's constraints by building it anew (batch mode: copy, drop, rename). With foreign
+    # keys enforced, dropping a table that other rows refer to fails, so they are off while migrating (the
+    # pragma is ignored inside a transaction: set before it begins), every reference is checked before the
+    # migration commits, and they are on again after.
+    raw = connection.connection.driver_connection if sqlite and not connection.in_transaction() else None
+    if raw is not None:
+        raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if raw is not None:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration would leave broken references: {broken[:5]}")
+    finally:
+        if raw is not None:
+            if connection.in_transaction():  # the pragma would be ignored: end the transaction first
+                connection.rollback()
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

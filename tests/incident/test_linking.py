@@ -318,7 +318,9 @@ def test_links_carry_the_incidents_force_start(as_user, session, world, tmp_path
 
 
 def test_migration_backfills_the_link_copies(engine, session, world, tmp_path) -> None:
-    """0004 adds the copies to links made before it, on SQLite and PostgreSQL alike."""
+    """0004 adds the copies to links made before it, on SQLite and PostgreSQL alike. On the way down and up
+    again, SQLite builds the footage table anew (0008) while links and keyframes refer to it: the migrations
+    run with its foreign keys off (alembic/env.py), or dropping the old table fails."""
     from alembic import command
     from app.cli import _alembic_config
     from app.footage.service import link
@@ -334,6 +336,7 @@ def test_migration_backfills_the_link_copies(engine, session, world, tmp_path) -
             command.downgrade(cfg, "0003_report_indexes")
             conn.commit()
             columns = {c["name"] for c in sa.inspect(conn).get_columns("footage_incident")}
+            conn.commit()  # migrations on SQLite start outside a transaction (env.py turns foreign keys off)
             assert "force_started_at" not in columns
         finally:
             command.upgrade(cfg, "head")
