@@ -40,9 +40,12 @@ class Footage(SQLModel, table=True):
             postgresql_where=sa.text("status <> 'purged'"),
             sqlite_where=sa.text("status <> 'purged'"),
         ),
+        # An establishment's live clips' ids from the index alone (PostgreSQL): the review queue looks among
+        # them for those not rated yet, and counts those rated, on every view.
+        sa.Index("ix_footage_establishment_id_id", "establishment_id", "id", postgresql_include=["purged_at"]),
     )
     id: int | None = Field(default=None, primary_key=True)
-    establishment_id: int = Field(foreign_key="establishment.id", index=True)
+    establishment_id: int = Field(foreign_key="establishment.id")
     camera_id: int | None = Field(default=None, foreign_key="camera.id", index=True)
     wearer_id: int | None = Field(default=None, foreign_key="staff_member.id", index=True)
     # Time of the first frame (the pre-record buffer included) and when the wearer pressed record.

@@ -23,6 +23,7 @@ class Rag(StrEnum):
 
 
 GUIDANCE_GIVEN = "is_current AND NOT is_calibration AND rag IN ('amber', 'red')"
+CURRENT = "is_current AND NOT is_calibration"
 
 
 class Rating(SQLModel, table=True):
@@ -40,6 +41,15 @@ class Rating(SQLModel, table=True):
             "recorded_at",
             postgresql_where=sa.text(GUIDANCE_GIVEN),
             sqlite_where=sa.text(GUIDANCE_GIVEN),
+        ),
+        # Which of an establishment's clips have a current rating, from the index alone: the review queue
+        # reads the clips without one, and counts those with one, on every view.
+        sa.Index(
+            "ix_rating_current_footage",
+            "establishment_id",
+            "footage_id",
+            postgresql_where=sa.text(CURRENT),
+            sqlite_where=sa.text(CURRENT),
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
