@@ -158,6 +158,10 @@ UPLOAD_DOC: dict[str, Any] = {
                         },
                         "incident_reference": {"type": "string", "description": "Link to this incident"},
                         "claimed_duration_s": {"type": "number", "minimum": 0},
+                        "restore_purged": {
+                            "type": "boolean",
+                            "description": "Store again the bytes of a clip that retention deleted (otherwise 409)",
+                        },
                         "file": {"type": "string", "format": "binary", "description": "Send it after the fields"},
                     },
                 }
@@ -174,7 +178,12 @@ UPLOAD_DOC: dict[str, Any] = {
     openapi_extra=UPLOAD_DOC,
     responses={
         400: {"model": Problem, "description": "Malformed multipart body"},
-        409: {"model": Duplicate, "description": "These exact bytes are already stored: the existing footage id"},
+        409: {
+            "model": Duplicate,
+            "description": "These exact bytes are already stored: the existing footage id. Or they were a clip "
+            "that retention deleted (header `Bwv-Purged: true`, its id in `Bwv-Footage-Id`): send "
+            "`restore_purged=true` to store them again",
+        },
         411: {"model": Problem},
         413: {"model": Problem, "description": "Larger than BWV_MAX_UPLOAD_BYTES"},
         415: {"model": Problem, "description": "Not multipart, or the file is not a video (sniffed)"},
@@ -189,7 +198,9 @@ async def upload_footage(
 ) -> Response:
     """Upload one clip: multipart fields (metadata) then the file part, streamed to disk and hashed.
 
-    The same bytes uploaded again answer **409** with the existing footage id; nothing new is stored."""
+    The same bytes uploaded again answer **409** with the existing footage id; nothing new is stored. The bytes
+    of a clip that retention deleted answer **409** too (`Bwv-Purged: true`), unless `restore_purged=true`: then
+    they are stored as a new clip, and the audit entry names the deleted one."""
     est = _establishment_for_upload(principal, establishment_id)
     limit = upload.max_upload_bytes()
     session.commit()  # do not hold a database transaction (SQLite: the write lock) while bytes arrive

@@ -2,11 +2,13 @@
 
 1. `POST /api/v1/uploads` with `Upload-Length` and `Upload-Metadata` (base64 values: filename, camera_serial,
    staff_number, recording_started_at, prerecord_seconds, activated_at, incident_reference,
-   claimed_duration_s). The metadata is checked here, before any bytes are sent. 201 + `Location`.
+   claimed_duration_s, restore_purged). The metadata is checked here, before any bytes are sent. 201 + `Location`.
 2. `PATCH <Location>` with `Upload-Offset` and `Content-Type: application/offset+octet-stream` appends bytes.
    An interrupted PATCH keeps what arrived; `HEAD <Location>` says where to continue.
 3. The PATCH that completes the file runs the same checks and registration as a simple upload and answers
-   with `Bwv-Footage-Id` (and `Bwv-Duplicate: true` when those bytes were already stored).
+   with `Bwv-Footage-Id` (and `Bwv-Duplicate: true` when those bytes were already stored). The bytes of a clip
+   that retention deleted answer 409 with `Bwv-Purged: true` and its id, unless the metadata has
+   `restore_purged` true (then they are stored as a new clip).
 
 The partial file lives in the storage's `.incoming` folder; its byte count is the offset. SHA-256 is
 computed as bytes arrive (the hash state is kept in memory between PATCHes of the same process; after a

@@ -9,10 +9,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from app.audit.service import Actor
+from app.core.config import get_settings
 
 IMPORT_ACTOR = Actor(username="cli-import", role="system")
 MANIFEST_NAMES = ("manifest.csv", "manifest.json")
@@ -69,14 +71,21 @@ def _hash_file(path: Path) -> str:
 
 
 def import_folder(
-    folder: Path, *, establishment_id: int, manifest: Path | None = None, echo: Any = click.echo
+    folder: Path,
+    *,
+    establishment_id: int,
+    manifest: Path | None = None,
+    restore_purged: bool = False,
+    echo: Any = click.echo,
 ) -> ImportSummary:
-    """Import every file listed in the folder's manifest; safe to run again (known bytes are skipped)."""
+    """Import every file listed in the folder's manifest; safe to run again (known bytes are skipped). Files that
+    were clips retention has since deleted are skipped too, unless `restore_purged` (or the manifest row's own
+    restore_purged column): an export sent again must not bring them back unasked."""
     from fastapi import HTTPException
 
     from app.core.db import unit_of_work
     from app.footage import upload
-    from app.footage.service import find_by_hash
+    from app.footage.service import find_by_hash, find_purged
 
     folder = folder.resolve()
     rows = read_manifest(find_manifest(folder, manifest))
@@ -104,14 +113,28 @@ def import_folder(
             if size > limit:
                 raise upload.problem(413, upload.too_large(limit))
             sha = _hash_file(path)
+            restore = restore_purged or upload.yes_no(
+                "restore_purged", upload.normalise_fields(row).get("restore_purged")
+            )
             with unit_of_work() as session:
                 existing = find_by_hash(session, establishment_id, sha)
                 existing_id = existing.id if existing else None
+                gone = None if existing or restore else next(iter(find_purged(session, establishment_id, sha)), None)
+                deleted = (gone.id, gone.purged_at) if gone is not None else None
             if existing_id is not None:
                 summary.skipped.append((label, f"already imported as footage {existing_id}"))
                 echo(f"{prefix} skipped (already imported as footage {existing_id})")
                 continue
+            if deleted is not None:
+                local = deleted[1].astimezone(ZoneInfo(get_settings().timezone)) if deleted[1] else None
+                when = local.strftime(" on %-d %B %Y") if local else ""
+                why = f"was footage {deleted[0]}, deleted under the retention policy{when}"
+                why += "; --restore-purged stores it again"
+                summary.skipped.append((label, why))
+                echo(f"{prefix} skipped ({why})")
+                continue
             meta = upload.parse_meta(row)
+            meta.restore_purged = restore
             incoming = upload.IncomingFile(limit)
             try:
                 with open(path, "rb") as src:
@@ -175,14 +198,19 @@ def establishment_by_code(code: str | None) -> int:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--establishment", "code", default=None, help="Establishment code (needed if there are several)")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
-def import_command(folder: Path, code: str | None, manifest: Path | None) -> None:
+@click.option(
+    "--restore-purged",
+    is_flag=True,
+    help="Store again files that were clips retention has deleted (skipped otherwise)",
+)
+def import_command(folder: Path, code: str | None, manifest: Path | None, restore_purged: bool) -> None:
     """Import a docking-system export: video files plus a CSV or JSON manifest. Safe to run again."""
     est = establishment_by_code(code)
-    summary = import_folder(folder, establishment_id=est, manifest=manifest)
+    summary = import_folder(folder, establishment_id=est, manifest=manifest, restore_purged=restore_purged)
     click.echo("")
     click.echo(
-        f"Summary: {len(summary.imported)} imported, {len(summary.skipped)} skipped (already imported), "
-        f"{len(summary.rejected)} rejected"
+        f"Summary: {len(summary.imported)} imported, {len(summary.skipped)} skipped (already imported, or "
+        f"deleted under the retention policy), {len(summary.rejected)} rejected"
     )
     for label, reason in summary.rejected:
         click.echo(f"  rejected {label}: {reason}")

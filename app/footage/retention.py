@@ -153,8 +153,6 @@ def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: s
     session.refresh(footage, with_for_update=True)
     if footage.status == FootageStatus.purged:
         return False
-    # An upload of the same bytes looking for a live clip now waits, and then finds this one purged.
-    hold_stored_object(session, footage.storage_key)
     assert footage.id is not None
     # The run read every clip's hold and links before it got here; a legal hold or a link committed since
     # then counts. Read again under the lock (a hold being set now waits for it, and the other way round).

@@ -45,6 +45,21 @@ def find_by_hash(session: Session, establishment_id: int, sha256: str) -> Footag
     ).first()
 
 
+def find_purged(session: Session, establishment_id: int, sha256: str) -> list[Footage]:
+    """The establishment's clips of these bytes that retention deleted, latest first."""
+    return list(
+        session.exec(
+            select(Footage)
+            .where(
+                Footage.establishment_id == establishment_id,
+                Footage.sha256 == sha256,
+                col(Footage.status) == FootageStatus.purged,
+            )
+            .order_by(col(Footage.purged_at).desc(), col(Footage.id).desc())
+        ).all()
+    )
+
+
 def hold_stored_object(session: Session, key: str) -> None:
     """Until the session's transaction ends, nobody else stores or deletes the object under `key`.
 

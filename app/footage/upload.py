@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException
 from python_multipart import MultipartParser
@@ -30,11 +31,11 @@ from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
 from app.core.config import get_settings
-from app.core.storage import incoming_dir, key_for
+from app.core.storage import incoming_dir
 from app.core.types import CLOCK_SKEW, instant_problem, utcnow
 from app.establishment.models import Camera
 from app.footage.models import Footage
-from app.footage.service import NewFootage, find_by_hash, hold_stored_object, link, register_footage
+from app.footage.service import NewFootage, find_by_hash, find_purged, link, register_footage
 from app.incident.models import Incident
 from app.staff.models import StaffMember
 from workers.video.probe import content_type_for, sniff_video_container
@@ -52,6 +53,7 @@ META_FIELDS = (
     "activated_at",
     "incident_reference",
     "claimed_duration_s",
+    "restore_purged",
 )
 # Accepted spellings for the same field (the docking systems' exports differ).
 ALIASES = {
@@ -128,6 +130,9 @@ class UploadMeta:
     activated_at: datetime | None = None
     incident_reference: str | None = None
     claimed_duration_s: float | None = None
+    # Store the bytes of a clip that retention deleted as a new clip (asked for, never assumed: a docking
+    # export sent again must not bring back what retention deleted).
+    restore_purged: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_fields(self) -> dict[str, str]:
@@ -144,6 +149,8 @@ class UploadMeta:
             out["incident_reference"] = self.incident_reference
         if self.claimed_duration_s is not None:
             out["claimed_duration_s"] = str(self.claimed_duration_s)
+        if self.restore_purged:
+            out["restore_purged"] = "true"
         return out
 
 
@@ -193,6 +200,33 @@ def parse_meta(raw: dict[str, str], *, now: datetime | None = None) -> UploadMet
         activated_at=activated,
         incident_reference=fields.get("incident_reference"),
         claimed_duration_s=duration,
+        restore_purged=yes_no("restore_purged", fields.get("restore_purged")),
+    )
+
+
+def yes_no(name: str, value: str | None) -> bool:
+    if value is None:
+        return False
+    text = value.strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise problem(422, f"{name} is true or false, not {value[:40]!r}.")
+
+
+def purged_problem(gone: Footage) -> HTTPException:
+    """409 for the bytes of a clip that retention deleted, uploaded without `restore_purged`."""
+    assert gone.purged_at is not None
+    when = gone.purged_at.astimezone(ZoneInfo(get_settings().timezone)).strftime("%-d %B %Y")
+    return HTTPException(
+        status_code=409,
+        detail=(
+            f"This file was footage {gone.id}, deleted on {when} under the retention policy: it is not stored "
+            "again unless you ask. To store it again (for example, a complaint came after it was deleted), "
+            "upload it with restore_purged=true."
+        ),
+        headers={"Bwv-Footage-Id": str(gone.id), "Bwv-Purged": "true", "Bwv-Purged-On": when},
     )
 
 
@@ -504,8 +538,6 @@ def finalize_upload(
 ) -> Outcome:
     """Register a fully received file (or recognise it as already stored). The caller removes `path`."""
     resolved = resolve_meta(session, establishment_id, meta)
-    # Before looking: a purge of a clip of these bytes committing now is seen whole (then this is a new clip).
-    hold_stored_object(session, key_for(sha256))
     existing = find_by_hash(session, establishment_id, sha256)
 
     def duplicate(of: Footage) -> Outcome:
@@ -522,6 +554,9 @@ def finalize_upload(
 
     if existing is not None:
         return duplicate(existing)
+    deleted_before = find_purged(session, establishment_id, sha256)
+    if deleted_before and not meta.restore_purged:
+        raise purged_problem(deleted_before[0])
     new = NewFootage(
         establishment_id=establishment_id,
         recording_started_at=meta.recording_started_at,
@@ -563,6 +598,7 @@ def finalize_upload(
             "filename": filename,
             "via": via,
             "incident": meta.incident_reference,
+            **({"stored_again_after_purge": [f.id for f in deleted_before]} if deleted_before else {}),
         },
     )
     return Outcome(footage, False)

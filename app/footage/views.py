@@ -33,7 +33,7 @@ from app.footage import linking
 from app.footage.api import search
 from app.footage.models import Footage, FootageIncident, FootageStatus, FootageTombstone, IntegrityStatus
 from app.footage.retention import AlreadyPurged, set_legal_hold, warning_due
-from app.footage.service import find_by_hash
+from app.footage.service import find_by_hash, find_purged
 from app.footage.viewing import video_url
 from app.incident import no_footage
 from app.incident.models import Incident
@@ -270,6 +270,7 @@ def _footage_page(
         "candidates": candidates,
         "tombstone": tombstone,
         "uploaded_again": find_by_hash(session, f.establishment_id, f.sha256) if tombstone else None,
+        "deleted_before": [] if tombstone else find_purged(session, f.establishment_id, f.sha256),
         "video_src": video_url(f.id, principal.user.id, "footage_page"),  # type: ignore[arg-type]
         "warn": warning_due(f),
         "can_change": principal.role == Role.coordinator or principal.is_admin,

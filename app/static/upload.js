@@ -261,6 +261,7 @@ class Item {
     const activated = this.instant('activated_at', RECORD_PRESSED).iso
     if (activated) meta.activated_at = activated
     if (shared.incident_reference) meta.incident_reference = shared.incident_reference
+    if (this.restorePurged) meta.restore_purged = 'true'
     return meta
   }
 
@@ -412,6 +413,10 @@ class Item {
           if (fid) return this.done(fid, xhr.getResponseHeader('Bwv-Duplicate') === 'true')
           continue
         }
+        if (xhr.status === 409 && xhr.getResponseHeader('Bwv-Purged') === 'true') {
+          localStorage.removeItem(fingerprint(this.file))
+          return this.purged(xhr.getResponseHeader('Bwv-Footage-Id'), xhr.getResponseHeader('Bwv-Purged-On'))
+        }
         if (xhr.status >= 400 && xhr.status < 500 && xhr.status !== 409 && xhr.status !== 423) {
           localStorage.removeItem(fingerprint(this.file))
           return this.fail(detail(xhr), false)
@@ -448,6 +453,27 @@ class Item {
       this.status.append(note)
     }
     this.el.classList.add('bwv-upload__file--done')
+  }
+
+  // These bytes were a clip that retention deleted: nothing was stored. Say so, link to what remains of it,
+  // and offer to store the file again, asked for, never assumed.
+  purged (footageId, on) {
+    this.fail(`This file was footage ${footageId}, deleted on ${on} under the retention policy: nothing was ` +
+      'stored. Choose "Store it again" to store it as new footage.', false)
+    this.setStatus('')
+    const link = document.createElement('a')
+    link.className = 'govuk-link'
+    link.href = `/footage/${footageId}`
+    link.textContent = 'View the deleted footage\'s record'
+    const again = document.createElement('button')
+    again.type = 'button'
+    again.className = 'govuk-button govuk-button--secondary govuk-!-margin-bottom-0 govuk-!-margin-left-2'
+    again.textContent = 'Store it again'
+    again.addEventListener('click', () => {
+      this.restorePurged = true
+      this.owner.start([this])
+    })
+    this.status.append(link, again)
   }
 
   fail (text, resumable) {

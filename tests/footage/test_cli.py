@@ -64,7 +64,9 @@ def test_import_folder_is_safe_to_rerun(world, session, tmp_path, kind) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["import", str(folder), "--establishment", "AAA"])
     assert result.exit_code == 1, result.output
-    assert "Summary: 3 imported, 0 skipped (already imported), 5 rejected" in result.output
+    assert (
+        "Summary: 3 imported, 0 skipped (already imported, or deleted under the retention policy), 5 rejected"
+    ) in result.output
     assert "not a video" in result.output
     assert "Unknown staff number 'X999'" in result.output
     assert "file not found" in result.output
@@ -76,8 +78,37 @@ def test_import_folder_is_safe_to_rerun(world, session, tmp_path, kind) -> None:
     # The source files are untouched (not made read-only, not moved).
     assert os.access(folder / "CAM-A1_0000.MP4", os.W_OK)
     again = runner.invoke(main, ["import", str(folder), "--establishment", "AAA"])
-    assert "Summary: 0 imported, 3 skipped (already imported), 5 rejected" in again.output
+    assert (
+        "Summary: 0 imported, 3 skipped (already imported, or deleted under the retention policy), 5 rejected"
+    ) in again.output
     assert len(session.exec(select(Footage)).all()) == 3
+
+
+def test_an_export_sent_again_does_not_bring_back_what_retention_deleted(world, session, tmp_path) -> None:
+    """A dock that sends its export again: clips retention has since deleted are skipped (and say so), not
+    stored back; `--restore-purged` stores them again, as new clips."""
+    from app.core.db import unit_of_work
+    from app.footage.retention import purge_due
+
+    folder = tmp_path / "dock"
+    _export(folder)
+    runner = CliRunner()
+    runner.invoke(main, ["import", str(folder), "--establishment", "AAA"])
+    first = session.exec(select(Footage).where(Footage.original_filename == "CAM-A1_0000.MP4")).one()
+    with unit_of_work() as s:
+        f = s.get(Footage, first.id)
+        f.uploaded_at = datetime.now(UTC) - timedelta(days=40)  # type: ignore[union-attr]
+        s.add(f)
+    with unit_of_work() as s:
+        assert first.id in purge_due(s).purged
+    again = runner.invoke(main, ["import", str(folder), "--establishment", "AAA"])
+    assert f"was footage {first.id}, deleted under the retention policy on" in again.output, again.output
+    assert "Summary: 0 imported, 3 skipped" in again.output
+    assert len(session.exec(select(Footage)).all()) == 3
+    restored = runner.invoke(main, ["import", str(folder), "--establishment", "AAA", "--restore-purged"])
+    assert "Summary: 1 imported, 2 skipped" in restored.output, restored.output
+    session.expire_all()
+    assert len(session.exec(select(Footage).where(Footage.original_filename == "CAM-A1_0000.MP4")).all()) == 2
 
 
 def test_verify_command(world, session, tmp_path, storage_root) -> None:

@@ -373,9 +373,11 @@ def test_unlinking_an_old_clip_gives_it_the_unlinked_period_from_then(as_user, s
     assert f.purge_due_at is not None and f.purge_due_at > utcnow() + timedelta(days=365)
 
 
-def test_the_bytes_of_a_purged_clip_can_be_uploaded_again(as_user, session, world) -> None:
-    """Retention deleted the clip; the same bytes, found again (a complaint came late), are stored as a new
-    clip. They were refused with 409 'already stored', naming the deleted clip."""
+def test_the_bytes_of_a_purged_clip_are_stored_again_only_when_asked(as_user, session, world) -> None:
+    """Retention deleted the clip. Its bytes sent again (a dock re-sending an old export) are refused with a
+    409 that says so, not stored back unasked; asked for (a complaint came late), they are stored as a new
+    clip, and each clip's page points to the other. They were refused as 'already stored', naming the
+    deleted clip, even when asked."""
     from app.footage.retention import purge_due
 
     c = as_user("coordinator.a")
@@ -387,7 +389,14 @@ def test_the_bytes_of_a_purged_clip_can_be_uploaded_again(as_user, session, worl
     key = session.get(Footage, first).storage_key  # type: ignore[union-attr]
     assert not get_storage().exists(key)
 
-    again = post_footage(c, data)
+    refused = post_footage(c, data)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["bwv-purged"] == "true" and refused.headers["bwv-footage-id"] == str(first)
+    assert "deleted on" in refused.json()["detail"] and "restore_purged=true" in refused.json()["detail"]
+    assert not get_storage().exists(key)
+    assert post_footage(c, data, restore_purged="maybe").status_code == 422
+
+    again = post_footage(c, data, restore_purged="true")
     assert again.status_code == 201, again.text
     second = again.json()["id"]
     assert second != first and get_storage().exists(key)
@@ -395,11 +404,55 @@ def test_the_bytes_of_a_purged_clip_can_be_uploaded_again(as_user, session, worl
     session.expire_all()
     assert session.get(Footage, first).status == FootageStatus.purged  # type: ignore[union-attr]
     assert session.exec(select(FootageTombstone).where(FootageTombstone.footage_id == first)).one()
-    page = c.get(f"/footage/{first}")  # the deleted clip's page points to the new one
-    assert page.status_code == 200 and f'href="/footage/{second}"' in page.text and "uploaded again" in page.text
+    stored = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "footage_upload", AuditEvent.object_id == str(second))
+    ).one()
+    assert stored.detail["stored_again_after_purge"] == [first]
+    old_page = c.get(f"/footage/{first}")  # the deleted clip's page points to the new one, and back
+    assert old_page.status_code == 200 and f'href="/footage/{second}"' in old_page.text
+    assert "uploaded again" in old_page.text
+    new_page = c.get(f"/footage/{second}")
+    assert new_page.status_code == 200 and f'href="/footage/{first}"' in new_page.text
+    assert "deleted under the retention policy" in new_page.text
     # Once more: now these bytes are stored, as the new clip.
-    dup = post_footage(c, data)
-    assert dup.status_code == 409 and dup.json()["footage_id"] == second
+    dup = post_footage(c, data, restore_purged="true")
+    assert dup.status_code == 409 and dup.json()["footage_id"] == second and "bwv-purged" not in dup.headers
+
+
+def test_a_resumable_upload_of_a_purged_clips_bytes_is_refused_unless_asked(as_user, session, world) -> None:
+    """The upload page sends files by tus: the completing PATCH says the bytes were deleted (409, Bwv-Purged),
+    and the page offers to send them again with restore_purged."""
+    import base64
+
+    from app.footage.retention import purge_due
+    from tests.footage.conftest import meta
+
+    c = as_user("coordinator.a")
+    data = mp4_bytes(30_000, seed=43)
+    first = _upload(c, 43)
+    _age(first, 40)
+    with unit_of_work() as s:
+        assert purge_due(s).purged == [first]
+    tus = {"Tus-Resumable": "1.0.0"}
+
+    def send(**extra: str):  # type: ignore[no-untyped-def]
+        fields = {"filename": "again.mp4", **meta(), **extra}
+        header = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in fields.items())
+        made = c.post("/api/v1/uploads", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": header})
+        assert made.status_code == 201, made.text
+        return c.patch(
+            made.headers["location"],
+            content=data,
+            headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+        )
+
+    refused = send()
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["bwv-purged"] == "true" and refused.headers["bwv-footage-id"] == str(first)
+    assert refused.headers["bwv-purged-on"]
+    stored = send(restore_purged="true")
+    assert stored.status_code == 204, stored.text
+    assert int(stored.headers["bwv-footage-id"]) != first and "bwv-duplicate" not in stored.headers
 
 
 def test_a_late_deletion_of_a_purged_clip_keeps_the_file_of_a_clip_stored_meanwhile(
@@ -450,3 +503,43 @@ def test_a_late_deletion_of_a_purged_clip_keeps_the_file_of_a_clip_stored_meanwh
     assert not deleter.is_alive()
     assert get_storage().exists(key)
     assert get_storage().hash_key(key) == f.sha256 and new.id != first
+
+
+def test_the_purge_run_does_not_wait_for_an_upload_of_the_same_bytes(as_user, session, world, engine) -> None:
+    """An upload storing a due clip's bytes holds their stored object until it commits, and records its audit
+    entry meanwhile; the purge run records one per clip and holds the audit chain's end until it commits. Had
+    the purge waited for the object too, the two would deadlock (and PostgreSQL roll the whole run back). The
+    purge leaves the object to the deletion after its commit, which does wait."""
+    import threading
+    import time
+
+    from app.footage.retention import purge_due
+    from app.footage.service import hold_stored_object
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite every transaction holds the database's write lock: nothing runs beside another")
+    fid = _upload(as_user("coordinator.a"), 44)
+    _due_now(fid)
+    key = session.get(Footage, fid).storage_key  # type: ignore[union-attr]
+    outcome: list[Any] = []
+
+    def purge() -> None:
+        with unit_of_work() as s:
+            outcome.append(purge_due(s).purged)
+
+    def purged() -> bool:
+        with unit_of_work() as s:
+            return s.get(Footage, fid).status == FootageStatus.purged  # type: ignore[union-attr]
+
+    with unit_of_work() as s:  # an upload of these bytes, between storing them and its commit
+        hold_stored_object(s, key)
+        purger = threading.Thread(target=purge)
+        purger.start()
+        deadline = time.monotonic() + 20
+        while not purged() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        committed = purged()  # the run committed; its deletion of the file now waits for the upload
+        assert get_storage().exists(key)
+    purger.join(timeout=60)
+    assert committed and outcome == [[fid]] and not purger.is_alive()
+    assert not get_storage().exists(key)  # the upload stored nothing on the key here: deleted after
