@@ -133,6 +133,7 @@ class Item {
     this.error = this.el.querySelector('[data-file-error]')
     this.error.id = `${this.id}-file-error`
     this.actions = this.el.querySelector('[data-actions]')
+    this.purgedActions = this.el.querySelector('[data-purged]')
     for (const label of this.el.querySelectorAll('[data-for]')) {
       const field = this.el.querySelector(`[data-field="${label.dataset.for}"]`)
       field.id = `${this.id}-${label.dataset.for}`
@@ -174,6 +175,12 @@ class Item {
     this.el.querySelector('[data-remove]').addEventListener('click', () => this.remove())
     this.el.querySelector('[data-retry]').addEventListener('click', () => this.owner.start([this]))
     this.el.querySelector('[data-cancel]').addEventListener('click', () => this.cancel())
+    this.el.querySelector('[data-store-again]').addEventListener('click', () => {
+      this.restorePurged = true
+      this.purgedActions.hidden = true
+      this.focusWhenDone = true // the button goes: focus moves to what the upload ends with
+      this.owner.start([this])
+    })
     list.append(this.el)
     moj.initAll({ scope: this.el }) // the date pickers of this file's times
   }
@@ -360,6 +367,7 @@ class Item {
     this.cancelled = false
     this.setError('')
     this.actions.hidden = true
+    this.purgedActions.hidden = true
     this.lock(true)
     let url = localStorage.getItem(fingerprint(this.file))
     let offset = 0
@@ -441,8 +449,12 @@ class Item {
     const link = document.createElement('a')
     link.className = 'govuk-link'
     link.href = `/footage/${footageId}`
-    link.textContent = duplicate ? 'Already uploaded – view the footage' : 'Uploaded – view the footage'
+    link.textContent = duplicate
+      ? 'Already uploaded – view the footage'
+      : this.restorePurged ? 'Stored again as new footage – view it' : 'Uploaded – view the footage'
     this.status.append(link)
+    if (this.focusWhenDone) link.focus()
+    this.focusWhenDone = false
     if (duplicate) {
       // The file is stored once, with the wearer, camera and times given the first time: say that what was
       // entered now was not used, so a correction is made on the clip's page, not assumed done.
@@ -456,34 +468,28 @@ class Item {
   }
 
   // These bytes were a clip that retention deleted: nothing was stored. Say so, link to what remains of it,
-  // and offer to store the file again, asked for, never assumed.
+  // and offer to store the file again: asked for, never assumed. The offer comes after the message, where
+  // the error summary's link leads.
   purged (footageId, on) {
     this.fail(`This file was footage ${footageId}, deleted on ${on} under the retention policy: nothing was ` +
       'stored. Choose "Store it again" to store it as new footage.', false)
-    this.setStatus('')
-    const link = document.createElement('a')
-    link.className = 'govuk-link'
-    link.href = `/footage/${footageId}`
-    link.textContent = 'View the deleted footage\'s record'
-    const again = document.createElement('button')
-    again.type = 'button'
-    again.className = 'govuk-button govuk-button--secondary govuk-!-margin-bottom-0 govuk-!-margin-left-2'
-    again.textContent = 'Store it again'
-    again.addEventListener('click', () => {
-      this.restorePurged = true
-      this.owner.start([this])
-    })
-    this.status.append(link, again)
+    this.purgedActions.querySelector('[data-purged-link]').href = `/footage/${footageId}`
+    this.purgedActions.hidden = false
   }
 
   fail (text, resumable) {
     this.state = 'failed'
+    this.purgedActions.hidden = true
     this.setError(text)
     this.setStatus(resumable ? 'Paused' : 'Not uploaded')
     if (!resumable) this.progress.value = 0 // nothing was kept: a full bar would say otherwise
     this.actions.hidden = !resumable
     this.lock(false)
     if (!resumable) this.el.querySelector('[data-remove]').hidden = false
+    if (this.focusWhenDone) {
+      this.focusWhenDone = false
+      this.error.focus()
+    }
   }
 }
 
@@ -491,6 +497,8 @@ class Uploader {
   constructor (root) {
     this.root = root
     this.items = []
+    this.waiting = [] // files to send in the run going on (one after another)
+    this.running = false
     this.maxBytes = parseInt(root.dataset.maxBytes, 10)
     this.list = root.querySelector('[data-bwv-file-list]')
     this.template = root.querySelector('[data-bwv-file-template]')
@@ -586,11 +594,25 @@ class Uploader {
     this.sharedError('shared-staff', missing('shared-staff') ? 'Choose who wore the camera' : '')
     this.sharedError('shared-camera', missing('shared-camera') ? 'Choose the camera' : '')
     if (problems.length) return
+    if (this.running) {
+      // One file after another: a file started while others are being sent (its "Try again" or "Store it
+      // again") waits for them, in the same run.
+      for (const item of items) {
+        if (this.waiting.includes(item) || item.state === 'uploading') continue
+        this.waiting.push(item)
+        item.setStatus('Waiting for the file being sent')
+      }
+      return
+    }
+    this.running = true
+    this.waiting = [...items]
     this.startButton.disabled = true
-    for (const item of items) {
+    while (this.waiting.length) {
+      const item = this.waiting.shift()
       if (item.state === 'done' || item.state === 'uploading') continue
       await item.upload(shared)
     }
+    this.running = false
     this.startButton.disabled = false
     this.ran = true
     this.settle(true)

@@ -97,3 +97,78 @@ def test_drag_and_drop_upload_with_progress(page: Any, live_server: LiveServer, 
     assert "Already uploaded – view the footage" in said and "the details entered now were not used" in said, said
     # The refusal of the text file is the only error the browser saw (Chromium logs every 4xx it is answered).
     assert [m for m in live_server.messages if "415 (Unsupported Media Type)" not in m] == [], live_server.messages
+
+
+def test_a_file_retention_deleted_is_stored_again_only_when_asked(
+    page: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    """A file whose clip retention deleted is refused on the upload page, saying so, with a link to what
+    remains and "Store it again" after the message (where the error summary leads); pressing it with the
+    keyboard stores the file as new footage and moves focus to the link that says so."""
+    import subprocess
+    import sys
+
+    from tests.browser.conftest import ROOT, _env
+
+    sign_in(page, "coordinator", live_server.seed["password"])
+    clip = _clip(tmp_path / "BWV-0042_deleted.mp4", 21)
+
+    def send() -> Any:
+        page.goto("/footage/upload")
+        page.select_option("#shared-staff", "LP102")
+        page.select_option("#shared-camera", label="BWV-0042")
+        page.set_input_files("[data-bwv-file-input]", str(clip))
+        card = page.locator("[data-bwv-file-list] > li").first
+        card.locator('[data-field="recording_started_at_date"]').fill("2/7/2026")
+        card.locator('[data-field="recording_started_at_time"]').fill("10:00:00")
+        page.click("[data-bwv-start]")
+        return card
+
+    card = send()
+    card.locator("[data-status] a").wait_for(timeout=30_000)
+    first = int(card.locator("[data-status] a").get_attribute("href").rsplit("/", 1)[1])
+    purge = (
+        "from datetime import timedelta\n"
+        "import app.models\n"
+        "from app.core.db import unit_of_work\n"
+        "from app.core.types import utcnow\n"
+        "from app.footage.models import Footage\n"
+        "from app.footage.retention import purge_due\n"
+        "with unit_of_work() as s:\n"
+        f"    f = s.get(Footage, {first}); f.uploaded_at = utcnow() - timedelta(days=40); s.add(f)\n"
+        "with unit_of_work() as s:\n"
+        f"    assert {first} in purge_due(s).purged\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", purge], cwd=ROOT, env=_env(live_server.data_dir), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    card = send()
+    offer = card.locator("[data-purged]")
+    offer.wait_for(state="visible", timeout=30_000)
+    said = card.locator("[data-file-error]").inner_text()
+    assert f"This file was footage {first}, deleted on" in said and "nothing was stored" in said, said
+    assert offer.locator("[data-purged-link]").get_attribute("href") == f"/footage/{first}"
+    summary = page.locator("[data-bwv-upload-errors] li").all_inner_texts()
+    assert len(summary) == 1 and "nothing was stored" in summary[0], summary
+    shot(page, "upload-04-deleted-before", full_page=True)
+
+    # From the error message (where the summary's link leads), the next stop is "Store it again".
+    card.locator("[data-file-error]").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Store it again"
+    page.keyboard.press("Enter")
+    stored = card.locator("[data-status] a")
+    stored.wait_for(timeout=30_000)
+    assert stored.inner_text() == "Stored again as new footage – view it"
+    second = int(stored.get_attribute("href").rsplit("/", 1)[1])
+    assert second != first
+    assert page.evaluate("document.activeElement.getAttribute('href')") == f"/footage/{second}"
+    assert page.locator("[data-bwv-upload-errors]").is_hidden()
+    shot(page, "upload-05-stored-again", full_page=True)
+
+    page.goto(f"/footage/{second}")
+    assert page.locator(f'.govuk-inset-text a[href="/footage/{first}"]').is_visible()
+    # Only the refusal's 409 was an error to the browser.
+    assert [m for m in live_server.messages if "409 (Conflict)" not in m] == [], live_server.messages

@@ -413,7 +413,7 @@ def test_the_bytes_of_a_purged_clip_are_stored_again_only_when_asked(as_user, se
     assert "uploaded again" in old_page.text
     new_page = c.get(f"/footage/{second}")
     assert new_page.status_code == 200 and f'href="/footage/{first}"' in new_page.text
-    assert "deleted under the retention policy" in new_page.text
+    assert "after the retention policy deleted it as" in new_page.text
     # Once more: now these bytes are stored, as the new clip.
     dup = post_footage(c, data, restore_purged="true")
     assert dup.status_code == 409 and dup.json()["footage_id"] == second and "bwv-purged" not in dup.headers
