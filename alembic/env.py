@@ -33,7 +33,11 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     # keys enforced, dropping a table that other rows refer to fails, so they are off while migrating (the
     # pragma is ignored inside a transaction: set before it begins), every reference is checked before the
     # migration commits, and they are on again after.
-    raw = connection.connection.driver_connection if sqlite and not connection.in_transaction() else None
+    # The chain runs in one transaction there too (Alembic's default for SQLite is one a migration), so that a
+    # broken reference found at the end undoes it all.
+    if sqlite and connection.in_transaction():
+        raise RuntimeError("run the migrations on a connection outside a transaction (SQLite's foreign keys pragma)")
+    raw = connection.connection.driver_connection if sqlite else None
     if raw is not None:
         raw.execute("PRAGMA foreign_keys=OFF")
     try:
@@ -42,6 +46,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
             target_metadata=target_metadata,
             render_as_batch=sqlite,
             compare_type=True,
+            transactional_ddl=True if sqlite else None,
         )
         with context.begin_transaction():
             context.run_migrations()

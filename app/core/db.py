@@ -103,6 +103,12 @@ def after_commit(session: Session, fn: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(fn)
 
 
+def commit_now(session: Session) -> None:
+    """Commit, then run what waited for the commit: for a long job that commits as it goes."""
+    session.commit()
+    _run_after_commit(session)
+
+
 def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop("after_commit", [])
     for fn in callbacks:

@@ -264,6 +264,7 @@ def _refused(session: Session, principal: Principal, est: int, exc: HTTPExceptio
         outcome="refused",
         establishment_id=est,
         detail={"status": exc.status_code, "message": str(exc.detail)[:300], "filename": filename},
+        **upload.refused_about(exc),
     )
 
 

@@ -412,6 +412,7 @@ def _refused(principal: Principal, est: int, exc: HTTPException) -> None:
         outcome="refused",
         establishment_id=est,
         detail={"status": exc.status_code, "message": str(exc.detail)[:300], "via": "tus"},
+        **upload.refused_about(exc),
     )
 
 

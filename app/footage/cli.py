@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from app.audit.service import Actor
+from app.audit.service import Actor, record_now
 from app.core.config import get_settings
 
 IMPORT_ACTOR = Actor(username="cli-import", role="system")
@@ -112,10 +112,10 @@ def import_folder(
                 raise upload.problem(422, "the file is empty (0 bytes)")
             if size > limit:
                 raise upload.problem(413, upload.too_large(limit))
-            sha = _hash_file(path)
             restore = restore_purged or upload.yes_no(
                 "restore_purged", upload.normalise_fields(row).get("restore_purged")
             )
+            sha = _hash_file(path)
             with unit_of_work() as session:
                 existing = find_by_hash(session, establishment_id, sha)
                 existing_id = existing.id if existing else None
@@ -132,6 +132,15 @@ def import_folder(
                 why += "; --restore-purged stores it again"
                 summary.skipped.append((label, why))
                 echo(f"{prefix} skipped ({why})")
+                record_now(
+                    IMPORT_ACTOR,
+                    "footage_upload_refused",
+                    outcome="refused",
+                    establishment_id=establishment_id,
+                    object_type="footage",
+                    object_id=deleted[0],
+                    detail={"status": 409, "message": why, "filename": display, "via": "import", "purged": True},
+                )
                 continue
             meta = upload.parse_meta(row)
             meta.restore_purged = restore

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, func, select
 
 from app.audit.service import SYSTEM, Actor, record
 from app.core.config import get_settings
-from app.core.db import after_commit, unit_of_work
+from app.core.db import after_commit, commit_now, unit_of_work
 from app.core.hooks import on_footage_linked, on_incident_changed
 from app.core.logging import get_logger
 from app.core.storage import get_storage, incoming_dir, try_lock
@@ -153,6 +153,10 @@ def purge_footage(session: Session, footage: Footage, *, actor: Actor, reason: s
     session.refresh(footage, with_for_update=True)
     if footage.status == FootageStatus.purged:
         return False
+    # An upload of the same bytes waits, then finds this clip purged (and its bytes refused unless asked for).
+    # Taken before the audit entry: an upload holding it writes one too, and this transaction must not hold the
+    # audit chain's end while it waits (purge_due commits clip by clip for the same reason).
+    hold_stored_object(session, footage.storage_key)
     assert footage.id is not None
     # The run read every clip's hold and links before it got here; a legal hold or a link committed since
     # then counts. Read again under the lock (a hold being set now waits for it, and the other way round).
@@ -235,6 +239,11 @@ def purge_due(session: Session, *, now: datetime | None = None, actor: Actor = S
         if due is not None and due <= now:
             due_ids.append((fid, latest_end is not None))
     s = get_settings()
+    # One clip a transaction, each deleted as soon as it is committed. A run in one transaction held the audit
+    # chain's end from its first clip to its last, while it locked each next clip's row and stored object:
+    # a legal hold being placed (the row, then its audit entry) or an upload of the same bytes (the object,
+    # then its audit entry) deadlocked with it, and PostgreSQL rolled the whole run back.
+    commit_now(session)
     for fid, linked in due_ids:
         footage = session.get(Footage, fid)
         if footage is None:
@@ -246,6 +255,7 @@ def purge_due(session: Session, *, now: datetime | None = None, actor: Actor = S
         )
         if purge_footage(session, footage, actor=actor, reason=why, now=now):
             report.purged.append(fid)
+        commit_now(session)
     report.abandoned_uploads = _expire_uploads(session, now)
     return report
 

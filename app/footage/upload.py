@@ -31,11 +31,11 @@ from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
 from app.core.config import get_settings
-from app.core.storage import incoming_dir
+from app.core.storage import incoming_dir, key_for
 from app.core.types import CLOCK_SKEW, instant_problem, utcnow
 from app.establishment.models import Camera
 from app.footage.models import Footage
-from app.footage.service import NewFootage, find_by_hash, find_purged, link, register_footage
+from app.footage.service import NewFootage, find_by_hash, find_purged, hold_stored_object, link, register_footage
 from app.incident.models import Incident
 from app.staff.models import StaffMember
 from workers.video.probe import content_type_for, sniff_video_container
@@ -213,6 +213,14 @@ def yes_no(name: str, value: str | None) -> bool:
     if text in ("false", "no", "0"):
         return False
     raise problem(422, f"{name} is true or false, not {value[:40]!r}.")
+
+
+def refused_about(exc: HTTPException) -> dict[str, Any]:
+    """For a refusal's audit entry: the deleted clip whose bytes were refused (`purged_problem`), if that."""
+    headers = exc.headers or {}
+    if headers.get("Bwv-Purged") != "true":
+        return {}
+    return {"object_type": "footage", "object_id": headers["Bwv-Footage-Id"]}
 
 
 def purged_problem(gone: Footage) -> HTTPException:
@@ -538,6 +546,8 @@ def finalize_upload(
 ) -> Outcome:
     """Register a fully received file (or recognise it as already stored). The caller removes `path`."""
     resolved = resolve_meta(session, establishment_id, meta)
+    # Before looking: a purge of a clip of these bytes committing now is seen whole (then it is a deleted clip).
+    hold_stored_object(session, key_for(sha256))
     existing = find_by_hash(session, establishment_id, sha256)
 
     def duplicate(of: Footage) -> Outcome:

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
+from app.audit.models import AuditEvent
 from app.cli import main
 from app.footage.models import Footage, FootageIncident
 from app.incident.models import Incident, IncidentStaff
@@ -104,6 +105,8 @@ def test_an_export_sent_again_does_not_bring_back_what_retention_deleted(world, 
     again = runner.invoke(main, ["import", str(folder), "--establishment", "AAA"])
     assert f"was footage {first.id}, deleted under the retention policy on" in again.output, again.output
     assert "Summary: 0 imported, 3 skipped" in again.output
+    said = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_upload_refused")).one()
+    assert said.object_id == str(first.id) and said.detail["via"] == "import"
     assert len(session.exec(select(Footage)).all()) == 3
     restored = runner.invoke(main, ["import", str(folder), "--establishment", "AAA", "--restore-purged"])
     assert "Summary: 1 imported, 2 skipped" in restored.output, restored.output

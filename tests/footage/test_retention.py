@@ -286,9 +286,10 @@ def test_a_hold_that_waits_for_a_purge_is_refused_not_recorded(as_user, session,
     fid = _upload(c, 42)
     _due_now(fid)
     answers: list[Any] = []
-    original = retention._expire_uploads
+    original = retention.purge_footage
 
-    def hold_asked_before_commit(s, now):  # type: ignore[no-untyped-def]
+    def hold_asked_before_commit(s, footage, **kw):  # type: ignore[no-untyped-def]
+        done = original(s, footage, **kw)  # purged, not committed: the clip's row is still locked
         asker = threading.Thread(
             target=lambda: answers.append(c.put(f"/api/v1/footage/{fid}/legal-hold", json={"reason": "Claim"}))
         )
@@ -296,9 +297,9 @@ def test_a_hold_that_waits_for_a_purge_is_refused_not_recorded(as_user, session,
         time.sleep(0.5)
         assert asker.is_alive()  # waiting for the clip's row
         s.info["asker"] = asker
-        return original(s, now)
+        return done
 
-    monkeypatch.setattr(retention, "_expire_uploads", hold_asked_before_commit)
+    monkeypatch.setattr(retention, "purge_footage", hold_asked_before_commit)
     with unit_of_work() as s:
         report = retention.purge_due(s)
         asker = s.info["asker"]
@@ -312,8 +313,9 @@ def test_a_hold_that_waits_for_a_purge_is_refused_not_recorded(as_user, session,
 
 
 def test_files_are_deleted_only_once_the_purge_has_committed(as_user, session, monkeypatch) -> None:
-    """A run that fails part way (here: the second clip) rolls back: the first clip is not recorded as
-    purged, and so it must keep its bytes and its thumbnails."""
+    """The run commits clip by clip. One that fails part way (here: the second clip, after it was marked and
+    before its commit) rolls that clip back: it is not recorded as purged, and so it keeps its bytes and its
+    thumbnails. The first clip's purge had committed: its files are gone."""
     import sqlalchemy as sa
 
     from app.core.config import get_settings
@@ -323,30 +325,35 @@ def test_files_are_deleted_only_once_the_purge_has_committed(as_user, session, m
     ids = [_upload(c, 43), _upload(c, 44)]
     for fid in ids:
         _due_now(fid)
-    thumbs = get_settings().derived_dir / str(ids[0])
-    thumbs.mkdir(parents=True)
-    (thumbs / "thumb-0001.jpg").write_bytes(b"jpeg")
+    thumbs = {fid: get_settings().derived_dir / str(fid) for fid in ids}
+    for folder in thumbs.values():
+        folder.mkdir(parents=True)
+        (folder / "thumb-0001.jpg").write_bytes(b"jpeg")
     original = retention.purge_footage
     calls: list[int] = []
 
     def second_fails(s, footage, **kw):  # type: ignore[no-untyped-def]
         calls.append(footage.id)
+        done = original(s, footage, **kw)
         if len(calls) == 2:
-            raise sa.exc.OperationalError("UPDATE footage", {}, Exception("server closed the connection"))
-        return original(s, footage, **kw)
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return done
 
     monkeypatch.setattr(retention, "purge_footage", second_fails)
     with pytest.raises(sa.exc.OperationalError), unit_of_work() as s:
         retention.purge_due(s)
-    first = session.get(Footage, ids[0])
-    assert first is not None and first.status != FootageStatus.purged
-    assert get_storage().exists(first.storage_key), "the bytes of a clip that was not purged were deleted"
-    assert (thumbs / "thumb-0001.jpg").exists()
-    # The next run (nothing failing) purges both, files and all.
+    session.expire_all()
+    first, second = session.get(Footage, ids[0]), session.get(Footage, ids[1])
+    assert first is not None and first.status == FootageStatus.purged
+    assert not get_storage().exists(first.storage_key) and not thumbs[ids[0]].exists()
+    assert second is not None and second.status != FootageStatus.purged
+    assert get_storage().exists(second.storage_key), "the bytes of a clip that was not purged were deleted"
+    assert (thumbs[ids[1]] / "thumb-0001.jpg").exists()
+    # The next run (nothing failing) purges the second, files and all.
     monkeypatch.setattr(retention, "purge_footage", original)
     with unit_of_work() as s:
-        assert sorted(retention.purge_due(s).purged) == sorted(ids)
-    assert not get_storage().exists(first.storage_key) and not thumbs.exists()
+        assert retention.purge_due(s).purged == [ids[1]]
+    assert not get_storage().exists(second.storage_key) and not thumbs[ids[1]].exists()
 
 
 def test_unlinking_an_old_clip_gives_it_the_unlinked_period_from_then(as_user, session) -> None:
@@ -394,6 +401,8 @@ def test_the_bytes_of_a_purged_clip_are_stored_again_only_when_asked(as_user, se
     assert refused.headers["bwv-purged"] == "true" and refused.headers["bwv-footage-id"] == str(first)
     assert "deleted on" in refused.json()["detail"] and "restore_purged=true" in refused.json()["detail"]
     assert not get_storage().exists(key)
+    said = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_upload_refused")).one()
+    assert said.object_id == str(first) and said.detail["status"] == 409 and "deleted on" in said.detail["message"]
     assert post_footage(c, data, restore_purged="maybe").status_code == 422
 
     again = post_footage(c, data, restore_purged="true")
@@ -450,6 +459,12 @@ def test_a_resumable_upload_of_a_purged_clips_bytes_is_refused_unless_asked(as_u
     assert refused.status_code == 409, refused.text
     assert refused.headers["bwv-purged"] == "true" and refused.headers["bwv-footage-id"] == str(first)
     assert refused.headers["bwv-purged-on"]
+    said = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_upload_refused")).one()
+    assert said.object_id == str(first) and said.detail["via"] == "tus"
+    from app.footage.models import UploadSession
+
+    session.expire_all()  # the upload was given up: no session left, no partial file
+    assert session.exec(select(UploadSession).where(UploadSession.completed_footage_id.is_(None))).all() == []  # type: ignore[union-attr]
     stored = send(restore_purged="true")
     assert stored.status_code == 204, stored.text
     assert int(stored.headers["bwv-footage-id"]) != first and "bwv-duplicate" not in stored.headers
@@ -505,41 +520,84 @@ def test_a_late_deletion_of_a_purged_clip_keeps_the_file_of_a_clip_stored_meanwh
     assert get_storage().hash_key(key) == f.sha256 and new.id != first
 
 
-def test_the_purge_run_does_not_wait_for_an_upload_of_the_same_bytes(as_user, session, world, engine) -> None:
-    """An upload storing a due clip's bytes holds their stored object until it commits, and records its audit
-    entry meanwhile; the purge run records one per clip and holds the audit chain's end until it commits. Had
-    the purge waited for the object too, the two would deadlock (and PostgreSQL roll the whole run back). The
-    purge leaves the object to the deletion after its commit, which does wait."""
+def test_the_purge_run_and_an_upload_of_a_due_clips_bytes_take_turns(as_user, session, world, engine) -> None:
+    """An upload storing a due clip's bytes holds their stored object, then writes its audit entry; the purge
+    run locks each clip's object before its entry. The run commits clip by clip, so it never holds the audit
+    chain's end while it waits for the object: the upload finishes, then the run. In one transaction it held
+    the chain's end from its first clip, and the two deadlocked (PostgreSQL rolled the whole run back)."""
     import threading
     import time
 
+    from app.audit.service import SYSTEM, record
     from app.footage.retention import purge_due
     from app.footage.service import hold_stored_object
 
     if engine.dialect.name != "postgresql":
         pytest.skip("on SQLite every transaction holds the database's write lock: nothing runs beside another")
-    fid = _upload(as_user("coordinator.a"), 44)
-    _due_now(fid)
-    key = session.get(Footage, fid).storage_key  # type: ignore[union-attr]
+    c = as_user("coordinator.a")
+    earlier, due = _upload(c, 44), _upload(c, 45)  # the run purges `earlier` first
+    _due_now(earlier)
+    _due_now(due)
+    key = session.get(Footage, due).storage_key  # type: ignore[union-attr]
     outcome: list[Any] = []
 
     def purge() -> None:
         with unit_of_work() as s:
             outcome.append(purge_due(s).purged)
 
-    def purged() -> bool:
-        with unit_of_work() as s:
-            return s.get(Footage, fid).status == FootageStatus.purged  # type: ignore[union-attr]
-
-    with unit_of_work() as s:  # an upload of these bytes, between storing them and its commit
+    with unit_of_work() as s:  # an upload of `due`'s bytes, between storing them and its audit entry
         hold_stored_object(s, key)
         purger = threading.Thread(target=purge)
         purger.start()
-        deadline = time.monotonic() + 20
-        while not purged() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        committed = purged()  # the run committed; its deletion of the file now waits for the upload
-        assert get_storage().exists(key)
+        time.sleep(1.5)  # the run has purged `earlier` and waits for the object
+        record(s, SYSTEM, "footage_upload_duplicate", object_type="footage", object_id=due)
     purger.join(timeout=60)
-    assert committed and outcome == [[fid]] and not purger.is_alive()
-    assert not get_storage().exists(key)  # the upload stored nothing on the key here: deleted after
+    assert outcome == [[earlier, due]]
+
+
+def test_an_upload_while_its_clip_is_being_purged_is_told_it_was_deleted(as_user, session, world, engine) -> None:
+    """The purge of a clip and an upload of its bytes at the same moment: the upload waits for the purge and is
+    answered that the clip was deleted. Before, it found the clip still live and was told 'already stored',
+    as a clip deleted a moment later (even when it asked for the bytes to be stored again)."""
+    import threading
+
+    from app.footage import retention
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite every transaction holds the database's write lock: nothing runs beside another")
+    c = as_user("coordinator.a")
+    data = mp4_bytes(30_000, seed=46)
+    fid = _upload(c, 46)
+    _due_now(fid)
+    purging, go_on = threading.Event(), threading.Event()
+    original = retention.purge_footage
+
+    def slow_purge(s, footage, **kw):  # type: ignore[no-untyped-def]
+        done = original(s, footage, **kw)
+        purging.set()
+        go_on.wait(timeout=30)
+        return done
+
+    outcome: list[Any] = []
+    answers: list[Any] = []
+
+    def purge() -> None:
+        with unit_of_work() as s:
+            outcome.append(retention.purge_due(s).purged)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(retention, "purge_footage", slow_purge)
+        purger = threading.Thread(target=purge)
+        purger.start()
+        assert purging.wait(timeout=30)  # marked purged, not committed yet
+        uploader = threading.Thread(target=lambda: answers.append(post_footage(c, data)))
+        uploader.start()
+        uploader.join(timeout=1.5)
+        assert uploader.is_alive()  # waiting for the purge
+        go_on.set()
+        purger.join(timeout=60)
+        uploader.join(timeout=60)
+    assert outcome == [[fid]]
+    [answer] = answers
+    assert answer.status_code == 409 and answer.headers.get("bwv-purged") == "true", answer.text
+    assert answer.headers["bwv-footage-id"] == str(fid)
