@@ -9,12 +9,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
 from app.audit.service import Actor, record_now
-from app.core.config import get_settings
 
 IMPORT_ACTOR = Actor(username="cli-import", role="system")
 MANIFEST_NAMES = ("manifest.csv", "manifest.json")
@@ -120,15 +118,13 @@ def import_folder(
                 existing = find_by_hash(session, establishment_id, sha)
                 existing_id = existing.id if existing else None
                 gone = None if existing or restore else next(iter(find_purged(session, establishment_id, sha)), None)
-                deleted = (gone.id, gone.purged_at) if gone is not None else None
+                deleted = (gone.id, upload.deleted_on(gone)) if gone is not None else None
             if existing_id is not None:
                 summary.skipped.append((label, f"already imported as footage {existing_id}"))
                 echo(f"{prefix} skipped (already imported as footage {existing_id})")
                 continue
             if deleted is not None:
-                local = deleted[1].astimezone(ZoneInfo(get_settings().timezone)) if deleted[1] else None
-                when = local.strftime(" on %-d %B %Y") if local else ""
-                why = f"was footage {deleted[0]}, deleted under the retention policy{when}"
+                why = f"was footage {deleted[0]}, deleted under the retention policy on {deleted[1]}"
                 why += "; --restore-purged stores it again"
                 summary.skipped.append((label, why))
                 echo(f"{prefix} skipped ({why})")

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException
 from python_multipart import MultipartParser
@@ -223,10 +222,17 @@ def refused_about(exc: HTTPException) -> dict[str, Any]:
     return {"object_type": "footage", "object_id": headers["Bwv-Footage-Id"]}
 
 
+def deleted_on(gone: Footage) -> str:
+    """The London day retention deleted a clip, as the refusals of its bytes say it."""
+    from app.core.templates import london
+
+    assert gone.purged_at is not None
+    return london(gone.purged_at, "%-d %B %Y")
+
+
 def purged_problem(gone: Footage) -> HTTPException:
     """409 for the bytes of a clip that retention deleted, uploaded without `restore_purged`."""
-    assert gone.purged_at is not None
-    when = gone.purged_at.astimezone(ZoneInfo(get_settings().timezone)).strftime("%-d %B %Y")
+    when = deleted_on(gone)
     return HTTPException(
         status_code=409,
         detail=(

@@ -230,6 +230,17 @@ def test_purge_waits_for_a_refresh_saving_now(as_user, session, world) -> None:
     assert not moments_dir(fid).exists()
 
 
+def _purged(c, seed: int) -> int:  # type: ignore[no-untyped-def]
+    """A clip uploaded, then deleted by retention (40 days old, unlinked)."""
+    from app.footage.retention import purge_due
+
+    fid = _upload(c, seed)
+    _age(fid, 40)
+    with unit_of_work() as s:
+        assert purge_due(s).purged == [fid]
+    return fid
+
+
 def _due_now(fid: int) -> None:
     """Uploaded 60 days ago and its due date stored, as the nightly run leaves a clip that is due."""
     from app.footage.retention import refresh_purge_due
@@ -385,14 +396,10 @@ def test_the_bytes_of_a_purged_clip_are_stored_again_only_when_asked(as_user, se
     409 that says so, not stored back unasked; asked for (a complaint came late), they are stored as a new
     clip, and each clip's page points to the other. They were refused as 'already stored', naming the
     deleted clip, even when asked."""
-    from app.footage.retention import purge_due
 
     c = as_user("coordinator.a")
     data = mp4_bytes(30_000, seed=41)
-    first = _upload(c, 41)
-    _age(first, 40)
-    with unit_of_work() as s:
-        assert purge_due(s).purged == [first]
+    first = _purged(c, 41)
     key = session.get(Footage, first).storage_key  # type: ignore[union-attr]
     assert not get_storage().exists(key)
 
@@ -433,15 +440,11 @@ def test_a_resumable_upload_of_a_purged_clips_bytes_is_refused_unless_asked(as_u
     and the page offers to send them again with restore_purged."""
     import base64
 
-    from app.footage.retention import purge_due
     from tests.footage.conftest import meta
 
     c = as_user("coordinator.a")
     data = mp4_bytes(30_000, seed=43)
-    first = _upload(c, 43)
-    _age(first, 40)
-    with unit_of_work() as s:
-        assert purge_due(s).purged == [first]
+    first = _purged(c, 43)
     tus = {"Tus-Resumable": "1.0.0"}
 
     def send(**extra: str):  # type: ignore[no-untyped-def]
