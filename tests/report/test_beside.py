@@ -32,7 +32,7 @@ def test_side_statement_runs_on_a_connection_of_its_own(engine: sa.Engine) -> No
 
 
 def test_side_statements_run_in_order_on_one_connection(engine: sa.Engine) -> None:
-    """The summary sends its clips' and its flags' statements together: each gets its own rows back."""
+    """Several statements sent to the side together run in order on one connection, each with its own rows."""
     dialect = engine.dialect.name
     pid = sa.func.pg_backend_pid() if dialect == "postgresql" else sa.literal(0)
     with Session(engine) as s:
