@@ -36,6 +36,10 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+# The resumable uploads (tus 1.0.0): every answer there but OPTIONS's names the protocol version, errors from
+# anywhere (sign-in, validation, a refused clip) included, as tus clients expect.
+TUS_PATH = "/api/v1/uploads"
+TUS_VERSION = "1.0.0"
 
 
 class ModelJSON(Response):
@@ -81,6 +85,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        tus = path.startswith(TUS_PATH) and scope.get("method") != "OPTIONS"
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -89,6 +94,8 @@ class SecurityHeaders:
                 headers += [h for h in SECURITY_HEADERS if h[0] not in names]
                 if not path.startswith("/static") and not path.startswith("/assets") and b"cache-control" not in names:
                     headers.append((b"cache-control", b"no-store"))
+                if tus and b"tus-resumable" not in names:
+                    headers.append((b"tus-resumable", TUS_VERSION.encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -35,14 +35,14 @@ from starlette.requests import ClientDisconnect
 
 from app.audit.service import record_now
 from app.core.deps import Coordinator, CurrentPrincipal, Principal, SessionDep, record_out_of_scope
+from app.core.http import TUS_PATH, TUS_VERSION
 from app.core.storage import incoming_dir, locked, try_lock
 from app.core.types import utcnow
 from app.footage import upload
 from app.footage.models import UploadSession
 
-router = APIRouter(prefix="/api/v1/uploads", tags=["resumable uploads (tus)"])
+router = APIRouter(prefix=TUS_PATH, tags=["resumable uploads (tus)"])
 
-TUS_VERSION = "1.0.0"
 UploadId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
 # Declared for the OpenAPI document; checked by hand so the answers follow the tus protocol (412, 409...).
 TusResumable = Annotated[str | None, Header(alias="Tus-Resumable", description="Must be 1.0.0")]

@@ -157,6 +157,27 @@ def test_uploads_are_private_to_their_creator_and_can_be_cancelled(as_user, worl
     assert incoming_files() == []
 
 
+def test_every_answer_names_the_protocol_version(client, as_user, world) -> None:
+    """tus: Tus-Resumable on every answer but OPTIONS's, errors included (from the route, from validation,
+    from the sign-in check, and a clip's own refusal as in test_retention)."""
+    c = as_user("coordinator.a")
+    url = _create(c, 10_000)
+    answers = {
+        "created and sent": _patch(c, _create(c, 9000, filename="sent.mp4"), 0, mp4_bytes(9000, seed=71)),
+        "offset": c.head(url, headers=TUS),
+        "wrong offset": _patch(c, url, 5, b"x"),
+        "not a video": _patch(c, _create(c, 10_000), 0, b"%PDF-1.7" + b"x" * 9992),
+        "no version": c.patch(url, content=b"x", headers={"Upload-Offset": "0"}),
+        "bad id": c.head("/api/v1/uploads/not-an-id", headers=TUS),
+        "unknown": c.head("/api/v1/uploads/" + "0" * 32, headers=TUS),
+        "not signed in": client.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "10"}),
+        "cancelled": c.delete(url, headers=TUS),
+    }
+    assert [a.status_code for a in answers.values()] == [204, 200, 409, 415, 412, 422, 404, 401, 204]
+    assert {name: a.headers.get("tus-resumable") for name, a in answers.items()} == dict.fromkeys(answers, "1.0.0")
+    assert "tus-resumable" not in client.get("/api/v1/me").headers  # only the uploads' answers
+
+
 def test_options_advertises_tus(client) -> None:
     r = client.options("/api/v1/uploads")
     assert r.status_code == 204 and r.headers["tus-version"] == "1.0.0" and "creation" in r.headers["tus-extension"]

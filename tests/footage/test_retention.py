@@ -461,7 +461,7 @@ def test_a_resumable_upload_of_a_purged_clips_bytes_is_refused_unless_asked(as_u
     refused = send()
     assert refused.status_code == 409, refused.text
     assert refused.headers["bwv-purged"] == "true" and refused.headers["bwv-footage-id"] == str(first)
-    assert refused.headers["bwv-purged-on"]
+    assert refused.headers["bwv-purged-on"] and refused.headers["tus-resumable"] == "1.0.0"
     said = session.exec(select(AuditEvent).where(AuditEvent.action == "footage_upload_refused")).one()
     assert said.object_id == str(first) and said.detail["via"] == "tus"
     from app.footage.models import UploadSession
