@@ -177,6 +177,7 @@ class Item {
     this.el.querySelector('[data-cancel]').addEventListener('click', () => this.cancel())
     this.el.querySelector('[data-store-again]').addEventListener('click', () => {
       this.restorePurged = true
+      this.deletedBefore = false
       this.purgedActions.hidden = true
       this.focusWhenDone = true // the button goes: focus moves to what the upload ends with
       this.owner.start([this])
@@ -475,7 +476,11 @@ class Item {
       'stored. Choose "Store it again" to store it as new footage.', false)
     this.purgedActions.querySelector('[data-purged-link]').href = `/footage/${footageId}`
     this.purgedActions.hidden = false
+    this.deletedBefore = true // only "Store it again" sends it now: the page's own button would be refused again
   }
+
+  /** Whether the page's Upload button sends this file: not once stored, nor a deleted clip's file not asked for. */
+  get toSend () { return this.state !== 'done' && !this.deletedBefore }
 
   fail (text, resumable) {
     this.state = 'failed'
@@ -516,7 +521,7 @@ class Uploader {
       this.zone.addEventListener(type, () => this.zone.classList.remove('bwv-dropzone--active'))
     }
     this.zone.addEventListener('drop', (e) => { e.preventDefault(); this.add(e.dataTransfer.files) })
-    root.addEventListener('submit', (e) => { e.preventDefault(); this.start(this.items.filter((i) => i.state !== 'done')) })
+    root.addEventListener('submit', (e) => { e.preventDefault(); this.start(this.items.filter((i) => i.toSend)) })
     window.addEventListener('beforeunload', (e) => {
       if (this.items.some((i) => i.state === 'uploading')) { e.preventDefault(); e.returnValue = '' }
     })
@@ -624,7 +629,7 @@ class Uploader {
   settle (focus = false) {
     const failed = this.items.filter((i) => i.state === 'failed')
     this.showErrors(failed.map((i) => [i.error.id, `${i.file.name}: ${i.problem}`]), focus)
-    const left = this.items.filter((i) => i.state !== 'done').length
+    const left = this.items.filter((i) => i.toSend).length
     this.startButton.textContent = !left
       ? 'Upload files'
       : left === 1 ? 'Upload the remaining file' : `Upload the ${left} remaining files`

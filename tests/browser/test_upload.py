@@ -154,6 +154,15 @@ def test_a_file_retention_deleted_is_stored_again_only_when_asked(
     assert len(summary) == 1 and "nothing was stored" in summary[0], summary
     shot(page, "upload-04-deleted-before", full_page=True)
 
+    # The page's own button does not send it again (it would be refused again, after all its bytes).
+    start = page.locator("[data-bwv-start]")
+    assert start.inner_text() == "Upload files"
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.method) if "/api/v1/uploads" in r.url else None)
+    start.click()
+    page.wait_for_timeout(500)
+    assert sent == [] and offer.is_visible(), sent
+
     # From the error message (where the summary's link leads), the next stop is "Store it again".
     card.locator("[data-file-error]").focus()
     page.keyboard.press("Tab")
