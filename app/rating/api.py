@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.auth.models import Role, User
 from app.core.deps import Coordinator, CoordinatorOrGovernor, CurrentPrincipal, Principal, SessionDep, get_visible
 from app.footage.models import Footage
+from app.footage.service import find_purged
 from app.incident.models import Incident
 from app.rating import service
 from app.rating.models import Rag, Rating
@@ -192,6 +193,15 @@ def to_public(
 
 
 def audit_rating(session: Session, principal: Principal, rating: Rating, *, via: str) -> None:
+    footage = session.get(Footage, rating.footage_id)
+    deleted = [f.id for f in find_purged(session, footage.establishment_id, footage.sha256)] if footage else []
+    superseded = (
+        session.exec(
+            select(Rating.id).where(col(Rating.footage_id).in_(deleted), Rating.superseded_by_id == rating.id)
+        ).all()
+        if deleted
+        else []
+    )
     record(
         session,
         principal.actor,
@@ -210,6 +220,8 @@ def audit_rating(session: Session, principal: Principal, rating: Rating, *, via:
             "rerating_reason": rating.rerating_reason,
             "calibration_id": rating.calibration_id,
             "via": via,
+            # Ratings of the same recording given before retention deleted its clip, superseded by this one.
+            **({"supersedes_deleted_copy_ratings": sorted(superseded)} if superseded else {}),
         },
     )
 

@@ -23,6 +23,7 @@ from app.core.types import utcnow
 from app.establishment.models import Camera, Establishment
 from app.footage import linking
 from app.footage.models import Finding, Footage, FootageIncident, FootageStatus, Keyframe, Segment
+from app.footage.service import find_purged
 from app.incident.models import Incident, IncidentStaff, NoFootageExplanation
 from app.rating.agreement import Agreement, cohen_kappa
 from app.rating.models import CalibrationAssignment, GuidanceTemplate, Rag, Rating
@@ -271,6 +272,7 @@ def create_rating(session: Session, footage: Footage, data: RatingInput, *, user
         rated_by_user_id=user_id,
         is_current=True,
     )
+    copies = deleted_copies_rated(session, footage)
     try:
         with session.begin_nested():
             if current is not None:
@@ -278,6 +280,11 @@ def create_rating(session: Session, footage: Footage, data: RatingInput, *, user
                 session.add(current)
                 session.flush()
             session.add(rating)
+            session.flush()
+            for old in copies:  # the same recording's rating, given before its clip was deleted
+                old.is_current = False
+                old.superseded_by_id = rating.id
+                session.add(old)
             session.flush()
     except sa.exc.IntegrityError as exc:
         raise RatingRejected(
@@ -289,6 +296,16 @@ def create_rating(session: Session, footage: Footage, data: RatingInput, *, user
         session.add(current)
         session.flush()
     return rating
+
+
+def deleted_copies_rated(session: Session, footage: Footage) -> list[Rating]:
+    """The current ratings of the establishment's clips of the same bytes that retention deleted (a file stored
+    again after its clip was deleted). They are the same recording: rating it again supersedes them, so each
+    recording counts once in the reports and the officer's feedback, under its latest rating."""
+    deleted = [f.id for f in find_purged(session, footage.establishment_id, footage.sha256) if f.id != footage.id]
+    if not deleted:
+        return []
+    return list(session.exec(select(Rating).where(col(Rating.footage_id).in_(deleted), *CURRENT_RATING)).all())
 
 
 def _next_version(session: Session, footage_id: int, *, calibration: bool) -> int:
