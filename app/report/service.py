@@ -429,9 +429,13 @@ def _incident_figures(
     # group count once); an incident with nobody recorded joins no value ("not recorded"). The period's
     # incidents join their people once, and one DISTINCT over all four characteristics' (incident, value)
     # rows does the de-duplication: a DISTINCT, a sort and a join for each characteristic took twice as long.
+    # Between the lowest and highest incident id read (always true of a match): PostgreSQL reads those people
+    # by index instead of hashing everyone force was ever used on (~25 ms of a year's summary on the bench).
+    lo, hi = (sa.select(f(per.c.id)).scalar_subquery() for f in (sa.func.min, sa.func.max))
+    known = SUBJ.c.incident_id.between(lo, hi)
     people = (
         sa.select(per.c.id, per.c.has_footage, per.c.all_on, *[SUBJ.c[a] for a, _ in CHARACTERISTICS])
-        .select_from(per.outerjoin(SUBJ, SUBJ.c.incident_id == per.c.id))
+        .select_from(per.outerjoin(SUBJ, sa.and_(SUBJ.c.incident_id == per.c.id, known)))
         .where(in_p)
         .cte("people")
     )
