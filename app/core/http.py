@@ -85,7 +85,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        tus = path.startswith(TUS_PATH) and scope.get("method") != "OPTIONS"
+        tus = (path == TUS_PATH or path.startswith(TUS_PATH + "/")) and scope.get("method") != "OPTIONS"
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -61,17 +61,14 @@ def _clip(footage: Footage) -> Clip:
 
 
 def linked_clips(session: Session, incident_id: int) -> list[Footage]:
-    """The incident's clips. A clip retention deleted still counts (it was recorded), unless its file was
-    stored again and that clip is linked too: the same recording, listed once, as the live clip (whose wearer,
-    if entered differently, is the one to correct)."""
-    clips = session.exec(
-        select(Footage)
-        .join(FootageIncident, col(FootageIncident.footage_id) == Footage.id)
-        .where(FootageIncident.incident_id == incident_id)
-        .order_by(col(Footage.recording_started_at), col(Footage.id))
-    ).all()
-    live = {f.sha256 for f in clips if f.status != FootageStatus.purged}
-    return [f for f in clips if f.status != FootageStatus.purged or f.sha256 not in live]
+    return list(
+        session.exec(
+            select(Footage)
+            .join(FootageIncident, col(FootageIncident.footage_id) == Footage.id)
+            .where(FootageIncident.incident_id == incident_id)
+            .order_by(col(Footage.recording_started_at), col(Footage.id))
+        ).all()
+    )
 
 
 def recompute(session: Session, incident_id: int) -> list[ActivationResult]:

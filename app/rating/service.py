@@ -300,12 +300,30 @@ def create_rating(session: Session, footage: Footage, data: RatingInput, *, user
 
 def deleted_copies_rated(session: Session, footage: Footage) -> list[Rating]:
     """The current ratings of the establishment's clips of the same bytes that retention deleted (a file stored
-    again after its clip was deleted). They are the same recording: rating it again supersedes them, so each
-    recording counts once in the reports and the officer's feedback, under its latest rating."""
-    deleted = [f.id for f in find_purged(session, footage.establishment_id, footage.sha256) if f.id != footage.id]
+    again after its clip was deleted), when rating `footage` takes their place: the same recording, worn by
+    the same officer, and linked to every incident the deleted clip was. Rating it again then supersedes
+    them, so the recording counts once in the reports and the officer's feedback, under its latest rating.
+    Otherwise (another wearer entered, or an incident the new clip is not linked to) the old rating would
+    drop out of figures the new one does not enter: both stay."""
+    assert footage.id is not None
+    deleted = [
+        f.id
+        for f in find_purged(session, footage.establishment_id, footage.sha256)
+        if f.id is not None and f.id != footage.id and f.wearer_id == footage.wearer_id
+    ]
     if not deleted:
         return []
-    return list(session.exec(select(Rating).where(col(Rating.footage_id).in_(deleted), *CURRENT_RATING)).all())
+    links: dict[int, set[int]] = defaultdict(set)
+    for fid, iid in session.exec(
+        select(FootageIncident.footage_id, FootageIncident.incident_id).where(
+            col(FootageIncident.footage_id).in_([*deleted, footage.id])
+        )
+    ):
+        links[fid].add(iid)
+    covered = [fid for fid in deleted if links[fid] <= links[footage.id]]
+    if not covered:
+        return []
+    return list(session.exec(select(Rating).where(col(Rating.footage_id).in_(covered), *CURRENT_RATING)).all())
 
 
 def _next_version(session: Session, footage_id: int, *, calibration: bool) -> int:

@@ -521,7 +521,13 @@ class Uploader {
       this.zone.addEventListener(type, () => this.zone.classList.remove('bwv-dropzone--active'))
     }
     this.zone.addEventListener('drop', (e) => { e.preventDefault(); this.add(e.dataTransfer.files) })
-    root.addEventListener('submit', (e) => { e.preventDefault(); this.start(this.items.filter((i) => i.toSend)) })
+    root.addEventListener('submit', (e) => {
+      e.preventDefault()
+      const items = this.items.filter((i) => i.toSend)
+      // Only a refused file left, one that waits for its own "Store it again": say again what stands.
+      if (!items.length && this.items.some((i) => i.state === 'failed')) return this.settle(true)
+      this.start(items)
+    })
     window.addEventListener('beforeunload', (e) => {
       if (this.items.some((i) => i.state === 'uploading')) { e.preventDefault(); e.returnValue = '' }
     })

@@ -162,6 +162,7 @@ def test_a_file_retention_deleted_is_stored_again_only_when_asked(
     start.click()
     page.wait_for_timeout(500)
     assert sent == [] and offer.is_visible(), sent
+    assert page.locator("[data-bwv-upload-errors] li").all_inner_texts() == summary  # what stands, said again
 
     # From the error message (where the summary's link leads), the next stop is "Store it again".
     card.locator("[data-file-error]").focus()

@@ -1,9 +1,11 @@
-"""A file stored again after retention deleted its clip is the same recording: it counts once.
+"""A file stored again after retention deleted its clip is the same recording: rated again, it counts once.
 
-The deleted clip keeps its rating and links (what was recorded and judged stays on record). When the file is
-stored again and linked to the same incident, the activation check lists the recording once (the live clip),
-and rating the new clip supersedes the deleted clip's rating, so the reports and the officer's feedback count
-the recording once, under its latest rating. Both were counted twice.
+The deleted clip keeps its rating and links (what was recorded and judged stays on record). Rating the new
+clip supersedes the deleted clip's rating when it takes its place: the same officer's recording, linked to
+every incident the deleted clip was. The reports and the officer's feedback then count the recording once,
+under its latest rating; both were counted. Where the new clip does not take its place (another wearer
+entered, or an incident it is not linked to), the old rating would drop out of figures the new one does not
+enter: both stay, as before.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.core.types import utcnow
-from app.footage.models import FootageStatus
+from app.footage.models import Footage, FootageIncident, FootageStatus
 from app.rating.models import Rating
 from tests.rating.conftest import rating_body
 
@@ -25,25 +27,29 @@ def _rag(c) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return {k: v for k, v in r.json()["rag"].items() if v}
 
 
-def test_a_recording_stored_again_counts_once(as_user, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
+def _delete(session, clip: Footage) -> None:  # type: ignore[no-untyped-def]
+    clip.status, clip.purged_at = FootageStatus.purged, utcnow()  # as retention leaves it
+    session.add(clip)
+    session.commit()
+
+
+def _same_file(session, clip: Footage, deleted: Footage) -> Footage:  # type: ignore[no-untyped-def]
+    clip.sha256, clip.storage_key = deleted.sha256, deleted.storage_key
+    session.add(clip)
+    session.commit()
+    return clip
+
+
+def test_a_recording_stored_again_and_rated_counts_once(as_user, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
     c = as_user("coordinator.a")
     incident = make_incident()
     deleted = make_clip(incident, lead=5, press=12)  # late: suggested amber
     r = c.post(f"/api/v1/footage/{deleted.id}/ratings", json=rating_body("amber", guidance="Switch on sooner."))
     assert r.status_code == 201, r.text
     first_rating = r.json()["id"]
-    deleted.status, deleted.purged_at = FootageStatus.purged, utcnow()  # as retention leaves it
-    session.add(deleted)
-    session.commit()
-
-    again = make_clip(incident, lead=5, press=12)  # the same file, stored again and linked to the incident
-    again.sha256, again.storage_key = deleted.sha256, deleted.storage_key
-    session.add(again)
-    session.commit()
-    activation = c.get(f"/api/v1/incidents/{incident.id}/activation").json()
-    assert [clip["footage_id"] for o in activation["officers"] for clip in o["clips"]] == [again.id]
-    # Not rated again yet: the recording counts under the rating it was given.
-    assert _rag(c) == {"amber": 1}
+    _delete(session, deleted)
+    again = _same_file(session, make_clip(incident, lead=5, press=12), deleted)  # linked to the incident too
+    assert _rag(c) == {"amber": 1}  # not rated again yet: it counts under the rating it was given
 
     r = c.post(f"/api/v1/footage/{again.id}/ratings", json=rating_body("green", override_reason="Seen in full."))
     assert r.status_code == 201, r.text
@@ -64,30 +70,38 @@ def test_a_recording_stored_again_counts_once(as_user, session, world, make_inci
     assert [i["footage_id"] for i in mine] == [again.id]
 
 
-def test_only_the_same_files_deleted_copies_give_way(as_user, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
-    """Stored again for another wearer (the first was entered wrongly), the live clip stands for the recording:
-    the deleted clip no longer counts for its first wearer. Other clips and their ratings are left alone."""
+def test_a_copy_not_in_its_place_leaves_the_old_rating(as_user, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
+    """Not linked to the deleted clip's incident, or entered for another wearer: the old rating stays current
+    (it would otherwise drop out of that incident's figures, or move to another officer). Other clips'
+    ratings are never touched."""
     c = as_user("coordinator.a")
     incident = make_incident(staff=("a1", "a2"))
-    deleted = make_clip(incident, "a2")
-    other = make_clip(incident)
-    for clip in (deleted, other):
+    other, first, second = make_clip(incident), make_clip(incident), make_clip(incident)
+    for clip in (other, first, second):
         assert c.post(f"/api/v1/footage/{clip.id}/ratings", json=rating_body()).status_code == 201
-    deleted.status, deleted.purged_at = FootageStatus.purged, utcnow()
-    session.add(deleted)
-    session.commit()
-    activation = c.get(f"/api/v1/incidents/{incident.id}/activation").json()
-    clips = {o["staff_number"]: sorted(x["footage_id"] for x in o["clips"]) for o in activation["officers"]}
-    assert clips == {"A001": [other.id], "A002": [deleted.id]}  # deleted, it still counts
-
-    again = make_clip(incident)  # wearer a1
-    again.sha256, again.storage_key = deleted.sha256, deleted.storage_key
-    session.add(again)
-    session.commit()
-    activation = c.get(f"/api/v1/incidents/{incident.id}/activation").json()
-    clips = {o["staff_number"]: sorted(x["footage_id"] for x in o["clips"]) for o in activation["officers"]}
-    assert clips == {"A001": sorted([other.id, again.id]), "A002": []}
-    assert c.post(f"/api/v1/footage/{again.id}/ratings", json=rating_body()).status_code == 201
+    _delete(session, first)
+    _delete(session, second)
+    unlinked = _same_file(session, make_clip(None), first)
+    wrong_wearer = _same_file(session, make_clip(incident, "a2"), second)
+    for clip in (unlinked, wrong_wearer):
+        assert c.post(f"/api/v1/footage/{clip.id}/ratings", json=rating_body()).status_code == 201
     session.expire_all()
     current = set(session.exec(select(Rating.footage_id).where(Rating.is_current == True)).all())  # noqa: E712
-    assert current == {other.id, again.id}
+    assert current == {other.id, first.id, second.id, unlinked.id, wrong_wearer.id}
+    entries = session.exec(select(AuditEvent).where(AuditEvent.action == "rating_create")).all()
+    assert not [e for e in entries if "supersedes_deleted_copy_ratings" in e.detail]
+
+
+def test_an_unlinked_deleted_clip_gives_way_to_its_copy(as_user, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
+    """Unlinked clips are deleted 31 days after upload: rated before, then stored again and linked to its
+    incident, the recording counted twice in the officer's report."""
+    c = as_user("coordinator.a")
+    deleted = make_clip(None)
+    assert c.post(f"/api/v1/footage/{deleted.id}/ratings", json=rating_body()).status_code == 201
+    _delete(session, deleted)
+    again = _same_file(session, make_clip(make_incident()), deleted)
+    assert session.exec(select(FootageIncident).where(FootageIncident.footage_id == again.id)).one()
+    assert c.post(f"/api/v1/footage/{again.id}/ratings", json=rating_body()).status_code == 201
+    report = c.get("/api/v1/reports/officers/A001").json()
+    assert report["ratings"] == {"green": 1, "amber": 0, "red": 0}
+    assert [h["footage_id"] for h in report["history"]] == [again.id]
