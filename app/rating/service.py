@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.auth.models import Role, User
+from app.core.beside import beside
 from app.core.config import get_settings
 from app.core.types import utcnow
 from app.establishment.models import Camera, Establishment
@@ -619,6 +620,14 @@ def _check_columns(c: Any) -> tuple[Any, Any]:
     return check, sa.case((flagged, 1), else_=0)
 
 
+def _queue_settings(session: Session | sa.Connection) -> None:
+    """For this transaction on PostgreSQL: room to sort every clip in memory, not on disk; and no JIT (compiling
+    the queue's statement took 100 ms of a large prison's queue and saved nothing)."""
+    dialect = session.get_bind().dialect if isinstance(session, Session) else session.dialect
+    if dialect.name == "postgresql":
+        session.execute(sa.text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"))
+
+
 def _queue_index(
     session: Session, establishment_id: int, filters: QueueFilters, *, unrated_only: bool = False
 ) -> list[QueueEntry]:
@@ -626,10 +635,7 @@ def _queue_index(
     by its incident (the earliest linked of the establishment's, of two at the same moment the first recorded,
     as `primary_incident`; clips with none last), then by recording start."""
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # For this transaction: room to sort every clip in memory, not on disk; and no JIT (compiling the
-        # statement took 100 ms of a large prison's queue and saved nothing).
-        session.execute(sa.text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"))
+    _queue_settings(session)
     clip = sa.inspect(Footage).local_table
     link = sa.inspect(FootageIncident).local_table
     inc = sa.inspect(Incident).local_table
@@ -888,10 +894,16 @@ def build_queue(
     every_clip_sampled = est.review_sample_percent >= 100
     unrated_shown = filters.status in ("to_review", "unrated") and filters.check in (None, "no_footage")
     unrated_only = every_clip_sampled and (order_only or (unrated_shown and not read_all))
+    # Footage missing, beside the clips (PostgreSQL): the two take about as long as each other at a large prison.
+    missing = (
+        None if order_only else beside(session, [_missing_rows(establishment_id, filters)], prepare=_queue_settings)
+    )
     entries = _queue_index(session, establishment_id, filters, unrated_only=unrated_only)
     _sample(est, entries)
     base = [e for e in entries if e.in_view]
-    incidents, missing_by_incident = ([], {}) if order_only else missing_footage(session, establishment_id, filters)
+    incidents, missing_by_incident = (
+        ([], {}) if missing is None else _missing_from_rows(session, establishment_id, missing()[0])
+    )
 
     def check_ok(e: QueueEntry, check: str | None) -> bool:
         if check is None:
@@ -997,21 +1009,33 @@ def missing_footage(
 
     Worked out by the database: read whole, a large prison's incidents, involvements and links took seconds on
     every view of the queue (bench/pages.py). `missing_footage_counts` counts the same."""
+    rows = session.execute(_missing_rows(establishment_id, filters)).all()
+    return _missing_from_rows(session, establishment_id, rows)
+
+
+def _missing_rows(establishment_id: int, filters: QueueFilters | None) -> Any:
+    """`missing_footage` as one statement: an incident's row for each officer missing (an incident with none
+    recorded: one row, no officer), in force-start order."""
     missing_officers, bare = _missing_statements(establishment_id, filters)
     found = missing_officers
     if bare is not None:
         bare_ids = bare.subquery("bare")
         found = sa.union_all(missing_officers, select(bare_ids.c.incident_id, sa.cast(sa.null(), sa.Integer)))  # type: ignore[assignment]
     each = found.subquery("found")
-    staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
-    incidents: list[QueueIncident] = []
-    miss: dict[int, list[StaffMember]] = {}
-    # One row an officer missing (an incident with none recorded: one row, no officer), in force-start order.
-    for *row, sid in session.execute(
+    return (
         sa.select(*QUEUE_INCIDENT_COLUMNS, each.c[1])
         .join(each, each.c[0] == Incident.id)
         .order_by(col(Incident.force_started_at), col(Incident.id))
-    ).all():
+    )
+
+
+def _missing_from_rows(
+    session: Session, establishment_id: int, rows: Sequence[Any]
+) -> tuple[list[QueueIncident], dict[int, list[StaffMember]]]:
+    staff = {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.establishment_id == establishment_id))}
+    incidents: list[QueueIncident] = []
+    miss: dict[int, list[StaffMember]] = {}
+    for *row, sid in rows:
         if not incidents or incidents[-1].id != row[0]:
             incidents.append(QueueIncident(*row))
             miss[row[0]] = []

@@ -41,9 +41,7 @@ How the figures are worked out (also shown on the pages under "How these figures
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -52,6 +50,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from app.core.beside import beside
 from app.core.config import get_settings
 from app.core.types import utcnow
 from app.establishment.models import Establishment
@@ -251,65 +250,9 @@ def _tune(session: Session | sa.Connection, dialect: str) -> None:
 
 
 # On a year of a large prison the clips' statement (2) takes about as long as the incidents' (1) and the
-# flags' (3) together, and none needs another: on PostgreSQL the clips' statement runs on a second pooled
-# connection while the request's own connection runs the incidents' and then the flags' statements, so they
-# use two cores. (Under READ COMMITTED each statement reads its own snapshot anyway, as they did one after
-# the other.) At most one side run per core at once, and only while the pool has an idle connection: past
-# that, or when the connection cannot be had after all, the side statement simply runs after the others on
-# the request's connection. A request never waits on a side run that waits for it, so the pool cannot
-# deadlock.
-_BESIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="report-beside")
-_BESIDE_SLOTS = threading.BoundedSemaphore(2)
-
-
-def _beside(
-    session: Session, dialect: str, stmts: Sequence[Any], params: dict[str, Any] | None = None
-) -> Callable[[], list[Sequence[Any]]]:
-    """Start `stmts`, one after another, on a connection of their own if it can; the returned function
-    gives each statement's rows."""
-    bind = session.get_bind()
-
-    def here() -> list[Sequence[Any]]:
-        return [session.execute(stmt, params).all() for stmt in stmts]
-
-    if dialect != "postgresql" or not isinstance(bind, sa.Engine) or not _idle_connection(bind):
-        return here
-    if not _BESIDE_SLOTS.acquire(blocking=False):
-        return here
-
-    def run() -> list[Sequence[Any]] | None:
-        try:
-            try:
-                conn = bind.connect()
-            except (sa.exc.TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError):
-                return None  # no second connection after all: the request's own runs them
-            with conn:
-                _tune(conn, dialect)
-                rows = [conn.execute(stmt, params).all() for stmt in stmts]
-                conn.rollback()
-                return rows
-        finally:
-            _BESIDE_SLOTS.release()
-
-    try:
-        future = _BESIDE.submit(run)
-    except RuntimeError:  # the executor is shutting down (interpreter exit)
-        _BESIDE_SLOTS.release()
-        return here
-
-    def rows() -> list[Sequence[Any]]:
-        got = future.result()
-        return got if got is not None else here()
-
-    return rows
-
-
-def _idle_connection(engine: sa.Engine) -> bool:
-    """Whether the pool can hand out a connection without waiting for one (or opening past its size)."""
-    pool = engine.pool
-    if isinstance(pool, sa.pool.QueuePool):
-        return pool.checkedout() < pool.size()
-    return True
+# flags' (3) together, and none needs another: on PostgreSQL the clips' statement runs beside the others, on a
+# second pooled connection (`app.core.beside`), while the request's own connection runs the incidents' and then
+# the flags' statements, so they use two cores.
 
 
 def _incidents_cte(est: Any, rng: tuple[Any, Any], period: tuple[Any, Any], months: list[q.Month]) -> Any:
@@ -688,7 +631,7 @@ def compliance_summary(
 
     # 2 (started first, beside 1 where it can): clips linked to the incidents: RAG mix, trend, backlog,
     # unacknowledged, time to rating.
-    side_rows = _beside(session, dialect, [st.clips], params)
+    side_rows = beside(session, [st.clips], params, prepare=lambda conn: _tune(conn, dialect))
 
     # 1. Incidents and activation checks: totals, breakdowns, status mix, lag, the trend's incident columns.
     grouped: dict[str, list[Any]] = {}

@@ -1,5 +1,5 @@
-"""The summary's clip statement runs beside the incident statement on a second connection (PostgreSQL),
-and falls back to the request's own connection whenever it cannot."""
+"""Statements run beside the request's own on a second connection (PostgreSQL): the summary's clips'
+statement, the queue's missing footage. They fall back to the request's own connection whenever they cannot."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.report import service
+from app.core import beside as side
 
 
 def _pid(session: Session, dialect: str) -> int | None:
@@ -24,7 +24,7 @@ def test_side_statement_runs_on_a_connection_of_its_own(engine: sa.Engine) -> No
     with Session(engine) as s:
         mine = _pid(s, dialect)
         stmt = sa.select(sa.func.pg_backend_pid() if dialect == "postgresql" else sa.literal(7))
-        rows = service._beside(s, dialect, [stmt])()[0]
+        rows = side.beside(s, [stmt])()[0]
     if dialect == "postgresql":
         assert rows[0][0] != mine  # another backend answered, so the two statements can use two cores
     else:
@@ -37,7 +37,7 @@ def test_side_statements_run_in_order_on_one_connection(engine: sa.Engine) -> No
     pid = sa.func.pg_backend_pid() if dialect == "postgresql" else sa.literal(0)
     with Session(engine) as s:
         mine = _pid(s, dialect)
-        first, second = service._beside(s, dialect, [sa.select(pid, sa.literal(1)), sa.select(pid, sa.literal(2))])()
+        first, second = side.beside(s, [sa.select(pid, sa.literal(1)), sa.select(pid, sa.literal(2))])()
     assert (first[0][1], second[0][1]) == (1, 2)
     assert first[0][0] == second[0][0]
     if dialect == "postgresql":
@@ -50,11 +50,11 @@ def test_falls_back_to_the_request_connection_when_no_slot_is_free(
     dialect = engine.dialect.name
     busy = threading.BoundedSemaphore(1)
     busy.acquire()
-    monkeypatch.setattr(service, "_BESIDE_SLOTS", busy)
+    monkeypatch.setattr(side, "_BESIDE_SLOTS", busy)
     with Session(engine) as s:
         mine = _pid(s, dialect)
         stmt = sa.select(sa.func.pg_backend_pid() if dialect == "postgresql" else sa.literal(7))
-        rows = service._beside(s, dialect, [stmt])()[0]
+        rows = side.beside(s, [stmt])()[0]
     assert rows[0][0] == (mine if dialect == "postgresql" else 7)
 
 
@@ -62,15 +62,15 @@ def test_slots_come_back_after_success_and_failure(engine: sa.Engine) -> None:
     dialect = engine.dialect.name
     with Session(engine) as s:
         for _ in range(5):  # more runs than slots: each must give its slot back
-            assert service._beside(s, dialect, [sa.select(sa.literal(1))])()[0][0][0] == 1
+            assert side.beside(s, [sa.select(sa.literal(1))])()[0][0][0] == 1
             with pytest.raises(sa.exc.DBAPIError):
-                service._beside(s, dialect, [sa.text("SELECT * FROM no_such_table")])()
+                side.beside(s, [sa.text("SELECT * FROM no_such_table")])()
             s.rollback()
     free = 0
-    while service._BESIDE_SLOTS.acquire(blocking=False):
+    while side._BESIDE_SLOTS.acquire(blocking=False):
         free += 1
     for _ in range(free):
-        service._BESIDE_SLOTS.release()
+        side._BESIDE_SLOTS.release()
     assert free == 2
 
 
@@ -86,7 +86,7 @@ def test_no_idle_connection_means_no_side_run(pg_database: str) -> None:
         with Session(small) as s:
             mine = _pid(s, "postgresql")
             t0 = time.perf_counter()
-            rows = service._beside(s, "postgresql", [sa.select(sa.func.pg_backend_pid())])()[0]
+            rows = side.beside(s, [sa.select(sa.func.pg_backend_pid())])()[0]
             assert rows[0][0] == mine and time.perf_counter() - t0 < 0.4
     finally:
         small.dispose()
@@ -96,12 +96,12 @@ def test_a_second_connection_that_cannot_be_had_falls_back(pg_database: str, mon
     """The pool looked free but the connection could not be had (pool timeout, or the server refusing more
     clients): the request's own connection runs the statement; no error reaches the page. (It raised the
     pool's TimeoutError before.)"""
-    monkeypatch.setattr(service, "_idle_connection", lambda _engine: True)
+    monkeypatch.setattr(side, "_idle_connection", lambda _engine: True)
     small = _small_pool(pg_database)
     try:
         with Session(small) as s:
             mine = _pid(s, "postgresql")
-            rows = service._beside(s, "postgresql", [sa.select(sa.func.pg_backend_pid())])()[0]
+            rows = side.beside(s, [sa.select(sa.func.pg_backend_pid())])()[0]
             assert rows[0][0] == mine
     finally:
         small.dispose()
