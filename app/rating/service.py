@@ -867,6 +867,7 @@ def build_queue(
     order_only: bool = False,
     read_all: bool = False,
     fill: bool = False,
+    side_connection: bool = False,
 ) -> Queue:
     """The review queue: clips grouped by incident, oldest incident first (incidents whose force began at
     the same moment by their id).
@@ -888,16 +889,27 @@ def build_queue(
     are read: the rated are counted by the database. A large prison has hundreds of thousands of clips, almost
     all rated (bench/pages.py). `read_all` reads every clip even then (the tests hold both ways to the same
     answer).
+
+    `side_connection`: the officers with no footage may be worked out on a second connection, beside the clips
+    (PostgreSQL; `app.core.beside`). Only for a caller whose transaction has written nothing they depend on
+    (links, incidents, who was involved, staff), such as a page's GET: that connection sees only what is
+    committed.
     """
     est = session.get(Establishment, establishment_id)
     assert est is not None
     every_clip_sampled = est.review_sample_percent >= 100
     unrated_shown = filters.status in ("to_review", "unrated") and filters.check in (None, "no_footage")
     unrated_only = every_clip_sampled and (order_only or (unrated_shown and not read_all))
-    # Footage missing, beside the clips (PostgreSQL): the two take about as long as each other at a large prison.
-    missing = (
-        None if order_only else beside(session, [_missing_rows(establishment_id, filters)], prepare=_queue_settings)
-    )
+    # Footage missing: beside the clips when allowed (PostgreSQL), the two take about as long as each other at a
+    # large prison; else after them, on the request's connection.
+    missing = None
+    if not order_only:
+        stmts = [_missing_rows(establishment_id, filters)]
+        missing = (
+            beside(session, stmts, prepare=_queue_settings)
+            if side_connection
+            else lambda: [session.execute(stmt).all() for stmt in stmts]
+        )
     entries = _queue_index(session, establishment_id, filters, unrated_only=unrated_only)
     _sample(est, entries)
     base = [e for e in entries if e.in_view]

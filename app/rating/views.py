@@ -149,7 +149,9 @@ def _queue_page(
     filters, errors = parse_filters(params)
     if sampling_errors:
         errors = {**errors, **sampling_errors}
-    queue = service.build_queue(session, est.id, filters, fill=False)
+    # Nothing written yet in this request (the audit entry comes after): the missing footage may be worked out
+    # on a second connection.
+    queue = service.build_queue(session, est.id, filters, fill=False, side_connection=True)
     # A page of incidents at a time: a large prison's backlog listed whole was tens of megabytes of page.
     pages = max(1, -(-len(queue.groups) // QUEUE_PAGE))
     page = max(min(whole_number(request.query_params.get("page", ""), 0, 999_999) or 1, pages), 1)

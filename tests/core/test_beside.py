@@ -59,7 +59,6 @@ def test_falls_back_to_the_request_connection_when_no_slot_is_free(
 
 
 def test_slots_come_back_after_success_and_failure(engine: sa.Engine) -> None:
-    dialect = engine.dialect.name
     with Session(engine) as s:
         for _ in range(5):  # more runs than slots: each must give its slot back
             assert side.beside(s, [sa.select(sa.literal(1))])()[0][0][0] == 1

@@ -547,3 +547,28 @@ def test_queue_check_and_flag_agree_with_the_whole_facts(session: Session, world
     for r in rows.values():
         assert r.check == r.facts.status
         assert r.flagged == (r.facts.flagged or r.footage.status == FootageStatus.failed)
+
+
+def test_the_queue_sees_its_own_transactions_links(engine, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
+    """Built in a transaction that has just linked a clip (not committed), the queue counts the officer as
+    having footage. A second connection (`side_connection`, for a page's GET) would see only what is committed."""
+    from app.core.db import unit_of_work
+    from app.footage.models import FootageIncident
+    from tests.rating.conftest import T0
+
+    inc = make_incident(at=T0, staff=("a1",))
+    clip = make_clip(None, "a1")
+    with unit_of_work(engine) as s:
+        link = FootageIncident(
+            footage_id=clip.id,
+            incident_id=inc.id,
+            source="manual",
+            establishment_id=inc.establishment_id,
+            force_started_at=inc.force_started_at,
+        )
+        s.add(link)
+        s.flush()
+        queue = service.build_queue(s, world.est_a, service.QueueFilters(status="all"))
+        assert queue.check_counts["no_footage"] == 0
+        assert [(len(g.entries), g.missing) for g in queue.groups if g.key == inc.id] == [(1, [])]
+        s.rollback()
