@@ -902,20 +902,18 @@ def build_queue(
     unrated_only = every_clip_sampled and (order_only or (unrated_shown and not read_all))
     # Footage missing: beside the clips when allowed (PostgreSQL), the two take about as long as each other at a
     # large prison; else after them, on the request's connection.
-    missing = None
-    if not order_only:
-        stmts = [_missing_rows(establishment_id, filters)]
-        missing = (
-            beside(session, stmts, prepare=_queue_settings)
-            if side_connection
-            else lambda: [session.execute(stmt).all() for stmt in stmts]
-        )
+    side = None
+    if side_connection and not order_only:
+        side = beside(session, [_missing_rows(establishment_id, filters)], prepare=_queue_settings)
     entries = _queue_index(session, establishment_id, filters, unrated_only=unrated_only)
     _sample(est, entries)
     base = [e for e in entries if e.in_view]
-    incidents, missing_by_incident = (
-        ([], {}) if missing is None else _missing_from_rows(session, establishment_id, missing()[0])
-    )
+    incidents: list[QueueIncident] = []
+    missing_by_incident: dict[int, list[StaffMember]] = {}
+    if side is not None:
+        incidents, missing_by_incident = _missing_from_rows(session, establishment_id, side()[0])
+    elif not order_only:
+        incidents, missing_by_incident = missing_footage(session, establishment_id, filters)
 
     def check_ok(e: QueueEntry, check: str | None) -> bool:
         if check is None:

@@ -249,12 +249,6 @@ def _tune(session: Session | sa.Connection, dialect: str) -> None:
         )
 
 
-# On a year of a large prison the clips' statement (2) takes about as long as the incidents' (1) and the
-# flags' (3) together, and none needs another: on PostgreSQL the clips' statement runs beside the others, on a
-# second pooled connection (`app.core.beside`), while the request's own connection runs the incidents' and then
-# the flags' statements, so they use two cores.
-
-
 def _incidents_cte(est: Any, rng: tuple[Any, Any], period: tuple[Any, Any], months: list[q.Month]) -> Any:
     """One row per incident with force in `rng`: its month (NULL outside the trend's months) and when force
     began if that is in the period (`period_at`, else NULL).
@@ -629,8 +623,9 @@ def compliance_summary(
     if hide_footage:
         params["hidden"] = sorted(hide_footage)
 
-    # 2 (started first, beside 1 where it can): clips linked to the incidents: RAG mix, trend, backlog,
-    # unacknowledged, time to rating.
+    # 2 (started first, beside 1 where it can: on PostgreSQL on a second connection, `app.core.beside`, so the
+    # statements use two cores): clips linked to the incidents: RAG mix, trend, backlog, unacknowledged, time
+    # to rating.
     side_rows = beside(session, [st.clips], params, prepare=lambda conn: _tune(conn, dialect))
 
     # 1. Incidents and activation checks: totals, breakdowns, status mix, lag, the trend's incident columns.
