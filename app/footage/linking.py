@@ -293,6 +293,10 @@ def make_link(
         dismissal = session.get(LinkDismissal, (footage.id, incident.id))
         if dismissal is not None:
             session.delete(dismissal)
+        from app.rating.service import supersede_deleted_copies  # the rating domain imports this module
+
+        # A file stored again and rated before this link: now in the deleted clip's place, it counts once.
+        superseded = supersede_deleted_copies(session, footage)
         record(
             session,
             actor,
@@ -306,6 +310,7 @@ def make_link(
                 "incident": incident.reference,
                 "source": source,
                 **({"despite": warnings} if warnings else {}),
+                **({"supersedes_deleted_copy_ratings": superseded} if superseded else {}),
             },
         )
     return created

@@ -327,6 +327,23 @@ def deleted_copies_rated(session: Session, footage: Footage) -> list[Rating]:
     return list(session.exec(select(Rating).where(col(Rating.footage_id).in_(covered), *CURRENT_RATING)).all())
 
 
+def supersede_deleted_copies(session: Session, footage: Footage) -> list[int]:
+    """On linking `footage` to an incident: the deleted copies' ratings its current rating now takes the place
+    of (`deleted_copies_rated`), superseded by it; their ids. A copy rated before it was linked to the deleted
+    clip's incident would otherwise count beside the deleted clip's rating until it was rated again."""
+    assert footage.id is not None
+    current = current_rating(session, footage.id)
+    if current is None or footage.purged_at is not None:
+        return []
+    copies = deleted_copies_rated(session, footage)
+    for old in copies:
+        old.is_current = False
+        old.superseded_by_id = current.id
+        session.add(old)
+    session.flush()
+    return sorted(old.id for old in copies if old.id is not None)
+
+
 def _next_version(session: Session, footage_id: int, *, calibration: bool) -> int:
     top = session.exec(
         select(sa.func.max(Rating.version)).where(Rating.footage_id == footage_id, Rating.is_calibration == calibration)

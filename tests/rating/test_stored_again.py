@@ -105,3 +105,99 @@ def test_an_unlinked_deleted_clip_gives_way_to_its_copy(as_user, session, world,
     report = c.get("/api/v1/reports/officers/A001").json()
     assert report["ratings"] == {"green": 1, "amber": 0, "red": 0}
     assert [h["footage_id"] for h in report["history"]] == [again.id]
+
+
+def test_a_copy_rated_before_it_is_linked_takes_the_place_when_linked(  # type: ignore[no-untyped-def]
+    as_user, session, world, make_incident, make_clip
+) -> None:
+    """Stored again, rated while it was linked to nothing, then linked to the deleted clip's incident: the
+    link puts it in the deleted clip's place, so the recording counts once from then, not only once it is
+    rated again. Linked to another incident first, it does not: the deleted clip's incident is not yet
+    covered."""
+    c = as_user("coordinator.a")
+    incident, elsewhere = make_incident(), make_incident()
+    deleted = make_clip(incident, lead=5, press=12)  # late: suggested amber
+    r = c.post(f"/api/v1/footage/{deleted.id}/ratings", json=rating_body("amber", guidance="Switch on sooner."))
+    assert r.status_code == 201, r.text
+    first_rating = r.json()["id"]
+    _delete(session, deleted)
+    again = _same_file(session, make_clip(None), deleted)
+    r = c.post(f"/api/v1/footage/{again.id}/ratings", json=rating_body())
+    assert r.status_code == 201, r.text
+    new_rating = r.json()["id"]
+    assert c.get("/api/v1/reports/officers/A001").json()["ratings"] == {"green": 1, "amber": 1, "red": 0}
+
+    r = c.put(f"/api/v1/incidents/{elsewhere.id}/footage/{again.id}", json={"reason": "Seen in the footage."})
+    assert r.status_code == 200, r.text
+    session.expire_all()
+    assert session.get(Rating, first_rating).is_current  # type: ignore[union-attr]
+
+    r = c.put(f"/api/v1/incidents/{incident.id}/footage/{again.id}", json={"reason": "Seen in the footage."})
+    assert r.status_code == 200 and r.json()["changed"], r.text
+    session.expire_all()
+    old = session.get(Rating, first_rating)
+    assert old is not None and not old.is_current and old.superseded_by_id == new_rating
+    entries = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "footage_link", AuditEvent.object_id == str(again.id))
+    ).all()
+    assert [e.detail.get("supersedes_deleted_copy_ratings") for e in entries] == [None, [first_rating]]
+    report = c.get("/api/v1/reports/officers/A001").json()
+    assert report["ratings"] == {"green": 1, "amber": 0, "red": 0}
+    assert [h["footage_id"] for h in report["history"]] == [again.id]
+    # Linking again changes nothing and supersedes nothing more.
+    r = c.put(f"/api/v1/incidents/{incident.id}/footage/{again.id}", json={"reason": "Seen in the footage."})
+    assert r.status_code == 200 and not r.json()["changed"]
+
+
+def test_recordings_counted_twice_before_the_rule_are_counted_once_by_the_command(  # type: ignore[no-untyped-def]
+    as_user, session, world, make_incident, make_clip
+) -> None:
+    """`bwv-review ratings-stored-again`: for data from before the rule (both ratings current), the same
+    supersession, audited as the system's; --dry-run changes nothing; a second run finds nothing to do. A copy
+    not in the deleted clip's place keeps both ratings."""
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    c = as_user("coordinator.a")
+    incident = make_incident(staff=("a1", "a2"))
+    deleted, other = make_clip(incident), make_clip(incident)
+    ratings = {}
+    for clip in (deleted, other):
+        r = c.post(f"/api/v1/footage/{clip.id}/ratings", json=rating_body())
+        assert r.status_code == 201, r.text
+        ratings[clip.id] = r.json()["id"]
+        _delete(session, clip)
+    in_place = _same_file(session, make_clip(incident), deleted)
+    elsewhere = _same_file(session, make_clip(incident, "a2"), other)  # another wearer entered
+    for clip in (in_place, elsewhere):
+        assert c.post(f"/api/v1/footage/{clip.id}/ratings", json=rating_body()).status_code == 201
+    session.expire_all()
+    old = session.get(Rating, ratings[deleted.id])
+    assert old is not None and old.superseded_by_id is not None
+    new_rating = old.superseded_by_id
+    old.is_current, old.superseded_by_id = True, None  # as the data stood before the rule
+    session.add(old)
+    session.commit()
+    assert c.get("/api/v1/reports/officers/A001").json()["ratings"]["green"] == 3  # deleted, other, in_place
+
+    dry = CliRunner().invoke(main, ["ratings-stored-again", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"clip {in_place.id}: its rating {new_rating} would supersede {old.id}" in dry.output
+    session.expire_all()
+    assert session.get(Rating, old.id).is_current  # type: ignore[union-attr]
+
+    done = CliRunner().invoke(main, ["ratings-stored-again"])
+    assert done.exit_code == 0, done.output
+    assert "1 clip(s); 1 rating(s) superseded." in done.output
+    session.expire_all()
+    old = session.get(Rating, ratings[deleted.id])
+    assert old is not None and not old.is_current and old.superseded_by_id == new_rating
+    assert session.get(Rating, ratings[other.id]).is_current  # type: ignore[union-attr]
+    entry = session.exec(select(AuditEvent).where(AuditEvent.action == "rating_supersede")).one()
+    assert entry.actor_username == "system" and entry.object_id == str(in_place.id)
+    assert entry.detail["supersedes_deleted_copy_ratings"] == [old.id]
+    assert c.get("/api/v1/reports/officers/A001").json()["ratings"]["green"] == 2
+
+    again = CliRunner().invoke(main, ["ratings-stored-again"])
+    assert again.exit_code == 0 and "0 clip(s); 0 rating(s) superseded." in again.output
