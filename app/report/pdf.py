@@ -1,38 +1,32 @@
-"""The compliance summary as a PDF pack for the monthly use-of-force meeting (reportlab).
+"""The compliance summary as a PDF pack for the monthly use-of-force meeting.
+
+The pack is HTML and CSS (`report/compliance_pack.html`) laid out by WeasyPrint as a tagged PDF (PDF/UA-1):
+headings, paragraphs and tables with header cells in the document's structure, the charts as figures with a
+text alternative, the language (en-GB) and the title, so a screen reader reads it as it reads the page. Public
+bodies' documents must be accessible; reportlab, used before, could not tag a PDF.
 
 Optionally anonymised (officers as "Officer 1", "Officer 2"...) for packs shared with prisoner
-representatives. Charts are drawn with reportlab's own graphics, so nothing outside the process is needed.
+representatives. The charts are SVG drawn here: nothing outside the process is fetched.
 """
 
 from __future__ import annotations
 
-import io
+import base64
+from dataclasses import dataclass
 from html import escape
+from math import ceil
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.linecharts import HorizontalLineChart
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.graphics.widgets.markers import makeMarker
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
 from app.core.config import get_settings
 from app.core.localtime import month_title
-from app.core.templates import percent
+from app.core.templates import percent, templates
 from app.report.export import officer_labels
-from app.report.schemas import ComplianceSummary
+from app.report.schemas import ComplianceSummary, TrendMonth
 
-GREEN = colors.HexColor("#00703c")
-AMBER = colors.HexColor("#f47738")
-RED = colors.HexColor("#d4351c")
-GREY = colors.HexColor("#505a5f")
-LIGHT = colors.HexColor("#f3f2f1")
+GREEN, AMBER, RED, BLUE = "#00703c", "#f47738", "#d4351c", "#1d70b8"
+INK, GREY, RULE = "#0b0c0c", "#505a5f", "#b1b4b6"
+FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
 
 DEFINITIONS = [
     ("Incidents with force", "incidents whose force began in the period (London dates, both days included)."),
@@ -73,214 +67,187 @@ def hours(x: float | None) -> str:
     return "–" if x is None else f"{x:.1f} h"
 
 
-def _table(data: list[list[Any]], widths: list[float] | None = None, numeric_from: int = 1) -> Table:
-    t = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-    t.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-                ("FONTSIZE", (0, 0), (-1, -1), 9),
-                ("LINEBELOW", (0, 0), (-1, 0), 1, colors.black),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#b1b4b6")),
-                ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-            ]
-        )
+@dataclass
+class Chart:
+    """An SVG chart as an image for the pack: `src` (a data: URL), `alt` (what it shows, in words)."""
+
+    title: str
+    src: str
+    alt: str
+
+
+# ---------------------------------------------------------------- charts
+W, H = 640, 220  # the drawing's own units; the pack scales it to the text width
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 26
+
+
+def _svg(body: list[str]) -> str:
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+        f'font-family="{FONT}" font-size="11" fill="{INK}">' + "".join(body) + "</svg>"
     )
-    return t
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
-def _trend_chart(summary: ComplianceSummary) -> Drawing:
-    d = Drawing(170 * mm, 60 * mm)
-    chart = VerticalBarChart()
-    chart.x, chart.y = 12 * mm, 10 * mm
-    chart.width, chart.height = 150 * mm, 42 * mm
-    chart.data = [
-        [t.rag.green for t in summary.trend],
-        [t.rag.amber for t in summary.trend],
-        [t.rag.red for t in summary.trend],
-    ]
-    chart.categoryAxis.style = "stacked"
-    chart.categoryAxis.categoryNames = [month_title(t.month, "%b %y") for t in summary.trend]  # "Nov 26", not "26-11"
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    for i, colour in enumerate((GREEN, AMBER, RED)):
-        chart.bars[i].fillColor = colour
-        chart.bars[i].strokeColor = None
-    d.add(chart)
-    d.add(String(12 * mm, 55 * mm, "Ratings by month of incident", fontSize=9))
-    legend = Legend()
-    legend.x, legend.y, legend.alignment = 95 * mm, 57 * mm, "right"
-    legend.columnMaximum, legend.fontSize, legend.dx, legend.dy, legend.deltax = 1, 8, 8, 8, 55
-    legend.colorNamePairs = [(GREEN, "Green"), (AMBER, "Amber"), (RED, "Red")]
-    d.add(legend)
-    return d
+def _axes(labels: list[str], ticks: list[tuple[float, str]]) -> tuple[list[str], list[float], float]:
+    """Horizontal grid lines with their values on the left, month labels below; the x of each month's middle
+    and the width of its slot."""
+    body: list[str] = []
+    plot_h = H - TOP - BOTTOM
+    for frac, text in ticks:
+        y = TOP + plot_h * (1 - frac)
+        line = f'x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}"'
+        body.append(f'<line {line} stroke="{RULE}" stroke-width="0.6"/>')
+        body.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{GREY}">{escape(text)}</text>')
+    slot = (W - LEFT - RIGHT) / max(len(labels), 1)
+    xs = [LEFT + slot * (i + 0.5) for i in range(len(labels))]
+    for x, text in zip(xs, labels, strict=True):
+        body.append(f'<text x="{x:.1f}" y="{H - 8}" text-anchor="middle" fill="{GREY}">{escape(text)}</text>')
+    return body, xs, slot
 
 
-def _cameras_chart(summary: ComplianceSummary) -> Drawing:
-    """Every officer's camera on before force, month by month (a gap where a month had no incident with
-    officers recorded), as on the page."""
-    shares = [None if t.share_all_on_before_force is None else t.share_all_on_before_force * 100 for t in summary.trend]
-    title = "Every officer's camera on before force, by month of incident"
-    if sum(x is not None for x in shares) < 2:  # a line needs two points (reportlab refuses fewer)
-        d = Drawing(170 * mm, 14 * mm)
-        d.add(String(12 * mm, 9 * mm, title, fontSize=9))
-        note = "Too few months with officers recorded to draw a trend."
-        d.add(String(12 * mm, 3 * mm, note, fontSize=8, fillColor=GREY))
-        return d
-    d = Drawing(170 * mm, 55 * mm)
-    chart = HorizontalLineChart()
-    chart.x, chart.y = 12 * mm, 10 * mm
-    chart.width, chart.height = 150 * mm, 36 * mm
-    chart.data = [shares]
-    chart.categoryAxis.categoryNames = [month_title(t.month, "%b %y") for t in summary.trend]
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 25
-    chart.valueAxis.labelTextFormat = "%d%%"
-    chart.lines[0].strokeColor, chart.lines[0].strokeWidth = colors.HexColor("#1d70b8"), 1.5
-    chart.lines[0].symbol = makeMarker("FilledCircle", size=3)
-    d.add(chart)
-    d.add(String(12 * mm, 50 * mm, title, fontSize=9))
-    return d
+def _nice_max(n: int) -> tuple[int, int]:
+    """An axis top at or above `n`, and its step, in 2 to 5 steps of 1, 2, 5, 10, 20, 50..."""
+    if n <= 0:
+        return 1, 1
+    step = 1
+    while ceil(n / step) > 5:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2
+    return ceil(n / step) * step, step
+
+
+def ratings_chart(trend: list[TrendMonth]) -> Chart:
+    """Green, amber and red ratings stacked, month by month."""
+    labels = [month_title(t.month, "%b %y") for t in trend]  # "Nov 26", not "26-11"
+    top, step = _nice_max(max((t.rag.green + t.rag.amber + t.rag.red for t in trend), default=0))
+    ticks = [(v / top, str(v)) for v in range(0, top + 1, step)]
+    body, xs, slot = _axes(labels, ticks)
+    plot_h = H - TOP - BOTTOM
+    bar = min(slot * 0.6, 36)
+    for x, t in zip(xs, trend, strict=True):
+        base = 0
+        for value, colour in ((t.rag.green, GREEN), (t.rag.amber, AMBER), (t.rag.red, RED)):
+            if value:
+                y0 = TOP + plot_h * (1 - (base + value) / top)
+                body.append(
+                    f'<rect x="{x - bar / 2:.1f}" y="{y0:.1f}" width="{bar:.1f}" '
+                    f'height="{plot_h * value / top:.1f}" fill="{colour}"/>'
+                )
+                base += value
+    first, last = (month_title(trend[0].month), month_title(trend[-1].month)) if trend else ("", "")
+    alt = (
+        f"Stacked bars of green, amber and red ratings for each month from {first} to {last}, by month of "
+        "incident. The figures are in the table 'Last 12 months'."
+    )
+    return Chart("Ratings by month of incident", _svg(body), alt)
+
+
+def cameras_chart(trend: list[TrendMonth]) -> Chart | None:
+    """Every officer's camera on before force, month by month, as on the page: a gap where a month had no
+    incident with officers recorded. None with fewer than two months to join."""
+    shares = [t.share_all_on_before_force for t in trend]
+    if sum(s is not None for s in shares) < 2:
+        return None
+    labels = [month_title(t.month, "%b %y") for t in trend]
+    body, xs, _slot = _axes(labels, [(v / 100, f"{v}%") for v in (0, 25, 50, 75, 100)])
+    plot_h = H - TOP - BOTTOM
+    points = [(x, TOP + plot_h * (1 - s)) if s is not None else None for x, s in zip(xs, shares, strict=True)]
+    run: list[tuple[float, float]] = []
+    for p in [*points, None]:
+        if p is None:
+            if len(run) > 1:
+                path = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+                body.append(f'<polyline points="{path}" fill="none" stroke="{BLUE}" stroke-width="2"/>')
+            run = []
+        else:
+            run.append(p)
+    for p in points:
+        if p is not None:
+            body.append(f'<circle cx="{p[0]:.1f}" cy="{p[1]:.1f}" r="3.2" fill="{BLUE}"/>')
+    alt = (
+        f"A line of the share of incidents where every involved officer's camera was on before force, for each "
+        f"month from {month_title(trend[0].month)} to {month_title(trend[-1].month)}; months with no incident "
+        "with officers recorded are left as gaps. The figures are in the table 'Last 12 months'."
+    )
+    return Chart("Every officer's camera on before force, by month of incident", _svg(body), alt)
+
+
+# ---------------------------------------------------------------- the pack
+def pack_html(summary: ComplianceSummary, *, anonymise: bool = False, prepared_by: str = "") -> str:
+    s = summary
+    tz = ZoneInfo(get_settings().timezone)
+    labels = officer_labels(s, anonymise)
+    context: dict[str, Any] = {
+        "s": s,
+        "title": f"Use of force: body-worn video compliance - {s.establishment_name}",
+        "produced": f"{s.generated_at.astimezone(tz):%-d %B %Y %H:%M}",
+        "prepared_by": prepared_by,
+        "anonymise": anonymise,
+        "key_figures": [
+            ("Incidents with force", str(s.incidents)),
+            ("Incidents with any footage", f"{percent(s.share_with_footage)} ({s.incidents_with_footage})"),
+            (
+                "Every involved officer's camera on before force",
+                f"{percent(s.share_all_on_before_force)} ({s.incidents_all_on_before_force} of "
+                f"{s.incidents_with_officers})",
+            ),
+            ("Median activation lag", secs(s.median_lag_s)),
+            ("90th percentile activation lag", secs(s.p90_lag_s)),
+            ("Coverage of the force window", percent(s.mean_coverage)),
+            ("Ratings green / amber / red", f"{s.rag.green} / {s.rag.amber} / {s.rag.red}"),
+            ("Review backlog (clips)", str(s.backlog)),
+            ("Median time from incident to rating", hours(s.median_hours_to_rating)),
+            (
+                "Guidance not acknowledged",
+                f"{s.unacknowledged} ({s.unacknowledged_overdue} over {s.ack_overdue_days} days)",
+            ),
+            ("Officers flagged for follow-up", str(len(s.officers_flagged))),
+            (
+                "Camera checks: before / late / after force / no footage",
+                f"{s.activation.before_force} / {s.activation.late} / {s.activation.after_force} / "
+                f"{s.activation.no_footage}",
+            ),
+        ],
+        "ratings_chart": ratings_chart(s.trend),
+        "cameras_chart": cameras_chart(s.trend),
+        "legend": [("Green", GREEN), ("Amber", AMBER), ("Red", RED)],
+        "trend": [
+            (
+                month_title(t.month),
+                t.incidents,
+                percent(t.share_with_footage),
+                percent(t.share_all_on_before_force),
+                secs(t.median_lag_s),
+                t.rag,
+            )
+            for t in s.trend
+        ],
+        "flagged": [
+            (label, f"{o.first_guidance_at.astimezone(tz):%-d %b %Y}", o.non_green_after_guidance)
+            for label, o in zip(labels, s.officers_flagged, strict=True)
+        ],
+        "definitions": DEFINITIONS,
+        "percent": percent,
+    }
+    return templates.get_template("report/compliance_pack.html").render(context)
+
+
+class PackUnavailable(RuntimeError):
+    """WeasyPrint could not be loaded: the system's Pango library is missing (see the README)."""
 
 
 def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepared_by: str = "") -> bytes:
-    s = summary
-    tz = ZoneInfo(get_settings().timezone)
-    buf = io.BytesIO()
-    title = f"Use of force: body-worn video compliance - {s.establishment_name}"
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=16 * mm,
-        bottomMargin=16 * mm,
-        title=title,
-        author="bwv-review",
-        subject=f"{s.period_from.isoformat()} to {s.period_to.isoformat()}",
-    )
-    styles = getSampleStyleSheet()
-    h1, h2, body = styles["Heading1"], styles["Heading2"], styles["BodyText"]
-    small = ParagraphStyle("small", parent=body, fontSize=8, textColor=GREY)
-    story: list[Any] = [
-        Paragraph(escape(title), h1),
-        Paragraph(
-            f"Period {s.period_from:%-d %B %Y} to {s.period_to:%-d %B %Y} (London). "
-            f"Produced {s.generated_at.astimezone(tz):%-d %B %Y %H:%M}"
-            + (f" by {escape(prepared_by)}" if prepared_by else "")
-            + (". Officers anonymised." if anonymise else "."),
-            small,
-        ),
-        Spacer(1, 4 * mm),
-        Paragraph("Key figures", h2),
-        _table(
-            [
-                ["Figure", "Value"],
-                ["Incidents with force", str(s.incidents)],
-                ["Incidents with any footage", f"{percent(s.share_with_footage)} ({s.incidents_with_footage})"],
-                [
-                    "Every involved officer's camera on before force",
-                    f"{percent(s.share_all_on_before_force)} ({s.incidents_all_on_before_force} of "
-                    f"{s.incidents_with_officers})",
-                ],
-                ["Median activation lag", secs(s.median_lag_s)],
-                ["90th percentile activation lag", secs(s.p90_lag_s)],
-                ["Coverage of the force window", percent(s.mean_coverage)],
-                ["Ratings green / amber / red", f"{s.rag.green} / {s.rag.amber} / {s.rag.red}"],
-                ["Review backlog (clips)", str(s.backlog)],
-                ["Median time from incident to rating", hours(s.median_hours_to_rating)],
-                [
-                    "Guidance not acknowledged",
-                    f"{s.unacknowledged} ({s.unacknowledged_overdue} over {s.ack_overdue_days} days)",
-                ],
-                ["Officers flagged for follow-up", str(len(s.officers_flagged))],
-                [
-                    "Camera checks: before / late / after force / no footage",
-                    f"{s.activation.before_force} / {s.activation.late} / {s.activation.after_force} / "
-                    f"{s.activation.no_footage}",
-                ],
-            ],
-            widths=[110 * mm, 64 * mm],
-        ),
-        Spacer(1, 6 * mm),
-        _trend_chart(s),
-        _cameras_chart(s),
-        # The month table is kept whole (it moved 5 rows on to a page of their own); the breakdowns follow
-        # it on the same page, each kept whole, rather than after a page break.
-        KeepTogether(
-            [
-                Paragraph("Last 12 months", h2),
-                _table(
-                    [["Month", "Incidents", "Footage", "All on", "Median lag", "G", "A", "R"]]
-                    + [
-                        [
-                            month_title(t.month),
-                            t.incidents,
-                            percent(t.share_with_footage),
-                            percent(t.share_all_on_before_force),
-                            secs(t.median_lag_s),
-                            t.rag.green,
-                            t.rag.amber,
-                            t.rag.red,
-                        ]
-                        for t in s.trend
-                    ]
-                ),
-            ]
-        ),
-    ]
-    for b in s.breakdowns:
-        story.append(
-            KeepTogether(
-                [
-                    Paragraph(b.title, h2),
-                    _table(
-                        [["Group", "Incidents", "Share", "With footage", "All cameras on"]]
-                        + [
-                            [
-                                Paragraph(escape(r.group), body),
-                                r.incidents,
-                                percent(r.share_of_incidents),
-                                percent(r.share_with_footage),
-                                percent(r.share_all_on_before_force),
-                            ]
-                            for r in b.rows
-                        ],
-                        widths=[70 * mm, 24 * mm, 24 * mm, 28 * mm, 28 * mm],
-                    ),
-                    Spacer(1, 3 * mm),
-                ]
-            )
-        )
-    story.append(Paragraph("Officers flagged for follow-up", h2))
-    if s.officers_flagged:
-        labels = officer_labels(s, anonymise)
-        story.append(
-            _table(
-                [["Officer", "First guidance", "Non-green after guidance"]]
-                + [
-                    [label, f"{o.first_guidance_at.astimezone(tz):%-d %b %Y}", o.non_green_after_guidance]
-                    for label, o in zip(labels, s.officers_flagged, strict=True)
-                ],
-                widths=[80 * mm, 50 * mm, 44 * mm],
-            )
-        )
-    else:
-        story.append(Paragraph("No officer is flagged.", body))
-    story.append(Paragraph("How these figures are worked out", h2))
-    for name, text in DEFINITIONS:
-        story.append(Paragraph(f"<b>{name}</b>: {text}", body))
-    story.append(Spacer(1, 4 * mm))
-    story.append(
-        Paragraph(
-            "OFFICIAL-SENSITIVE. This pack contains no names of people in custody"
-            + (" and no names of staff." if anonymise else "; staff are named only where flagged for follow-up."),
-            small,
-        )
-    )
-    doc.build(story)
-    return buf.getvalue()
+    try:
+        from weasyprint import HTML, URLFetcher  # loads Pango (a system library): only when a pack is made
+    except (OSError, ImportError) as exc:
+        raise PackUnavailable(
+            f"WeasyPrint cannot load Pango ({exc}): install libpango-1.0-0 and libpangoft2-1.0-0"
+        ) from exc
+
+    html = pack_html(summary, anonymise=anonymise, prepared_by=prepared_by)
+    # The charts are data: URLs, and nothing else is fetched: a name or a group in the summary cannot make
+    # the server open a file or a URL.
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    out = HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+    assert out is not None
+    return bytes(out)

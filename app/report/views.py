@@ -14,6 +14,7 @@ from app.audit.service import record
 from app.auth.models import Role
 from app.core.csvsafe import BOM
 from app.core.deps import Admin, CoordinatorOrGovernor, CurrentPrincipal, Principal, SessionDep
+from app.core.logging import get_logger
 from app.core.templates import render
 from app.core.types import utcnow
 from app.establishment.models import Establishment
@@ -23,6 +24,8 @@ from app.report import sql as q
 from app.report.access import PeriodError, resolve_establishment, resolve_officer, resolve_period
 from app.report.schemas import ComplianceSummary, OfficerReport
 from app.staff.models import StaffMember
+
+log = get_logger("bwv.report")
 
 router = APIRouter(include_in_schema=False)
 EstQ = Annotated[str | None, Query(max_length=20, pattern=r"^[A-Za-z0-9]*$")]
@@ -224,6 +227,17 @@ def compliance_export(
     hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
     summary = service.compliance_summary(session, est.id, period, hide_footage=hidden)  # type: ignore[arg-type]
     anon = anonymise == "1"
+    body = b""
+    if fmt == "pdf":
+        try:
+            body = pdf.compliance_pdf(summary, anonymise=anon, prepared_by=principal.user.display_name)
+        except pdf.PackUnavailable as exc:
+            log.error("pdf_pack_unavailable", error=str(exc))
+            errors = {"format": "The PDF pack cannot be made on this server at the moment: download the CSV instead"}
+            values = {"reason": reason, "format": fmt, "anonymise": anonymise}
+            return _compliance_page(
+                request, session, principal, est, date_from, date_to, errors=errors, values=values, status_code=503
+            )
     record(
         session,
         principal.actor,
@@ -241,7 +255,6 @@ def compliance_export(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-    body = pdf.compliance_pdf(summary, anonymise=anon, prepared_by=principal.user.display_name)
     return Response(
         body, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'}
     )

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,6 +117,17 @@ def test_csv_download_needs_a_reason_and_holds_the_figures(app, rw, session):  #
     assert "Officer a2" not in anon.text and "A002" not in anon.text and "Officer 1" in anon.text
 
 
+def structure(node: Any) -> list[tuple[str, str]]:
+    """A tagged PDF's structure elements, depth first: (tag, text alternative)."""
+    node = node.get_object()
+    if isinstance(node, list):
+        return [t for kid in node for t in structure(kid)]
+    if not hasattr(node, "get"):
+        return []  # a marked-content id
+    here = [(str(node.get("/S")), str(node.get("/Alt", "")))] if "/S" in node else []
+    return here + (structure(node["/K"]) if "/K" in node else [])
+
+
 def test_pdf_pack_opens_and_holds_the_figures(app, rw):  # type: ignore[no-untyped-def]
     c, _ = signed_in(app, "governor.a")
     page = c.get("/reports/compliance", params=OCT).text
@@ -146,6 +158,16 @@ def test_pdf_pack_opens_and_holds_the_figures(app, rw):  # type: ignore[no-untyp
         assert figure in text, figure
     assert "26-10" not in text
     assert "+22.8" not in text, "lags are written as on the page"
+    # Tagged (PDF/UA-1), so a screen reader reads it as it reads the page: structure, language, title, and a
+    # text alternative for each chart.
+    root = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and root["/Lang"] == "en-GB"
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Use of force: body-worn video compliance - HMP Alpha"
+    tags = structure(root["/StructTreeRoot"])
+    assert {"/H1", "/H2", "/Table", "/TH", "/TD", "/P"} <= {t for t, _ in tags}
+    alts = [alt for t, alt in tags if t == "/Figure"]
+    assert len(alts) == 2 and all("The figures are in the table 'Last 12 months'" in a for a in alts), alts
     anon = c.post("/reports/compliance/export", data={**form, "anonymise": "1"})
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(anon.content)).pages)
     assert "Officer a2" not in text and "A002" not in text and "Officer 1" in text
@@ -280,6 +302,23 @@ def test_the_unacknowledged_figure_opens_the_same_guidance(app, rw) -> None:  # 
     bad = c.get("/feedback", params={"days": "0", "from": "31/2/2026", "to": "1/10/2026"})
     assert bad.status_code == 200 and 'href="#from"' in bad.text and 'value="31/2/2026"' in bad.text
     assert "3 pieces" in bad.text  # the dates could not be used: every incident, said beside the box
+
+
+@pytest.mark.allow_error_logs
+def test_without_pango_the_page_says_to_download_the_csv(app, rw, session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """WeasyPrint needs the system's Pango library: without it the form comes back with the reason (503), and
+    no export is recorded, as none was made."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # importing it fails, as without Pango
+    c, _ = signed_in(app, "governor.a")
+    page = c.get("/reports/compliance", params=OCT).text
+    form = {**form_on_page(page, "/reports/compliance/export"), "format": "pdf", "reason": "Monthly meeting"}
+    r = c.post("/reports/compliance/export", data=form)
+    assert r.status_code == 503 and "text/html" in r.headers["content-type"]
+    assert "The PDF pack cannot be made on this server at the moment: download the CSV instead" in r.text
+    assert 'href="#format' in r.text  # the error summary links to the choice
+    assert not session.exec(select(AuditEvent).where(AuditEvent.action == "report_export")).all()
 
 
 def test_the_pack_of_an_establishment_with_no_incidents_downloads(app, rw) -> None:  # type: ignore[no-untyped-def]
