@@ -319,6 +319,10 @@ def make_link(
 def remove_link(session: Session, footage: Footage, incident: Incident, *, actor: Actor, reason: str) -> bool:
     removed = unlink(session, footage, incident.id)  # type: ignore[arg-type]
     if removed:
+        from app.rating.service import restore_deleted_copies  # the rating domain imports this module
+
+        # A file stored again no longer in the deleted clip's place: the deleted clip's rating counts again.
+        restored = restore_deleted_copies(session, footage)
         record(
             session,
             actor,
@@ -327,7 +331,11 @@ def remove_link(session: Session, footage: Footage, incident: Incident, *, actor
             object_id=footage.id,
             establishment_id=footage.establishment_id,
             reason=reason,
-            detail={"incident_id": incident.id, "incident": incident.reference},
+            detail={
+                "incident_id": incident.id,
+                "incident": incident.reference,
+                **({"restores_deleted_copy_ratings": restored} if restored else {}),
+            },
         )
     return removed
 

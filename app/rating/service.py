@@ -344,6 +344,47 @@ def supersede_deleted_copies(session: Session, footage: Footage) -> list[int]:
     return sorted(old.id for old in copies if old.id is not None)
 
 
+def restore_deleted_copies(session: Session, footage: Footage) -> list[int]:
+    """On unlinking `footage` from an incident: the deleted copies' ratings that one of its ratings superseded
+    (`supersede_deleted_copies`, `create_rating`) where it no longer takes their place (it is not linked to
+    every incident they were now) are current again, so they count in those incidents' figures as before the
+    copy was linked; their ids."""
+    assert footage.id is not None
+    deleted = [
+        f.id
+        for f in find_purged(session, footage.establishment_id, footage.sha256)
+        if f.id is not None and f.id != footage.id and f.wearer_id == footage.wearer_id
+    ]
+    if not deleted:
+        return []
+    superseded = list(
+        session.exec(
+            select(Rating).where(
+                col(Rating.footage_id).in_(deleted),
+                col(Rating.superseded_by_id).in_(select(Rating.id).where(Rating.footage_id == footage.id)),
+                Rating.is_current == False,  # noqa: E712
+                Rating.is_calibration == False,  # noqa: E712
+            )
+        ).all()
+    )
+    if not superseded:
+        return []
+    links: dict[int, set[int]] = defaultdict(set)
+    for fid, iid in session.exec(
+        select(FootageIncident.footage_id, FootageIncident.incident_id).where(
+            col(FootageIncident.footage_id).in_([*deleted, footage.id])
+        )
+    ):
+        links[fid].add(iid)
+    restored = [r for r in superseded if not links[r.footage_id] <= links[footage.id]]
+    for r in restored:
+        r.is_current = True
+        r.superseded_by_id = None
+        session.add(r)
+    session.flush()
+    return sorted(r.id for r in restored if r.id is not None)
+
+
 def _next_version(session: Session, footage_id: int, *, calibration: bool) -> int:
     top = session.exec(
         select(sa.func.max(Rating.version)).where(Rating.footage_id == footage_id, Rating.is_calibration == calibration)

@@ -201,3 +201,45 @@ def test_recordings_counted_twice_before_the_rule_are_counted_once_by_the_comman
 
     again = CliRunner().invoke(main, ["ratings-stored-again"])
     assert again.exit_code == 0 and "0 clip(s); 0 rating(s) superseded." in again.output
+
+
+def test_unlinked_from_the_deleted_clips_incident_the_copy_gives_the_place_back(  # type: ignore[no-untyped-def]
+    as_user, session, world, make_incident, make_clip
+) -> None:
+    """The copy no longer takes the deleted clip's place once unlinked from its incident: the deleted clip's
+    rating is current again (audited on the unlink), so that incident keeps a rating in its figures. Linked
+    again, the copy takes the place again."""
+    c = as_user("coordinator.a")
+    incident, other = make_incident(), make_incident()
+    deleted = make_clip(incident, lead=5, press=12)  # late: suggested amber
+    r = c.post(f"/api/v1/footage/{deleted.id}/ratings", json=rating_body("amber", guidance="Switch on sooner."))
+    first_rating = r.json()["id"]
+    _delete(session, deleted)
+    again = _same_file(session, make_clip(incident, lead=5, press=12), deleted)
+    assert c.put(f"/api/v1/incidents/{other.id}/footage/{again.id}", json={"reason": "Also there."}).status_code == 200
+    r = c.post(f"/api/v1/footage/{again.id}/ratings", json=rating_body("green", override_reason="Seen in full."))
+    new_rating = r.json()["id"]
+    session.expire_all()
+    assert session.get(Rating, first_rating).superseded_by_id == new_rating  # type: ignore[union-attr]
+
+    r = c.delete(f"/api/v1/incidents/{other.id}/footage/{again.id}", params={"reason": "Not this one."})
+    assert r.status_code == 200 and r.json()["changed"]
+    session.expire_all()
+    assert not session.get(Rating, first_rating).is_current  # type: ignore[union-attr]  # still in its place
+
+    r = c.delete(f"/api/v1/incidents/{incident.id}/footage/{again.id}", params={"reason": "Linked by mistake."})
+    assert r.status_code == 200 and r.json()["changed"]
+    session.expire_all()
+    old = session.get(Rating, first_rating)
+    assert old is not None and old.is_current and old.superseded_by_id is None
+    entries = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "footage_unlink", AuditEvent.object_id == str(again.id))
+    ).all()
+    assert [e.detail.get("restores_deleted_copy_ratings") for e in entries] == [None, [first_rating]]
+    report = c.get("/api/v1/reports/officers/A001").json()
+    assert report["ratings"] == {"green": 1, "amber": 1, "red": 0}  # the incident's rating and the copy's
+
+    assert c.put(f"/api/v1/incidents/{incident.id}/footage/{again.id}", json={"reason": "Back."}).status_code == 200
+    session.expire_all()
+    old = session.get(Rating, first_rating)
+    assert old is not None and not old.is_current and old.superseded_by_id == new_rating
