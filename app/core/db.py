@@ -135,3 +135,16 @@ def get_session() -> Iterator[Session]:
     """FastAPI dependency: one unit of work per request."""
     with unit_of_work() as session:
         yield session
+
+
+def tune_transaction(session: Session | sa.Connection, *, work_mem: str, custom_plans: bool = False) -> None:
+    """For this transaction on PostgreSQL (SET LOCAL, in one round trip): `work_mem` for the statements that
+    follow, no JIT, and with `custom_plans` a plan made for each run's parameters, never a generic one. Nothing
+    on SQLite. Callers say why they need it."""
+    dialect = session.get_bind().dialect if isinstance(session, Session) else session.dialect
+    if dialect.name != "postgresql":
+        return
+    sql = "SELECT set_config('work_mem', :work_mem, true), set_config('jit', 'off', true)"
+    if custom_plans:
+        sql += ", set_config('plan_cache_mode', 'force_custom_plan', true)"
+    session.execute(sa.text(sql), {"work_mem": work_mem})

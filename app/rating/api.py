@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -13,8 +14,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import record
 from app.auth.models import Role, User
 from app.core.deps import Coordinator, CoordinatorOrGovernor, CurrentPrincipal, Principal, SessionDep, get_visible
-from app.footage.models import Footage
-from app.footage.service import find_purged
+from app.footage.models import Footage, FootageStatus
 from app.incident.models import Incident
 from app.rating import service
 from app.rating.models import Rag, Rating
@@ -193,15 +193,21 @@ def to_public(
 
 
 def audit_rating(session: Session, principal: Principal, rating: Rating, *, via: str) -> None:
-    footage = session.get(Footage, rating.footage_id)
-    deleted = [f.id for f in find_purged(session, footage.establishment_id, footage.sha256)] if footage else []
-    superseded = (
-        session.exec(
-            select(Rating.id).where(col(Rating.footage_id).in_(deleted), Rating.superseded_by_id == rating.id)
-        ).all()
-        if deleted
-        else []
+    # The ratings of deleted clips of the same file that this one superseded (`create_rating`), in one statement.
+    rated = sa.orm.aliased(Footage)
+    deleted = (
+        select(Footage.id)
+        .join(
+            rated,
+            sa.and_(
+                col(rated.establishment_id) == col(Footage.establishment_id), col(rated.sha256) == col(Footage.sha256)
+            ),
+        )
+        .where(col(rated.id) == rating.footage_id, col(Footage.status) == FootageStatus.purged)
     )
+    superseded = session.exec(
+        select(Rating.id).where(col(Rating.footage_id).in_(deleted), Rating.superseded_by_id == rating.id)
+    ).all()
     record(
         session,
         principal.actor,

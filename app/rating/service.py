@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from app.auth.models import Role, User
 from app.core.beside import beside
 from app.core.config import get_settings
+from app.core.db import tune_transaction
 from app.core.types import utcnow
 from app.establishment.models import Camera, Establishment
 from app.footage import linking
@@ -681,9 +682,7 @@ def _check_columns(c: Any) -> tuple[Any, Any]:
 def _queue_settings(session: Session | sa.Connection) -> None:
     """For this transaction on PostgreSQL: room to sort every clip in memory, not on disk; and no JIT (compiling
     the queue's statement took 100 ms of a large prison's queue and saved nothing)."""
-    dialect = session.get_bind().dialect if isinstance(session, Session) else session.dialect
-    if dialect.name == "postgresql":
-        session.execute(sa.text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"))
+    tune_transaction(session, work_mem="64MB")
 
 
 def _queue_index(

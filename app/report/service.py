@@ -52,6 +52,7 @@ from sqlmodel import Session
 
 from app.core.beside import beside
 from app.core.config import get_settings
+from app.core.db import tune_transaction
 from app.core.types import utcnow
 from app.establishment.models import Establishment
 from app.footage.models import Footage, FootageIncident, FootageStatus
@@ -240,13 +241,8 @@ def _tune(session: Session | sa.Connection, dialect: str) -> None:
     size), and always a plan made for the actual dates. psycopg prepares a statement after its 5th run on
     a connection, and a generic plan cannot see which months the date parameters pick (it went from
     0.2 s to over a minute in bench/reports.py)."""
-    if dialect == "postgresql":  # one round trip; set_config(..., true) is SET LOCAL
-        session.execute(
-            sa.text(
-                "SELECT set_config('work_mem', '32MB', true), set_config('jit', 'off', true),"
-                " set_config('plan_cache_mode', 'force_custom_plan', true)"
-            )
-        )
+    if dialect == "postgresql":
+        tune_transaction(session, work_mem="32MB", custom_plans=True)
 
 
 def _incidents_cte(est: Any, rng: tuple[Any, Any], period: tuple[Any, Any], months: list[q.Month]) -> Any:
