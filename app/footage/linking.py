@@ -293,7 +293,7 @@ def make_link(
         dismissal = session.get(LinkDismissal, (footage.id, incident.id))
         if dismissal is not None:
             session.delete(dismissal)
-        from app.rating.service import supersede_deleted_copies  # the rating domain imports this module
+        from app.rating.service import supersede_deleted_copies  # (the rating domain imports this module)
 
         # A file stored again and rated before this link: now in the deleted clip's place, it counts once.
         superseded = supersede_deleted_copies(session, footage)
@@ -319,10 +319,15 @@ def make_link(
 def remove_link(session: Session, footage: Footage, incident: Incident, *, actor: Actor, reason: str) -> bool:
     removed = unlink(session, footage, incident.id)  # type: ignore[arg-type]
     if removed:
-        from app.rating.service import restore_deleted_copies  # the rating domain imports this module
+        from app.rating.service import later_copies, restore_deleted_copies, supersede_deleted_copies
 
         # A file stored again no longer in the deleted clip's place: the deleted clip's rating counts again.
         restored = restore_deleted_copies(session, footage)
+        # A deleted clip unlinked: a copy stored after it may now take its place.
+        superseded: list[int] = []
+        if footage.purged_at is not None:
+            for later in later_copies(session, footage):
+                superseded += supersede_deleted_copies(session, later, deleted_too=True)
         record(
             session,
             actor,
@@ -335,6 +340,7 @@ def remove_link(session: Session, footage: Footage, incident: Incident, *, actor
                 "incident_id": incident.id,
                 "incident": incident.reference,
                 **({"restores_deleted_copy_ratings": restored} if restored else {}),
+                **({"supersedes_deleted_copy_ratings": superseded} if superseded else {}),
             },
         )
     return removed

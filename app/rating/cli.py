@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import SYSTEM, record
 from app.footage.models import Footage, FootageStatus
 from app.rating.models import Rating
-from app.rating.service import CURRENT_RATING, current_rating, deleted_copies_rated, supersede_deleted_copies
+from app.rating.service import CURRENT_RATING, current_rating, supersede_deleted_copies
 
 
 @dataclass
@@ -22,16 +22,16 @@ class Superseded:
     superseded: list[int]
 
 
-def live_copies_of_deleted_clips(session: Session) -> list[Footage]:
-    """Clips not deleted, with a current rating, whose bytes are those of a clip of the same establishment and
-    wearer that retention deleted."""
+def copies_of_deleted_clips(session: Session) -> list[Footage]:
+    """Clips with a current rating whose bytes are those of an earlier clip of the same establishment and
+    wearer that retention deleted; oldest first. Deleted ones too: a copy rated in the first's place may have
+    been deleted in turn, and its rating still counts."""
     deleted = sa.orm.aliased(Footage)
     rated = select(Rating.id).where(Rating.footage_id == Footage.id, *CURRENT_RATING)
     return list(
         session.exec(
             select(Footage)
             .where(
-                col(Footage.status) != FootageStatus.purged,
                 rated.exists(),
                 select(deleted.id)
                 .where(
@@ -39,6 +39,7 @@ def live_copies_of_deleted_clips(session: Session) -> list[Footage]:
                     deleted.sha256 == Footage.sha256,
                     col(deleted.status) == FootageStatus.purged,
                     col(deleted.wearer_id).is_not_distinct_from(Footage.wearer_id),
+                    col(deleted.id) < Footage.id,
                 )
                 .exists(),
             )
@@ -48,17 +49,16 @@ def live_copies_of_deleted_clips(session: Session) -> list[Footage]:
 
 
 def supersede_stored_again(session: Session, *, dry_run: bool = False) -> list[Superseded]:
-    """Each live copy's current rating supersedes the ratings of the deleted clips it takes the place of (the
-    rule applied when it is rated or linked: `deleted_copies_rated`); one audit entry a clip."""
+    """Each copy's current rating supersedes the ratings of the deleted clips it takes the place of (the rule
+    applied when it is rated or linked: `deleted_copies_rated`), oldest copy first, so that along a chain
+    (deleted, stored again, deleted again, stored again) each rating gives way to the next; one audit entry a
+    clip. `dry_run`: what would be superseded, with nothing changed (the caller rolls back)."""
     out: list[Superseded] = []
-    for footage in live_copies_of_deleted_clips(session):
+    for footage in copies_of_deleted_clips(session):
         assert footage.id is not None
         current = current_rating(session, footage.id)
         assert current is not None and current.id is not None
-        if dry_run:
-            ids = sorted(r.id for r in deleted_copies_rated(session, footage) if r.id is not None)
-        else:
-            ids = supersede_deleted_copies(session, footage)
+        ids = supersede_deleted_copies(session, footage, deleted_too=True)
         if not ids:
             continue
         out.append(Superseded(footage.id, current.id, ids))

@@ -300,21 +300,36 @@ def create_rating(session: Session, footage: Footage, data: RatingInput, *, user
     return rating
 
 
+def deleted_before(session: Session, footage: Footage) -> list[int]:
+    """The clips of the same bytes, in the same establishment and worn by the same officer, that retention
+    deleted before `footage` was stored (a file stored again after its clip was deleted is a new clip, with a
+    higher id)."""
+    assert footage.id is not None
+    return [
+        f.id
+        for f in find_purged(session, footage.establishment_id, footage.sha256)
+        if f.id is not None and f.id < footage.id and f.wearer_id == footage.wearer_id
+    ]
+
+
 def deleted_copies_rated(session: Session, footage: Footage) -> list[Rating]:
     """The current ratings of the establishment's clips of the same bytes that retention deleted (a file stored
     again after its clip was deleted), when rating `footage` takes their place: the same recording, worn by
     the same officer, and linked to every incident the deleted clip was. Rating it again then supersedes
     them, so the recording counts once in the reports and the officer's feedback, under its latest rating.
     Otherwise (another wearer entered, or an incident the new clip is not linked to) the old rating would
-    drop out of figures the new one does not enter: both stay."""
+    drop out of figures the new one does not enter: both stay.
+
+    Holds `footage`'s row to the end of the transaction (PostgreSQL) before reading its links: rating it and
+    linking it at the same moment then take turns, and the second sees the first's rating or link (each
+    would otherwise miss the other's, and the recording count twice)."""
     assert footage.id is not None
-    deleted = [
-        f.id
-        for f in find_purged(session, footage.establishment_id, footage.sha256)
-        if f.id is not None and f.id != footage.id and f.wearer_id == footage.wearer_id
-    ]
+    deleted = deleted_before(session, footage)
     if not deleted:
         return []
+    # FOR NO KEY UPDATE: the links and ratings just inserted hold KEY SHARE on the row (their foreign key), which
+    # this does not wait for; two such inserts each then asking FOR UPDATE would deadlock.
+    session.execute(sa.select(col(Footage.id)).where(col(Footage.id) == footage.id).with_for_update(key_share=True))
     links: dict[int, set[int]] = defaultdict(set)
     for fid, iid in session.exec(
         select(FootageIncident.footage_id, FootageIncident.incident_id).where(
@@ -328,15 +343,19 @@ def deleted_copies_rated(session: Session, footage: Footage) -> list[Rating]:
     return list(session.exec(select(Rating).where(col(Rating.footage_id).in_(covered), *CURRENT_RATING)).all())
 
 
-def supersede_deleted_copies(session: Session, footage: Footage) -> list[int]:
-    """On linking `footage` to an incident: the deleted copies' ratings its current rating now takes the place
-    of (`deleted_copies_rated`), superseded by it; their ids. A copy rated before it was linked to the deleted
-    clip's incident would otherwise count beside the deleted clip's rating until it was rated again."""
+def supersede_deleted_copies(session: Session, footage: Footage, *, deleted_too: bool = False) -> list[int]:
+    """When `footage`'s links change (linked to an incident, or a deleted copy unlinked from one): the deleted
+    copies' ratings its current rating now takes the place of (`deleted_copies_rated`), superseded by it; their
+    ids. A copy rated before it was linked to the deleted clip's incident would otherwise count beside the
+    deleted clip's rating until it was rated again. A deleted `footage` gives nothing, unless `deleted_too`
+    (`bwv-review ratings-stored-again`: a copy rated in its place, then deleted in turn)."""
     assert footage.id is not None
-    current = current_rating(session, footage.id)
-    if current is None or footage.purged_at is not None:
+    if footage.purged_at is not None and not deleted_too:
         return []
-    copies = deleted_copies_rated(session, footage)
+    copies = deleted_copies_rated(session, footage)  # holds the clip's row first
+    current = current_rating(session, footage.id) if copies else None
+    if current is None:
+        return []
     for old in copies:
         old.is_current = False
         old.superseded_by_id = current.id
@@ -345,17 +364,31 @@ def supersede_deleted_copies(session: Session, footage: Footage) -> list[int]:
     return sorted(old.id for old in copies if old.id is not None)
 
 
+def later_copies(session: Session, footage: Footage) -> list[Footage]:
+    """The clips of the same bytes, establishment and wearer stored after `footage` (deleted or not), oldest
+    first: those that may take its place once it is deleted."""
+    assert footage.id is not None
+    return list(
+        session.exec(
+            select(Footage)
+            .where(
+                Footage.establishment_id == footage.establishment_id,
+                Footage.sha256 == footage.sha256,
+                col(Footage.wearer_id).is_not_distinct_from(footage.wearer_id),
+                col(Footage.id) > footage.id,
+            )
+            .order_by(col(Footage.id))
+        ).all()
+    )
+
+
 def restore_deleted_copies(session: Session, footage: Footage) -> list[int]:
     """On unlinking `footage` from an incident: the deleted copies' ratings that one of its ratings superseded
     (`supersede_deleted_copies`, `create_rating`) where it no longer takes their place (it is not linked to
     every incident they were now) are current again, so they count in those incidents' figures as before the
     copy was linked; their ids."""
     assert footage.id is not None
-    deleted = [
-        f.id
-        for f in find_purged(session, footage.establishment_id, footage.sha256)
-        if f.id is not None and f.id != footage.id and f.wearer_id == footage.wearer_id
-    ]
+    deleted = deleted_before(session, footage)
     if not deleted:
         return []
     superseded = list(

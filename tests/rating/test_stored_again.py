@@ -138,7 +138,9 @@ def test_a_copy_rated_before_it_is_linked_takes_the_place_when_linked(  # type: 
     old = session.get(Rating, first_rating)
     assert old is not None and not old.is_current and old.superseded_by_id == new_rating
     entries = session.exec(
-        select(AuditEvent).where(AuditEvent.action == "footage_link", AuditEvent.object_id == str(again.id))
+        select(AuditEvent)
+        .where(AuditEvent.action == "footage_link", AuditEvent.object_id == str(again.id))
+        .order_by(AuditEvent.id)  # type: ignore[arg-type]
     ).all()
     assert [e.detail.get("supersedes_deleted_copy_ratings") for e in entries] == [None, [first_rating]]
     report = c.get("/api/v1/reports/officers/A001").json()
@@ -233,7 +235,9 @@ def test_unlinked_from_the_deleted_clips_incident_the_copy_gives_the_place_back(
     old = session.get(Rating, first_rating)
     assert old is not None and old.is_current and old.superseded_by_id is None
     entries = session.exec(
-        select(AuditEvent).where(AuditEvent.action == "footage_unlink", AuditEvent.object_id == str(again.id))
+        select(AuditEvent)
+        .where(AuditEvent.action == "footage_unlink", AuditEvent.object_id == str(again.id))
+        .order_by(AuditEvent.id)  # type: ignore[arg-type]
     ).all()
     assert [e.detail.get("restores_deleted_copy_ratings") for e in entries] == [None, [first_rating]]
     report = c.get("/api/v1/reports/officers/A001").json()
@@ -243,3 +247,110 @@ def test_unlinked_from_the_deleted_clips_incident_the_copy_gives_the_place_back(
     session.expire_all()
     old = session.get(Rating, first_rating)
     assert old is not None and not old.is_current and old.superseded_by_id == new_rating
+
+
+def test_unlinking_the_deleted_clip_can_put_its_copy_in_its_place(  # type: ignore[no-untyped-def]
+    as_user, session, world, make_incident, make_clip
+) -> None:
+    """The deleted clip's link to an incident its copy is not linked to is removed (a wrong link): the copy
+    now covers every incident the deleted clip is linked to, and takes its place, as on linking."""
+    c = as_user("coordinator.a")
+    incident, wrong = make_incident(), make_incident()
+    deleted = make_clip(incident)
+    assert c.put(f"/api/v1/incidents/{wrong.id}/footage/{deleted.id}", json={"reason": "Also."}).status_code == 200
+    r = c.post(f"/api/v1/footage/{deleted.id}/ratings", json=rating_body())
+    first_rating = r.json()["id"]
+    _delete(session, deleted)
+    again = _same_file(session, make_clip(incident), deleted)
+    new_rating = c.post(f"/api/v1/footage/{again.id}/ratings", json=rating_body()).json()["id"]
+    session.expire_all()
+    assert session.get(Rating, first_rating).is_current  # type: ignore[union-attr]  # not in its place yet
+
+    r = c.delete(f"/api/v1/incidents/{wrong.id}/footage/{deleted.id}", params={"reason": "Not at this incident."})
+    assert r.status_code == 200 and r.json()["changed"], r.text
+    session.expire_all()
+    old = session.get(Rating, first_rating)
+    assert old is not None and not old.is_current and old.superseded_by_id == new_rating
+    entry = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "footage_unlink", AuditEvent.object_id == str(deleted.id))
+    ).one()
+    assert entry.detail["supersedes_deleted_copy_ratings"] == [first_rating]
+    assert c.get("/api/v1/reports/officers/A001").json()["ratings"]["green"] == 1
+
+
+def test_the_command_follows_a_chain_of_copies(as_user, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
+    """Deleted, stored again and rated in its place (before the rule), then deleted again: the second
+    clip's rating still counts, and the first's gives way to it; the chain is followed oldest first."""
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    c = as_user("coordinator.a")
+    incident = make_incident()
+    first = make_clip(incident)
+    first_rating = c.post(f"/api/v1/footage/{first.id}/ratings", json=rating_body()).json()["id"]
+    _delete(session, first)
+    second = _same_file(session, make_clip(incident), first)
+    second_rating = c.post(f"/api/v1/footage/{second.id}/ratings", json=rating_body()).json()["id"]
+    session.expire_all()
+    old = session.get(Rating, first_rating)
+    assert old is not None and old.superseded_by_id == second_rating
+    old.is_current, old.superseded_by_id = True, None  # as the data stood before the rule
+    session.add(old)
+    session.commit()
+    _delete(session, session.get(Footage, second.id))
+    assert c.get("/api/v1/reports/officers/A001").json()["ratings"]["green"] == 2
+
+    done = CliRunner().invoke(main, ["ratings-stored-again"])
+    assert (
+        done.exit_code == 0 and f"clip {second.id}: its rating {second_rating} superseded {first_rating}" in done.output
+    )
+    session.expire_all()
+    assert session.get(Rating, first_rating).superseded_by_id == second_rating  # type: ignore[union-attr]
+    assert session.get(Rating, second_rating).is_current  # type: ignore[union-attr]
+    assert c.get("/api/v1/reports/officers/A001").json()["ratings"]["green"] == 1
+
+
+def test_rating_and_linking_the_copy_at_the_same_moment_take_turns(  # type: ignore[no-untyped-def]
+    as_user, session, world, make_incident, make_clip
+) -> None:
+    """A coordinator rates the copy while another links it to the deleted clip's incident: the rating waits for
+    the link's transaction (the copy's row is held), then sees the link and takes the place. Each used to miss
+    the other's uncommitted write, and the recording counted twice."""
+    import threading
+    import time
+
+    from app.audit.service import Actor
+    from app.core.db import unit_of_work
+    from app.footage.linking import make_link
+    from app.incident.models import Incident
+    from app.rating.models import Rag
+    from app.rating.service import RatingInput, create_rating
+
+    c = as_user("coordinator.a")
+    incident = make_incident()
+    deleted = make_clip(incident)
+    first_rating = c.post(f"/api/v1/footage/{deleted.id}/ratings", json=rating_body()).json()["id"]
+    _delete(session, deleted)
+    again = _same_file(session, make_clip(None), deleted)
+    done: list[int] = []
+
+    def rate() -> None:
+        with unit_of_work() as s:
+            clip = s.get(Footage, again.id)
+            assert clip is not None
+            data = RatingInput(rag=Rag.green, criteria={"switched_on_before_force": True}, override_reason="Seen.")
+            done.append(create_rating(s, clip, data, user_id=world.users["coordinator_a"]).id)  # type: ignore[arg-type]
+
+    actor = Actor(user_id=world.users["coordinator_a"], username="coordinator.a", role="coordinator")
+    with unit_of_work() as s:
+        make_link(s, s.get(Footage, again.id), s.get(Incident, incident.id), actor=actor)  # type: ignore[arg-type]
+        rater = threading.Thread(target=rate)
+        rater.start()
+        time.sleep(0.5)
+        assert rater.is_alive()  # waiting for the link's transaction
+    rater.join(timeout=60)
+    assert len(done) == 1
+    session.expire_all()
+    old = session.get(Rating, first_rating)
+    assert old is not None and not old.is_current and old.superseded_by_id == done[0]
