@@ -77,7 +77,7 @@ class Chart:
 
 
 # ---------------------------------------------------------------- charts
-W, H = 640, 220  # the drawing's own units; the pack scales it to the text width
+W, H = 640, 180  # the drawing's own units; the pack scales it to the text width
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 26
 
 
@@ -134,10 +134,13 @@ def ratings_chart(trend: list[TrendMonth]) -> Chart:
                     f'height="{plot_h * value / top:.1f}" fill="{colour}"/>'
                 )
                 base += value
-    first, last = (month_title(trend[0].month), month_title(trend[-1].month)) if trend else ("", "")
     alt = (
-        f"Stacked bars of green, amber and red ratings for each month from {first} to {last}, by month of "
-        "incident. The figures are in the table 'Last 12 months'."
+        (
+            f"Stacked bars of green, amber and red ratings for each month from {month_title(trend[0].month)} to "
+            f"{month_title(trend[-1].month)}, by month of incident. The figures are in the table 'Last 12 months'."
+        )
+        if trend
+        else "No months to show."
     )
     return Chart("Ratings by month of incident", _svg(body), alt)
 
@@ -236,13 +239,19 @@ class PackUnavailable(RuntimeError):
     """WeasyPrint could not be loaded: the system's Pango library is missing (see the README)."""
 
 
-def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepared_by: str = "") -> bytes:
+def check_available() -> None:
+    """Raise `PackUnavailable` unless a pack can be made here: before the summary is worked out for one."""
     try:
-        from weasyprint import HTML, URLFetcher  # loads Pango (a system library): only when a pack is made
+        import weasyprint  # noqa: F401  (loads Pango, a system library: only when a pack is asked for)
     except (OSError, ImportError) as exc:
         raise PackUnavailable(
             f"WeasyPrint cannot load Pango ({exc}): install libpango-1.0-0 and libpangoft2-1.0-0"
         ) from exc
+
+
+def compliance_pdf(summary: ComplianceSummary, *, anonymise: bool = False, prepared_by: str = "") -> bytes:
+    check_available()
+    from weasyprint import HTML, URLFetcher
 
     html = pack_html(summary, anonymise=anonymise, prepared_by=prepared_by)
     # The charts are data: URLs, and nothing else is fetched: a name or a group in the summary cannot make

@@ -223,14 +223,9 @@ def compliance_export(
         return _compliance_page(
             request, session, principal, est, date_from, date_to, errors=errors, values=values, status_code=422
         )
-    period = resolve_period(date_from or None, date_to or None)
-    hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
-    summary = service.compliance_summary(session, est.id, period, hide_footage=hidden)  # type: ignore[arg-type]
-    anon = anonymise == "1"
-    body = b""
     if fmt == "pdf":
         try:
-            body = pdf.compliance_pdf(summary, anonymise=anon, prepared_by=principal.user.display_name)
+            pdf.check_available()
         except pdf.PackUnavailable as exc:
             log.error("pdf_pack_unavailable", error=str(exc))
             errors = {"format": "The PDF pack cannot be made on this server at the moment: download the CSV instead"}
@@ -238,6 +233,13 @@ def compliance_export(
             return _compliance_page(
                 request, session, principal, est, date_from, date_to, errors=errors, values=values, status_code=503
             )
+    period = resolve_period(date_from or None, date_to or None)
+    hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
+    summary = service.compliance_summary(session, est.id, period, hide_footage=hidden)  # type: ignore[arg-type]
+    anon = anonymise == "1"
+    body = b""
+    if fmt == "pdf":
+        body = pdf.compliance_pdf(summary, anonymise=anon, prepared_by=principal.user.display_name)
     record(
         session,
         principal.actor,

@@ -128,6 +128,21 @@ def structure(node: Any) -> list[tuple[str, str]]:
     return here + (structure(node["/K"]) if "/K" in node else [])
 
 
+def marked_content(node: Any, page: Any, on: Any = None) -> set[int]:
+    """The marked-content ids the structure tree reaches on `page`."""
+    node = node.get_object()
+    if isinstance(node, int):
+        return {node} if on == page else set()
+    if isinstance(node, list):
+        return {m for kid in node for m in marked_content(kid, page, on)}
+    if not hasattr(node, "get"):
+        return set()
+    on = node.get("/Pg", on)
+    if "/MCID" in node:
+        return {int(node["/MCID"])} if on == page else set()
+    return marked_content(node["/K"], page, on) if "/K" in node else set()
+
+
 def test_pdf_pack_opens_and_holds_the_figures(app, rw):  # type: ignore[no-untyped-def]
     c, _ = signed_in(app, "governor.a")
     page = c.get("/reports/compliance", params=OCT).text
@@ -168,6 +183,11 @@ def test_pdf_pack_opens_and_holds_the_figures(app, rw):  # type: ignore[no-untyp
     assert {"/H1", "/H2", "/Table", "/TH", "/TD", "/P"} <= {t for t, _ in tags}
     alts = [alt for t, alt in tags if t == "/Figure"]
     assert len(alts) == 2 and all("The figures are in the table 'Last 12 months'" in a for a in alts), alts
+    # Every piece of marked content on every page is in the structure (PDF/UA: content is tagged or an artifact;
+    # a page footer in the margin was neither).
+    for number, pdf_page in enumerate(reader.pages):
+        drawn = {int(m) for m in re.findall(rb"/MCID\s+(\d+)", pdf_page.get_contents().get_data())}
+        assert drawn and drawn == marked_content(root["/StructTreeRoot"], pdf_page.indirect_reference), number
     anon = c.post("/reports/compliance/export", data={**form, "anonymise": "1"})
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(anon.content)).pages)
     assert "Officer a2" not in text and "A002" not in text and "Officer 1" in text
