@@ -16,14 +16,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Leads with staff_member_id, so it serves everything the index it replaces did.
-    op.create_index(
-        "ix_activation_result_staff_member_id_lag_s",
-        "activation_result",
-        ["staff_member_id", "lag_s"],
-        postgresql_include=["status"],
-    )
-    op.drop_index("ix_activation_result_staff_member_id", table_name="activation_result")
+    # Leads with staff_member_id, so it serves everything the index it replaces did. On PostgreSQL built and
+    # dropped CONCURRENTLY, outside the chain's transaction: a large prison's checks go on being written while
+    # it builds (a plain CREATE INDEX holds their writes until it is done).
+    name, table = "ix_activation_result_staff_member_id_lag_s", "activation_result"
+    if op.get_bind().dialect.name != "postgresql":
+        op.create_index(name, table, ["staff_member_id", "lag_s"])
+        op.drop_index("ix_activation_result_staff_member_id", table_name=table)
+        return
+    with op.get_context().autocommit_block():
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")  # left invalid by a build that failed half-way
+        op.create_index(
+            name, table, ["staff_member_id", "lag_s"], postgresql_include=["status"], postgresql_concurrently=True
+        )
+        op.drop_index("ix_activation_result_staff_member_id", table_name=table, postgresql_concurrently=True)
 
 
 def downgrade() -> None:

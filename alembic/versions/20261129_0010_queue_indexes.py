@@ -19,18 +19,32 @@ CURRENT = sa.text("is_current AND NOT is_calibration")
 
 
 def upgrade() -> None:
-    # Leads with establishment_id, so it serves everything the index it replaces did.
-    op.create_index(
-        "ix_footage_establishment_id_id", "footage", ["establishment_id", "id"], postgresql_include=["purged_at"]
-    )
-    op.drop_index("ix_footage_establishment_id", table_name="footage")
-    op.create_index(
-        "ix_rating_current_footage",
-        "rating",
-        ["establishment_id", "footage_id"],
-        postgresql_where=CURRENT,
-        sqlite_where=CURRENT,
-    )
+    # The first leads with establishment_id, so it serves everything the index it replaces did. On PostgreSQL
+    # built and dropped CONCURRENTLY, outside the chain's transaction: uploads and ratings go on being written
+    # while a large prison's indexes build (a plain CREATE INDEX holds their writes until it is done).
+    if op.get_bind().dialect.name != "postgresql":
+        op.create_index("ix_footage_establishment_id_id", "footage", ["establishment_id", "id"])
+        op.drop_index("ix_footage_establishment_id", table_name="footage")
+        op.create_index("ix_rating_current_footage", "rating", ["establishment_id", "footage_id"], sqlite_where=CURRENT)
+        return
+    with op.get_context().autocommit_block():
+        for name in ("ix_footage_establishment_id_id", "ix_rating_current_footage"):
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")  # left invalid by a build that failed half-way
+        op.create_index(
+            "ix_footage_establishment_id_id",
+            "footage",
+            ["establishment_id", "id"],
+            postgresql_include=["purged_at"],
+            postgresql_concurrently=True,
+        )
+        op.drop_index("ix_footage_establishment_id", table_name="footage", postgresql_concurrently=True)
+        op.create_index(
+            "ix_rating_current_footage",
+            "rating",
+            ["establishment_id", "footage_id"],
+            postgresql_where=CURRENT,
+            postgresql_concurrently=True,
+        )
 
 
 def downgrade() -> None:
