@@ -40,6 +40,16 @@ def _same_file(session, clip: Footage, deleted: Footage) -> Footage:  # type: ig
     return clip
 
 
+def _details(session, action: str, clip: Footage, key: str) -> list[object]:  # type: ignore[no-untyped-def]
+    """`key` of each audit entry `action` about `clip`, oldest first."""
+    entries = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.action == action, AuditEvent.object_id == str(clip.id))
+        .order_by(AuditEvent.id)  # type: ignore[arg-type]
+    ).all()
+    return [e.detail.get(key) for e in entries]
+
+
 def test_a_recording_stored_again_and_rated_counts_once(as_user, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
     c = as_user("coordinator.a")
     incident = make_incident()
@@ -137,12 +147,7 @@ def test_a_copy_rated_before_it_is_linked_takes_the_place_when_linked(  # type: 
     session.expire_all()
     old = session.get(Rating, first_rating)
     assert old is not None and not old.is_current and old.superseded_by_id == new_rating
-    entries = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.action == "footage_link", AuditEvent.object_id == str(again.id))
-        .order_by(AuditEvent.id)  # type: ignore[arg-type]
-    ).all()
-    assert [e.detail.get("supersedes_deleted_copy_ratings") for e in entries] == [None, [first_rating]]
+    assert _details(session, "footage_link", again, "supersedes_deleted_copy_ratings") == [None, [first_rating]]
     report = c.get("/api/v1/reports/officers/A001").json()
     assert report["ratings"] == {"green": 1, "amber": 0, "red": 0}
     assert [h["footage_id"] for h in report["history"]] == [again.id]
@@ -234,12 +239,7 @@ def test_unlinked_from_the_deleted_clips_incident_the_copy_gives_the_place_back(
     session.expire_all()
     old = session.get(Rating, first_rating)
     assert old is not None and old.is_current and old.superseded_by_id is None
-    entries = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.action == "footage_unlink", AuditEvent.object_id == str(again.id))
-        .order_by(AuditEvent.id)  # type: ignore[arg-type]
-    ).all()
-    assert [e.detail.get("restores_deleted_copy_ratings") for e in entries] == [None, [first_rating]]
+    assert _details(session, "footage_unlink", again, "restores_deleted_copy_ratings") == [None, [first_rating]]
     report = c.get("/api/v1/reports/officers/A001").json()
     assert report["ratings"] == {"green": 1, "amber": 1, "red": 0}  # the incident's rating and the copy's
 
