@@ -34,7 +34,9 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     # pragma is ignored inside a transaction: set before it begins), every reference is checked before the
     # migration commits, and they are on again after.
     # The chain runs in one transaction there too (Alembic's default for SQLite is one a migration), so that a
-    # broken reference found at the end undoes it all.
+    # broken reference found at the end undoes it all. On PostgreSQL too, except where a migration builds an
+    # index CONCURRENTLY (0009, 0010): `autocommit_block` commits what ran before it, including a transaction
+    # the caller passed in, and its migration's version is stamped after it, so a failed build runs again.
     if sqlite and connection.in_transaction():
         raise RuntimeError("run the migrations on a connection outside a transaction (SQLite's foreign keys pragma)")
     raw = connection.connection.driver_connection if sqlite else None

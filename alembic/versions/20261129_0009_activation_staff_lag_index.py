@@ -29,7 +29,8 @@ def upgrade() -> None:
         op.create_index(
             name, table, ["staff_member_id", "lag_s"], postgresql_include=["status"], postgresql_concurrently=True
         )
-        op.drop_index("ix_activation_result_staff_member_id", table_name=table, postgresql_concurrently=True)
+        # IF EXISTS: a run that failed after this drop, before its version was stamped, can run again.
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_activation_result_staff_member_id")
 
 
 def downgrade() -> None:

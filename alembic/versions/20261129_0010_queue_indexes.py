@@ -37,7 +37,8 @@ def upgrade() -> None:
             postgresql_include=["purged_at"],
             postgresql_concurrently=True,
         )
-        op.drop_index("ix_footage_establishment_id", table_name="footage", postgresql_concurrently=True)
+        # IF EXISTS: a run that failed after this drop (building the next index) can run again.
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_footage_establishment_id")
         op.create_index(
             "ix_rating_current_footage",
             "rating",

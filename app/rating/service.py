@@ -242,7 +242,12 @@ def pending_assignment(session: Session, footage_id: int, user_id: int | None) -
 def create_rating(session: Session, footage: Footage, data: RatingInput, *, user_id: int) -> Rating:
     """A new version of the clip's rating; the previous one (if any) is superseded, never changed otherwise."""
     assert footage.id is not None
-    if footage.purged_at is not None:
+    # The clip's row held to the commit (PostgreSQL), and whether it was deleted read under it: a purge that
+    # committed while this waited is seen, not rated past. (FOR NO KEY UPDATE: see `deleted_copies_rated`.)
+    purged_at = session.execute(
+        sa.select(col(Footage.purged_at)).where(col(Footage.id) == footage.id).with_for_update(key_share=True)
+    ).scalar_one()
+    if footage.purged_at is not None or purged_at is not None:
         raise RatingRejected({"footage": "This footage has been deleted under the retention rules"}, 409)
     if pending_assignment(session, footage.id, user_id) is not None:
         raise RatingRejected(

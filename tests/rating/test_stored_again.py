@@ -354,3 +354,45 @@ def test_rating_and_linking_the_copy_at_the_same_moment_take_turns(  # type: ign
     session.expire_all()
     old = session.get(Rating, first_rating)
     assert old is not None and not old.is_current and old.superseded_by_id == done[0]
+
+
+def test_a_rating_that_waited_for_a_purge_is_refused(as_user, session, world, make_incident, make_clip) -> None:  # type: ignore[no-untyped-def]
+    """Retention deletes the clip (holding its row) while a coordinator's rating of it is being saved: the
+    rating waits for the purge, then sees the clip deleted and is refused (409). It used to be saved on the
+    deleted clip, read as it was before the purge committed."""
+    import threading
+    import time
+
+    from sqlmodel import col
+
+    from app.core.db import unit_of_work
+    from app.rating.models import Rag
+    from app.rating.service import RatingInput, RatingRejected, create_rating
+
+    clip = make_clip(make_incident())
+    outcome: list[object] = []
+    loaded = threading.Event()
+
+    def rate() -> None:
+        with unit_of_work() as s:
+            footage = s.get(Footage, clip.id)  # read before the purge commits (PostgreSQL)
+            loaded.set()
+            try:
+                create_rating(s, footage, RatingInput(rag=Rag.green, criteria={}), user_id=world.users["coordinator_a"])  # type: ignore[arg-type]
+            except RatingRejected as exc:
+                outcome.append(exc.status_code)
+            else:
+                outcome.append("saved")
+
+    with unit_of_work() as s:  # as `retention.purge_footage` does
+        held = s.exec(select(Footage).where(col(Footage.id) == clip.id).with_for_update()).one()
+        rater = threading.Thread(target=rate)
+        rater.start()
+        if s.get_bind().dialect.name == "postgresql":  # (on SQLite it waits for this transaction to start)
+            assert loaded.wait(timeout=10)
+        time.sleep(0.3)  # the rating is now waiting for the clip's row
+        held.status, held.purged_at = FootageStatus.purged, utcnow()
+        s.add(held)
+    rater.join(timeout=60)
+    assert outcome == [409]
+    assert not session.exec(select(Rating).where(Rating.footage_id == clip.id)).all()
