@@ -317,6 +317,18 @@ def deleted_before(session: Session, footage: Footage) -> list[int]:
     ]
 
 
+def _incidents_of(session: Session, footage_ids: list[int]) -> dict[int, set[int]]:
+    """The incidents each of these clips is linked to (an empty set for one linked to none)."""
+    links: dict[int, set[int]] = defaultdict(set)
+    for fid, iid in session.exec(
+        select(FootageIncident.footage_id, FootageIncident.incident_id).where(
+            col(FootageIncident.footage_id).in_(footage_ids)
+        )
+    ):
+        links[fid].add(iid)
+    return links
+
+
 def deleted_copies_rated(session: Session, footage: Footage) -> list[Rating]:
     """The current ratings of the establishment's clips of the same bytes that retention deleted (a file stored
     again after its clip was deleted), when rating `footage` takes their place: the same recording, worn by
@@ -335,13 +347,7 @@ def deleted_copies_rated(session: Session, footage: Footage) -> list[Rating]:
     # FOR NO KEY UPDATE: the links and ratings just inserted hold KEY SHARE on the row (their foreign key), which
     # this does not wait for; two such inserts each then asking FOR UPDATE would deadlock.
     session.execute(sa.select(col(Footage.id)).where(col(Footage.id) == footage.id).with_for_update(key_share=True))
-    links: dict[int, set[int]] = defaultdict(set)
-    for fid, iid in session.exec(
-        select(FootageIncident.footage_id, FootageIncident.incident_id).where(
-            col(FootageIncident.footage_id).in_([*deleted, footage.id])
-        )
-    ):
-        links[fid].add(iid)
+    links = _incidents_of(session, [*deleted, footage.id])
     covered = [fid for fid in deleted if links[fid] <= links[footage.id]]
     if not covered:
         return []
@@ -408,13 +414,7 @@ def restore_deleted_copies(session: Session, footage: Footage) -> list[int]:
     )
     if not superseded:
         return []
-    links: dict[int, set[int]] = defaultdict(set)
-    for fid, iid in session.exec(
-        select(FootageIncident.footage_id, FootageIncident.incident_id).where(
-            col(FootageIncident.footage_id).in_([*deleted, footage.id])
-        )
-    ):
-        links[fid].add(iid)
+    links = _incidents_of(session, [*deleted, footage.id])
     restored = [r for r in superseded if not links[r.footage_id] <= links[footage.id]]
     for r in restored:
         r.is_current = True
