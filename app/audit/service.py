@@ -85,13 +85,9 @@ def record(
     # One statement takes the chain's end and moves it on. From here to the commit the head row is locked
     # (PostgreSQL) or the database write-locked (SQLite), so entries are numbered without gaps or forks.
     # This runs on every view, so it is kept to two round trips on PostgreSQL: this, then the entry and the
-    # new end's hash in one statement. Core statements, not the ORM's unit of work.
-    next_id, prev_hash = session.execute(
-        sa.update(HEAD)
-        .where(HEAD.c.id == 1)
-        .values(last_id=HEAD.c.last_id + 1)
-        .returning(HEAD.c.last_id, HEAD.c.last_hash)
-    ).one()
+    # new end's hash in one statement. Core statements built once, not the ORM's unit of work: building
+    # them on each call took longer than PostgreSQL took to run them.
+    next_id, prev_hash = session.execute(_TAKE_END).one()
     event = AuditEvent(
         id=next_id,
         at=utcnow(),
@@ -110,15 +106,23 @@ def record(
         hash="",
     )
     event.hash = compute_hash(event)
-    insert = sa.insert(EVENTS).values({c.name: getattr(event, c.name) for c in EVENTS.columns})
-    move_end = sa.update(HEAD).where(HEAD.c.id == 1).values(last_hash=event.hash)
+    values = {f"e_{name}": getattr(event, name) for name in _COLUMNS}
     if session.get_bind().dialect.name == "postgresql":
-        # A data-modifying WITH runs whether or not the statement refers to it.
-        session.execute(move_end.add_cte(insert.cte("entry")))
+        session.execute(_WRITE_ENTRY_AND_END, {**values, "end_hash": event.hash})
     else:
-        session.execute(insert)
-        session.execute(move_end)
+        session.execute(_INSERT_ENTRY, values)
+        session.execute(_MOVE_END, {"end_hash": event.hash})
     return event
+
+
+_COLUMNS = tuple(c.name for c in EVENTS.columns)
+_TAKE_END = (
+    sa.update(HEAD).where(HEAD.c.id == 1).values(last_id=HEAD.c.last_id + 1).returning(HEAD.c.last_id, HEAD.c.last_hash)
+)
+_INSERT_ENTRY = sa.insert(EVENTS).values({c.name: sa.bindparam(f"e_{c.name}", type_=c.type) for c in EVENTS.columns})
+_MOVE_END = sa.update(HEAD).where(HEAD.c.id == 1).values(last_hash=sa.bindparam("end_hash"))
+# A data-modifying WITH runs whether or not the statement refers to it.
+_WRITE_ENTRY_AND_END = _MOVE_END.add_cte(_INSERT_ENTRY.cte("entry"))
 
 
 def record_now(actor: Actor, action: str, **kwargs: Any) -> None:
