@@ -591,6 +591,7 @@ class IncidentGroup:
     entries: list[QueueEntry] = field(default_factory=list)  # its clips as the queue counts them
     at: datetime | None = None  # when force began (None: the clips linked to no incident)
     key: int | None = None  # the incident's id
+    size: int = 0  # clips listed under it, before its entries are read (`queue_page`)
 
 
 @dataclass
@@ -729,20 +730,57 @@ def _queue_index(
     """Every live clip of the establishment (only those with no current rating, `unrated_only`), in queue order:
     by its incident (the earliest linked of the establishment's, of two at the same moment the first recorded,
     as `primary_incident`; clips with none last), then by recording start."""
-    dialect = session.get_bind().dialect.name
     _queue_settings(session)
+    q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, unrated_only=unrated_only).subquery()
+    cols = ("id", "wearer_id", "incident_id", "incident_at", "reviewable", "rated", "check", "flagged", "in_view")
+    stmt = sa.select(*(q.c[name] for name in cols))
+    return [
+        QueueEntry(fid, wid, iid, at, bool(ok), bool(r), chk, bool(flg), bool(seen))
+        for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt.order_by(*_queue_order(q))).all()
+    ]
+
+
+def _queue_order(q: Any) -> tuple[Any, ...]:
+    """Queue order of `_queue_clips` rows: by incident (force start, then id; no incident last), then recording."""
+    return (q.c.incident_id.is_(None), q.c.incident_at, q.c.incident_id, q.c.recording_started_at, q.c.id)
+
+
+def _queue_clips(
+    dialect: str, establishment_id: int, filters: QueueFilters, *, unrated_only: bool = False, only: Any = None
+) -> Any:
+    """`_queue_index`'s rows as a statement (no order): each live clip's id, wearer_id, recording_started_at,
+    incident_id, incident_at, reviewable, rated, check, flagged and in_view (1/0 for the flags). `only`: a
+    statement of clip ids to keep to (all of the establishment's when None)."""
     clip = sa.inspect(Footage).local_table
     link = sa.inspect(FootageIncident).local_table
     inc = sa.inspect(Incident).local_table
     stretch = sa.inspect(Segment).local_table
     finding = sa.inspect(Finding).local_table
     live = [clip.c.establishment_id == establishment_id, clip.c.purged_at.is_(None)]
-    # Each "has one" as a set the database builds once (a hashed IN), not a look-up a clip.
-    rated = clip.c.id.in_(
-        # A rating carries its clip's establishment.
-        select(Rating.footage_id).where(Rating.establishment_id == establishment_id, *CURRENT_RATING)
-    )
     links_of = [link.c.establishment_id == establishment_id]
+    if only is not None:
+        # Every link of these clips is still ranked, so each keeps its own first incident.
+        live.append(clip.c.id.in_(only))
+        links_of.append(link.c.footage_id.in_(only))
+    rated_clip = sa.inspect(Rating).local_table
+
+    def has(table: Any, *where: Any) -> Any:
+        """Whether the clip has a row of `table` about it: of every clip, as a set the database builds once (a
+        hashed IN), not a look-up a clip; of `only`'s few, a look-up each (the set is of every clip's)."""
+        if only is not None:
+            return sa.select(table.c.footage_id).where(table.c.footage_id == clip.c.id, *where).exists()
+        if table is rated_clip:  # a rating carries its clip's establishment
+            return clip.c.id.in_(
+                sa.select(table.c.footage_id).where(table.c.establishment_id == establishment_id, *where)
+            )
+        theirs = clip.alias("theirs")  # the establishment's clips' rows, not every establishment's
+        return clip.c.id.in_(
+            sa.select(table.c.footage_id)
+            .join(theirs, theirs.c.id == table.c.footage_id)
+            .where(theirs.c.establishment_id == establishment_id, *where)
+        )
+
+    rated = has(rated_clip, *CURRENT_RATING)
     if unrated_only:
         # The clips to rate found once; only their links are ranked (a large prison's are a tenth of them).
         to_rate = sa.select(clip.c.id).where(*live, ~rated).cte("to_rate")
@@ -780,15 +818,6 @@ def _queue_index(
     def flag(cond: Any) -> Any:
         return sa.case((cond, 1), else_=0)
 
-    def own(table: Any) -> Any:
-        """The clip ids of `table`'s rows about the establishment's clips (not every establishment's)."""
-        theirs = clip.alias("theirs")
-        return (
-            sa.select(table.c.footage_id)
-            .join(theirs, theirs.c.id == table.c.footage_id)
-            .where(theirs.c.establishment_id == establishment_id)
-        )
-
     # The clip's times in microseconds from when force began, each worked out once (OFFSET 0 keeps PostgreSQL from
     # folding this into the outer query and working them out again at every use).
     inner = (
@@ -801,8 +830,8 @@ def _queue_index(
             flag(clip.c.status == FootageStatus.analysed).label("reviewable"),
             flag(clip.c.status == FootageStatus.failed).label("failed"),
             (sa.literal(0) if unrated_only else flag(rated)).label("rated"),
-            flag(clip.c.id.in_(own(stretch).where(stretch.c.end > stretch.c.start))).label("stretch"),
-            flag(clip.c.id.in_(own(finding))).label("problem"),
+            flag(has(stretch, stretch.c.end > stretch.c.start)).label("stretch"),
+            flag(has(finding)).label("problem"),
             (flag(sa.and_(*view)) if view else sa.literal(1)).label("in_view"),
             _micros(dialect, clip.c.recording_started_at, forced).label("start"),
             _micros(dialect, first.c.force_ended_at, forced).label("force"),
@@ -817,27 +846,18 @@ def _queue_index(
         .subquery("clips")
     )
     check, flagged = _check_columns(inner.c)
-    stmt = sa.select(
+    return sa.select(
         inner.c.id,
         inner.c.wearer_id,
+        inner.c.recording_started_at,
         inner.c.incident_id,
         inner.c.incident_at,
         inner.c.reviewable,
         inner.c.rated,
-        check,
-        flagged,
+        check.label("check"),
+        flagged.label("flagged"),
         inner.c.in_view,
-    ).order_by(
-        inner.c.incident_id.is_(None),
-        inner.c.incident_at,
-        inner.c.incident_id,
-        inner.c.recording_started_at,
-        inner.c.id,
     )
-    return [
-        QueueEntry(fid, wid, iid, at, bool(ok), bool(r), chk, bool(flg), bool(seen))
-        for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt).all()
-    ]
 
 
 def _sample(est: Establishment, entries: Sequence[QueueEntry]) -> None:
@@ -1071,6 +1091,229 @@ def fill_groups(session: Session, establishment_id: int, groups: Sequence[Incide
         g.clips = [next(rows) for _ in g.entries]
         if g.incident is None and g.clips:
             g.incident = g.clips[0].incident
+
+
+@dataclass
+class QueuePage:
+    """One page of the review queue: its incidents, their clips read whole, and the whole queue's figures."""
+
+    groups: list[IncidentGroup]  # this page's incidents, oldest first
+    counts: dict[str, int]  # clips by status, under the check filter (as `Queue.counts`)
+    check_counts: dict[str, int]  # clips by check, under the status filter (as `Queue.check_counts`)
+    total_clips: int
+    sample_percent: int
+    sample_size: int
+    incidents: int  # incidents (groups) on every page
+    shown: int  # clips listed on every page
+    start: int | None  # the first clip to review, in queue order
+    page: int
+    pages: int
+    first: int  # the number (from 1) of this page's first incident
+
+
+def queue_page(
+    session: Session,
+    establishment_id: int,
+    filters: QueueFilters,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    near: int | None = None,
+    side_connection: bool = False,
+) -> QueuePage:
+    """A page of `per_page` incidents of the review queue (`near`: the page holding that clip, or where it stood;
+    see `_group_index`), with the same groups, clips and figures as `build_queue` gives, sliced.
+
+    When every clip is in the sample, the database counts the clips and lists the incidents, and only the page's
+    clips are read: `build_queue` reads every clip's row into Python, seconds on a large prison's rated clips
+    (bench/pages.py). A sample below 100% is chosen from every clip, in Python (`select_sample`), so it still goes
+    through `build_queue`. `side_connection` as for `build_queue`."""
+    est = session.get(Establishment, establishment_id)
+    assert est is not None
+    if est.review_sample_percent < 100:
+        queue = build_queue(session, establishment_id, filters, side_connection=side_connection)
+        groups, counts, check_counts = queue.groups, queue.counts, queue.check_counts
+        total, shown = queue.total_clips, sum(len(g.entries) for g in groups)
+        start = queue.order[0] if queue.order else None
+        sample_size = queue.sample_size
+    else:
+        groups, counts, check_counts, total, start = _queue_outline(session, establishment_id, filters, side_connection)
+        shown = sum(g.size for g in groups)
+        sample_size = total
+    pages = max(1, -(-len(groups) // per_page))
+    page = max(min(page, pages), 1)
+    if near is not None:
+        at = _group_index(session, establishment_id, groups, near)
+        if at is not None:
+            page = min(at // per_page + 1, pages)
+    page_groups = groups[(page - 1) * per_page : page * per_page]
+    if est.review_sample_percent >= 100:
+        _queue_entries(session, establishment_id, filters, page_groups)
+    fill_groups(session, establishment_id, page_groups)
+    return QueuePage(
+        groups=page_groups,
+        counts=counts,
+        check_counts=check_counts,
+        total_clips=total,
+        sample_percent=est.review_sample_percent,
+        sample_size=sample_size,
+        incidents=len(groups),
+        shown=shown,
+        start=start,
+        page=page,
+        pages=pages,
+        first=(page - 1) * per_page + 1,
+    )
+
+
+def _status_is(q: Any, status: str) -> Any:
+    """`_status_ok` on `_queue_clips` rows, every clip in the sample."""
+    return {
+        "to_review": sa.and_(q.c.rated == 0, q.c.reviewable == 1),
+        "unrated": q.c.rated == 0,
+        "rated": q.c.rated == 1,
+        "not_in_sample": sa.false(),
+    }.get(status, sa.true())
+
+
+def _check_is(q: Any, check: str | None) -> Any:
+    """The queue's check filter on `_queue_clips` rows ("No footage" is no clip)."""
+    if check is None:
+        return sa.true()
+    if check == "flagged":
+        return q.c.flagged == 1
+    if check == "no_footage":
+        return sa.false()
+    return q.c.check == check
+
+
+def _queue_outline(
+    session: Session, establishment_id: int, filters: QueueFilters, side_connection: bool
+) -> tuple[list[IncidentGroup], dict[str, int], dict[str, int], int, int | None]:
+    """With every clip in the sample: the queue's groups in order (no clips yet; `IncidentGroup.size` says how
+    many it lists), its counts by status and by check, how many clips there are, and the first to review. One
+    statement over every clip (its rows are the incidents listed, not the clips), and the footage missing beside
+    it."""
+    side = None
+    if side_connection:
+        side = beside(session, [_missing_rows(establishment_id, filters)], prepare=_queue_settings)
+    # As `build_queue`: the queue as it opens reads the unrated clips, and the database counts the rated apart.
+    unrated_only = filters.status in ("to_review", "unrated") and filters.check in (None, "no_footage")
+    _queue_settings(session)
+    q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, unrated_only=unrated_only).cte("queue")
+    listed = sa.and_(q.c.in_view == 1, _status_is(q, filters.status), _check_is(q, filters.check))
+    figures = [
+        *(sa.and_(q.c.in_view == 1, _check_is(q, filters.check), _status_is(q, st)) for st in STATUSES),
+        *(sa.and_(q.c.in_view == 1, _status_is(q, filters.status), _check_is(q, c)) for c in CHECKS),
+    ]
+    none: list[Any] = [sa.null()] * len(figures)
+    groups = (
+        sa.select(sa.literal(1).label("kind"), q.c.incident_id, sa.func.min(q.c.incident_at), sa.func.count(), *none)
+        .where(listed)
+        .group_by(q.c.incident_id)
+    )
+    totals = sa.select(
+        sa.literal(0), sa.null(), sa.null(), sa.func.count(), *(sa.func.count().filter(f) for f in figures)
+    ).select_from(q)
+    first = (
+        sa.select(q.c.id)
+        .where(listed, _status_is(q, "to_review"))
+        .order_by(*_queue_order(q))
+        .limit(1)
+        .subquery("first_to_review")
+    )
+    start_row = sa.select(sa.literal(2), first.c.id, sa.null(), sa.null(), *none)
+    found: dict[int | None, IncidentGroup] = {}
+    start: int | None = None
+    total = 0
+    counts: dict[str, int] = {}
+    check_counts: dict[str, int] = {}
+    for kind, key, at, n, *by in session.execute(sa.union_all(groups, totals, start_row)).all():
+        if kind == 1:
+            found[key] = IncidentGroup(None, [], [], at=at, key=key, size=int(n))
+        elif kind == 0:
+            total = int(n)
+            counts = {st: int(v) for st, v in zip(STATUSES, by[: len(STATUSES)], strict=True)}
+            check_counts = {c: int(v) for c, v in zip(CHECKS, by[len(STATUSES) :], strict=True)}
+        else:
+            start = int(key)
+    if unrated_only:
+        # The rated clips were not read: the database counts them, as in `build_queue`.
+        every_rated = rated_count(session, establishment_id, QueueFilters())
+        if filters.check is None:
+            narrowed = filters.officer is not None or filters.date_from or filters.date_to or filters.location
+            counts["rated"] = rated_count(session, establishment_id, filters) if narrowed else every_rated
+            counts["all"] = counts["in_sample"] = counts["unrated"] + counts["rated"]
+        total += every_rated
+    if side is not None:
+        incidents, missing_by_incident = _missing_from_rows(session, establishment_id, side()[0])
+    else:
+        incidents, missing_by_incident = missing_footage(session, establishment_id, filters)
+    check_counts["no_footage"] = missing_count(missing_by_incident)
+    if filters.check in (None, "no_footage"):
+        by_id = {i.id: i for i in incidents}
+        for iid, miss in missing_by_incident.items():
+            found.setdefault(iid, IncidentGroup(by_id[iid], [], [], at=by_id[iid].force_started_at, key=iid))
+            found[iid].missing = miss
+            found[iid].incident = by_id[iid]
+    far = datetime.max.replace(tzinfo=UTC)
+    ordered = sorted(found.values(), key=lambda g: (g.at is None, g.at or far, g.key or 0))
+    return ordered, counts, check_counts, total, start
+
+
+def _queue_entries(
+    session: Session, establishment_id: int, filters: QueueFilters, groups: Sequence[IncidentGroup]
+) -> None:
+    """The entries of these groups of `_queue_outline`'s (a page's): only their clips are worked out (every
+    clip linked to one of their incidents, every clip linked to none for the last group), then kept to those
+    the queue lists under them."""
+    wanted = {g.key for g in groups if g.size}
+    if not wanted:
+        return
+    clip = sa.inspect(Footage).local_table
+    link = sa.inspect(FootageIncident).local_table
+    parts: list[Any] = []
+    ids = sorted(k for k in wanted if k is not None)
+    if ids:
+        parts.append(sa.select(link.c.footage_id).where(link.c.incident_id.in_(ids)))
+    if None in wanted:
+        linked = sa.select(link.c.footage_id).where(
+            link.c.footage_id == clip.c.id, link.c.establishment_id == establishment_id
+        )
+        parts.append(sa.select(clip.c.id).where(clip.c.establishment_id == establishment_id, ~linked.exists()))
+    only = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    _queue_settings(session)
+    q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, only=only).subquery()
+    cols = ("id", "wearer_id", "incident_id", "incident_at", "reviewable", "rated", "check", "flagged", "in_view")
+    stmt = (
+        sa.select(*(q.c[name] for name in cols))
+        .where(q.c.in_view == 1, _status_is(q, filters.status), _check_is(q, filters.check))
+        .order_by(*_queue_order(q))
+    )
+    by_key = {g.key: g for g in groups}
+    for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt).all():
+        if iid in wanted:
+            by_key[iid].entries.append(QueueEntry(fid, wid, iid, at, bool(ok), bool(r), chk, bool(flg), bool(seen)))
+
+
+def _group_index(
+    session: Session, establishment_id: int, groups: Sequence[IncidentGroup], footage_id: int
+) -> int | None:
+    """The index of the queue's group holding this clip of the establishment's; once it has left the queue
+    (rated, say), of the first group at or after where it stood (its incident's). The page number a review
+    screen carries goes stale as the coordinator rates: incidents whose clips are all rated drop off the
+    pages before it. None for a clip of another establishment's, or none at all."""
+    clip = session.get(Footage, footage_id)
+    if clip is None or clip.establishment_id != establishment_id:
+        return None
+    incident = primary_incident(session, footage_id)
+    if incident is None:  # the clips linked to no incident come last
+        return max(len(groups) - 1, 0)
+    where = (incident.force_started_at, incident.id or 0)
+    return next(
+        (i for i, g in enumerate(groups) if g.at is None or (g.at, g.key or 0) >= where),
+        max(len(groups) - 1, 0),
+    )
 
 
 def _incident_filters(incident: Any, filters: QueueFilters | None) -> list[Any]:

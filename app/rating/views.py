@@ -110,27 +110,6 @@ def review_queue(request: Request, principal: Coordinator, session: SessionDep) 
     return _queue_page(request, principal, session, queue_params(request))
 
 
-def _group_near(session: Session, est_id: int, groups: list[service.IncidentGroup], footage_id: int) -> int | None:
-    """The index of the queue's group holding this clip of the establishment's; once it has left the queue
-    (rated, say), of the first group at or after where it stood (its incident's). The page number a review
-    screen carries goes stale as the coordinator rates: incidents whose clips are all rated drop off the
-    pages before it. None for a clip of another establishment's, or none at all."""
-    for i, g in enumerate(groups):
-        if any(e.id == footage_id for e in g.entries):
-            return i
-    clip = session.get(Footage, footage_id)
-    if clip is None or clip.establishment_id != est_id:
-        return None
-    incident = service.primary_incident(session, footage_id)
-    if incident is None:  # the clips linked to no incident come last
-        return max(len(groups) - 1, 0)
-    where = (incident.force_started_at, incident.id or 0)
-    return next(
-        (i for i, g in enumerate(groups) if g.at is None or (g.at, g.key or 0) >= where),
-        max(len(groups) - 1, 0),
-    )
-
-
 def _queue_page(
     request: Request,
     principal: Principal,
@@ -150,20 +129,19 @@ def _queue_page(
     if sampling_errors:
         errors = {**errors, **sampling_errors}
     # Nothing written yet in this request (the audit entry comes after): the missing footage may be worked out
-    # on a second connection.
-    queue = service.build_queue(session, est.id, filters, fill=False, side_connection=True)
-    # A page of incidents at a time: a large prison's backlog listed whole was tens of megabytes of page.
-    pages = max(1, -(-len(queue.groups) // QUEUE_PAGE))
-    page = max(min(whole_number(request.query_params.get("page", ""), 0, 999_999) or 1, pages), 1)
-    near = whole_number(request.query_params.get("near", ""), 1, MAX_ID)
-    if near is not None:  # back from a clip: the page where that clip is, or was
-        at = _group_near(session, est.id, queue.groups, near)
-        if at is not None:
-            page = min(at // QUEUE_PAGE + 1, pages)
-    page_groups = queue.groups[(page - 1) * QUEUE_PAGE : page * QUEUE_PAGE]
-    shown = sum(len(g.entries) for g in queue.groups)  # (summed in the template, a list was copied per incident)
+    # on a second connection. A page of incidents at a time: a large prison's backlog listed whole was tens of
+    # megabytes of page. Back from a clip (`near`), the page where that clip is, or was.
+    queue = service.queue_page(
+        session,
+        est.id,
+        filters,
+        page=whole_number(request.query_params.get("page", ""), 0, 999_999) or 1,
+        per_page=QUEUE_PAGE,
+        near=whole_number(request.query_params.get("near", ""), 1, MAX_ID),
+        side_connection=True,
+    )
+    page, page_groups, shown = queue.page, queue.groups, queue.shown
     hidden = service.blind_footage_ids(session, principal.user.id)
-    service.fill_groups(session, est.id, page_groups)  # only this page's clips are read whole
     for group in page_groups:
         for row in group.clips:
             row.blind = row.footage.id in hidden
@@ -189,8 +167,8 @@ def _queue_page(
             "page_groups": page_groups,
             "shown": shown,
             "page": page,
-            "pages": pages,
-            "first_group": (page - 1) * QUEUE_PAGE + 1,
+            "pages": queue.pages,
+            "first_group": queue.first,
             "filters": filters,
             "params": params,
             "errors": errors,
