@@ -1644,14 +1644,29 @@ def send_for_calibration(
             )
         ).all()
     )
-    eligible = {fid: r for fid, r in rated.items() if r.rated_by_user_id != assignee.id and fid not in waiting}
+    # A rating the assignee has already given a blind second rating: sent again, the same clip would count
+    # twice in their agreement.
+    done = set(
+        session.exec(
+            select(CalibrationAssignment.first_rating_id).where(
+                CalibrationAssignment.assigned_to_user_id == assignee.id,
+                CalibrationAssignment.establishment_id == establishment_id,
+                CalibrationAssignment.completed_at != None,  # noqa: E711
+            )
+        ).all()
+    )
+    eligible = {
+        fid: r
+        for fid, r in rated.items()
+        if r.rated_by_user_id != assignee.id and fid not in waiting and r.id not in done
+    }
     if footage_ids:
         bad = [fid for fid in footage_ids if fid not in eligible]
         if bad:
             raise RatingRejected(
                 {
                     "footage_ids": "These clips cannot be sent: not rated yet, rated by the same coordinator, "
-                    f"or already waiting for them: {', '.join(map(str, bad))}"
+                    f"already waiting for them, or already rated by them a second time: {', '.join(map(str, bad))}"
                 }
             )
         chosen = list(dict.fromkeys(footage_ids))
@@ -1763,9 +1778,12 @@ def calibration_results(
             users[uid] = u
         return users[uid]
 
+    # One second rating a first rating and second rater: the latest, should the same rating have been sent to the
+    # same coordinator twice (possible before `send_for_calibration` refused it), so no clip counts twice.
+    latest = {(a.first_rating_id, a.assigned_to_user_id): a for a in done}
     pairs: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
     disagreements: list[Disagreement] = []
-    for a in done:
+    for a in latest.values():
         if a.footage_id in hidden:
             continue
         first = session.get(Rating, a.first_rating_id)

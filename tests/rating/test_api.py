@@ -219,6 +219,55 @@ def test_calibration_blind_second_rating_and_kappa(as_user, make_incident, make_
     assert note.strip() in r.text
 
 
+def test_a_clip_is_not_sent_twice_to_the_same_second_rater(as_user, make_incident, make_clip, world, session):  # type: ignore[no-untyped-def]
+    """A rating the coordinator has already given a blind second rating is not sent to them again (found in a
+    walk-through: the clip then counted twice in the pair's agreement, once agreeing and once not), and one sent
+    twice before that rule counts once: its latest second rating."""
+    from app.rating.models import CalibrationAssignment
+    from tests.support import browser_sign_in, make_client
+
+    c1, c2 = as_user("coordinator.a"), as_user("coordinator2.a")
+    clips = [make_clip(make_incident()) for _ in range(2)]
+    for f in clips:
+        assert c1.post(f"/api/v1/footage/{f.id}/ratings", json=rating_body()).status_code == 201
+    to_c2 = {"assigned_to_user_id": world.users["coordinator2_a"]}
+    r = c1.post("/api/v1/calibration", json={**to_c2, "footage_ids": [f.id for f in clips]})
+    assert r.status_code == 201, r.text
+    web = make_client(c2.app)
+    token = browser_sign_in(web, "coordinator2.a")
+    for a in r.json():
+        assert web.post(f"/calibration/{a['id']}", data={"csrf_token": token, "rag": "green"}).status_code == 303
+    r = c1.post("/api/v1/calibration", json={**to_c2, "footage_ids": [clips[0].id]})
+    assert r.status_code == 422 and "already rated by them a second time" in r.text
+    r = c1.post("/api/v1/calibration", json={**to_c2, "sample_size": 2})
+    assert r.status_code == 422 and "No rated clips are available" in r.text
+    # Re-rated, it is a new first rating: that may be sent again.
+    assert (
+        c1.post(
+            f"/api/v1/footage/{clips[1].id}/ratings",
+            json=rating_body(rerating_reason="Looked again at the start"),
+        ).status_code
+        == 201
+    )
+    r = c1.post("/api/v1/calibration", json={**to_c2, "sample_size": 2})
+    assert r.status_code == 201 and [a["footage_id"] for a in r.json()] == [clips[1].id]
+    # A rating sent twice before the rule, and second-rated differently each time, counts once: the latest.
+    first = session.exec(select(CalibrationAssignment).where(CalibrationAssignment.footage_id == clips[0].id)).one()
+    again = CalibrationAssignment(
+        establishment_id=first.establishment_id,
+        footage_id=first.footage_id,
+        first_rating_id=first.first_rating_id,
+        assigned_to_user_id=first.assigned_to_user_id,
+        requested_by_user_id=first.requested_by_user_id,
+    )
+    session.add(again)
+    session.commit()
+    data = {"csrf_token": token, "rag": "amber", "guidance": "Announce recording earlier."}
+    assert web.post(f"/calibration/{again.id}", data=data).status_code == 303
+    pair = c1.get("/api/v1/calibration/agreement").json()["pairs"][0]
+    assert pair["n"] == 2 and pair["agreed"] == 1, pair
+
+
 def test_ratings_carry_their_clips_recording_time(as_user, clip, session):  # type: ignore[no-untyped-def]
     """`rating.recorded_at` is the clip's recording start, copied on every version (the reports read the
     follow-up flags from the ratings alone); a re-rating leaves exactly one current version."""
