@@ -4,7 +4,7 @@ coordinator's page of guidance not yet acknowledged (and offering green clips as
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
@@ -80,8 +80,6 @@ def my_footage(
     footage = get_visible(session, principal, Footage, footage_id)  # staff: only footage they wore
     rating = feedback.current_rating(session, footage_id)
     ack = feedback.acknowledgement_for(session, rating.id) if rating else None  # type: ignore[arg-type]
-    incident = _incident_for(session, footage)
-    activation = session.get(ActivationResult, (incident.id, sid)) if incident is not None else None
     record(
         session,
         principal.actor,
@@ -91,24 +89,31 @@ def my_footage(
         establishment_id=footage.establishment_id,
         detail={"rating_id": rating.id if rating else None},
     )
+    ctx = _footage_context(session, principal, footage, rating, sid)
     return render(
         request,
         "staff/footage.html",
-        {
-            "footage": footage,
-            "rating": rating,
-            "ack": ack,
-            "criteria": _criteria(rating),
-            "incident": incident,
-            "activation": activation,
-            "needs_ack": rating is not None and ack is None,
-            "just_acknowledged": bool(acknowledged),
-            "video_src": video_url(footage.id, principal.user.id, "own_footage"),  # type: ignore[arg-type]
-            "errors": {},
-            "reply": "",
-        },
+        {**ctx, "ack": ack, "needs_ack": rating is not None and ack is None, "just_acknowledged": bool(acknowledged)},
         page_title="Your footage",
     )
+
+
+def _footage_context(
+    session: SessionDep, principal: Principal, footage: Footage, rating: Rating | None, sid: int
+) -> dict[str, Any]:
+    """What the officer's page of one clip shows beside the acknowledgement: the clip, its rating and criteria,
+    its incident and the officer's own activation check there, and the player's source."""
+    incident = _incident_for(session, footage)
+    return {
+        "footage": footage,
+        "rating": rating,
+        "criteria": _criteria(rating),
+        "incident": incident,
+        "activation": session.get(ActivationResult, (incident.id, sid)) if incident is not None else None,
+        "video_src": video_url(footage.id, principal.user.id, "own_footage"),  # type: ignore[arg-type]
+        "errors": {},
+        "reply": "",
+    }
 
 
 @router.post("/my/footage/{footage_id}/acknowledge")
@@ -125,22 +130,13 @@ def my_footage_acknowledge(
     if rating is None:
         raise HTTPException(status_code=404, detail="This footage has not been rated yet.")
     if len(reply.strip()) > 2000:
+        # The page as it was, with the reply as typed and what is wrong with it.
+        ctx = _footage_context(session, principal, footage, rating, sid)
+        errors = {"reply": f"Your reply must be 2,000 characters or fewer (it has {len(reply.strip()):,})"}
         return render(
             request,
             "staff/footage.html",
-            {
-                "footage": footage,
-                "rating": rating,
-                "ack": None,
-                "criteria": _criteria(rating),
-                "incident": _incident_for(session, footage),
-                "activation": None,
-                "needs_ack": True,
-                "just_acknowledged": False,
-                "video_src": video_url(footage.id, principal.user.id, "own_footage"),  # type: ignore[arg-type]
-                "errors": {"reply": f"Your reply must be 2,000 characters or fewer (it has {len(reply.strip()):,})"},
-                "reply": reply,
-            },
+            {**ctx, "ack": None, "needs_ack": True, "just_acknowledged": False, "errors": errors, "reply": reply},
             status_code=422,
             page_title="Your footage",
         )

@@ -125,6 +125,10 @@ def test_my_footage_page_and_acknowledging_in_the_browser(client, rw, session): 
     url = f"/my/footage/{rw.footage['F1']}/acknowledge"
     long = client.post(url, data={**form_on_page(page.text, url), "reply": "Understood. " * 500})
     assert long.status_code == 422 and "2,000 characters or fewer (it has 5,999)" in long.text, "counted, kept"
+    # The page comes back as it was: its camera facts too (they read "Not provided" in a walk-through).
+    facts = ("On before force began", "Switched on after force", "before force", "after force began")
+    shown = [f for f in facts if f in page.text]
+    assert shown and all(f in long.text for f in shown), shown
     assert not session.exec(select(Acknowledgement).where(Acknowledgement.rating_id == rw.ratings["F1v2"])).all()
     r = client.post(url, data={**form_on_page(page.text, url), "reply": "Noted, thank you."})  # the page's form
     assert r.status_code == 303
