@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -171,11 +172,14 @@ class RequestLimit:
 
 def _plain(message: str) -> str:
     """Pydantic's wording for people: "String should have at most 2000 characters" -> "Text should ..."."""
-    return (
+    message = (
         message.replace("Value error, ", "")
         .replace("String should", "Text should")
         .replace("Input should be a valid integer, unable to parse string as an integer", "Enter a whole number")
     )
+    message = re.sub(r"^Input should be greater than or equal to (\S+)$", r"Enter \1 or more", message)
+    message = re.sub(r"^Input should be less than or equal to (\S+)$", r"Enter \1 or less", message)
+    return message
 
 
 def wants_json(request: Request) -> bool:
@@ -249,6 +253,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 # /footage/abc is an address that leads nowhere, as /footage/99999 is.
                 return _error_page(request, 404, "Page not found", "Check the address.")
             problems = [{"field": e["field"], "message": _plain(e["message"])} for e in errors]
+            if request.method == "GET" and all(err.get("loc", ("",))[0] == "query" for err in exc.errors()):
+                # A page number or filter in the address (typed, or an old link), not a form.
+                return _error_page(
+                    request, 422, "There is a problem", "The address has a value this page cannot use:", problems
+                )
             return _error_page(request, 422, "There is a problem", "Some of what was sent could not be used:", problems)
         return JSONResponse(
             {"detail": "The request is not valid: fix the fields listed.", "errors": errors}, status_code=422
