@@ -1109,6 +1109,8 @@ class QueuePage:
     page: int
     pages: int
     first: int  # the number (from 1) of this page's first incident
+    loose: int = 0  # clips listed under no incident, in all (`loose_per_page` a page, after the incidents)
+    loose_first: int = 0  # the number (from 1) of the first of them on this page; 0: none on it
 
 
 def queue_page(
@@ -1118,11 +1120,14 @@ def queue_page(
     *,
     page: int = 1,
     per_page: int = 50,
+    loose_per_page: int = 100,
     near: int | None = None,
     side_connection: bool = False,
 ) -> QueuePage:
     """A page of `per_page` incidents of the review queue (`near`: the page holding that clip, or where it stood;
-    see `_group_index`), with the same groups, clips and figures as `build_queue` gives, sliced.
+    see `_group_index`), with the same groups, clips and figures as `build_queue` gives, sliced. The clips linked
+    to no incident come last, `loose_per_page` a page: an establishment that files footage before linking it can
+    have thousands, and listed whole on the last page they made a page of megabytes.
 
     When every clip is in the sample, the database counts the clips and lists the incidents, and only the page's
     clips are read: `build_queue` reads every clip's row into Python, seconds on a large prison's rated clips
@@ -1130,25 +1135,40 @@ def queue_page(
     through `build_queue`. `side_connection` as for `build_queue`."""
     est = session.get(Establishment, establishment_id)
     assert est is not None
-    if est.review_sample_percent < 100:
+    in_sql = est.review_sample_percent >= 100
+    if in_sql:
+        groups, counts, check_counts, total, start = _queue_outline(session, establishment_id, filters, side_connection)
+        sample_size = total
+    else:
         queue = build_queue(session, establishment_id, filters, side_connection=side_connection)
         groups, counts, check_counts = queue.groups, queue.counts, queue.check_counts
-        total, shown = queue.total_clips, sum(len(g.entries) for g in groups)
+        for g in groups:
+            g.size = len(g.entries)
+        total, sample_size = queue.total_clips, queue.sample_size
         start = queue.order[0] if queue.order else None
-        sample_size = queue.sample_size
-    else:
-        groups, counts, check_counts, total, start = _queue_outline(session, establishment_id, filters, side_connection)
-        shown = sum(g.size for g in groups)
-        sample_size = total
-    pages = max(1, -(-len(groups) // per_page))
+    loose = groups[-1] if groups and groups[-1].key is None else None  # the clips linked to no incident
+    loose_n = loose.size if loose is not None else 0
+    base = max(1, -(-len(groups) // per_page))  # the pages of incidents; the last holds the first loose clips
+    pages = base + max(0, -(-loose_n // loose_per_page) - 1)
     page = max(min(page, pages), 1)
     if near is not None:
         at = _group_index(session, establishment_id, groups, near)
-        if at is not None:
+        if at is not None and loose is not None and at == len(groups) - 1:
+            ids = [e.id for e in loose.entries] if not in_sql else _loose_ids(session, establishment_id, filters)
+            page = base + (ids.index(near) // loose_per_page if near in ids else 0)
+        elif at is not None:
             page = min(at // per_page + 1, pages)
-    page_groups = groups[(page - 1) * per_page : page * per_page]
-    if est.review_sample_percent >= 100:
-        _queue_entries(session, establishment_id, filters, page_groups)
+    if page <= base:
+        page_groups = groups[(page - 1) * per_page : page * per_page]
+        chunk = 0
+    else:
+        assert loose is not None
+        page_groups, chunk = [loose], page - base
+    shown_loose = (chunk * loose_per_page, (chunk + 1) * loose_per_page)
+    if in_sql:
+        _queue_entries(session, establishment_id, filters, page_groups, loose=shown_loose)
+    elif loose is not None and loose in page_groups:
+        loose.entries = loose.entries[shown_loose[0] : shown_loose[1]]
     fill_groups(session, establishment_id, page_groups)
     return QueuePage(
         groups=page_groups,
@@ -1158,11 +1178,13 @@ def queue_page(
         sample_percent=est.review_sample_percent,
         sample_size=sample_size,
         incidents=len(groups),
-        shown=shown,
+        shown=sum(g.size for g in groups),
         start=start,
         page=page,
         pages=pages,
-        first=(page - 1) * per_page + 1,
+        first=(min(page, base) - 1) * per_page + 1,
+        loose=loose_n,
+        loose_first=shown_loose[0] + 1 if loose is not None and loose in page_groups else 0,
     )
 
 
@@ -1262,26 +1284,43 @@ def _queue_outline(
 
 
 def _queue_entries(
-    session: Session, establishment_id: int, filters: QueueFilters, groups: Sequence[IncidentGroup]
+    session: Session,
+    establishment_id: int,
+    filters: QueueFilters,
+    groups: Sequence[IncidentGroup],
+    *,
+    loose: tuple[int, int] = (0, 100),
 ) -> None:
     """The entries of these groups of `_queue_outline`'s (a page's): only their clips are worked out (every
-    clip linked to one of their incidents, every clip linked to none for the last group), then kept to those
-    the queue lists under them."""
-    wanted = {g.key for g in groups if g.size}
-    if not wanted:
-        return
+    clip linked to one of their incidents), then kept to those the queue lists under them; of the clips linked
+    to no incident, those from `loose[0]` to `loose[1]` (by position, from 0) if that group is here."""
+    by_key = {g.key: g for g in groups if g.size}
+    ids = sorted(k for k in by_key if k is not None)
+    if ids:
+        link = sa.inspect(FootageIncident).local_table
+        only = sa.select(link.c.footage_id).where(link.c.incident_id.in_(ids))
+        for e in _listed(session, establishment_id, filters, only):
+            if e.incident_id in by_key:
+                by_key[e.incident_id].entries.append(e)
+    if None in by_key:
+        by_key[None].entries = _listed(session, establishment_id, filters, _unlinked(establishment_id), loose)
+
+
+def _unlinked(establishment_id: int) -> Any:
+    """The establishment's clips linked to none of its incidents (the queue lists them last)."""
     clip = sa.inspect(Footage).local_table
     link = sa.inspect(FootageIncident).local_table
-    parts: list[Any] = []
-    ids = sorted(k for k in wanted if k is not None)
-    if ids:
-        parts.append(sa.select(link.c.footage_id).where(link.c.incident_id.in_(ids)))
-    if None in wanted:
-        linked = sa.select(link.c.footage_id).where(
-            link.c.footage_id == clip.c.id, link.c.establishment_id == establishment_id
-        )
-        parts.append(sa.select(clip.c.id).where(clip.c.establishment_id == establishment_id, ~linked.exists()))
-    only = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    linked = sa.select(link.c.footage_id).where(
+        link.c.footage_id == clip.c.id, link.c.establishment_id == establishment_id
+    )
+    return sa.select(clip.c.id).where(clip.c.establishment_id == establishment_id, ~linked.exists())
+
+
+def _listed(
+    session: Session, establishment_id: int, filters: QueueFilters, only: Any, window: tuple[int, int] | None = None
+) -> list[QueueEntry]:
+    """The entries the queue lists (its filters) of the clips of `only`, in queue order; `window`: only those
+    from position `window[0]` to `window[1]` (from 0)."""
     _queue_settings(session)
     q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, only=only).subquery()
     cols = ("id", "wearer_id", "incident_id", "incident_at", "reviewable", "rated", "check", "flagged", "in_view")
@@ -1290,10 +1329,17 @@ def _queue_entries(
         .where(q.c.in_view == 1, _status_is(q, filters.status), _check_is(q, filters.check))
         .order_by(*_queue_order(q))
     )
-    by_key = {g.key: g for g in groups}
-    for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt).all():
-        if iid in wanted:
-            by_key[iid].entries.append(QueueEntry(fid, wid, iid, at, bool(ok), bool(r), chk, bool(flg), bool(seen)))
+    if window is not None:
+        stmt = stmt.offset(window[0]).limit(window[1] - window[0])
+    return [
+        QueueEntry(fid, wid, iid, at, bool(ok), bool(r), chk, bool(flg), bool(seen))
+        for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt).all()
+    ]
+
+
+def _loose_ids(session: Session, establishment_id: int, filters: QueueFilters) -> list[int]:
+    """The ids of the clips the queue lists under no incident, in order (to find the page one is on)."""
+    return [e.id for e in _listed(session, establishment_id, filters, _unlinked(establishment_id))]
 
 
 def _group_index(

@@ -56,32 +56,70 @@ def _figures(p: service.QueuePage) -> dict[str, Any]:
     }
 
 
-def _every_page_agrees(session: Session, est: int, f: service.QueueFilters, per_page: int) -> int:
+def _layout(groups: list[service.IncidentGroup], per_page: int, loose_per_page: int) -> tuple[int, int]:
+    """(pages of incidents, pages in all): the clips linked to no incident (the last group) `loose_per_page` a
+    page, the first of them on the last page of incidents."""
+    loose = groups[-1] if groups and groups[-1].key is None else None
+    n = len(loose.entries) if loose is not None else 0
+    base = max(1, -(-len(groups) // per_page))
+    return base, base + max(0, -(-n // loose_per_page) - 1)
+
+
+def _expected(
+    groups: list[service.IncidentGroup], page: int, per_page: int, loose_per_page: int
+) -> list[tuple[Any, ...]]:
+    base, _pages = _layout(groups, per_page, loose_per_page)
+    chunk = max(0, page - base)
+    shown = groups[(page - 1) * per_page : page * per_page] if page <= base else [groups[-1]]
+    out = _groups(shown)
+    if shown and shown[-1].key is None:
+        key, inc, ids, facts, missing = out[-1]
+        at = slice(chunk * loose_per_page, (chunk + 1) * loose_per_page)
+        out[-1] = (key, inc, ids[at], facts[at], missing)
+    return out
+
+
+def _every_page_agrees(
+    session: Session, est: int, f: service.QueueFilters, per_page: int, loose_per_page: int = 100
+) -> int:
     whole, figures = _whole(session, est, f)
-    pages = max(1, -(-len(whole.groups) // per_page))
+    base, pages = _layout(whole.groups, per_page, loose_per_page)
     for page in range(1, pages + 1):
-        got = service.queue_page(session, est, f, page=page, per_page=per_page)
-        assert (got.page, got.pages, got.first) == (page, pages, (page - 1) * per_page + 1), (f, page)
+        got = service.queue_page(session, est, f, page=page, per_page=per_page, loose_per_page=loose_per_page)
+        assert (got.page, got.pages) == (page, pages), (f, page)
+        if page <= base:
+            assert got.first == (page - 1) * per_page + 1, (f, page)
         assert _figures(got) == figures, (f, page)
-        assert _groups(got.groups) == _groups(whole.groups[(page - 1) * per_page : page * per_page]), (f, page)
+        assert _groups(got.groups) == _expected(whole.groups, page, per_page, loose_per_page), (f, page)
+        loose = whole.groups[-1] if whole.groups and whole.groups[-1].key is None else None
+        assert got.loose == (len(loose.entries) if loose else 0), (f, page)
+        if loose is not None and got.groups and got.groups[-1].key is None:
+            assert got.loose_first == max(0, page - base) * loose_per_page + 1, (f, page)
+        else:
+            assert got.loose_first == 0, (f, page)
     # Past the last page: the last page.
-    assert service.queue_page(session, est, f, page=pages + 3, per_page=per_page).page == pages
+    assert (
+        service.queue_page(session, est, f, page=pages + 3, per_page=per_page).page
+        == _layout(whole.groups, per_page, 100)[1]
+    )
     return len(whole.groups)
 
 
 def test_a_page_is_the_whole_queue_sliced(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
     cases, _purged = _mixed_clips(session, world, make_incident, make_clip)
     listed = 0
-    for f in cases:
-        for status in service.STATUSES:
-            for check in (None, *service.CHECKS):
+    for n, f in enumerate(cases):
+        # Every status and check with no filter and with all of them; some of each with one filter.
+        every = n in (0, 5)
+        for status in service.STATUSES if every else ("to_review", "rated", "all"):
+            for check in (None, *service.CHECKS) if every else (None, "late", "flagged", "no_footage"):
                 shown = service.QueueFilters(**{**f.__dict__, "status": status, "check": check})
                 listed += _every_page_agrees(session, world.est_a, shown, per_page=50)
-        for status in ("to_review", "rated", "all"):
-            for check in (None, "flagged", "no_footage"):
-                shown = service.QueueFilters(**{**f.__dict__, "status": status, "check": check})
-                _every_page_agrees(session, world.est_a, shown, per_page=2)
+                if status in ("to_review", "all") and check in (None, "flagged", "no_footage"):
+                    _every_page_agrees(session, world.est_a, shown, per_page=2, loose_per_page=1)
     assert listed  # something was listed
+    every = service.queue_page(session, world.est_a, service.QueueFilters(status="all"), per_page=2, loose_per_page=1)
+    assert every.loose > 1 and every.pages > -(-every.incidents // 2)  # the clips of no incident had pages of their own
 
 
 def test_a_sample_below_100_percent_pages_the_same(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
@@ -93,29 +131,36 @@ def test_a_sample_below_100_percent_pages_the_same(session: Session, world, make
     for f in cases[:3]:
         for status in ("to_review", "in_sample", "not_in_sample", "all"):
             shown = service.QueueFilters(**{**f.__dict__, "status": status})
-            _every_page_agrees(session, world.est_a, shown, per_page=2)
+            _every_page_agrees(session, world.est_a, shown, per_page=2, loose_per_page=1)
 
 
 def test_back_from_a_clip_opens_the_page_it_is_on_or_was(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
-    """`near`: the page of the incident holding that clip; once rated (left the queue), the page of the first
-    incident at or after where it stood; another establishment's clip, or none, changes nothing."""
+    """`near`: the page of the incident holding that clip (of a clip linked to no incident, the page of those
+    clips holding it); once rated (left the queue), the page of the first incident at or after where it stood;
+    another establishment's clip, or none, changes nothing."""
     cases, purged = _mixed_clips(session, world, make_incident, make_clip)
     clips = session.exec(service.select(Footage.id, Footage.establishment_id)).all()
+    per_page, loose_per_page = 2, 1
     for f in (service.QueueFilters(), service.QueueFilters(status="rated"), service.QueueFilters(check="late")):
         whole, _ = _whole(session, world.est_a, f)
-        per_page = 2
+        base, _pages = _layout(whole.groups, per_page, loose_per_page)
         for fid, est_id in [*clips, (10**6, world.est_a), (purged.id, world.est_a)]:
             holding = next((i for i, g in enumerate(whole.groups) if any(e.id == fid for e in g.entries)), None)
+            listed = holding is not None
             if holding is None:
                 holding = service._group_index(session, world.est_a, whole.groups, fid)
-            got = service.queue_page(session, world.est_a, f, page=1, per_page=per_page, near=fid)
-            expected = 1 if holding is None else holding // per_page + 1
+            if holding is None or not whole.groups:
+                expected = 1
+            elif whole.groups[holding].key is None:
+                ids = [e.id for e in whole.groups[holding].entries]
+                expected = base + (ids.index(fid) // loose_per_page if fid in ids else 0)
+            else:
+                expected = holding // per_page + 1
+            got = service.queue_page(
+                session, world.est_a, f, page=1, per_page=per_page, loose_per_page=loose_per_page, near=fid
+            )
             assert got.page == expected, (f, fid, est_id)
-            if (
-                holding is not None
-                and est_id == world.est_a
-                and any(e.id == fid for g in whole.groups for e in g.entries)
-            ):
+            if listed:
                 assert fid in [r.footage.id for g in got.groups for r in g.clips]
 
 
