@@ -167,12 +167,13 @@ def _establishment_of(principal: Principal) -> int:
 @router.get("/good-practice")
 def good_practice(request: Request, principal: CurrentPrincipal, session: SessionDep) -> Response:
     est = _establishment_of(principal)
-    examples = feedback.good_practice_examples(session, est, hidden=blind_footage_ids(session, principal.user.id))
+    hidden = blind_footage_ids(session, principal.user.id)
+    examples = feedback.good_practice_examples(session, est, hidden=hidden)
     record(session, principal.actor, "good_practice_list_view", establishment_id=est, detail={"via": "page"})
     return render(
         request,
         "staff/good_practice.html",
-        {"examples": examples, "criteria_labels": dict(CRITERIA)},
+        {"examples": examples, "criteria_labels": dict(CRITERIA), "blind_pending": len(hidden)},
         page_title="Good practice",
     )
 
@@ -265,6 +266,7 @@ def coordinator_feedback(
         {
             "overdue": overdue,
             "overdue_total": total,
+            "blind_pending": len(hidden),
             "days": n,
             "days_typed": text if "days" in errors else str(n),
             # As the date picker writes a day (the summary's link gives ISO days), unless it is to be mended.

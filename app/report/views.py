@@ -98,7 +98,7 @@ def _charts(s: ComplianceSummary) -> dict[str, Any]:
             "labels": labels,
             "datasets": [
                 {
-                    "label": "Median activation lag (s), lower is better",
+                    "label": "Camera switched on, median (below 0: before force began)",
                     "data": [None if t.median_lag_s is None else round(t.median_lag_s, 1) for t in s.trend],
                     "colour": "purple",
                     "kind": "line",
@@ -110,8 +110,8 @@ def _charts(s: ComplianceSummary) -> dict[str, Any]:
                     "axis": "y2",
                 },
             ],
-            # Up is later here, where up is better on the other charts: the titles say which way is better.
-            "yTitle": "Seconds: lower is better (negative = on before force)",
+            # Up is later here, where up is better on the other charts: the titles say what the numbers mean.
+            "yTitle": "Seconds after force began",
             "y2Title": "Incidents",
         },
     }
@@ -162,6 +162,7 @@ def _compliance_page(
         {
             "s": summary,
             "est": est,
+            "blind_pending": len(hidden),
             "period": period,
             "period_errors": period_errors,
             "raw_from": date_from or "",
@@ -292,7 +293,13 @@ def compare_page(
     return render(
         request,
         "report/compare.html",
-        {"summaries": summaries, "period": period, "quick": _quick_periods(today), "band": _rag_band},
+        {
+            "summaries": summaries,
+            "period": period,
+            "quick": _quick_periods(today),
+            "band": _rag_band,
+            "blind_pending": len(hidden),
+        },
         page_title="Establishments side by side",
     )
 
@@ -312,7 +319,7 @@ def officers_page(
     return render(
         request,
         "report/officers.html",
-        {"rows": rows, "est": est, "months": months, "is_admin": principal.is_admin},
+        {"rows": rows, "est": est, "months": months, "is_admin": principal.is_admin, "blind_pending": len(hidden)},
         page_title="Officers",
     )
 
@@ -320,7 +327,8 @@ def officers_page(
 def _officer_page(
     request: Request, session: SessionDep, principal: Principal, officer: StaffMember, *, own: bool
 ) -> Response:
-    report = service.officer_report(session, officer, hide_footage=blind_footage_ids(session, principal.user.id))
+    hidden = blind_footage_ids(session, principal.user.id)  # the viewer's pending blind second ratings
+    report = service.officer_report(session, officer, hide_footage=hidden)
     record(
         session,
         principal.actor,
@@ -333,7 +341,13 @@ def _officer_page(
     return render(
         request,
         "report/officer.html",
-        {"r": report, "own": own, "chart": _officer_chart(report), "est_code": _est_code(session, officer)},
+        {
+            "r": report,
+            "own": own,
+            "chart": _officer_chart(report),
+            "est_code": _est_code(session, officer),
+            "blind_pending": len(hidden),
+        },
         page_title="My progress" if own else f"{officer.name} – improvement",
     )
 
@@ -362,7 +376,7 @@ def _officer_chart(r: OfficerReport) -> dict[str, Any]:
             {"label": "Amber", "data": [m.rag.amber for m in months], "colour": "amber"},
             {"label": "Red", "data": [m.rag.red for m in months], "colour": "red"},
             {
-                "label": "Median activation lag (s), lower is better",
+                "label": "Camera switched on, median (below 0: before force began)",
                 "data": [None if m.median_lag_s is None else round(m.median_lag_s, 1) for m in months],
                 "colour": "purple",
                 "kind": "line",
@@ -371,7 +385,7 @@ def _officer_chart(r: OfficerReport) -> dict[str, Any]:
         ],
         "yTitle": "Clips rated",
         "integer": True,
-        "y2Title": "Lag (s): lower is better, negative = on before force",
+        "y2Title": "Seconds after force began",
         "marker": None if r.first_guidance_at is None else r.first_guidance_at.astimezone(q.tz()).strftime("%b %Y"),
     }
 

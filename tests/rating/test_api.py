@@ -330,7 +330,17 @@ def test_blind_second_rater_sees_the_first_rating_nowhere(as_user, make_incident
     queue = web.get("/review", params={"status": "all"}).text
     assert "Your blind second rating is due" in queue
     assert "Red" not in queue.split("Your blind second rating is due")[0].rsplit(inc.reference, 1)[-1]
-    assert "Switch on earlier." not in web.get("/officers/A001").text
+    officer_page = web.get("/officers/A001").text
+    assert "Switch on earlier." not in officer_page
+    # Each page that leaves the clip out says why, so that a rating missing from it is not taken for one never
+    # given (a walk-through read "No footage rated yet" for an officer with three ratings); the first rater's
+    # pages say nothing of it.
+    note = "You owe a blind second rating. Until you give it, that clip's first rating is left out"
+    for page in ("/officers/A001", "/officers", "/feedback", "/reports/compliance", "/good-practice"):
+        assert note in web.get(page).text, page
+    first_rater = make_client(c1.app)
+    browser_sign_in(first_rater, "coordinator.a")
+    assert "blind second rating" not in first_rater.get("/officers/A001").text
     # Nor beside another camera of the same incident, where its clip is offered side by side.
     beside = make_clip(inc, "a2")
     screen = web.get(f"/review/{beside.id}").text
