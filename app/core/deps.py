@@ -205,7 +205,9 @@ def require_roles(*roles: Role, admins: bool = True, message: str = "Your role d
     async def _check(request: Request, principal: CurrentPrincipal, session: SessionDep) -> Principal:
         if may_act_as(principal, roles, admins):
             return principal
-        await refuse(request, principal, session, [r.value for r in roles], message)
+        # Who may: those roles, and administrators unless left out (an admin-only page's entry named nobody).
+        needs = [r.value for r in roles] + ([Role.admin.value] if admins and Role.admin not in roles else [])
+        await refuse(request, principal, session, needs, message)
 
     return Depends(_check)
 

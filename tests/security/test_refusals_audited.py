@@ -51,9 +51,16 @@ def test_a_governor_adding_staff_or_cameras_is_refused_and_audited(
     assert r.status_code == 403
     [(who, outcome, detail)] = _entries(session, "access_denied")
     assert (who, outcome) == ("governor.a", "denied")
-    assert _detail(detail) == {"method": "POST", "path": path, "needs": ["coordinator"]}
+    assert _detail(detail) == {"method": "POST", "path": path, "needs": ["coordinator", "admin"]}
     assert _count(session, table) == before
     assert as_user("coordinator.a").post(path, json=body).status_code == 201  # still open to coordinators
+
+
+def test_an_admin_only_refusal_says_who_may(as_user: Any, session: Any, world: Any) -> None:
+    """The entry names the roles that may (an admin-only page's named nobody: "needs:" and nothing after)."""
+    assert as_user("governor.a").get("/api/v1/reports/compliance/compare").status_code == 403
+    [(_who, _outcome, detail)] = _entries(session, "access_denied")
+    assert _detail(detail)["needs"] == ["admin"]
 
 
 @pytest.mark.parametrize("username", ["coordinator.a", "governor.a", "admin"])
