@@ -348,7 +348,7 @@ class Item {
     const xhr = await request('POST', '/api/v1/uploads', {
       headers: { 'Upload-Length': String(this.file.size), 'Upload-Metadata': header }
     })
-    if (xhr.status !== 201) return { error: detail(xhr), fatal: xhr.status >= 400 && xhr.status < 500 }
+    if (xhr.status !== 201) return { error: detail(xhr), fatal: xhr.status >= 400 && xhr.status < 500, status: xhr.status }
     const url = xhr.getResponseHeader('Location')
     localStorage.setItem(fingerprint(this.file), url)
     return { url }
@@ -378,6 +378,7 @@ class Item {
         this.setStatus('Checking the details…')
         const made = await this.create(this.metadata(shared))
         if (made.error) {
+          this.notVideo = made.status === 415
           if (made.fatal || attempt >= RETRIES.length) return this.fail(made.error, !made.fatal)
           await sleep(RETRIES[attempt++])
           continue
@@ -428,6 +429,7 @@ class Item {
         }
         if (xhr.status >= 400 && xhr.status < 500 && xhr.status !== 409 && xhr.status !== 423) {
           localStorage.removeItem(fingerprint(this.file))
+          this.notVideo = xhr.status === 415
           return this.fail(detail(xhr), false)
         }
         failed = detail(xhr)
@@ -479,8 +481,10 @@ class Item {
     this.deletedBefore = true // only "Store it again" sends it now: the page's own button would be refused again
   }
 
-  /** Whether the page's Upload button sends this file: not once stored, nor a deleted clip's file not asked for. */
-  get toSend () { return this.state !== 'done' && !this.deletedBefore }
+  /** Whether the page's Upload button sends this file: not once stored, nor a deleted clip's file not asked for,
+   *  nor a file refused as not a video (sent again it would be refused again; a walk-through saw the button
+   *  offer "Upload the 2 remaining files" for two such). */
+  get toSend () { return this.state !== 'done' && !this.deletedBefore && !this.notVideo }
 
   fail (text, resumable) {
     this.state = 'failed'
