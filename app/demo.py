@@ -42,6 +42,7 @@ DEMO_USERS = [
     ("officer.brown", "Officer Jo Brown", Role.staff, "EX1002"),
     ("officer.clarke", "Officer Lee Clarke", Role.staff, "EX1003"),
 ]
+UK = ZoneInfo("Europe/London")  # the cameras' clocks, as the pages show times
 OFFICERS = [
     ("EX1001", "Sam Ahmed"),
     ("EX1002", "Jo Brown"),
@@ -213,7 +214,7 @@ def _render_clip(job: tuple[str, float, tuple[float, float] | None, str, datetim
         crf=CLIP_CRF,
         overlay_text=serial.replace("-", " "),
         # Cameras burn in local (UK) time, as the pages show it.
-        clock_start=first_frame.astimezone(ZoneInfo("Europe/London")),
+        clock_start=first_frame.astimezone(UK),
         seed=seed,
     )
     return path
@@ -321,7 +322,8 @@ def _load(now: datetime, rendered: dict[tuple[int, str], Path], echo: Callable[[
                         activated_at=first_frame + timedelta(seconds=press),
                         prerecord_seconds=prerecord,
                         claimed_duration_s=float(length),
-                        original_filename=f"{cameras[officer].serial}_{first_frame:%Y%m%d_%H%M%S}.mp4",
+                        # Named by the camera's own clock, which shows local time (as the picture's clock does).
+                        original_filename=f"{cameras[officer].serial}_{first_frame.astimezone(UK):%Y%m%d_%H%M%S}.mp4",
                         uploaded_by_user_id=coordinator.id,
                     ),
                     path=path,
