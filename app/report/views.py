@@ -38,12 +38,12 @@ def _quick_periods(today: date) -> list[dict[str, str]]:
         {"text": "Last month", "from": last_first.isoformat(), "to": last_last.isoformat()},
         {"text": "This month so far", "from": q.month_start(today).isoformat(), "to": today.isoformat()},
         {
-            "text": "Last 3 months",
+            "text": "Last 3 full months",
             "from": q.add_months(q.month_start(today), -3).isoformat(),
             "to": last_last.isoformat(),
         },
         {
-            "text": "Last 12 months",
+            "text": "Last 12 full months",
             "from": q.add_months(q.month_start(today), -12).isoformat(),
             "to": last_last.isoformat(),
         },
