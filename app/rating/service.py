@@ -122,12 +122,14 @@ class RatingInput:
 
 # ---------------------------------------------------------------- facts about clips
 def primary_incident(session: Session, footage_id: int) -> Incident | None:
-    """The clip's incident for review: the earliest one it is linked to (of two at the same moment, the first
-    recorded)."""
+    """The clip's incident for review: the earliest of its establishment's that it is linked to (of two at the
+    same moment, the first recorded), as the queue places it. Another establishment's incident it is also
+    linked to is not its for review, nor shown with it."""
     return session.exec(
         select(Incident)
         .join(FootageIncident, col(FootageIncident.incident_id) == Incident.id)
-        .where(FootageIncident.footage_id == footage_id)
+        .join(Footage, col(Footage.id) == FootageIncident.footage_id)
+        .where(FootageIncident.footage_id == footage_id, Incident.establishment_id == Footage.establishment_id)
         .order_by(col(Incident.force_started_at), col(Incident.id))
     ).first()
 
@@ -746,11 +748,18 @@ def _queue_order(q: Any) -> tuple[Any, ...]:
 
 
 def _queue_clips(
-    dialect: str, establishment_id: int, filters: QueueFilters, *, unrated_only: bool = False, only: Any = None
+    dialect: str,
+    establishment_id: int,
+    filters: QueueFilters,
+    *,
+    unrated_only: bool = False,
+    only: Any = None,
+    linked: bool = True,
 ) -> Any:
     """`_queue_index`'s rows as a statement (no order): each live clip's id, wearer_id, recording_started_at,
     incident_id, incident_at, reviewable, rated, check, flagged and in_view (1/0 for the flags). `only`: a
-    statement of clip ids to keep to (all of the establishment's when None)."""
+    statement of clip ids to keep to (all of the establishment's when None); `linked=False`, when they are known
+    to be linked to none of its incidents, leaves their links unread."""
     clip = sa.inspect(Footage).local_table
     link = sa.inspect(FootageIncident).local_table
     inc = sa.inspect(Incident).local_table
@@ -761,7 +770,7 @@ def _queue_clips(
     if only is not None:
         # Every link of these clips is still ranked, so each keeps its own first incident.
         live.append(clip.c.id.in_(only))
-        links_of.append(link.c.footage_id.in_(only))
+        links_of.append(link.c.footage_id.in_(only) if linked else sa.false())
     rated_clip = sa.inspect(Rating).local_table
 
     def has(table: Any, *where: Any) -> Any:
@@ -1154,8 +1163,12 @@ def queue_page(
     if near is not None:
         at = _group_index(session, establishment_id, groups, near)
         if at is not None and loose is not None and at == len(groups) - 1:
-            ids = [e.id for e in loose.entries] if not in_sql else _loose_ids(session, establishment_id, filters)
-            page = base + (ids.index(near) // loose_per_page if near in ids else 0)
+            if in_sql:  # where it is, or stood, among them (recording start order)
+                before = _loose_before(session, establishment_id, filters, near)
+            else:
+                ids = [e.id for e in loose.entries]
+                before = ids.index(near) if near in ids else 0
+            page = base + min(before, max(loose_n - 1, 0)) // loose_per_page
         elif at is not None:
             page = min(at // per_page + 1, pages)
     if page <= base:
@@ -1170,6 +1183,9 @@ def queue_page(
     elif loose is not None and loose in page_groups:
         loose.entries = loose.entries[shown_loose[0] : shown_loose[1]]
     fill_groups(session, establishment_id, page_groups)
+    # A clip rated, deleted or unlinked between the outline and the page's read can leave a group with nothing
+    # to show (PostgreSQL reads each statement as committed when it starts): it is not listed.
+    page_groups = [g for g in page_groups if g.clips or g.missing or (g.size == 0 and g.incident is not None)]
     return QueuePage(
         groups=page_groups,
         counts=counts,
@@ -1303,7 +1319,9 @@ def _queue_entries(
             if e.incident_id in by_key:
                 by_key[e.incident_id].entries.append(e)
     if None in by_key:
-        by_key[None].entries = _listed(session, establishment_id, filters, _unlinked(establishment_id), loose)
+        by_key[None].entries = _listed(
+            session, establishment_id, filters, _unlinked(establishment_id), loose, linked=False
+        )
 
 
 def _unlinked(establishment_id: int) -> Any:
@@ -1317,12 +1335,19 @@ def _unlinked(establishment_id: int) -> Any:
 
 
 def _listed(
-    session: Session, establishment_id: int, filters: QueueFilters, only: Any, window: tuple[int, int] | None = None
+    session: Session,
+    establishment_id: int,
+    filters: QueueFilters,
+    only: Any,
+    window: tuple[int, int] | None = None,
+    *,
+    linked: bool = True,
 ) -> list[QueueEntry]:
     """The entries the queue lists (its filters) of the clips of `only`, in queue order; `window`: only those
-    from position `window[0]` to `window[1]` (from 0)."""
+    from position `window[0]` to `window[1]` (from 0). `linked=False`: `only`'s clips are linked to none of the
+    establishment's incidents (their links are not looked at)."""
     _queue_settings(session)
-    q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, only=only).subquery()
+    q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, only=only, linked=linked).subquery()
     cols = ("id", "wearer_id", "incident_id", "incident_at", "reviewable", "rated", "check", "flagged", "in_view")
     stmt = (
         sa.select(*(q.c[name] for name in cols))
@@ -1337,9 +1362,24 @@ def _listed(
     ]
 
 
-def _loose_ids(session: Session, establishment_id: int, filters: QueueFilters) -> list[int]:
-    """The ids of the clips the queue lists under no incident, in order (to find the page one is on)."""
-    return [e.id for e in _listed(session, establishment_id, filters, _unlinked(establishment_id))]
+def _loose_before(session: Session, establishment_id: int, filters: QueueFilters, footage_id: int) -> int:
+    """How many of the clips the queue lists under no incident come before this one (listed or not: rated
+    since, say), in their order (recording start, then id)."""
+    clip = session.get(Footage, footage_id)
+    if clip is None:
+        return 0
+    _queue_settings(session)
+    q = _queue_clips(
+        session.get_bind().dialect.name, establishment_id, filters, only=_unlinked(establishment_id), linked=False
+    ).subquery()
+    stmt = sa.select(sa.func.count()).where(
+        q.c.in_view == 1,
+        _status_is(q, filters.status),
+        _check_is(q, filters.check),
+        sa.tuple_(q.c.recording_started_at, q.c.id)
+        < sa.tuple_(sa.literal(clip.recording_started_at, type_=q.c.recording_started_at.type), sa.literal(footage_id)),
+    )
+    return int(session.execute(stmt).scalar_one())
 
 
 def _group_index(
@@ -1349,6 +1389,9 @@ def _group_index(
     (rated, say), of the first group at or after where it stood (its incident's). The page number a review
     screen carries goes stale as the coordinator rates: incidents whose clips are all rated drop off the
     pages before it. None for a clip of another establishment's, or none at all."""
+    for i, g in enumerate(groups):  # its entries are read (a page's, or every group's on `build_queue`'s path)
+        if any(e.id == footage_id for e in g.entries):
+            return i
     clip = session.get(Footage, footage_id)
     if clip is None or clip.establishment_id != establishment_id:
         return None

@@ -197,3 +197,85 @@ def test_a_page_reads_only_its_own_clips(engine, session: Session, world, make_i
     more, again = statements()
     assert again.shown == got.shown + 30 and _groups(again.groups) == _groups(got.groups)
     assert few == more  # as many statements, with as many parameters
+
+
+def test_back_from_a_clip_of_another_establishments_incident_or_none(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
+    """A clip also linked to an earlier incident of another establishment is listed, and found, under its own
+    establishment's incident; one linked only to another establishment's is among the clips linked to no
+    incident, as is its page. A clip of those rated since opens the page of the one that followed it. (Found in a
+    review: the page was worked out from any establishment's earliest incident.)"""
+    from app.core.db import unit_of_work
+    from app.footage.models import FootageIncident
+    from app.rating.models import Rag
+
+    def link(clip: Footage, inc: Any) -> None:
+        session.add(
+            FootageIncident(
+                footage_id=clip.id,
+                incident_id=inc.id,
+                source="manual",
+                establishment_id=inc.establishment_id,
+                force_started_at=inc.force_started_at,
+            )
+        )
+        session.commit()
+
+    own = [make_incident(at=T0 + timedelta(days=d), staff=("a1",)) for d in range(1, 6)]
+    clips = [make_clip(i, "a1") for i in own]
+    theirs = make_incident("b", at=T0 - timedelta(days=1), staff=("b1",))
+    link(clips[4], theirs)
+    loose = {lead: make_clip(None, "a1", lead=lead) for lead in (300, 100, 200)}
+    only_theirs = make_clip(None, "a1", lead=250)
+    link(only_theirs, theirs)
+    # 5 incidents and the clips of none: 3 pages of 2 groups; then 1 clip of none a page (4 of them).
+    f = service.QueueFilters()
+
+    def page_of(fid: int) -> int:
+        got = service.queue_page(session, world.est_a, f, per_page=2, loose_per_page=1, near=fid)
+        assert got.pages == 3 + got.loose - 1
+        return got.page
+
+    assert page_of(clips[4].id) == 3
+    assert page_of(loose[300].id) == 3  # the first of them, on the last page of incidents
+    assert page_of(only_theirs.id) == 4
+    assert page_of(loose[200].id) == 5 and page_of(loose[100].id) == 6
+    listed = service.queue_page(session, world.est_a, f, page=4, per_page=2, loose_per_page=1)
+    assert [r.footage.id for g in listed.groups for r in g.clips] == [only_theirs.id]
+    assert listed.groups[0].incident is None
+    with unit_of_work() as s:
+        data = service.RatingInput(rag=Rag.green, override_reason="Seen on the footage")
+        service.create_rating(s, s.get(Footage, loose[200].id), data, user_id=world.users["coordinator_a"])
+    session.expire_all()
+    # Rated, it has left the queue: its page is the one where the clip after it now is.
+    assert page_of(loose[200].id) == 5
+    after = service.queue_page(session, world.est_a, f, page=5, per_page=2, loose_per_page=1)
+    assert [r.footage.id for g in after.groups for r in g.clips] == [loose[100].id]
+
+
+def test_a_clip_gone_between_the_outline_and_the_page_leaves_no_empty_group(  # type: ignore[no-untyped-def]
+    session: Session, world, make_incident, make_clip, monkeypatch
+):
+    """The page's clips are read after its outline: an incident whose only clip was deleted in between is not
+    shown as an empty group headed "Not linked to an incident" (found in a review)."""
+    from app.core.db import unit_of_work
+    from app.core.types import utcnow
+
+    gone = make_clip(make_incident(at=T0, staff=()), "a1")
+    kept = make_clip(make_incident(at=T0 + timedelta(days=1), staff=()), "a1")
+    entries = service._queue_entries
+
+    def deleted_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        with unit_of_work() as s:
+            s.get(Footage, gone.id).purged_at = utcnow()  # type: ignore[union-attr]
+        return entries(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_queue_entries", deleted_meanwhile)
+    got = service.queue_page(session, world.est_a, service.QueueFilters())
+    assert [(g.incident.id if g.incident else None, [r.footage.id for r in g.clips]) for g in got.groups] == [
+        (kept_incident_id(session, kept), [kept.id])
+    ]
+
+
+def kept_incident_id(session: Session, clip: Footage) -> int | None:
+    found = service.primary_incident(session, clip.id)  # type: ignore[arg-type]
+    return found.id if found else None
