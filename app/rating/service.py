@@ -1112,7 +1112,7 @@ class QueuePage:
     total_clips: int
     sample_percent: int
     sample_size: int
-    incidents: int  # incidents (groups) on every page
+    incidents: int  # incidents listed on every page (not counting the clips linked to none)
     shown: int  # clips listed on every page
     start: int | None  # the first clip to review, in queue order
     page: int
@@ -1193,7 +1193,7 @@ def queue_page(
         total_clips=total,
         sample_percent=est.review_sample_percent,
         sample_size=sample_size,
-        incidents=len(groups),
+        incidents=len(groups) - (loose is not None),
         shown=sum(g.size for g in groups),
         start=start,
         page=page,

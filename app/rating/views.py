@@ -32,6 +32,7 @@ from workers.video.activation import Clip
 
 router = APIRouter(include_in_schema=False)
 QUEUE_PAGE = 50  # incidents a page of the review queue
+LOOSE_PAGE = 100  # clips a page of those linked to no incident (after the incidents)
 QUEUE_KEYS = ("date_from", "date_to", "location", "officer", "check", "status", "establishment_id")
 KEYFRAME_REASONS = {
     "first": "First frame",
@@ -137,6 +138,7 @@ def _queue_page(
         filters,
         page=whole_number(request.query_params.get("page", ""), 0, 999_999) or 1,
         per_page=QUEUE_PAGE,
+        loose_per_page=LOOSE_PAGE,
         near=whole_number(request.query_params.get("near", ""), 1, MAX_ID),
         side_connection=True,
     )

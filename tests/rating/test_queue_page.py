@@ -37,7 +37,7 @@ def _whole(session: Session, est: int, f: service.QueueFilters) -> tuple[service
         "check_counts": q.check_counts,
         "total_clips": q.total_clips,
         "sample_size": q.sample_size,
-        "incidents": len(q.groups),
+        "incidents": len([g for g in q.groups if g.key is not None]),
         "shown": sum(len(g.entries) for g in q.groups),
         "start": q.order[0] if q.order else None,
     }
@@ -119,7 +119,9 @@ def test_a_page_is_the_whole_queue_sliced(session: Session, world, make_incident
                     _every_page_agrees(session, world.est_a, shown, per_page=2, loose_per_page=1)
     assert listed  # something was listed
     every = service.queue_page(session, world.est_a, service.QueueFilters(status="all"), per_page=2, loose_per_page=1)
-    assert every.loose > 1 and every.pages > -(-every.incidents // 2)  # the clips of no incident had pages of their own
+    assert every.loose > 1 and every.pages > -(
+        -(every.incidents + 1) // 2
+    )  # the clips of no incident had pages of their own
 
 
 def test_a_sample_below_100_percent_pages_the_same(session: Session, world, make_incident, make_clip):  # type: ignore[no-untyped-def]
@@ -279,3 +281,22 @@ def test_a_clip_gone_between_the_outline_and_the_page_leaves_no_empty_group(  # 
 def kept_incident_id(session: Session, clip: Footage) -> int | None:
     found = service.primary_incident(session, clip.id)  # type: ignore[arg-type]
     return found.id if found else None
+
+
+def test_the_page_says_which_incidents_or_clips_it_shows(client, session, world, make_incident, make_clip, monkeypatch):  # type: ignore[no-untyped-def]
+    """The clips linked to no incident are not counted as an incident: their pages say which of them they show."""
+    from app.rating import views
+    from tests.support import browser_sign_in
+
+    monkeypatch.setattr(views, "QUEUE_PAGE", 1)
+    monkeypatch.setattr(views, "LOOSE_PAGE", 1)
+    browser_sign_in(client, "coordinator.a")
+    for d in range(2):
+        make_clip(make_incident(at=T0 + timedelta(days=d), staff=("a1",)), "a1")
+    for lead in (200, 100):
+        make_clip(None, "a1", lead=lead)
+    said = {n: client.get(f"/review?page={n}").text for n in (1, 2, 3, 4)}
+    assert "Incidents 1 to 1 of 2, oldest first" in said[1] and "Incidents 2 to 2 of 2" in said[2]
+    assert "Clips not linked to an incident 1 to 1 of 2" in said[3] and "clips 1 to 1 of 2" in said[3]
+    assert "Clips not linked to an incident 2 to 2 of 2" in said[4]
+    assert all("of 3" not in text for text in said.values())
