@@ -734,11 +734,19 @@ def _queue_index(
     as `primary_incident`; clips with none last), then by recording start."""
     _queue_settings(session)
     q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, unrated_only=unrated_only).subquery()
+    return _read_entries(session, q)
+
+
+def _read_entries(session: Session, q: Any, *where: Any, window: tuple[int, int] | None = None) -> list[QueueEntry]:
+    """`_queue_clips` rows (as subquery `q`) meeting `where`, as entries in queue order; `window`: only those from
+    position `window[0]` to `window[1]` (from 0)."""
     cols = ("id", "wearer_id", "incident_id", "incident_at", "reviewable", "rated", "check", "flagged", "in_view")
-    stmt = sa.select(*(q.c[name] for name in cols))
+    stmt = sa.select(*(q.c[name] for name in cols)).where(*where).order_by(*_queue_order(q))
+    if window is not None:
+        stmt = stmt.offset(window[0]).limit(window[1] - window[0])
     return [
         QueueEntry(fid, wid, iid, at, bool(ok), bool(r), chk, bool(flg), bool(seen))
-        for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt.order_by(*_queue_order(q))).all()
+        for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt).all()
     ]
 
 
@@ -1052,13 +1060,7 @@ def build_queue(
     counts = {s: sum(1 for e in checked if _status_ok(e, s)) for s in STATUSES}
     total_clips = len(entries)
     if unrated_only and not order_only:
-        # The rated clips were not read: the database counts them (none pass the "No footage" check).
-        every_rated = rated_count(session, establishment_id, QueueFilters())
-        if filters.check is None:
-            narrowed = filters.officer is not None or filters.date_from or filters.date_to or filters.location
-            counts["rated"] = rated_count(session, establishment_id, filters) if narrowed else every_rated
-            counts["all"] = counts["in_sample"] = counts["unrated"] + counts["rated"]
-        total_clips += every_rated
+        total_clips += _count_rated_apart(session, establishment_id, filters, counts)
     in_status = [e for e in base if _status_ok(e, filters.status)]
     check_counts = {c: sum(1 for e in in_status if check_ok(e, c)) for c in CHECKS}
     check_counts["no_footage"] = missing_count(missing_by_incident)
@@ -1069,14 +1071,7 @@ def build_queue(
             if e.incident_id not in groups:
                 groups[e.incident_id] = IncidentGroup(None, [], [], at=e.incident_at, key=e.incident_id)
             groups[e.incident_id].entries.append(e)
-    by_id = {i.id: i for i in incidents}
-    if filters.check in (None, "no_footage"):
-        for iid, miss in missing_by_incident.items():
-            groups.setdefault(iid, IncidentGroup(by_id[iid], [], [], at=by_id[iid].force_started_at, key=iid))
-            groups[iid].missing = miss
-            groups[iid].incident = by_id[iid]
-    far = datetime.max.replace(tzinfo=UTC)
-    ordered = sorted(groups.values(), key=lambda g: (g.at is None, g.at or far, g.key or 0))
+    ordered = _with_missing(groups, incidents, missing_by_incident, filters)
     order = [e.id for g in ordered for e in g.entries if _status_ok(e, "to_review")]
     queue = Queue(
         groups=ordered,
@@ -1090,6 +1085,35 @@ def build_queue(
     if fill and not order_only:
         fill_groups(session, establishment_id, queue.groups)
     return queue
+
+
+def _count_rated_apart(session: Session, establishment_id: int, filters: QueueFilters, counts: dict[str, int]) -> int:
+    """The queue as it opens read only the unrated clips: the database counts the rated ones (none pass the "No
+    footage" check) into `counts`. Returns how many rated clips there are in all (for the sample's figures)."""
+    every_rated = rated_count(session, establishment_id, QueueFilters())
+    if filters.check is None:
+        narrowed = filters.officer is not None or filters.date_from or filters.date_to or filters.location
+        counts["rated"] = rated_count(session, establishment_id, filters) if narrowed else every_rated
+        counts["all"] = counts["in_sample"] = counts["unrated"] + counts["rated"]
+    return every_rated
+
+
+def _with_missing(
+    groups: dict[int | None, IncidentGroup],
+    incidents: Sequence[QueueIncident],
+    missing_by_incident: dict[int, list[StaffMember]],
+    filters: QueueFilters,
+) -> list[IncidentGroup]:
+    """The queue's groups with its officers with no footage (listed unless another check is asked for), oldest
+    incident first (of two at the same moment, the first recorded), the clips linked to no incident last."""
+    if filters.check in (None, "no_footage"):
+        by_id = {i.id: i for i in incidents}
+        for iid, miss in missing_by_incident.items():
+            groups.setdefault(iid, IncidentGroup(by_id[iid], [], [], at=by_id[iid].force_started_at, key=iid))
+            groups[iid].missing = miss
+            groups[iid].incident = by_id[iid]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(groups.values(), key=lambda g: (g.at is None, g.at or far, g.key or 0))
 
 
 def fill_groups(session: Session, establishment_id: int, groups: Sequence[IncidentGroup]) -> None:
@@ -1239,7 +1263,7 @@ def _queue_outline(
     unrated_only = filters.status in ("to_review", "unrated") and filters.check in (None, "no_footage")
     _queue_settings(session)
     q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, unrated_only=unrated_only).cte("queue")
-    listed = sa.and_(q.c.in_view == 1, _status_is(q, filters.status), _check_is(q, filters.check))
+    listed = sa.and_(*_listed_where(q, filters))
     figures = [
         *(sa.and_(q.c.in_view == 1, _check_is(q, filters.check), _status_is(q, st)) for st in STATUSES),
         *(sa.and_(q.c.in_view == 1, _status_is(q, filters.status), _check_is(q, c)) for c in CHECKS),
@@ -1276,27 +1300,13 @@ def _queue_outline(
         else:
             start = int(key)
     if unrated_only:
-        # The rated clips were not read: the database counts them, as in `build_queue`.
-        every_rated = rated_count(session, establishment_id, QueueFilters())
-        if filters.check is None:
-            narrowed = filters.officer is not None or filters.date_from or filters.date_to or filters.location
-            counts["rated"] = rated_count(session, establishment_id, filters) if narrowed else every_rated
-            counts["all"] = counts["in_sample"] = counts["unrated"] + counts["rated"]
-        total += every_rated
+        total += _count_rated_apart(session, establishment_id, filters, counts)
     if side is not None:
         incidents, missing_by_incident = _missing_from_rows(session, establishment_id, side()[0])
     else:
         incidents, missing_by_incident = missing_footage(session, establishment_id, filters)
     check_counts["no_footage"] = missing_count(missing_by_incident)
-    if filters.check in (None, "no_footage"):
-        by_id = {i.id: i for i in incidents}
-        for iid, miss in missing_by_incident.items():
-            found.setdefault(iid, IncidentGroup(by_id[iid], [], [], at=by_id[iid].force_started_at, key=iid))
-            found[iid].missing = miss
-            found[iid].incident = by_id[iid]
-    far = datetime.max.replace(tzinfo=UTC)
-    ordered = sorted(found.values(), key=lambda g: (g.at is None, g.at or far, g.key or 0))
-    return ordered, counts, check_counts, total, start
+    return _with_missing(found, incidents, missing_by_incident, filters), counts, check_counts, total, start
 
 
 def _queue_entries(
@@ -1348,18 +1358,12 @@ def _listed(
     establishment's incidents (their links are not looked at)."""
     _queue_settings(session)
     q = _queue_clips(session.get_bind().dialect.name, establishment_id, filters, only=only, linked=linked).subquery()
-    cols = ("id", "wearer_id", "incident_id", "incident_at", "reviewable", "rated", "check", "flagged", "in_view")
-    stmt = (
-        sa.select(*(q.c[name] for name in cols))
-        .where(q.c.in_view == 1, _status_is(q, filters.status), _check_is(q, filters.check))
-        .order_by(*_queue_order(q))
-    )
-    if window is not None:
-        stmt = stmt.offset(window[0]).limit(window[1] - window[0])
-    return [
-        QueueEntry(fid, wid, iid, at, bool(ok), bool(r), chk, bool(flg), bool(seen))
-        for fid, wid, iid, at, ok, r, chk, flg, seen in session.execute(stmt).all()
-    ]
+    return _read_entries(session, q, *_listed_where(q, filters), window=window)
+
+
+def _listed_where(q: Any, filters: QueueFilters) -> tuple[Any, ...]:
+    """The conditions on `_queue_clips` rows of the clips the queue lists under its filters (every clip sampled)."""
+    return (q.c.in_view == 1, _status_is(q, filters.status), _check_is(q, filters.check))
 
 
 def _loose_before(session: Session, establishment_id: int, filters: QueueFilters, footage_id: int) -> int:
@@ -1373,9 +1377,7 @@ def _loose_before(session: Session, establishment_id: int, filters: QueueFilters
         session.get_bind().dialect.name, establishment_id, filters, only=_unlinked(establishment_id), linked=False
     ).subquery()
     stmt = sa.select(sa.func.count()).where(
-        q.c.in_view == 1,
-        _status_is(q, filters.status),
-        _check_is(q, filters.check),
+        *_listed_where(q, filters),
         sa.tuple_(q.c.recording_started_at, q.c.id)
         < sa.tuple_(sa.literal(clip.recording_started_at, type_=q.c.recording_started_at.type), sa.literal(footage_id)),
     )
